@@ -1,0 +1,54 @@
+# Two entry points: `make run` and `make test`. Both set themselves up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+JS     := tests/js
+JSSTAMP := $(JS)/node_modules/.installed
+
+.PHONY: run run-server test test-fast setup node chromium bench bench-smoke soak clean
+
+setup: $(STAMP) $(JSSTAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+$(JSSTAMP): $(JS)/package.json
+	cd $(JS) && npm install --no-audit --no-fund --silent
+	@touch $@
+
+node: $(JSSTAMP)
+
+# Debian's chromium for the browser tests; installed only when missing and we are root.
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "installing Debian chromium for the browser tests"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium missing and not root: browser tests will fail" >&2; fi; \
+	fi
+
+run: setup
+	$(BIN)/python -m bin.run_demo
+
+run-server: setup
+	$(BIN)/pyreverb start --debug
+
+test: setup chromium
+	$(BIN)/pytest -q
+
+test-fast: setup
+	$(BIN)/pytest -q -m "not browser and not slow"
+
+bench: setup
+	$(BIN)/python -m bench.run
+
+bench-smoke: setup
+	$(BIN)/python -m bench.run --smoke
+
+clean:
+	rm -rf $(VENV) $(JS)/node_modules .pytest_cache

@@ -1,0 +1,3 @@
+from pyreverb.cli import main
+
+main()

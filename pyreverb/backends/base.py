@@ -1,0 +1,96 @@
+"""The contract between the server and its pub/sub + cluster-state backend.
+
+The server keeps local subscriptions in the :class:`~pyreverb.hub.Hub`; the
+backend fans messages out to every node and answers questions that span the
+cluster (presence members, channel counts, connection counts).
+"""
+
+from __future__ import annotations
+
+import uuid
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+from pyreverb.hub import Hub, LocalJoin, LocalLeave
+from pyreverb.protocol.channels import PresenceMember
+
+__all__ = ["Backend", "ChannelStats", "PresenceJoin"]
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelStats:
+    subscription_count: int
+    user_count: int | None = None  # presence channels only
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceJoin:
+    first_socket_of_user: bool
+    members: dict[str, Any]  # user id -> user_info, cluster-wide
+
+
+class Backend(ABC):
+    """One node's view of the cluster. Methods are called on the event loop."""
+
+    def __init__(self) -> None:
+        self.node_id = uuid.uuid4().hex[:12]
+        self.hub: Hub | None = None
+
+    def bind(self, hub: Hub) -> None:
+        self.hub = hub
+
+    async def start(self) -> None:
+        """Connect and begin listening; must not raise when the bus is down."""
+
+    async def stop(self) -> None:
+        """Stop listening and forget this node's shared state."""
+
+    @property
+    def healthy(self) -> bool:
+        return True
+
+    # -- messages ----------------------------------------------------------------
+    @abstractmethod
+    def publish(self, app_id: str, channel: str, payload: bytes, except_socket_id: str | None = None) -> None:
+        """Deliver ``payload`` to the channel's subscribers on every node; never blocks."""
+
+    def publish_to_user(self, app_id: str, user_id: str, payload: bytes) -> None:
+        """Deliver ``payload`` to every signed-in socket of ``user_id`` on every node."""
+        assert self.hub is not None
+        self.hub.deliver_to_user(app_id, user_id, payload)
+
+    @abstractmethod
+    async def terminate_user(self, app_id: str, user_id: str) -> None:
+        """Close every connection of ``user_id`` on every node."""
+
+    # -- cluster state ---------------------------------------------------------------
+    async def subscribed(self, app_id: str, channel: str, socket_id: str, local: LocalJoin) -> None:
+        """A local socket joined a (non-presence) channel."""
+
+    async def unsubscribed(self, app_id: str, channel: str, socket_id: str, local: LocalLeave) -> None:
+        """A local socket left a (non-presence) channel."""
+
+    @abstractmethod
+    async def presence_join(
+        self, app_id: str, channel: str, socket_id: str, member: PresenceMember, local: LocalJoin
+    ) -> PresenceJoin: ...
+
+    @abstractmethod
+    async def presence_leave(
+        self, app_id: str, channel: str, socket_id: str, member: PresenceMember, local: LocalLeave
+    ) -> bool:
+        """Return True when the user's last socket anywhere left the channel."""
+
+    @abstractmethod
+    async def presence_members(self, app_id: str, channel: str) -> dict[str, Any]: ...
+
+    @abstractmethod
+    async def channel_stats(self, app_id: str, channel: str) -> ChannelStats: ...
+
+    @abstractmethod
+    async def channels(self, app_id: str) -> dict[str, ChannelStats]:
+        """Every occupied channel of the app."""
+
+    @abstractmethod
+    async def connection_count(self, app_id: str) -> int: ...

@@ -1,0 +1,284 @@
+"""The node: wires sessions, the local hub and the backend together.
+
+Transport-agnostic: a connection is anything with the small interface of
+:class:`Connection`. The WebSocket layer (``transport.py``) and tests supply it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from pyreverb.apps import AppRegistry
+from pyreverb.backends import Backend, create_backend
+from pyreverb.config import AppConfig, Settings
+from pyreverb.framing import text_frame
+from pyreverb.hub import Hub
+from pyreverb.protocol.channels import ChannelKind, PresenceMember
+from pyreverb.protocol.errors import (
+    AppDisabled,
+    OverConnectionQuota,
+    PongNotReceived,
+    PusherError,
+    ServerShuttingDown,
+    Unauthorized,
+    UnknownApp,
+)
+from pyreverb.protocol.messages import encode_error, encode_event
+from pyreverb.protocol.session import (
+    Action,
+    ClientEvent,
+    Close,
+    PusherSession,
+    Reply,
+    SignIn,
+    Subscribe,
+    Unsubscribe,
+)
+
+__all__ = ["PusherServer", "Connection", "ServerStats"]
+
+log = logging.getLogger("pyreverb")
+
+
+class Connection(Protocol):
+    socket_id: str
+    app_id: str
+    app: AppConfig
+    session: PusherSession
+    user_id: str | None
+    last_activity: float
+    ping_sent_at: float | None
+    pending: deque[Action] | None
+
+    def write_frame(self, frame: bytes) -> None: ...
+    def send(self, payload: bytes) -> None: ...
+    def close(self, code: int, reason: str = "") -> None: ...
+
+
+@dataclass
+class ServerStats:
+    """Counters read by ``pyreverb status`` and the metrics endpoint."""
+
+    started_at: float = field(default_factory=time.time)
+    connections_total: int = 0
+    messages_in: int = 0
+    client_events: int = 0
+    api_messages: int = 0
+    subscriptions: int = 0
+
+
+class PusherServer:
+    def __init__(self, settings: Settings, backend: Backend | None = None) -> None:
+        self.settings = settings
+        self.apps = AppRegistry(settings.apps)
+        self.hub = Hub()
+        self.backend = backend or create_backend(settings)
+        self.backend.bind(self.hub)
+        self.stats = ServerStats()
+        self.shutting_down = False
+        self._sweeper: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- lifecycle -----------------------------------------------------------------
+    async def start(self) -> None:
+        await self.backend.start()
+        self._sweeper = asyncio.create_task(self._sweep_forever(), name="pyreverb-sweeper")
+
+    async def stop(self) -> None:
+        """Drain: tell every client to reconnect now (4200), wait, stop the backend."""
+        self.shutting_down = True
+        for conn in list(self.hub.all_connections()):
+            err = ServerShuttingDown()
+            conn.send(encode_error(err.code, err.message))
+            conn.close(err.code, err.message)
+        deadline = time.monotonic() + self.settings.shutdown_timeout
+        while any(True for _ in self.hub.all_connections()) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=2)
+        await self.backend.stop()
+
+    # -- connection lifecycle -----------------------------------------------------
+    def check_new_connection(self, app: AppConfig | None, origin: str | None) -> PusherError | None:
+        """Why a new socket must be refused (sent as pusher:error, then closed)."""
+        if self.shutting_down:
+            return ServerShuttingDown()
+        if app is None:
+            return UnknownApp()
+        if not app.enabled:
+            return AppDisabled()
+        if not origin_allowed(app.allowed_origins, origin):
+            return Unauthorized("Origin not allowed")
+        if app.max_connections is not None and self.hub.connection_count(app.app_id) >= app.max_connections:
+            return OverConnectionQuota()
+        return None
+
+    def open(self, conn: Connection) -> None:
+        self.hub.add_connection(conn)
+        self.stats.connections_total += 1
+        conn.send(conn.session.established_frame())
+
+    def closed(self, conn: Connection) -> None:
+        """The socket is gone: forget it now, settle presence in the background."""
+        self.hub.remove_connection(conn)
+        channels = list(conn.session.channels.items())
+        conn.session.channels.clear()
+        if channels:
+            self._spawn(self._leave_all(conn, channels))
+
+    async def _leave_all(self, conn: Connection, channels: list[tuple[str, PresenceMember | None]]) -> None:
+        for name, member in channels:
+            await self._leave(conn, name, member)
+
+    # -- incoming frames ----------------------------------------------------------
+    def receive(self, conn: Connection, payload: bytes, binary: bool = False) -> None:
+        self.stats.messages_in += 1
+        conn.last_activity = time.monotonic()
+        conn.ping_sent_at = None
+        actions = conn.session.receive(payload, binary=binary)
+        if conn.pending is not None:
+            conn.pending.extend(actions)
+            return
+        for index, action in enumerate(actions):
+            if isinstance(action, (Subscribe, Unsubscribe, SignIn)):
+                conn.pending = deque(actions[index:])
+                self._spawn(self._drain(conn))
+                return
+            self._apply_now(conn, action)
+
+    def touch(self, conn: Connection) -> None:
+        """Control frames (ping/pong) count as activity too."""
+        conn.last_activity = time.monotonic()
+        conn.ping_sent_at = None
+
+    def _apply_now(self, conn: Connection, action: Action) -> None:
+        if isinstance(action, Reply):
+            conn.send(action.frame)
+        elif isinstance(action, ClientEvent):
+            self.stats.client_events += 1
+            self.backend.publish(conn.app_id, action.channel, action.frame, conn.socket_id)
+        elif isinstance(action, Close):
+            conn.close(action.code, action.reason)
+
+    async def _drain(self, conn: Connection) -> None:
+        """Run a connection's queued actions in order, awaiting the async ones."""
+        queue = conn.pending
+        assert queue is not None
+        try:
+            while queue:
+                action = queue.popleft()
+                if isinstance(action, Subscribe):
+                    await self._subscribe(conn, action)
+                elif isinstance(action, Unsubscribe):
+                    member = conn.session.channels.get(action.channel)
+                    await self._leave(conn, action.channel, member)
+                elif isinstance(action, SignIn):
+                    conn.user_id = action.user_id
+                else:
+                    self._apply_now(conn, action)
+        except Exception:  # noqa: BLE001 - one bad frame must not kill the node
+            log.exception("error while handling frames of %s", conn.socket_id)
+        finally:
+            conn.pending = None
+
+    async def _subscribe(self, conn: Connection, action: Subscribe) -> None:
+        if action.channel not in conn.session.channels:
+            return  # unsubscribed or closed meanwhile
+        app = conn.app
+        if action.kind is ChannelKind.PRESENCE:
+            assert action.member is not None
+            members = await self.backend.presence_members(app.app_id, action.channel)
+            if action.member.user_id not in members and len(members) >= app.max_presence_members:
+                conn.session.forget(action.channel)
+                conn.send(
+                    conn.session.subscription_error(
+                        action.channel,
+                        f"Presence channel is full ({app.max_presence_members} members)",
+                        403,
+                    ).frame
+                )
+                return
+        local = self.hub.join(conn, action.channel, action.kind, action.member)
+        self.stats.subscriptions += 1
+        if action.kind is not ChannelKind.PRESENCE:
+            await self.backend.subscribed(app.app_id, action.channel, conn.socket_id, local)
+            conn.send(PusherSession.subscription_succeeded(action.channel))
+            return
+        assert action.member is not None
+        joined = await self.backend.presence_join(app.app_id, action.channel, conn.socket_id, action.member, local)
+        presence = {"ids": list(joined.members), "hash": joined.members, "count": len(joined.members)}
+        conn.send(PusherSession.subscription_succeeded(action.channel, presence))
+        if joined.first_socket_of_user and not local.already_subscribed:
+            frame = encode_event(
+                "pusher_internal:member_added",
+                {"user_id": action.member.user_id, "user_info": action.member.user_info},
+                action.channel,
+            )
+            self.backend.publish(app.app_id, action.channel, frame, conn.socket_id)
+
+    async def _leave(self, conn: Connection, channel: str, member: PresenceMember | None) -> None:
+        local = self.hub.leave(conn, channel, member)
+        if not local.was_subscribed:
+            return
+        if member is None:
+            await self.backend.unsubscribed(conn.app_id, channel, conn.socket_id, local)
+            return
+        last = await self.backend.presence_leave(conn.app_id, channel, conn.socket_id, member, local)
+        if last:
+            frame = encode_event("pusher_internal:member_removed", {"user_id": member.user_id}, channel)
+            self.backend.publish(conn.app_id, channel, frame, conn.socket_id)
+
+    # -- HTTP API entry points ----------------------------------------------------------
+    def trigger(self, app_id: str, channels: list[str], event: str, data: str, except_socket_id: str | None) -> None:
+        for channel in channels:
+            payload = encode_event(event, data, channel)
+            self.backend.publish(app_id, channel, payload, except_socket_id)
+        self.stats.api_messages += len(channels)
+
+    # -- keep-alive -----------------------------------------------------------------------
+    async def _sweep_forever(self) -> None:
+        interval = max(0.2, min([min(a.ping_interval, a.pong_timeout) for a in self.apps] + [5.0]) / 4)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                self.sweep(time.monotonic())
+            except Exception:  # noqa: BLE001
+                log.exception("keep-alive sweep failed")
+
+    def sweep(self, now: float) -> None:
+        """Ping silent connections; close those that did not answer (4201)."""
+        ping = text_frame(PusherSession.ping_frame())
+        for conn in self.hub.all_connections():
+            app = conn.app
+            if conn.ping_sent_at is None:
+                if now - conn.last_activity >= app.ping_interval:
+                    conn.write_frame(ping)
+                    conn.ping_sent_at = now
+            elif now - conn.ping_sent_at >= app.pong_timeout:
+                err = PongNotReceived()
+                conn.send(encode_error(err.code, err.message))
+                conn.close(err.code, err.message)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def origin_allowed(allowed: tuple[str, ...], origin: str | None) -> bool:
+    """Reverb's rule: '*' allows all, else the Origin's host must match a pattern."""
+    if "*" in allowed:
+        return True
+    if not origin:
+        return False
+    host = urlsplit(origin).hostname or ""
+    return any(fnmatch.fnmatchcase(host, pattern) for pattern in allowed)

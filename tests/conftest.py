@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from tests.helpers.node_client import NodeClient
+from tests.helpers.procs import ReverbProcess
+
+
+@pytest.fixture
+def reverb() -> Iterator[ReverbProcess]:
+    """A real pyreverb node on a free port, default app 100/test-key/test-secret."""
+    node = ReverbProcess().start()
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture
+async def node_clients() -> AsyncIterator[list[NodeClient]]:
+    """Collects NodeClients a test starts, and closes them afterwards."""
+    clients: list[NodeClient] = []
+    yield clients
+    for client in clients:
+        await client.close()
