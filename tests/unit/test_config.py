@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pyreverb.config import ConfigError, Settings
+
+
+def test_default_app_from_reverb_env_names() -> None:
+    s = Settings.from_env(
+        {
+            "REVERB_APP_ID": "1", "REVERB_APP_KEY": "k", "REVERB_APP_SECRET": "s",
+            "REVERB_SERVER_PORT": "9000", "REVERB_APP_MAX_CONNECTIONS": "5",
+            "REVERB_APP_ALLOWED_ORIGINS": "example.com, *.example.org",
+            "REVERB_SCALING_ENABLED": "true", "REDIS_HOST": "10.0.0.1", "REDIS_PASSWORD": "pw",
+        }
+    )
+    app = s.apps[0]
+    assert (app.app_id, app.key, app.secret, app.max_connections) == ("1", "k", "s", 5)
+    assert app.allowed_origins == ("example.com", "*.example.org")
+    assert s.port == 9000 and s.scaling_enabled
+    assert s.redis_url == "redis://:pw@10.0.0.1:6379/0"
+
+
+def test_apps_file_adds_more_apps(tmp_path: Path) -> None:
+    f = tmp_path / "apps.json"
+    f.write_text(json.dumps({"apps": [{"app_id": "2", "key": "k2", "secret": "s2", "max_message_size": 500}]}))
+    s = Settings.from_env({"REVERB_APP_ID": "1", "REVERB_APP_KEY": "k", "REVERB_APP_SECRET": "s", "PYREVERB_APPS_FILE": str(f)})
+    assert [a.app_id for a in s.apps] == ["1", "2"]
+    assert s.apps[1].max_message_size == 500
+
+
+@pytest.mark.parametrize(
+    "env, fragment",
+    [
+        ({}, "no app configured"),
+        ({"REVERB_APP_ID": "1"}, "must be set together"),
+        ({"REVERB_APP_ID": "1", "REVERB_APP_KEY": "k", "REVERB_APP_SECRET": "s", "REVERB_SERVER_PORT": "x"}, "REVERB_SERVER_PORT"),
+        ({"REVERB_APP_ID": "1", "REVERB_APP_KEY": "k", "REVERB_APP_SECRET": "s", "REVERB_APP_ACCEPT_CLIENT_EVENTS_FROM": "some"}, "accept_client_events_from"),
+    ],
+)
+def test_bad_config_names_the_problem(env: dict[str, str], fragment: str) -> None:
+    with pytest.raises(ConfigError, match=fragment):
+        Settings.from_env(env)
+
+
+def test_duplicate_keys_are_refused(tmp_path: Path) -> None:
+    f = tmp_path / "apps.json"
+    f.write_text(json.dumps([{"app_id": "2", "key": "k", "secret": "s"}]))
+    with pytest.raises(ConfigError, match="same key"):
+        Settings.from_env({"REVERB_APP_ID": "1", "REVERB_APP_KEY": "k", "REVERB_APP_SECRET": "s", "PYREVERB_APPS_FILE": str(f)})
+
+
+def test_path_prefix_normalised() -> None:
+    base = Settings.from_env({"REVERB_APP_ID": "1", "REVERB_APP_KEY": "k", "REVERB_APP_SECRET": "s"})
+    assert base.prefix == ""
+    assert base.with_overrides(path="ws/").prefix == "/ws"
