@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import os
+import signal
+import socket
 import sys
+from collections.abc import Generator
 
 import click
 import uvicorn
@@ -12,6 +15,31 @@ import uvicorn
 from pyreverb.config import ConfigError, Settings
 
 __all__ = ["main", "serve"]
+
+
+class _Node(uvicorn.Server):
+    """uvicorn's server, announcing its address and exiting 0 after a drain."""
+
+    def __init__(self, config: uvicorn.Config, banner: str) -> None:
+        super().__init__(config)
+        self.banner = banner
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            port = next((s.getsockname()[1] for srv in self.servers for s in srv.sockets), "?")
+            click.echo(self.banner.format(port=port), err=True)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        # uvicorn re-raises SIGTERM after shutdown (exit status -15); a node that
+        # drained cleanly exits 0 instead, so supervisors treat it as a restart.
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def serve(settings: Settings) -> None:
@@ -24,9 +52,8 @@ def serve(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("pyreverb").setLevel(logging.INFO)
-    app = create_app(settings)
     config = uvicorn.Config(
-        app,
+        create_app(settings),
         host=settings.host,
         port=settings.port,
         ws=PusherWebSocket,
@@ -38,40 +65,10 @@ def serve(settings: Settings) -> None:
         ssl_keyfile=settings.tls_key,
         server_header=False,
     )
-    server = uvicorn.Server(config)
     scheme = "https" if settings.tls_cert else "http"
     shown_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
-
-    @contextlib_started(server)
-    def _announce() -> None:
-        port = _bound_port(server) or settings.port
-        click.echo(f"pyreverb listening on {scheme}://{shown_host}:{port}{settings.prefix} (apps: {len(settings.apps)})", err=True)
-
-    server.run()
-
-
-def contextlib_started(server: uvicorn.Server):  # type: ignore[no-untyped-def]
-    """Print once uvicorn is listening (so a parent process can wait on it)."""
-
-    def decorator(fn):  # type: ignore[no-untyped-def]
-        original = server.startup
-
-        async def startup(sockets=None):  # type: ignore[no-untyped-def]
-            await original(sockets=sockets)
-            if server.started:
-                fn()
-
-        server.startup = startup  # type: ignore[method-assign]
-        return fn
-
-    return decorator
-
-
-def _bound_port(server: uvicorn.Server) -> int | None:
-    for s in getattr(server, "servers", []):
-        for sock in s.sockets:
-            return int(sock.getsockname()[1])
-    return None
+    banner = f"pyreverb listening on {scheme}://{shown_host}:{{port}}{settings.prefix} (apps: {len(settings.apps)})"
+    _Node(config, banner).run()
 
 
 @click.group()

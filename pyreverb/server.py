@@ -179,8 +179,7 @@ class PusherServer:
                 if isinstance(action, Subscribe):
                     await self._subscribe(conn, action)
                 elif isinstance(action, Unsubscribe):
-                    member = conn.session.channels.get(action.channel)
-                    await self._leave(conn, action.channel, member)
+                    await self._leave(conn, action.channel, action.member)
                 elif isinstance(action, SignIn):
                     conn.user_id = action.user_id
                 else:

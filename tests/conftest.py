@@ -25,3 +25,15 @@ async def node_clients() -> AsyncIterator[list[NodeClient]]:
     yield clients
     for client in clients:
         await client.close()
+
+
+@pytest.fixture(scope="module")
+def shared_reverb() -> Iterator[ReverbProcess]:
+    """One node shared by a module's tests (they use distinct channel names)."""
+    node = ReverbProcess(
+        env={"REVERB_APP_MAX_MESSAGE_SIZE": "2000", "PYREVERB_APP_MAX_PRESENCE_MEMBERS": "3"}
+    ).start()
+    try:
+        yield node
+    finally:
+        node.stop()

@@ -68,6 +68,7 @@ class Subscribe:
 @dataclass(frozen=True, slots=True)
 class Unsubscribe:
     channel: str
+    member: PresenceMember | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,8 +197,7 @@ class PusherSession:
             raise InvalidMessage("pusher:unsubscribe needs data.channel")
         if channel not in self.channels:
             return []
-        del self.channels[channel]
-        return [Unsubscribe(channel)]
+        return [Unsubscribe(channel, self.channels.pop(channel))]
 
     def _signin(self, message: ClientMessage) -> list[Action]:
         data = _data_object(message)

@@ -200,3 +200,13 @@ def test_origin_patterns() -> None:
     assert origin_allowed(("*.example.com",), "https://chat.example.com")
     assert not origin_allowed(("*.example.com",), "https://example.org")
     assert not origin_allowed(("example.com",), None)
+
+
+async def test_presence_unsubscribe_sends_member_removed(server: PusherServer) -> None:
+    watcher, ann = connect(server), connect(server)
+    join_presence(server, watcher, "presence-u", "watcher")
+    join_presence(server, ann, "presence-u", "ann")
+    await settle()
+    server.receive(ann, b'{"event":"pusher:unsubscribe","data":{"channel":"presence-u"}}')
+    await settle()
+    assert [e["data"] for e in watcher.events("pusher_internal:member_removed")] == [{"user_id": "ann"}]
