@@ -33,7 +33,7 @@ chromium:
 	fi
 
 run: setup
-	$(BIN)/python -m bin.run_demo
+	$(BIN)/python bin/run-demo
 
 run-server: setup
 	$(BIN)/pyreverb start --debug
