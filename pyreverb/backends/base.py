@@ -12,8 +12,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
-from pyreverb.hub import Hub, LocalJoin, LocalLeave
-from pyreverb.protocol.channels import PresenceMember
+from pyreverb.hub import Hub, LocalChannel, LocalJoin, LocalLeave
+from pyreverb.protocol.channels import ChannelKind, PresenceMember, channel_kind
 
 __all__ = ["Backend", "ChannelStats", "PresenceJoin"]
 
@@ -40,6 +40,11 @@ class Backend(ABC):
     def bind(self, hub: Hub) -> None:
         self.hub = hub
 
+    @property
+    def _hub(self) -> Hub:
+        assert self.hub is not None, "backend not bound to a hub"
+        return self.hub
+
     async def start(self) -> None:
         """Connect and begin listening; must not raise when the bus is down."""
 
@@ -65,11 +70,13 @@ class Backend(ABC):
         """Close every connection of ``user_id`` on every node."""
 
     # -- cluster state ---------------------------------------------------------------
-    async def subscribed(self, app_id: str, channel: str, socket_id: str, local: LocalJoin) -> None:
-        """A local socket joined a (non-presence) channel."""
+    async def subscribed(self, app_id: str, channel: str, socket_id: str, local: LocalJoin) -> bool:
+        """A local socket joined a (non-presence) channel; True when it became occupied cluster-wide."""
+        return local.channel_created
 
-    async def unsubscribed(self, app_id: str, channel: str, socket_id: str, local: LocalLeave) -> None:
-        """A local socket left a (non-presence) channel."""
+    async def unsubscribed(self, app_id: str, channel: str, socket_id: str, local: LocalLeave) -> bool:
+        """A local socket left a (non-presence) channel; True when it became vacant cluster-wide."""
+        return local.channel_vacated
 
     @abstractmethod
     async def presence_join(
@@ -94,3 +101,31 @@ class Backend(ABC):
 
     @abstractmethod
     async def connection_count(self, app_id: str) -> int: ...
+
+    # -- this node's share, read from the hub (the whole answer on a single node) -----
+    def local_members(self, app_id: str, channel: str) -> dict[str, Any]:
+        ch = self._hub.channel(app_id, channel)
+        if ch is None:
+            return {}
+        return {uid: m.user_info for uid, m in ch.members.items()}
+
+    def local_stats(self, app_id: str, channel: str) -> ChannelStats:
+        ch = self._hub.channel(app_id, channel)
+        if ch is None:
+            return ChannelStats(0, 0 if channel_kind(channel) is ChannelKind.PRESENCE else None)
+        return _stats(ch)
+
+    def local_channels(self, app_id: str) -> dict[str, ChannelStats]:
+        return {name: _stats(ch) for name, ch in self._hub.channels(app_id).items()}
+
+    def terminate_local(self, app_id: str, user_id: str) -> int:
+        """Close the user's sockets on this node (4009, as Pusher does)."""
+        subs = self._hub.connections_of_user(app_id, user_id)
+        for sub in subs:
+            sub.close(4009, "Connection terminated by the server")
+        return len(subs)
+
+
+def _stats(channel: LocalChannel) -> ChannelStats:
+    users = len(channel.user_sockets) if channel.kind is ChannelKind.PRESENCE else None
+    return ChannelStats(subscription_count=len(channel.subscribers), user_count=users)
