@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks of pyreverb and peer servers (``python -m bench.run``)."""

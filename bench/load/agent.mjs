@@ -1,0 +1,305 @@
+// One load agent: raw WebSocket clients and HTTP triggers, driven over stdin/stdout.
+//
+// The Python harness (bench/agents.py) starts several of these, pinned away from the
+// server, and sends one JSON command per line; every command gets one JSON reply line
+// carrying the same `id`. Clients speak just enough of each server's protocol to
+// subscribe and answer pings (Pusher v7, Engine.IO 4 / Socket.IO 5, bare rooms), so the
+// agent stays cheap. Latency is measured from a timestamp written into every payload as
+// `ts:<ms>;` (performance.timeOrigin + performance.now(), comparable across processes on
+// one machine) to the moment the frame is read here.
+import http from 'node:http';
+import crypto from 'node:crypto';
+import readline from 'node:readline';
+import { performance } from 'node:perf_hooks';
+import { WebSocket } from 'ws';
+
+const now = () => performance.timeOrigin + performance.now();
+const PAD = 'x'.repeat(80);
+const payload = (t) => `ts:${t.toFixed(3)};${PAD}`;
+const WS_OPTS = { perMessageDeflate: false, skipUTF8Validation: true, maxPayload: 1 << 20 };
+
+// Latency histogram: 10 us buckets below 50 ms, 1 ms buckets above; merged in Python.
+class Hist {
+  constructor() { this.fine = new Uint32Array(5000); this.coarse = new Map(); this.n = 0; }
+  add(ms) {
+    if (ms < 0) ms = 0;
+    if (ms < 50) this.fine[(ms * 100) | 0]++;
+    else { const k = Math.round(ms); this.coarse.set(k, (this.coarse.get(k) || 0) + 1); }
+    this.n++;
+  }
+  dump() {
+    const out = [];
+    for (let i = 0; i < 5000; i++) if (this.fine[i]) out.push([i / 100 + 0.005, this.fine[i]]);
+    for (const [k, v] of this.coarse) out.push([k, v]);
+    return out;
+  }
+}
+
+// -- measurement state (reset between steps) ---------------------------------------------
+let hist = new Hist();
+let received = 0, firstAt = 0, lastAt = 0, cpuMark = process.cpuUsage(), wallMark = now();
+let conns = [], senders = [], unexpectedCloses = 0, errors = [];
+
+function reset() {
+  hist = new Hist(); received = 0; firstAt = 0; lastAt = 0;
+  cpuMark = process.cpuUsage(); wallMark = now();
+}
+
+function measured(s, role) {
+  const i = s.indexOf('ts:');
+  if (i < 0) return false;
+  if (role === 'sender') return true; // a room server echoes to the sender: not a delivery
+  const t = +s.slice(i + 3, s.indexOf(';', i));
+  const at = now();
+  hist.add(at - t);
+  received++;
+  if (!firstAt) firstAt = at;
+  lastAt = at;
+  return true;
+}
+
+function note(err) { if (errors.length < 20) errors.push(String(err && err.message || err)); }
+
+// -- protocol adapters -------------------------------------------------------------------
+function sign(secret, text) { return crypto.createHmac('sha256', secret).update(text).digest('hex'); }
+
+function openClient(spec, channel, role) {
+  return new Promise((resolve, reject) => {
+    let url;
+    if (spec.proto === 'pusher') url = `${spec.url}/app/${spec.key}?protocol=7&client=js&version=8.4.0&flash=false`;
+    else if (spec.proto === 'socketio') url = `${spec.url}/socket.io/?EIO=4&transport=websocket`;
+    else url = `${spec.url}/?room=${encodeURIComponent(channel)}`;
+    const ws = new WebSocket(url, WS_OPTS);
+    const conn = { ws, channel, role, ready: false };
+    const timer = setTimeout(() => { ws.terminate(); reject(new Error(`subscribe timeout on ${channel}`)); }, 30000);
+    const ready = () => { if (!conn.ready) { conn.ready = true; clearTimeout(timer); resolve(conn); } };
+    ws.on('error', (e) => { clearTimeout(timer); if (!conn.ready) reject(e); else note(e); });
+    ws.on('close', () => { if (conn.ready && !conn.closing) unexpectedCloses++; });
+    if (spec.proto === 'room') ws.on('open', ready);
+    ws.on('message', (data) => {
+      const s = data.toString('latin1');
+      if (measured(s, role)) return;
+      if (spec.proto === 'pusher') pusherControl(spec, conn, s, ready, reject);
+      else if (spec.proto === 'socketio') socketioControl(conn, s, ready);
+    });
+  });
+}
+
+function pusherControl(spec, conn, s, ready, reject) {
+  const m = JSON.parse(s);
+  if (m.event === 'pusher:ping') conn.ws.send('{"event":"pusher:pong","data":{}}');
+  else if (m.event === 'pusher:connection_established') {
+    conn.socketId = JSON.parse(m.data).socket_id;
+    const data = { channel: conn.channel };
+    if (conn.channel.startsWith('private-')) data.auth = `${spec.key}:${sign(spec.secret, `${conn.socketId}:${conn.channel}`)}`;
+    conn.ws.send(JSON.stringify({ event: 'pusher:subscribe', data }));
+  } else if (m.event === 'pusher_internal:subscription_succeeded') ready();
+  else if (m.event === 'pusher:error' || m.event === 'pusher:subscription_error') {
+    note(s); if (!conn.ready) reject(new Error(s));
+  }
+}
+
+function socketioControl(conn, s, ready) {
+  if (s === '2') conn.ws.send('3');
+  else if (s[0] === '0') conn.ws.send('40');
+  else if (s.startsWith('40')) conn.ws.send(`420["join",${JSON.stringify({ room: conn.channel })}]`);
+  else if (s.startsWith('430')) ready();
+}
+
+function clientMessage(proto, channel, t) {
+  const data = payload(t);
+  if (proto === 'pusher') return JSON.stringify({ event: 'client-bench', channel, data });
+  if (proto === 'socketio') return `42${JSON.stringify(['publish', { room: channel, event: 'bench', data }])}`;
+  return JSON.stringify({ room: channel, data });
+}
+
+async function pool(items, concurrency, fn) {
+  let next = 0, ok = 0, failed = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      try { await fn(item); ok++; } catch (e) { failed++; note(e); }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return { ok, failed };
+}
+
+// -- commands ----------------------------------------------------------------------------
+async function connect(cmd) {
+  const t0 = now(), before = conns.length;
+  const spec = cmd.target;
+  const pairs = cmd.mode === 'pairs';
+  const res = await pool(cmd.channels, cmd.concurrency || 100, async (channel) => {
+    if (pairs) {
+      const a = await openClient(spec, channel, 'sender');
+      const b = await openClient(spec, channel, 'receiver');
+      conns.push(a, b); senders.push(a);
+    } else conns.push(await openClient(spec, channel, 'receiver'));
+  });
+  return { connected: conns.length - before, failed: res.failed, seconds: (now() - t0) / 1000, errors };
+}
+
+function openLoop(rate, seconds, fire) {
+  return new Promise((resolve) => {
+    const total = Math.max(1, Math.round(rate * seconds));
+    const gap = 1000 / rate;
+    const t0 = now();
+    let i = 0;
+    const tick = () => {
+      const due = Math.min(total, Math.floor((now() - t0) / gap) + 1);
+      for (; i < due; i++) fire(t0 + i * gap, i);
+      if (i >= total) return resolve({ scheduled: total, t0, seconds: (now() - t0) / 1000 });
+      setTimeout(tick, Math.max(0, t0 + i * gap - now()));
+    };
+    tick();
+  });
+}
+
+async function send(cmd) {
+  const spec = cmd.target;
+  let sent = 0;
+  const r = await openLoop(cmd.rate, cmd.seconds, (t, i) => {
+    const s = senders[i % senders.length];
+    if (s.ws.readyState === WebSocket.OPEN) { s.ws.send(clientMessage(spec.proto, s.channel, t)); sent++; }
+  });
+  return { sent, ...r };
+}
+
+// A trigger source: fire(t, channels, done(status)) for one request or publish.
+function triggerSource(cmd) {
+  const spec = cmd.target;
+  if (spec.trigger === 'room-ws') {
+    const ws = new WebSocket(`${spec.url}/?room=__publisher__`, WS_OPTS);
+    const opened = new Promise((res, rej) => { ws.on('open', res); ws.on('error', rej); });
+    return {
+      opened,
+      fire(t, channels, done) { ws.send(JSON.stringify({ room: channels[0], data: payload(t) })); done(200); },
+      close() { ws.close(); },
+    };
+  }
+  const u = new URL(spec.http);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: cmd.concurrency || 8 });
+  const request = (path, body, done) => {
+    const req = http.request({
+      host: u.hostname, port: u.port, path, method: 'POST', agent,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    }, (res) => { res.resume(); res.on('end', () => done(res.statusCode)); });
+    req.on('error', (e) => { note(e); done(0); });
+    req.end(body);
+  };
+  let fire;
+  if (spec.trigger === 'pusher-http') {
+    const path = `/apps/${spec.appId}/events`;
+    fire = (t, channels, done) => {
+      const body = JSON.stringify(channels.length === 1
+        ? { name: 'bench', channel: channels[0], data: payload(t) }
+        : { name: 'bench', channels, data: payload(t) });
+      const md5 = crypto.createHash('md5').update(body).digest('hex');
+      const q = `auth_key=${spec.key}&auth_timestamp=${Math.floor(Date.now() / 1000)}&auth_version=1.0&body_md5=${md5}`;
+      request(`${path}?${q}&auth_signature=${sign(spec.secret, `POST\n${path}\n${q}`)}`, body, done);
+    };
+  } else if (spec.trigger === 'socketio-http') {
+    fire = (t, channels, done) => request('/broadcast', JSON.stringify({ room: channels[0], event: 'bench', data: payload(t) }), done);
+  } else if (spec.trigger === 'room-http') {
+    fire = (t, channels, done) => request(`/broadcast?room=${encodeURIComponent(channels[0])}`, payload(t), done);
+  } else throw new Error(`unknown trigger ${spec.trigger}`);
+  return { opened: Promise.resolve(), fire, close() { agent.destroy(); } };
+}
+
+function channelPicker(channels, per) {
+  let k = 0;
+  return () => {
+    const out = [];
+    for (let j = 0; j < per; j++) out.push(channels[k++ % channels.length]);
+    return out;
+  };
+}
+
+// Open loop at `rate` requests/s: a request that cannot go out (all `concurrency`
+// connections busy) waits with its scheduled timestamp, so queueing counts as latency.
+async function trigger(cmd) {
+  const src = triggerSource(cmd);
+  await src.opened;
+  const pick = channelPicker(cmd.channels, cmd.channelsPerRequest || 1);
+  const limit = cmd.concurrency || 8;
+  const statuses = {};
+  const queue = [];
+  let inflight = 0, finished = 0;
+  const go = (t) => {
+    inflight++;
+    src.fire(t, pick(), (status) => {
+      statuses[status] = (statuses[status] || 0) + 1;
+      inflight--; finished++;
+      if (queue.length) go(queue.shift());
+    });
+  };
+  const r = await openLoop(cmd.rate, cmd.seconds, (t) => { if (inflight < limit) go(t); else queue.push(t); });
+  const deadline = now() + 15000;
+  while ((inflight || queue.length) && now() < deadline) await new Promise((res) => setTimeout(res, 5));
+  src.close();
+  return { ...r, finished, statuses, backlog: queue.length, sentSeconds: r.seconds };
+}
+
+// Closed loop: `concurrency` keep-alive connections, each sending its next request as
+// soon as the previous one is answered, for `seconds`.
+async function hammer(cmd) {
+  const src = triggerSource(cmd);
+  await src.opened;
+  const pick = channelPicker(cmd.channels, cmd.channelsPerRequest || 1);
+  const h = new Hist();
+  const statuses = {};
+  const t0 = now(), end = t0 + cmd.seconds * 1000;
+  let done = 0;
+  const lane = () => new Promise((resolve) => {
+    const one = () => {
+      const t = now();
+      if (t >= end) return resolve();
+      src.fire(t, pick(), (status) => {
+        h.add(now() - t); done++;
+        statuses[status] = (statuses[status] || 0) + 1;
+        one();
+      });
+    };
+    one();
+  });
+  await Promise.all(Array.from({ length: cmd.concurrency || 8 }, lane));
+  src.close();
+  return { requests: done, seconds: (now() - t0) / 1000, statuses, hist: h.dump() };
+}
+
+function stats() {
+  const cpu = process.cpuUsage(cpuMark);
+  const open = conns.filter((c) => c.ws.readyState === WebSocket.OPEN).length;
+  return {
+    received, firstAt, lastAt, hist: hist.dump(), open, unexpectedCloses,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6, wallSeconds: (now() - wallMark) / 1000, errors,
+  };
+}
+
+function closeAll() {
+  for (const c of conns) { c.closing = true; c.ws.terminate(); }
+  const n = conns.length;
+  conns = []; senders = []; unexpectedCloses = 0;
+  return { closed: n };
+}
+
+const handlers = {
+  connect, send, trigger, hammer, stats,
+  reset: async () => { reset(); return {}; },
+  close: async () => closeAll(),
+  count: async () => ({ received }),
+  now: async () => ({ now: now() }),
+};
+
+const rl = readline.createInterface({ input: process.stdin });
+rl.on('line', async (line) => {
+  const cmd = JSON.parse(line);
+  try {
+    const out = await handlers[cmd.cmd](cmd);
+    process.stdout.write(JSON.stringify({ id: cmd.id, ok: true, ...out }) + '\n');
+  } catch (e) {
+    process.stdout.write(JSON.stringify({ id: cmd.id, ok: false, error: String(e && e.stack || e) }) + '\n');
+  }
+});
+rl.on('close', () => { closeAll(); process.exit(0); });

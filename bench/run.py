@@ -1,0 +1,143 @@
+"""``python -m bench.run``: every scenario against pyreverb and its peers, in one run.
+
+Each scenario starts each server fresh (pinned to the server core), drives it from
+Node load agents pinned to the other core(s), prints a table (medians over
+``--repeat`` runs) and writes ``bench/results/<scenario>.json`` and ``.png``.
+``--smoke`` is the seconds-long version ``make test`` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import traceback
+from dataclasses import asdict, replace
+from typing import Any
+
+from bench.agents import AgentPool
+from bench.config import FULL, SMOKE, BenchConfig
+from bench.pinning import LOAD_CPUS, raise_open_files
+from bench.report import machine, medians, plot, table, write_json
+from bench.scenarios import SCENARIOS
+from bench.servers import SERVERS, ensure_peers, peer_available
+
+__all__ = ["main", "run_bench"]
+
+SMOKE_SERVERS = ("pyreverb", "websockets")
+RATIO_KEYS = {
+    "fanout": "max msg/s",
+    "client_events": "max msg/s",
+    "http_api": "req/s",
+}
+
+
+async def run_bench(cfg: BenchConfig, scenarios: list[str], servers: list[str], quiet: bool = False) -> dict[str, Any]:
+    """Run the scenarios; returns {scenario: document written to results/}."""
+    say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
+    open_files = raise_open_files()
+    needed = cfg.connections + 200 if "connections" in scenarios else 2000
+    if open_files < needed:
+        say(f"warning: open-files limit {open_files} is below the {needed} this run needs")
+    pool = await AgentPool.start(cfg.agents)
+    docs: dict[str, Any] = {}
+    try:
+        for scenario in scenarios:
+            module = SCENARIOS[scenario]
+            runs: dict[str, list[dict[str, Any]]] = {}
+            errors: dict[str, str] = {}
+            for attempt in range(cfg.repeat):
+                for name in servers:
+                    server = SERVERS()[name]
+                    if hasattr(module, "applies") and not module.applies(server):
+                        continue
+                    if hasattr(module, "server_env") and name == "pyreverb":
+                        server.extra_env = module.server_env(cfg)
+                    say(f"-- {scenario}: {name} (run {attempt + 1}/{cfg.repeat})")
+                    try:
+                        server.start()
+                        runs.setdefault(name, []).append(await module.run(server, pool, cfg))
+                    except Exception as exc:  # noqa: BLE001 - one peer failing must not stop the others
+                        errors[name] = f"{type(exc).__name__}: {exc}"
+                        say(f"   {name} failed: {errors[name]}")
+                        if not quiet:
+                            traceback.print_exc()
+                        await pool.all("close")
+                    finally:
+                        server.stop()
+            doc = _document(scenario, module, cfg, runs, errors)
+            path = write_json(scenario, doc)
+            png = plot(scenario, runs)
+            docs[scenario] = doc
+            say(table(f"{scenario} ({cfg.name}, medians of {cfg.repeat} run(s))", doc["headline"]))
+            if doc.get("ratios"):
+                say(table(f"{scenario}: pyreverb / peer", doc["ratios"]))
+            say(f"   wrote {path}" + (f" and {png}" if png else ""))
+    finally:
+        await pool.stop()
+    return docs
+
+
+def _document(scenario: str, module: Any, cfg: BenchConfig, runs: dict[str, list[dict[str, Any]]],
+              errors: dict[str, str]) -> dict[str, Any]:
+    heads = {name: medians([module.headline(r) for r in rs]) for name, rs in runs.items()}
+    doc: dict[str, Any] = {
+        "scenario": scenario,
+        "config": asdict(cfg),
+        "machine": machine(),
+        "headline": heads,
+        "runs": runs,
+        "errors": errors,
+    }
+    suffix = RATIO_KEYS.get(scenario)
+    ours = heads.get("pyreverb")
+    if suffix and ours:
+        ratios: dict[str, dict[str, float | None]] = {}
+        for peer, theirs in heads.items():
+            if peer == "pyreverb":
+                continue
+            ratios[f"vs {peer}"] = {
+                k: (round(ours[k] / theirs[k], 2) if ours.get(k) and theirs.get(k) else None)
+                for k in ours if k.endswith(suffix)
+            }
+        doc["ratios"] = ratios
+    return doc
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="seconds-long run of every scenario")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated subset")
+    parser.add_argument("--servers", default=None, help="comma-separated subset (default: all that install)")
+    parser.add_argument("--repeat", type=int, default=None, help="runs per server; tables show medians")
+    args = parser.parse_args(argv)
+
+    cfg = SMOKE if args.smoke else FULL
+    if args.repeat:
+        cfg = replace(cfg, repeat=args.repeat)
+    scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    unknown = [s for s in scenarios if s not in SCENARIOS]
+    if unknown:
+        parser.error(f"unknown scenario(s) {unknown}; choose from {list(SCENARIOS)}")
+    wanted = [s.strip() for s in args.servers.split(",")] if args.servers else (
+        list(SMOKE_SERVERS) if args.smoke else list(SERVERS()))
+    if any(n not in ("pyreverb", "websockets") for n in wanted) and not ensure_peers():
+        print("warning: the peer kit could not be installed; running without those peers", file=sys.stderr)
+    servers = []
+    for name in wanted:
+        if name not in SERVERS():
+            parser.error(f"unknown server {name!r}; choose from {list(SERVERS())}")
+        if peer_available(name):
+            servers.append(name)
+        else:
+            print(f"warning: {name} is not installed; skipped", file=sys.stderr)
+    if LOAD_CPUS:
+        os.sched_setaffinity(0, LOAD_CPUS)  # the harness itself stays off the server core
+    docs = asyncio.run(run_bench(cfg, scenarios, servers))
+    failed = [s for s, d in docs.items() if "pyreverb" in d["errors"]]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,12 @@
+"""One module per scenario: ``run(server, pool, cfg)`` and ``headline(result)``."""
+
+from bench.scenarios import client_events, connections, fanout, http_api
+
+SCENARIOS = {
+    "connections": connections,
+    "fanout": fanout,
+    "client_events": client_events,
+    "http_api": http_api,
+}
+
+__all__ = ["SCENARIOS"]

@@ -1,0 +1,64 @@
+"""A rising-rate ramp shared by fan-out and client events: steps, saturation, knee."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bench.config import LATENCY_BUDGET_MS
+
+__all__ = ["ramp", "saturated", "knee", "delivered_rate"]
+
+Step = dict[str, Any]
+
+
+def saturated(step: Step) -> bool:
+    """Past the maximum: falling behind the offered rate, losing messages, or far too slow."""
+    p99 = step["latency"]["p99_ms"]
+    return (
+        step["delivered_per_s"] < 0.8 * step["offered_per_s"]
+        or step["received"] < 0.98 * step["expected"]
+        or p99 is None
+        or p99 > 1000
+    )
+
+
+def knee(steps: list[Step]) -> float | None:
+    """The highest delivered rate reached before p99 first leaves the latency budget."""
+    best = None
+    for step in steps:
+        p99 = step["latency"]["p99_ms"]
+        if p99 is None or p99 > LATENCY_BUDGET_MS or saturated(step):
+            break
+        best = step["delivered_per_s"]
+    return best
+
+
+async def ramp(rates: tuple[int, ...], measure: Callable[[float], Awaitable[Step]]) -> dict[str, Any]:
+    """Measure each offered rate until saturated, then once more at half the maximum."""
+    steps: list[Step] = []
+    for rate in rates:
+        step = await measure(rate)
+        steps.append(step)
+        if saturated(step):
+            break
+    # Throughput counts every step that lost nothing, overloaded ones included: the
+    # open-loop trigger queues what the server cannot take, so the rate is its capacity.
+    complete = [s for s in steps if s["received"] >= 0.98 * s["expected"]] or steps
+    max_rate = max(s["delivered_per_s"] for s in complete)
+    half = await measure(max_rate / 2) if max_rate > 0 else None
+    return {
+        "steps": steps,
+        "max_delivered_per_s": max_rate,
+        "knee_per_s": knee(steps),
+        "at_half_max": half,
+        "limited_by_ramp": not saturated(steps[-1]),
+    }
+
+
+def delivered_rate(received: int, t0_ms: float, last_at_ms: float | None, seconds: float) -> float:
+    """Deliveries per second over the window from the first send to the last arrival."""
+    if not received or last_at_ms is None:
+        return 0.0
+    span = max(seconds, (last_at_ms - t0_ms) / 1000)
+    return round(received / span, 1)

@@ -1,0 +1,102 @@
+"""Latency histograms from the agents, percentiles, and process sampling."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import psutil
+
+__all__ = ["Histogram", "ProcessMeter", "median"]
+
+
+class Histogram:
+    """Merged ``[value_ms, count]`` buckets (10 us below 50 ms, 1 ms above)."""
+
+    def __init__(self) -> None:
+        self.buckets: dict[float, int] = {}
+
+    def add(self, pairs: Iterable[Iterable[float]]) -> None:
+        for value, count in pairs:
+            self.buckets[value] = self.buckets.get(value, 0) + int(count)
+
+    @property
+    def count(self) -> int:
+        return sum(self.buckets.values())
+
+    def percentile(self, p: float) -> float | None:
+        total = self.count
+        if not total:
+            return None
+        rank = p / 100 * total
+        seen = 0
+        for value in sorted(self.buckets):
+            seen += self.buckets[value]
+            if seen >= rank:
+                return round(value, 3)
+        return round(max(self.buckets), 3)
+
+    def summary(self) -> dict[str, float | None]:
+        return {
+            "p50_ms": self.percentile(50),
+            "p99_ms": self.percentile(99),
+            "p999_ms": self.percentile(99.9),
+            "max_ms": round(max(self.buckets), 3) if self.buckets else None,
+        }
+
+
+@dataclass
+class Sample:
+    cpu_seconds: float
+    at: float
+
+
+class ProcessMeter:
+    """CPU and RSS of a server process and its children (Node peers may fork)."""
+
+    def __init__(self, pid: int) -> None:
+        self.proc = psutil.Process(pid)
+        self._mark = self._sample()
+
+    def _procs(self) -> list[psutil.Process]:
+        try:
+            return [self.proc, *self.proc.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def _sample(self) -> Sample:
+        cpu = 0.0
+        for p in self._procs():
+            try:
+                t = p.cpu_times()
+                cpu += t.user + t.system
+            except psutil.NoSuchProcess:
+                pass
+        return Sample(cpu, time.monotonic())
+
+    def mark(self) -> None:
+        self._mark = self._sample()
+
+    def cpu_percent(self) -> float:
+        """CPU used since :meth:`mark`, in percent of one core."""
+        now = self._sample()
+        wall = max(now.at - self._mark.at, 1e-6)
+        return round(100 * (now.cpu_seconds - self._mark.cpu_seconds) / wall, 1)
+
+    def rss(self) -> int:
+        total = 0
+        for p in self._procs():
+            try:
+                total += p.memory_info().rss
+            except psutil.NoSuchProcess:
+                pass
+        return total
+
+
+def median(values: Iterable[float | None]) -> float | None:
+    xs = sorted(v for v in values if v is not None)
+    if not xs:
+        return None
+    mid = len(xs) // 2
+    return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
