@@ -10,9 +10,11 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from pyreverb.config import Settings
 from pyreverb.http_api import json_response, routes
+from pyreverb.metrics import HttpStatusCounter, metrics_endpoint
 from pyreverb.server import PusherServer
 
 __all__ = ["create_app"]
@@ -26,7 +28,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return json_response({"error": f"{reason}: {request.method} {request.url.path}"}, exc.status_code)
 
 
-def create_app(settings: Settings, server: PusherServer | None = None) -> Starlette:
+def create_app(settings: Settings, server: PusherServer | None = None) -> Any:
+    """The ASGI app: the HTTP API wrapped in a status counter (for /metrics)."""
     node = server or PusherServer(settings)
 
     @contextlib.asynccontextmanager
@@ -43,4 +46,7 @@ def create_app(settings: Settings, server: PusherServer | None = None) -> Starle
         exception_handlers={HTTPException: _http_error},
     )
     app.state.pyreverb = node
-    return app
+    counter = HttpStatusCounter(app)
+    if settings.metrics_enabled:
+        app.router.routes.insert(0, Route(f"{settings.prefix}/metrics", metrics_endpoint(node, counter), methods=["GET"]))
+    return counter  # type: ignore[return-value]

@@ -115,5 +115,67 @@ def start(
     serve(settings)
 
 
+def _settings_or_exit() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+@main.command()
+def restart() -> None:
+    """Ask every running node to drain (4200 to clients) and exit 0, as `reverb:restart` does.
+
+    Run nodes under a supervisor (systemd, supervisord) so they start again.
+    """
+    from pyreverb.restart import request_restart
+
+    for where in request_restart(_settings_or_exit()):
+        click.echo(f"restart requested via {where}; nodes drain within ~1 s")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", help="Node to ask")
+@click.option("--port", type=int, default=None, help="Its port [REVERB_SERVER_PORT, 8080]")
+@click.option("--interval", type=float, default=1.0, help="Seconds between the two samples")
+def status(host: str, port: int | None, interval: float) -> None:
+    """Print connections, channels and messages per second of a running node."""
+    import time
+
+    import httpx
+
+    from pyreverb.protocol.auth import sign_request
+
+    settings = _settings_or_exit()
+    app = settings.apps[0]
+    port = port or settings.port
+    path = f"{settings.prefix}/apps/{app.app_id}/status"
+
+    def sample() -> dict[str, object]:
+        params = {"auth_key": app.key, "auth_timestamp": str(int(time.time())), "auth_version": "1.0"}
+        params["auth_signature"] = sign_request(app.secret, "GET", path, params)
+        try:
+            response = httpx.get(f"http://{host}:{port}{path}", params=params, timeout=5)
+        except httpx.HTTPError as exc:
+            raise click.ClickException(f"cannot reach a node at {host}:{port}: {exc}") from exc
+        if response.status_code != 200:
+            raise click.ClickException(f"node answered {response.status_code}: {response.text}")
+        return response.json()  # type: ignore[no-any-return]
+
+    first = sample()
+    time.sleep(interval)
+    second = sample()
+
+    def rate(key: str) -> float:
+        return (float(second[key]) - float(first[key])) / interval  # type: ignore[arg-type]
+
+    click.echo(f"node {second['node_id']} up {second['uptime_seconds']}s  bus {'ok' if second['backend_healthy'] else 'DEGRADED'}")
+    click.echo(f"connections        {second['connections']} (app {app.app_id}: {second['app_connections']})")
+    click.echo(f"channels           {second['app_channels']}")
+    click.echo(f"messages in/s      {rate('messages_in'):.1f}")
+    click.echo(f"messages out/s     {rate('messages_out'):.1f}")
+    click.echo(f"api messages/s     {rate('api_messages'):.1f}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

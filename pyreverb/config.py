@@ -160,8 +160,21 @@ def _default_app(env: Mapping[str, str]) -> AppConfig | None:
                 else None
             ),
             "cache_ttl": float(env.get("PYREVERB_APP_CACHE_TTL", "3600")),
+            "webhooks": _webhooks_from_env(env),
         }
     )
+
+
+def _webhooks_from_env(env: Mapping[str, str]) -> list[dict[str, Any]]:
+    """One webhook endpoint for the default app: PYREVERB_APP_WEBHOOK_URL and friends."""
+    url = env.get("PYREVERB_APP_WEBHOOK_URL")
+    if not url:
+        return []
+    hook: dict[str, Any] = {"url": url, "batch_ms": _int(env, "PYREVERB_APP_WEBHOOK_BATCH_MS", 0)}
+    events = env.get("PYREVERB_APP_WEBHOOK_EVENTS")
+    if events:
+        hook["event_types"] = [e.strip() for e in events.split(",") if e.strip()]
+    return [hook]
 
 
 _APP_FIELDS = {f for f in AppConfig.__dataclass_fields__}

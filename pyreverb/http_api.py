@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from pyreverb.config import AppConfig
 from pyreverb.protocol.auth import RequestAuthError, verify_request
-from pyreverb.protocol.channels import ChannelKind, channel_kind, is_valid_channel_name
+from pyreverb.protocol.channels import ChannelKind, channel_kind, is_server_to_user_channel, is_valid_channel_name
 from pyreverb.protocol.session import SOCKET_ID_RE
 from pyreverb.server import PusherServer
 
@@ -51,24 +51,9 @@ def authenticated(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         server = _server(request)
         try:
-            app = server.apps.find_by_id(request.path_params["app_id"])
-            if app is None:
-                raise ApiError(404, f"Unknown app id '{request.path_params['app_id']}'")
+            app = _find_app(request, server)
             body = await _read_body(request, server.settings.max_request_size)
-            params = {k: v for k, v in request.query_params.items()}
-            try:
-                verify_request(
-                    key=app.key,
-                    secret=app.secret,
-                    method=request.method,
-                    path=request.url.path,
-                    params=params,
-                    body=body,
-                    now=time.time(),
-                    tolerance=server.settings.timestamp_tolerance,
-                )
-            except RequestAuthError as exc:
-                raise ApiError(401, f"Authentication failed: {exc}") from None
+            _verify_signature(request, app, body, server)
             if not app.enabled:
                 raise ApiError(403, "Application is disabled")
             return await handler(request, app, body)
@@ -76,6 +61,54 @@ def authenticated(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             return json_response({"error": exc.error}, exc.status)
 
     return endpoint
+
+
+def _find_app(request: Request, server: PusherServer) -> AppConfig:
+    app_id = request.path_params.get("app_id")
+    if app_id is None:
+        # The Python SDK's terminate_user_connections omits /apps/{id}: find the app by key.
+        app = server.apps.find_by_key(request.query_params.get("auth_key", ""))
+        if app is None:
+            raise ApiError(401, "Authentication failed: unknown auth_key")
+        return app
+    app = server.apps.find_by_id(app_id)
+    if app is None:
+        raise ApiError(404, f"Unknown app id '{app_id}'")
+    return app
+
+
+def _signed_path_candidates(request: Request, prefix: str) -> list[str]:
+    """Paths a client may have signed: as received, without our prefix (a proxy
+    that did not strip it), or with the proxy's ``X-Forwarded-Prefix``."""
+    path = request.url.path
+    candidates = [path]
+    if prefix and path.startswith(prefix + "/"):
+        candidates.append(path[len(prefix):])
+    forwarded = request.headers.get("x-forwarded-prefix", "").rstrip("/")
+    if forwarded.startswith("/"):
+        candidates.append(forwarded + path)
+    return candidates
+
+
+def _verify_signature(request: Request, app: AppConfig, body: bytes, server: PusherServer) -> None:
+    params = dict(request.query_params.items())
+    error: RequestAuthError | None = None
+    for path in _signed_path_candidates(request, server.settings.prefix):
+        try:
+            verify_request(
+                key=app.key,
+                secret=app.secret,
+                method=request.method,
+                path=path,
+                params=params,
+                body=body,
+                now=time.time(),
+                tolerance=server.settings.timestamp_tolerance,
+            )
+            return
+        except RequestAuthError as exc:
+            error = exc
+    raise ApiError(401, f"Authentication failed: {error}")
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -144,7 +177,7 @@ class _Trigger:
         if len(channels) > settings.max_channels_per_trigger:
             raise ApiError(400, f"At most {settings.max_channels_per_trigger} channels per event")
         for channel in channels:
-            if not is_valid_channel_name(channel):
+            if not (is_valid_channel_name(channel) or is_server_to_user_channel(channel)):
                 raise ApiError(400, f"Invalid channel name {str(channel)[:200]!r}")
         if len(channels) > 1 and any(channel_kind(c) is ChannelKind.ENCRYPTED for c in channels):
             raise ApiError(400, "Encrypted channels must be triggered one at a time")
@@ -175,7 +208,7 @@ async def _channel_info(server: PusherServer, app: AppConfig, channels: list[str
 async def trigger_event(request: Request, app: AppConfig, body: bytes) -> Response:
     server = _server(request)
     event = _Trigger(_json_body(body), server, batch=False)
-    server.trigger(app.app_id, event.channels, event.name, event.data, event.socket_id)
+    server.trigger(app, event.channels, event.name, event.data, event.socket_id)
     if not event.info:
         return json_response({})
     return json_response({"channels": await _channel_info(server, app, event.channels, event.info)})
@@ -191,7 +224,7 @@ async def trigger_batch(request: Request, app: AppConfig, body: bytes) -> Respon
         raise ApiError(400, f"At most {server.settings.max_batch_size} events per batch")
     events = [_Trigger(doc, server, batch=True) for doc in batch]  # validate all before sending any
     for event in events:
-        server.trigger(app.app_id, event.channels, event.name, event.data, event.socket_id)
+        server.trigger(app, event.channels, event.name, event.data, event.socket_id)
     if not any(e.info for e in events):
         return json_response({"batch": [{} for _ in events]})
     answers = []
@@ -263,6 +296,26 @@ async def terminate_user_connections(request: Request, app: AppConfig, body: byt
     return json_response({})
 
 
+@authenticated
+async def user_event(request: Request, app: AppConfig, body: bytes) -> Response:
+    """Send an event to every signed-in connection of one user."""
+    server = _server(request)
+    user_id = request.path_params["user_id"]
+    doc = _json_body(body)
+    doc.pop("channel", None)
+    doc.pop("channels", None)
+    event = _Trigger({**doc, "channel": f"#server-to-user-{user_id}"}, server, batch=False)
+    server.send_to_user(app, user_id, event.name, event.data)
+    return json_response({})
+
+
+@authenticated
+async def node_stats(request: Request, app: AppConfig, body: bytes) -> Response:
+    """This node's counters for `pyreverb status` (a pyreverb extension)."""
+    server = _server(request)
+    return json_response(server.status_snapshot(app))
+
+
 async def health(request: Request) -> Response:
     server = _server(request)
     if server.shutting_down:
@@ -283,9 +336,12 @@ def routes(prefix: str = "") -> list[Route]:
         Route(f"{p}/apps/{{app_id}}/channels/{{channel}}", show_channel, methods=["GET"]),
         Route(f"{p}/apps/{{app_id}}/channels/{{channel}}/users", channel_users, methods=["GET"]),
         Route(f"{p}/apps/{{app_id}}/connections", connections, methods=["GET"]),
+        Route(f"{p}/apps/{{app_id}}/users/{{user_id}}/events", user_event, methods=["POST"]),
+        Route(f"{p}/apps/{{app_id}}/status", node_stats, methods=["GET"]),
         Route(
             f"{p}/apps/{{app_id}}/users/{{user_id}}/terminate_connections",
             terminate_user_connections,
             methods=["POST"],
         ),
+        Route(f"{p}/users/{{user_id}}/terminate_connections", terminate_user_connections, methods=["POST"]),
     ]

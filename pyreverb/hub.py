@@ -57,6 +57,7 @@ class Hub:
     def __init__(self) -> None:
         self._channels: dict[str, dict[str, LocalChannel]] = {}
         self._connections: dict[str, dict[str, Subscriber]] = {}
+        self.frames_out = 0  # frames written by fan-out (for metrics)
 
     # -- connections -----------------------------------------------------------
     def add_connection(self, sub: Subscriber) -> None:
@@ -147,6 +148,7 @@ class Hub:
             if socket_id != except_socket_id:
                 sub.write_frame(frame)
                 sent += 1
+        self.frames_out += sent
         return sent
 
     def deliver_to_user(self, app_id: str, user_id: str, payload: bytes) -> int:

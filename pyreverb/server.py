@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import logging
+import os
+import signal
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -17,10 +19,11 @@ from urllib.parse import urlsplit
 
 from pyreverb.apps import AppRegistry
 from pyreverb.backends import Backend, create_backend
+from pyreverb.channel_cache import create_channel_cache
 from pyreverb.config import AppConfig, Settings
 from pyreverb.framing import text_frame
 from pyreverb.hub import Hub
-from pyreverb.protocol.channels import ChannelKind, PresenceMember
+from pyreverb.protocol.channels import ChannelKind, PresenceMember, is_cache_channel
 from pyreverb.protocol.errors import (
     AppDisabled,
     OverConnectionQuota,
@@ -31,6 +34,8 @@ from pyreverb.protocol.errors import (
     UnknownApp,
 )
 from pyreverb.protocol.messages import encode_error, encode_event
+from pyreverb.restart import RestartWatch
+from pyreverb.webhooks import Webhooks
 from pyreverb.protocol.session import (
     Action,
     ClientEvent,
@@ -53,6 +58,7 @@ class Connection(Protocol):
     app: AppConfig
     session: PusherSession
     user_id: str | None
+    opened_at: float
     last_activity: float
     ping_sent_at: float | None
     pending: deque[Action] | None
@@ -82,14 +88,21 @@ class PusherServer:
         self.backend = backend or create_backend(settings)
         self.backend.bind(self.hub)
         self.stats = ServerStats()
+        self.cache = create_channel_cache(settings)
+        self.webhooks = Webhooks(list(self.apps))
+        self.restart_watch: RestartWatch | None = None
         self.shutting_down = False
         self._sweeper: asyncio.Task[None] | None = None
+        self._restart_poller: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- lifecycle -----------------------------------------------------------------
     async def start(self) -> None:
         await self.backend.start()
+        await self.webhooks.start()
+        self.restart_watch = RestartWatch(self.settings, time.time())
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="pyreverb-sweeper")
+        self._restart_poller = asyncio.create_task(self._watch_restart(), name="pyreverb-restart-watch")
 
     async def stop(self) -> None:
         """Drain: tell every client to reconnect now (4200), wait, stop the backend."""
@@ -101,10 +114,15 @@ class PusherServer:
         deadline = time.monotonic() + self.settings.shutdown_timeout
         while any(True for _ in self.hub.all_connections()) and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
-        if self._sweeper is not None:
-            self._sweeper.cancel()
+        for task in (self._sweeper, self._restart_poller):
+            if task is not None:
+                task.cancel()
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=2)
+        await self.webhooks.stop()
+        await self.cache.close()
+        if self.restart_watch is not None:
+            await self.restart_watch.close()
         await self.backend.stop()
 
     # -- connection lifecycle -----------------------------------------------------
@@ -123,6 +141,7 @@ class PusherServer:
         return None
 
     def open(self, conn: Connection) -> None:
+        conn.opened_at = time.monotonic()
         self.hub.add_connection(conn)
         self.stats.connections_total += 1
         conn.send(conn.session.established_frame())
@@ -166,6 +185,14 @@ class PusherServer:
         elif isinstance(action, ClientEvent):
             self.stats.client_events += 1
             self.backend.publish(conn.app_id, action.channel, action.frame, conn.socket_id)
+            if is_cache_channel(action.channel):
+                self.cache.put(conn.app_id, action.channel, action.frame, conn.app.cache_ttl)
+            if self.webhooks.wants(conn.app, "client_event"):
+                event = {"name": "client_event", "channel": action.channel, "event": action.event,
+                         "data": action.data, "socket_id": conn.socket_id}
+                if action.user_id is not None and action.channel.startswith("presence-"):
+                    event["user_id"] = action.user_id
+                self.webhooks.emit(conn.app, event)
         elif isinstance(action, Close):
             conn.close(action.code, action.reason)
 
@@ -209,39 +236,85 @@ class PusherServer:
         local = self.hub.join(conn, action.channel, action.kind, action.member)
         self.stats.subscriptions += 1
         if action.kind is not ChannelKind.PRESENCE:
-            await self.backend.subscribed(app.app_id, action.channel, conn.socket_id, local)
+            occupied = await self.backend.subscribed(app.app_id, action.channel, conn.socket_id, local)
             conn.send(PusherSession.subscription_succeeded(action.channel))
+        else:
+            assert action.member is not None
+            joined = await self.backend.presence_join(app.app_id, action.channel, conn.socket_id, action.member, local)
+            presence = {"ids": list(joined.members), "hash": joined.members, "count": len(joined.members)}
+            conn.send(PusherSession.subscription_succeeded(action.channel, presence))
+            occupied = joined.first_socket_of_user and len(joined.members) == 1
+            if joined.first_socket_of_user and not local.already_subscribed:
+                frame = encode_event(
+                    "pusher_internal:member_added",
+                    {"user_id": action.member.user_id, "user_info": action.member.user_info},
+                    action.channel,
+                )
+                self.backend.publish(app.app_id, action.channel, frame, conn.socket_id)
+                self._hook(app, "member_added", action.channel, user_id=action.member.user_id)
+        if occupied and not local.already_subscribed:
+            self._hook(app, "channel_occupied", action.channel)
+        if is_cache_channel(action.channel):
+            await self._replay_cache(conn, action.channel)
+
+    async def _replay_cache(self, conn: Connection, channel: str) -> None:
+        cached = await self.cache.get(conn.app_id, channel)
+        if cached is not None:
+            conn.send(cached)
             return
-        assert action.member is not None
-        joined = await self.backend.presence_join(app.app_id, action.channel, conn.socket_id, action.member, local)
-        presence = {"ids": list(joined.members), "hash": joined.members, "count": len(joined.members)}
-        conn.send(PusherSession.subscription_succeeded(action.channel, presence))
-        if joined.first_socket_of_user and not local.already_subscribed:
-            frame = encode_event(
-                "pusher_internal:member_added",
-                {"user_id": action.member.user_id, "user_info": action.member.user_info},
-                action.channel,
-            )
-            self.backend.publish(app.app_id, action.channel, frame, conn.socket_id)
+        conn.send(encode_event("pusher:cache_miss", None, channel))
+        self._hook(conn.app, "cache_miss", channel)
+
+    def _hook(self, app: AppConfig, name: str, channel: str, **extra: Any) -> None:
+        if self.webhooks.wants(app, name):
+            self.webhooks.emit(app, {"name": name, "channel": channel, **extra})
 
     async def _leave(self, conn: Connection, channel: str, member: PresenceMember | None) -> None:
         local = self.hub.leave(conn, channel, member)
         if not local.was_subscribed:
             return
+        app = conn.app
         if member is None:
-            await self.backend.unsubscribed(conn.app_id, channel, conn.socket_id, local)
+            if await self.backend.unsubscribed(conn.app_id, channel, conn.socket_id, local):
+                self._hook(app, "channel_vacated", channel)
             return
         last = await self.backend.presence_leave(conn.app_id, channel, conn.socket_id, member, local)
         if last:
             frame = encode_event("pusher_internal:member_removed", {"user_id": member.user_id}, channel)
             self.backend.publish(conn.app_id, channel, frame, conn.socket_id)
+            self._hook(app, "member_removed", channel, user_id=member.user_id)
+            if self.webhooks.wants(app, "channel_vacated"):
+                stats = await self.backend.channel_stats(conn.app_id, channel)
+                if not stats.user_count:
+                    self._hook(app, "channel_vacated", channel)
 
     # -- HTTP API entry points ----------------------------------------------------------
-    def trigger(self, app_id: str, channels: list[str], event: str, data: str, except_socket_id: str | None) -> None:
+    def trigger(self, app: AppConfig, channels: list[str], event: str, data: str, except_socket_id: str | None) -> None:
         for channel in channels:
             payload = encode_event(event, data, channel)
-            self.backend.publish(app_id, channel, payload, except_socket_id)
+            self.backend.publish(app.app_id, channel, payload, except_socket_id)
+            if is_cache_channel(channel):
+                self.cache.put(app.app_id, channel, payload, app.cache_ttl)
         self.stats.api_messages += len(channels)
+
+    def status_snapshot(self, app: AppConfig) -> dict[str, Any]:
+        """Counters of this node (and the app's share) for `pyreverb status`."""
+        return {
+            "node_id": self.backend.node_id,
+            "uptime_seconds": round(time.time() - self.stats.started_at, 1),
+            "connections": sum(1 for _ in self.hub.all_connections()),
+            "app_connections": self.hub.connection_count(app.app_id),
+            "app_channels": len(self.hub.channels(app.app_id)),
+            "messages_in": self.stats.messages_in,
+            "messages_out": self.hub.frames_out,
+            "api_messages": self.stats.api_messages,
+            "client_events": self.stats.client_events,
+            "backend_healthy": self.backend.healthy,
+        }
+
+    def send_to_user(self, app: AppConfig, user_id: str, event: str, data: str) -> None:
+        """Server-to-user events travel on the user's ``#server-to-user-{id}`` channel."""
+        self.trigger(app, [f"#server-to-user-{user_id}"], event, data, None)
 
     # -- keep-alive -----------------------------------------------------------------------
     async def _sweep_forever(self) -> None:
@@ -258,6 +331,12 @@ class PusherServer:
         ping = text_frame(PusherSession.ping_frame())
         for conn in self.hub.all_connections():
             app = conn.app
+            signin_timeout = app.user_authentication_timeout
+            if signin_timeout is not None and conn.user_id is None and now - conn.opened_at >= signin_timeout:
+                err = Unauthorized(f"Sign in (pusher:signin) within {signin_timeout:g} seconds of connecting")
+                conn.send(encode_error(err.code, err.message))
+                conn.close(err.code, err.message)
+                continue
             if conn.ping_sent_at is None:
                 if now - conn.last_activity >= app.ping_interval:
                     conn.write_frame(ping)
@@ -266,6 +345,16 @@ class PusherServer:
                 err = PongNotReceived()
                 conn.send(encode_error(err.code, err.message))
                 conn.close(err.code, err.message)
+
+    async def _watch_restart(self) -> None:
+        """Drain and exit when `pyreverb restart` asks (the supervisor restarts us)."""
+        while not self.shutting_down:
+            await asyncio.sleep(1.0)
+            assert self.restart_watch is not None
+            if await self.restart_watch.requested():
+                log.warning("restart requested: draining and exiting")
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)

@@ -54,7 +54,7 @@ class PusherWebSocket(asyncio.Protocol):
         self.app: AppConfig | None = None  # type: ignore[assignment]
         self.session: PusherSession | None = None  # type: ignore[assignment]
         self.user_id: str | None = None
-        self.last_activity = time.monotonic()
+        self.opened_at = self.last_activity = time.monotonic()
         self.ping_sent_at: float | None = None
         self.pending: deque[Action] | None = None
         self.opened = False

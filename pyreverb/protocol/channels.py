@@ -15,6 +15,8 @@ __all__ = [
     "ChannelKind",
     "channel_kind",
     "is_valid_channel_name",
+    "is_cache_channel",
+    "is_server_to_user_channel",
     "PresenceMember",
     "parse_channel_data",
     "MAX_CHANNEL_NAME_LENGTH",

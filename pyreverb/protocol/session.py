@@ -22,11 +22,12 @@ from pyreverb.protocol.channels import (
     ChannelKind,
     PresenceMember,
     channel_kind,
+    is_server_to_user_channel,
     is_valid_channel_name,
     parse_channel_data,
 )
 from pyreverb.protocol.errors import ClientEventRejected, InvalidMessage, PusherError
-from pyreverb.protocol.messages import ClientMessage, decode, encode_error, encode_event
+from pyreverb.protocol.messages import ClientMessage, decode, encode_data, encode_error, encode_event
 
 __all__ = [
     "PusherSession",
@@ -79,6 +80,7 @@ class ClientEvent:
     event: str
     frame: bytes
     user_id: str | None = None
+    data: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +160,8 @@ class PusherSession:
     def _subscribe(self, message: ClientMessage) -> list[Action]:
         data = _data_object(message)
         channel = data.get("channel")
+        if isinstance(channel, str) and is_server_to_user_channel(channel):
+            return self._subscribe_server_to_user(channel)
         if not is_valid_channel_name(channel):
             raise InvalidMessage(
                 "Invalid channel name: 1-164 characters of A-Z a-z 0-9 _ - = @ , . ;"
@@ -189,6 +193,13 @@ class PusherSession:
                     return [self.subscription_error(channel, exc.message, 400)]
         self.channels[channel] = member
         return [Subscribe(channel=channel, kind=kind, member=member)]
+
+    def _subscribe_server_to_user(self, channel: str) -> list[Action]:
+        """pusher-js joins ``#server-to-user-{id}`` after sign-in; only that user may."""
+        if self.user_id is None or channel != f"#server-to-user-{self.user_id}":
+            return [self.subscription_error(channel, "Sign in as this user before joining its channel", 403)]
+        self.channels[channel] = None
+        return [Subscribe(channel=channel, kind=ChannelKind.PUBLIC, member=None)]
 
     def _unsubscribe(self, message: ClientMessage) -> list[Action]:
         data = _data_object(message)
@@ -250,7 +261,7 @@ class PusherSession:
         user_id = member.user_id if member is not None else None
         extra: dict[str, Any] = {"user_id": user_id} if kind is ChannelKind.PRESENCE and user_id else {}
         frame = encode_event(message.event, message.data, channel, **extra)
-        return [ClientEvent(channel=channel, event=message.event, frame=frame, user_id=user_id)]
+        return [ClientEvent(channel=channel, event=message.event, frame=frame, user_id=user_id, data=encode_data(message.data))]
 
     def _within_rate_limit(self) -> bool:
         now = self.clock()

@@ -29,13 +29,14 @@ class NodeClient:
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def start(cls, auth: AuthAnswer | None = None) -> "NodeClient":
+    async def start(cls, auth: AuthAnswer | None = None, env: dict[str, str] | None = None) -> "NodeClient":
         proc = await asyncio.create_subprocess_exec(
             "node",
             str(JS_DIR / "driver.mjs"),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             cwd=JS_DIR,
+            env={**os.environ, **(env or {})},
         )
         client = cls(proc, auth)
         await client.wait_for(lambda e: e["type"] == "ready")
@@ -59,7 +60,11 @@ class NodeClient:
                 self._changed.notify_all()
 
     def _answer_auth(self, request: Event) -> None:
-        answer = self.auth(request) if self.auth else None
+        try:
+            answer = self.auth(request) if self.auth else None
+        except Exception as exc:  # noqa: BLE001 - report to the client, keep reading
+            self.send(cmd="auth_response", id=request["id"], error=f"auth failed: {exc}")
+            return
         if answer is None:
             self.send(cmd="auth_response", id=request["id"], error="no auth configured")
         else:
@@ -112,8 +117,12 @@ def sdk_auth(pusher_client: Any, user_id: str | None = None, user_info: dict[str
     """Answer channel/user auth like a Laravel backend, with the Python SDK."""
 
     def answer(request: Event) -> dict[str, Any]:
+        # the SDK returns shared_secret as bytes for encrypted channels
+        return {k: v.decode() if isinstance(v, bytes) else v for k, v in _answer(request).items()}
+
+    def _answer(request: Event) -> dict[str, Any]:
         if request["kind"] == "user":
-            return dict(pusher_client.authenticate_user(request["socket_id"], {"id": user_id or "anon", **(user_info or {})}))
+            return dict(pusher_client.authenticate_user(request["socket_id"], {"id": user_id or "anon", "user_info": user_info or {}}))
         channel = request["channel"]
         if channel.startswith("presence-"):
             custom = {"user_id": user_id, "user_info": user_info or {}}

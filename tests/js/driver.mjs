@@ -96,7 +96,11 @@ const commands = {
   },
   unsubscribe(cmd) { pusher.unsubscribe(cmd.channel); out({ type: 'unsubscribed', channel: cmd.channel }); },
   trigger(cmd) { out({ type: 'triggered', ok: pusher.channel(cmd.channel).trigger(cmd.event, cmd.data), channel: cmd.channel }); },
-  signin() { pusher.signin(); pusher.user.bind_global((event, data) => out({ type: 'user_event', event, data })); },
+  signin() {
+    pusher.user.bind_global((event, data) => out({ type: 'user_event', event, data }));
+    pusher.signin();
+    pusher.user.signinDonePromise.then(() => out({ type: 'signed_in', user: pusher.user.user_data ?? null }));
+  },
   send_raw(cmd) { pusher.connection.send(cmd.text); },
   disconnect() { (echo ?? pusher).disconnect(); },
   connect() { pusher.connect(); },

@@ -37,6 +37,7 @@ class FakeConn:
     socket_id: str = field(init=False)
     app_id: str = field(init=False)
     user_id: str | None = None
+    opened_at: float = 0.0
     last_activity: float = 0.0
     ping_sent_at: float | None = None
     pending: deque[Action] | None = None
@@ -155,7 +156,7 @@ async def test_trigger_with_socket_exclusion(server: PusherServer) -> None:
     for c in (a, b):
         server.receive(c, b'{"event":"pusher:subscribe","data":{"channel":"news"}}')
     await settle()
-    server.trigger("1", ["news"], "flash", '{"x":1}', except_socket_id=a.socket_id)
+    server.trigger(APP, ["news"], "flash", '{"x":1}', except_socket_id=a.socket_id)
     assert a.events("flash") == []
     assert b.events("flash")[0]["data"] == {"x": 1}
 

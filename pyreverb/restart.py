@@ -1,0 +1,76 @@
+"""`pyreverb restart`: ask every running node to drain and exit, as `reverb:restart` does.
+
+The signal is a timestamp in a file (nodes on this machine) and, when scaling is
+on, in a Redis key (nodes anywhere). A node that sees a timestamp newer than its
+own start drains (clients get 4200) and exits 0, so its supervisor starts it again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["restart_file", "request_restart", "RestartWatch"]
+
+log = logging.getLogger("pyreverb.restart")
+
+
+def restart_file() -> Path:
+    return Path(os.environ.get("PYREVERB_RESTART_FILE") or Path(tempfile.gettempdir()) / "pyreverb.restart")
+
+
+def _redis_key(settings: Any) -> str:
+    return f"{settings.scaling_channel}:restart"
+
+
+def request_restart(settings: Any) -> list[str]:
+    """Record the restart request everywhere nodes look; return where it went."""
+    now = f"{time.time():.6f}"
+    path = restart_file()
+    path.write_text(now)
+    done = [str(path)]
+    if settings.scaling_enabled:
+        import redis
+
+        client = redis.Redis.from_url(settings.redis_url, socket_timeout=3)
+        client.set(_redis_key(settings), now, ex=3600)
+        client.close()
+        done.append(f"{settings.redis_url} key {_redis_key(settings)}")
+    return done
+
+
+class RestartWatch:
+    """Polled by the node's sweeper; True once a restart newer than start was asked."""
+
+    def __init__(self, settings: Any, started_at: float) -> None:
+        self.settings = settings
+        self.started_at = started_at
+        self.path = restart_file()
+        self._redis: Any = None
+        if settings.scaling_enabled:
+            import redis.asyncio as aioredis
+
+            self._redis = aioredis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+
+    async def requested(self) -> bool:
+        stamps = []
+        try:
+            stamps.append(float(self.path.read_text().strip() or 0))
+        except (OSError, ValueError):
+            pass
+        if self._redis is not None:
+            try:
+                raw = await self._redis.get(_redis_key(self.settings))
+                if raw:
+                    stamps.append(float(raw))
+            except Exception:  # noqa: BLE001 - Redis down: the file still works
+                pass
+        return any(stamp > self.started_at for stamp in stamps)
+
+    async def close(self) -> None:
+        if self._redis is not None:
+            await self._redis.aclose()
