@@ -1,0 +1,156 @@
+"""Support's side, ``/api/admin/chat/*``: the room list, one room, replies, state."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from chatapp.api.chat import history, page_json, send_from_request
+from chatapp.api.common import (
+    current_user,
+    json_body,
+    json_response,
+    page_meta,
+    paging,
+    path_id,
+    socket_of,
+    state,
+)
+from chatapp.models import User
+from chatapp.policy import ensure_admin
+from chatapp.validation import bool_field, optional_id
+
+__all__ = [
+    "rooms",
+    "room",
+    "messages",
+    "reply",
+    "assign",
+    "unassign",
+    "priority",
+    "resolve",
+    "close",
+    "reopen",
+    "mark_read",
+    "typing",
+    "stats",
+    "admins",
+]
+
+
+async def admin(request: Request) -> User:
+    user = await current_user(request)
+    ensure_admin(user)
+    return user
+
+
+async def rooms(request: Request) -> Response:
+    """Filter: all, open, assigned, unassigned, urgent, unread, mine, resolved, closed; ``q`` searches."""
+    user = await admin(request)
+    page, per_page = paging(request)
+    q = request.query_params
+    search = q.get("q", "")[:200]
+    found, total = await state(request).service.admin_rooms(
+        user, filter_name=q.get("filter", "all"), search=search, page=page, per_page=per_page
+    )
+    return json_response(
+        {"data": [r.to_json(for_admin=True) for r in found], "meta": page_meta(page, per_page, total)}
+    )
+
+
+async def room(request: Request) -> Response:
+    """One room with its newest messages and who is typing (the ``/admin/chat/{id}`` page)."""
+    user = await admin(request)
+    service = state(request).service
+    found = await service.room_for(user, path_id(request))
+    page = await service.history(user, found.id, before=None, after=None, limit=50)
+    return json_response(
+        {
+            "room": found.to_json(for_admin=True),
+            "messages": page_json(request, page),
+            "typing": await service.typing_now(found),
+        }
+    )
+
+
+async def messages(request: Request) -> Response:
+    user = await admin(request)
+    return json_response(page_json(request, await history(request, user, path_id(request))))
+
+
+async def reply(request: Request) -> Response:
+    user = await admin(request)
+    sent = await send_from_request(request, user, path_id(request))
+    url = state(request).settings.public_url
+    doc = {"message": sent.message.to_json(url), "room": sent.room.to_json(for_admin=True), "created": sent.created}
+    return json_response(doc, 201 if sent.created else 200)
+
+
+async def assign(request: Request) -> Response:
+    """Assign to ``admin_id`` (default: myself)."""
+    user = await admin(request)
+    doc = await json_body(request, allow_empty=True)
+    found = await state(request).service.assign(user, path_id(request), optional_id(doc, "admin_id"))
+    return json_response({"room": found.to_json(for_admin=True)})
+
+
+def _room_action(name: str, doc: str) -> Callable[[Request], Awaitable[Response]]:
+    """A handler that applies one state change (``service.<name>``) and returns the room."""
+
+    async def handler(request: Request) -> Response:
+        user = await admin(request)
+        found = await getattr(state(request).service, name)(user, path_id(request))
+        return json_response({"room": found.to_json(for_admin=True)})
+
+    handler.__name__ = handler.__qualname__ = name
+    handler.__doc__ = doc
+    return handler
+
+
+unassign = _room_action("unassign", "Remove the assignee; the chat is open again.")
+resolve = _room_action("resolve", "Mark solved; the visitor writing again reopens it.")
+close = _room_action("close", "Close for good; the visitor's next message starts a new chat.")
+reopen = _room_action("reopen", "Reopen a resolved or closed chat.")
+
+
+async def priority(request: Request) -> Response:
+    user = await admin(request)
+    doc = await json_body(request)
+    found = await state(request).service.set_priority(user, path_id(request), doc.get("priority"))
+    return json_response({"room": found.to_json(for_admin=True)})
+
+
+async def mark_read(request: Request) -> Response:
+    user = await admin(request)
+    return json_response(await state(request).service.mark_read(user, path_id(request), socket_of(request)))
+
+
+async def typing(request: Request) -> Response:
+    user = await admin(request)
+    doc = await json_body(request, allow_empty=True)
+    is_typing = bool_field(doc, "is_typing", default=True)
+    await state(request).service.typing(user, path_id(request), is_typing, socket_of(request))
+    return json_response({"ok": True, "is_typing": is_typing})
+
+
+async def stats(request: Request) -> Response:
+    """Open, assigned, unassigned, urgent chats and unread messages (the brief's panel)."""
+    user = await admin(request)
+    return json_response({"stats": await state(request).service.stats(user)})
+
+
+async def admins(request: Request) -> Response:
+    """Support staff, with who is online (on ``presence-admins``), for assigning."""
+    user = await admin(request)
+    chat = state(request)
+    online = await chat.broadcaster.presence_user_ids("presence-admins")
+    return json_response(
+        {
+            "data": [
+                {**a.public(), "online": None if online is None else str(a.id) in online}
+                for a in await chat.service.admins(user)
+            ]
+        }
+    )

@@ -1,0 +1,131 @@
+"""Sign-up, sign-in, guest visitors and host-site identity; all return a bearer token.
+
+A guest who signs in (or whose site login arrives) keeps their conversation: when
+the request also carries the guest's token, the guest's rooms move to the account.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from chatapp import repository as repo
+from chatapp.api.common import client_ip, current_user, json_body, json_response, optional_user, state
+from chatapp.auth import validate_email, validate_name, validate_password
+from chatapp.db import IntegrityError
+from chatapp.errors import ChatError, Conflict, Forbidden, Unauthorized
+from chatapp.identity import IdentityError, verify_identity_token
+from chatapp.models import User
+
+__all__ = ["register", "login", "guest", "identity", "me"]
+
+
+def _token_response(request: Request, user: User, status: int = 200, **extra: Any) -> Response:
+    chat = state(request)
+    ttl = chat.settings.guest_token_ttl if user.is_guest else chat.settings.token_ttl
+    doc = {"token": chat.tokens.issue(user.id), "token_type": "Bearer", "expires_in": ttl, "user": user.to_json()}
+    return json_response({**doc, **extra}, status)
+
+
+def _limit(request: Request, what: str) -> None:
+    chat = state(request)
+    chat.limiter.hit(("auth", client_ip(request)), chat.settings.rate_auth, what)
+
+
+async def _adopt_guest(request: Request, account: User) -> int:
+    """Move the calling guest's rooms (if the request carries a guest token) to ``account``."""
+    try:
+        caller = await optional_user(request)
+    except Unauthorized:
+        return 0
+    if caller is None or not caller.is_guest or caller.id == account.id:
+        return 0
+    async with state(request).db.transaction() as conn:
+        return await repo.move_rooms(conn, caller.id, account.id)
+
+
+async def register(request: Request) -> Response:
+    chat = state(request)
+    if not chat.settings.allow_registration:
+        raise Forbidden("Registration is disabled here", code="registration_disabled")
+    _limit(request, "sign-up attempts")
+    doc = await json_body(request)
+    email = validate_email(doc.get("email"))
+    password = validate_password(doc.get("password"))
+    name = validate_name(doc.get("name"), default=email.split("@")[0])
+    password_hash = await chat.passwords.hash(password)
+    try:
+        user = await repo.create_user(chat.db, role="user", name=name, email=email, password_hash=password_hash)
+    except IntegrityError:
+        raise Conflict("An account with this e-mail already exists", code="email_taken", field="email") from None
+    moved = await _adopt_guest(request, user)
+    return _token_response(request, user, 201, moved_rooms=moved)
+
+
+async def login(request: Request) -> Response:
+    chat = state(request)
+    _limit(request, "sign-in attempts")
+    doc = await json_body(request)
+    email = doc.get("email")
+    password = doc.get("password")
+    if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
+        raise ChatError("'email' and 'password' are required strings", code="invalid_input", field="email")
+    found = await repo.get_login(chat.db, email.strip().lower()[:320])
+    ok = await chat.passwords.verify(found[1] if found else None, password[:256])
+    if not found or not ok:
+        raise Unauthorized("E-mail or password is wrong", code="invalid_credentials")
+    moved = await _adopt_guest(request, found[0])
+    return _token_response(request, found[0], moved_rooms=moved)
+
+
+async def guest(request: Request) -> Response:
+    """An anonymous visitor: the widget keeps this token (e.g. in localStorage)."""
+    chat = state(request)
+    if not chat.settings.allow_guests:
+        raise Forbidden("Guest chats are disabled here; sign in first", code="guests_disabled")
+    _limit(request, "guest sessions")
+    doc = await json_body(request, allow_empty=True)
+    name = validate_name(doc.get("name"), default="Visitor")
+    user = await repo.create_user(chat.db, role="guest", name=name)
+    return _token_response(request, user, 201)
+
+
+async def identity(request: Request) -> Response:
+    """Exchange the host site's signed identity (HS256 JWT) for a chat token."""
+    chat = state(request)
+    if not chat.settings.identity_secret:
+        raise Forbidden("Host-site identity is not configured (CHATAPP_IDENTITY_SECRET)", code="identity_disabled")
+    _limit(request, "identity exchanges")
+    doc = await json_body(request)
+    token = doc.get("identity")
+    if not isinstance(token, str):
+        raise ChatError("'identity' (the site's signed token) is required", code="invalid_input", field="identity")
+    try:
+        who = verify_identity_token(token, chat.settings.identity_secret, chat.settings.identity_max_age)
+    except IdentityError as exc:
+        raise Unauthorized(f"Identity rejected: {exc}", code="invalid_identity") from None
+    external_id = f"site:{who.subject}"
+    user = await repo.get_user_by_external_id(chat.db, external_id)
+    if user is None:
+        try:
+            user = await repo.create_user(chat.db, role="user", name=who.name, external_id=external_id)
+        except IntegrityError:  # a concurrent first sign-in created it
+            user = await repo.get_user_by_external_id(chat.db, external_id)
+    assert user is not None
+    email = who.email.lower() if who.email else user.email
+    if user.name != who.name or email != user.email:
+        try:
+            await repo.update_profile(chat.db, user.id, who.name, email)
+        except IntegrityError:  # the address belongs to another chat account: keep ours
+            await repo.update_profile(chat.db, user.id, who.name, user.email)
+    user = await repo.get_user(chat.db, user.id)
+    assert user is not None
+    moved = await _adopt_guest(request, user)
+    return _token_response(request, user, moved_rooms=moved)
+
+
+async def me(request: Request) -> Response:
+    user = await current_user(request)
+    return json_response({"user": user.to_json()})

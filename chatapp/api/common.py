@@ -1,0 +1,128 @@
+"""Request helpers shared by every handler: JSON in and out, who is calling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from chatapp import repository as repo
+from chatapp.errors import ChatError, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType
+from chatapp.models import User
+from chatapp.state import ChatState
+from chatapp.validation import MAX_ID, int_param, socket_id
+
+__all__ = [
+    "state",
+    "json_response",
+    "json_body",
+    "current_user",
+    "path_id",
+    "socket_of",
+    "client_ip",
+    "paging",
+    "MAX_JSON_BYTES",
+]
+
+MAX_JSON_BYTES = 64 * 1024
+
+
+def state(request: Request) -> ChatState:
+    return request.app.state.chat  # type: ignore[no-any-return]
+
+
+def json_response(doc: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(doc), status_code=status, media_type="application/json", headers=headers)
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"Request body is larger than {limit} bytes", limit=limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"Request body is larger than {limit} bytes", limit=limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def json_body(request: Request, *, allow_empty: bool = False) -> dict[str, Any]:
+    """The request's JSON object; clear 400/413/415 errors otherwise."""
+    raw = await read_limited(request, MAX_JSON_BYTES)
+    if not raw.strip():
+        if allow_empty:
+            return {}
+        raise ChatError("Request body is empty; send a JSON object", code="malformed_json")
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type and content_type != "application/json" and not content_type.endswith("+json"):
+        raise UnsupportedMediaType(f"Send JSON (Content-Type: application/json), not {content_type}")
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ChatError(f"Request body is not valid JSON: {exc}", code="malformed_json") from None
+    if not isinstance(doc, dict):
+        raise ChatError("Request body must be a JSON object", code="malformed_json")
+    return doc
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def optional_user(request: Request) -> User | None:
+    token = bearer_token(request)
+    if token is None:
+        return None
+    chat = state(request)
+    user_id, age = chat.tokens.verify(token)
+    user = await repo.get_user(chat.db, user_id)
+    if user is None:
+        raise Unauthorized("This account no longer exists", code="invalid_token")
+    ttl = chat.settings.guest_token_ttl if user.is_guest else chat.settings.token_ttl
+    if age > ttl:
+        raise Unauthorized("Token has expired; sign in again", code="token_expired")
+    return user
+
+
+async def current_user(request: Request) -> User:
+    """The caller; 401 without a valid ``Authorization: Bearer`` token."""
+    user = await optional_user(request)
+    if user is None:
+        raise Unauthorized("Sign in first: send 'Authorization: Bearer <token>'")
+    return user
+
+
+def path_id(request: Request, name: str = "room_id") -> int:
+    value = request.path_params[name]
+    if not isinstance(value, int) or not 1 <= value <= MAX_ID:
+        raise NotFound(f"No such {name.removesuffix('_id')}: {value}")
+    return value
+
+
+def socket_of(request: Request) -> str | None:
+    return socket_id(request.headers.get("x-socket-id"))
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def paging(request: Request, default_per_page: int = 20, max_per_page: int = 100) -> tuple[int, int]:
+    q = request.query_params
+    page = int_param(q.get("page"), "page", default=1, minimum=1, maximum=1_000_000)
+    per_page = int_param(q.get("per_page"), "per_page", default=default_per_page, minimum=1, maximum=max_per_page)
+    assert page is not None and per_page is not None
+    return page, per_page
+
+
+def page_meta(page: int, per_page: int, total: int) -> dict[str, int]:
+    return {"page": page, "per_page": per_page, "total": total, "pages": (total + per_page - 1) // per_page}

@@ -1,0 +1,166 @@
+"""Laravel Echo's ``/broadcasting/auth``, Web Push subscriptions, client config, health."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from chatapp import repository as repo
+from chatapp.api.common import MAX_JSON_BYTES, current_user, json_body, json_response, read_limited, state
+from chatapp.broadcasting import channel_auth
+from chatapp.errors import BadRequest, ChatError, Forbidden
+from chatapp.models import User
+from chatapp.policy import parse_channel
+from chatapp.push import public_key_b64
+from chatapp.validation import SOCKET_ID_RE
+
+__all__ = ["broadcasting_auth", "push_subscribe", "push_unsubscribe", "client_config", "health"]
+
+
+async def _auth_fields(request: Request) -> tuple[str, str]:
+    """``socket_id`` and ``channel_name``, form-encoded (Echo's default) or JSON."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json":
+        doc = await json_body(request)
+        fields = {k: doc.get(k) for k in ("socket_id", "channel_name")}
+    else:
+        raw = await read_limited(request, MAX_JSON_BYTES)
+        try:
+            parsed = parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+        except UnicodeDecodeError:
+            raise ChatError("Form body is not UTF-8", code="invalid_input") from None
+        fields = {k: (parsed.get(k) or [None])[0] for k in ("socket_id", "channel_name")}
+    socket_value, channel = fields["socket_id"], fields["channel_name"]
+    if not isinstance(socket_value, str) or not socket_value:
+        raise BadRequest("'socket_id' is required", field="socket_id")
+    if not isinstance(channel, str) or not channel:
+        raise BadRequest("'channel_name' is required", field="channel_name")
+    if not SOCKET_ID_RE.match(socket_value):
+        raise BadRequest("'socket_id' must look like '1234.5678'", field="socket_id")
+    return socket_value, channel
+
+
+async def broadcasting_auth(request: Request) -> Response:
+    """Sign a private/presence subscription after the policy allows it (403 otherwise)."""
+    user = await current_user(request)
+    socket_value, channel = await _auth_fields(request)
+    chat = state(request)
+    rule = parse_channel(channel)
+    allowed = False
+    if rule.kind in ("admin", "admin_presence"):
+        allowed = user.is_admin
+    elif rule.kind == "user":
+        allowed = rule.target == user.id
+    elif rule.kind == "room" and rule.target is not None:
+        room = await repo.get_room(chat.db, rule.target)
+        allowed = room is not None and (user.is_admin or room.user_id == user.id)
+    if not allowed:
+        raise Forbidden(f"You may not subscribe to {channel}", code="channel_forbidden")
+    if not chat.settings.reverb_configured:
+        raise ChatError("Realtime is not configured on this server (REVERB_APP_*)", code="realtime_disabled")
+    if rule.kind == "admin_presence":
+        channel_data = orjson.dumps({"user_id": str(user.id), "user_info": user.public()}).decode()
+        return json_response(
+            {"auth": channel_auth(chat.settings, socket_value, channel, channel_data), "channel_data": channel_data}
+        )
+    return json_response({"auth": channel_auth(chat.settings, socket_value, channel)})
+
+
+def _b64url_bytes(value: object, name: str, length: int) -> str:
+    if not isinstance(value, str) or len(value) > 200:
+        raise BadRequest(f"'keys.{name}' must be a base64url string", field=f"keys.{name}")
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        raise BadRequest(f"'keys.{name}' is not base64url", field=f"keys.{name}") from None
+    if len(raw) != length or (name == "p256dh" and raw[0] != 4):
+        raise BadRequest(f"'keys.{name}' must decode to {length} bytes", field=f"keys.{name}")
+    return value
+
+
+def _endpoint(request: Request, value: object) -> str:
+    if not isinstance(value, str) or len(value) > 2000:
+        raise BadRequest("'endpoint' must be the push service URL", field="endpoint")
+    parts = urlsplit(value)
+    insecure_ok = state(request).settings.push_allow_insecure and parts.scheme == "http"
+    if not (parts.scheme == "https" or insecure_ok) or not parts.netloc:
+        raise BadRequest("'endpoint' must be an https:// push service URL", field="endpoint")
+    return value
+
+
+async def push_subscribe(request: Request) -> Response:
+    """Store the browser's ``PushSubscription.toJSON()`` for the caller."""
+    user: User = await current_user(request)
+    doc = await json_body(request)
+    endpoint = _endpoint(request, doc.get("endpoint"))
+    keys = doc.get("keys")
+    if not isinstance(keys, dict):
+        raise BadRequest("'keys' must be an object with 'p256dh' and 'auth'", field="keys")
+    await repo.save_push_subscription(
+        state(request).db,
+        user_id=user.id,
+        endpoint=endpoint,
+        p256dh=_b64url_bytes(keys.get("p256dh"), "p256dh", 65),
+        auth=_b64url_bytes(keys.get("auth"), "auth", 16),
+        user_agent=request.headers.get("user-agent", "")[:300],
+    )
+    return json_response({"subscribed": True}, 201)
+
+
+async def push_unsubscribe(request: Request) -> Response:
+    user = await current_user(request)
+    doc = await json_body(request)
+    endpoint = doc.get("endpoint")
+    if not isinstance(endpoint, str):
+        raise BadRequest("'endpoint' is required", field="endpoint")
+    removed = await repo.delete_push_subscription(state(request).db, user.id, endpoint)
+    return json_response({"removed": removed})
+
+
+async def client_config(request: Request) -> Response:
+    """What the widget and admin panel need to connect (public values only)."""
+    chat = state(request)
+    s = chat.settings
+    scheme = s.public_reverb_scheme or s.reverb_scheme
+    port = s.public_reverb_port or s.reverb_port
+    return json_response(
+        {
+            "echo": {
+                "broadcaster": "reverb",
+                "key": s.reverb_key or None,
+                "wsHost": s.public_reverb_host or s.reverb_host,
+                "wsPort": port,
+                "wssPort": port,
+                "forceTLS": scheme == "https",
+                "enabledTransports": ["ws", "wss"],
+                "authEndpoint": "/broadcasting/auth",
+            },
+            "vapid_public_key": public_key_b64(chat.push.vapid) if chat.push else None,
+            "limits": {"max_message_length": s.max_message_length, "max_upload_bytes": s.max_upload_bytes},
+            "features": {
+                "guests": s.allow_guests,
+                "registration": s.allow_registration,
+                "identity": bool(s.identity_secret),
+                "push": chat.push is not None,
+            },
+        }
+    )
+
+
+async def health(request: Request) -> Response:
+    chat = state(request)
+    try:
+        await chat.db.fetch_val("SELECT 1")
+    except Exception as exc:
+        return json_response({"status": "error", "database": str(exc)[:200]}, 503)
+    return json_response(
+        {
+            "status": "ok",
+            "broadcast": {"sent": chat.broadcaster.sent, "dropped": chat.broadcaster.dropped},
+        }
+    )

@@ -1,0 +1,171 @@
+"""``create_app(settings)``: the Starlette application and its start-up/shutdown.
+
+Start-up opens the database, refuses to run on a schema that ``chatapp migrate``
+has not brought up to date, loads (or generates on first run) the token secret
+and the VAPID key pair, and starts the broadcast worker. Shutdown drains queued
+events before closing.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from chatapp import repository as repo
+from chatapp.api.common import json_response
+from chatapp.auth import Passwords, Tokens
+from chatapp.broadcasting import Broadcaster
+from chatapp.config import Settings
+from chatapp.db import connect
+from chatapp.errors import ChatError, TooManyRequests
+from chatapp.events import Events
+from chatapp.openapi import build_openapi
+from chatapp.push import PushNotifier, load_vapid
+from chatapp.ratelimit import RateLimiter
+from chatapp.routes import starlette_routes
+from chatapp.schema import pending
+from chatapp.services import ChatService
+from chatapp.state import ChatState
+from chatapp.uploads import UploadStore
+
+__all__ = ["create_app", "SchemaOutdated"]
+
+log = logging.getLogger("chatapp")
+WEB_DIR = Path(__file__).resolve().parent / "web"
+
+
+class SchemaOutdated(RuntimeError):
+    """The database lacks migrations; run ``chatapp migrate`` first."""
+
+
+async def build_state(settings: Settings) -> ChatState:
+    db = await connect(settings.database_url)
+    try:
+        missing = await pending(db)
+        if missing:
+            names = ", ".join(f"{m.version:03d}_{m.name}" for m in missing)
+            raise SchemaOutdated(f"database schema is behind ({names} not applied): run `chatapp migrate`")
+        secret = settings.secret_key or await repo.get_or_create_secret(db, "secret_key", secrets.token_urlsafe(48))
+        broadcaster = Broadcaster(settings)
+        await broadcaster.start()
+        uploads = UploadStore(settings.upload_dir, settings.max_upload_bytes)
+        uploads.ensure()
+        push = PushNotifier(settings, db, broadcaster, await load_vapid(settings, db)) if settings.push_enabled else None
+        limiter = RateLimiter()
+        service = ChatService(settings, db, Events(broadcaster, settings.public_url), uploads, limiter, push)
+        return ChatState(
+            settings=settings,
+            db=db,
+            tokens=Tokens(secret, max(settings.token_ttl, settings.guest_token_ttl)),
+            passwords=Passwords(),
+            limiter=limiter,
+            broadcaster=broadcaster,
+            uploads=uploads,
+            service=service,
+            push=push,
+        )
+    except BaseException:
+        await db.close()
+        raise
+
+
+async def close_state(chat: ChatState) -> None:
+    await chat.broadcaster.stop()
+    if chat.push:
+        await chat.push.stop()
+    await chat.db.close()
+
+
+async def chat_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ChatError)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, TooManyRequests) else None
+    return json_response(exc.to_json(), exc.status, headers)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed"}
+    detail = "No such endpoint" if exc.status_code == 404 else exc.detail
+    return json_response({"error": codes.get(exc.status_code, "http_error"), "message": detail}, exc.status_code,
+                         dict(exc.headers or {}))
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return json_response({"error": "server_error", "message": "Something went wrong on our side"}, 500)
+
+
+class SecurityHeaders:
+    """``nosniff`` and no referrer leaks on every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
+                if b"x-content-type-options" not in names:
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                if b"referrer-policy" not in names:
+                    headers.append((b"referrer-policy", b"same-origin"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    openapi = build_openapi()
+
+    async def openapi_json(request: Request) -> Response:
+        return json_response(openapi)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        chat = await build_state(settings)
+        app.state.chat = chat
+        try:
+            yield
+        finally:
+            await close_state(chat)
+
+    routes: list[Route | Mount] = [*starlette_routes(), Route("/api/openapi.json", openapi_json, methods=["GET"])]
+    if (WEB_DIR / "index.html").is_file():
+        routes.append(Mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web"))
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "X-Socket-ID", "Idempotency-Key", "X-Requested-With"],
+            max_age=600,
+        ),
+    ]
+    return Starlette(
+        debug=False,
+        routes=routes,
+        middleware=middleware,
+        lifespan=lifespan,
+        exception_handlers={ChatError: chat_error, HTTPException: http_error, Exception: server_error},
+    )

@@ -1,0 +1,94 @@
+"""Accounts: argon2 password hashes and signed, expiring bearer tokens.
+
+Tokens are itsdangerous timed signatures over the user id, so any chatapp
+instance sharing ``CHATAPP_SECRET_KEY`` verifies them without a lookup table;
+the role is always re-read from the database, never trusted from the token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from chatapp.errors import BadRequest, Unauthorized
+
+__all__ = ["Passwords", "Tokens", "validate_email", "validate_password", "validate_name"]
+
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,63}$")
+
+
+class Passwords:
+    """argon2id hashing, run off the event loop (it is deliberately slow)."""
+
+    def __init__(self) -> None:
+        self._hasher = PasswordHasher()
+
+    async def hash(self, password: str) -> str:
+        return await asyncio.to_thread(self._hasher.hash, password)
+
+    async def verify(self, stored: str | None, password: str) -> bool:
+        if not stored:
+            # Spend the same time on unknown accounts so timing does not reveal them.
+            await asyncio.to_thread(self._safe_verify, _DUMMY_HASH, password)
+            return False
+        return await asyncio.to_thread(self._safe_verify, stored, password)
+
+    def _safe_verify(self, stored: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+
+_DUMMY_HASH = PasswordHasher().hash("not-a-real-password")
+
+
+class Tokens:
+    """Bearer tokens: ``issue(user_id)`` and ``verify(token) -> (user_id, age)``."""
+
+    def __init__(self, secret: str, max_ttl: int) -> None:
+        self._serializer = URLSafeTimedSerializer(secret, salt="chatapp.access")
+        self._max_ttl = max_ttl
+
+    def issue(self, user_id: int) -> str:
+        return self._serializer.dumps({"u": user_id})
+
+    def verify(self, token: str) -> tuple[int, float]:
+        """The user id and the token's age in seconds; :class:`Unauthorized` otherwise."""
+        if len(token) > 1024:
+            raise Unauthorized("Token is malformed", code="invalid_token")
+        try:
+            payload, signed_at = self._serializer.loads(token, max_age=self._max_ttl, return_timestamp=True)
+        except SignatureExpired:
+            raise Unauthorized("Token has expired; sign in again", code="token_expired") from None
+        except BadSignature:
+            raise Unauthorized("Token is invalid", code="invalid_token") from None
+        user_id = payload.get("u") if isinstance(payload, dict) else None
+        if not isinstance(user_id, int) or isinstance(user_id, bool):
+            raise Unauthorized("Token is invalid", code="invalid_token")
+        return user_id, time.time() - signed_at.timestamp()
+
+
+def validate_email(value: object) -> str:
+    if not isinstance(value, str) or not EMAIL_RE.match(value.strip()):
+        raise BadRequest("'email' must be an e-mail address", field="email")
+    return value.strip().lower()
+
+
+def validate_password(value: object) -> str:
+    if not isinstance(value, str) or not 8 <= len(value) <= 256:
+        raise BadRequest("'password' must be 8 to 256 characters", field="password")
+    return value
+
+
+def validate_name(value: object, default: str | None = None) -> str:
+    if value is None and default is not None:
+        return default
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > 100:
+        raise BadRequest("'name' must be 1 to 100 characters", field="name")
+    return value.strip()

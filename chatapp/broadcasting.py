@@ -1,0 +1,226 @@
+"""Publishing through pyreverb's Pusher HTTP API, off the request path.
+
+``publish()`` only enqueues: a message is already stored when it is published,
+so a slow or stopped pyreverb never fails a send. One worker drains the queue in
+order (batches of up to ten events), retries connection errors and 5xx answers
+with backoff, and drops an event with a log line once it has failed every try or
+outlived its deadline. Clients recover dropped messages with "messages after id N".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, unquote
+
+import httpx
+import orjson
+
+from chatapp.config import Settings
+from pyreverb.protocol.auth import channel_auth_signature, sign_request
+
+__all__ = ["Broadcaster", "Event", "channel_auth", "fit_text", "MAX_EVENT_BYTES"]
+
+log = logging.getLogger("chatapp.broadcasting")
+MAX_BATCH = 10
+MAX_BATCH_BYTES = 90_000
+MAX_EVENT_BYTES = 10_000  # Pusher's (and pyreverb's default) limit on one event's data
+
+
+@dataclass
+class Event:
+    channel: str
+    name: str
+    data: str
+    socket_id: str | None
+    deadline: float
+
+
+def channel_auth(settings: Settings, socket_id: str, channel: str, channel_data: str | None = None) -> str:
+    """The ``auth`` value of a subscription answer: ``key:hmac``."""
+    return f"{settings.reverb_key}:{channel_auth_signature(settings.reverb_secret, socket_id, channel, channel_data)}"
+
+
+def fit_text(text: str, budget: int) -> tuple[str, bool]:
+    """``text`` cut so its JSON encoding takes at most ``budget`` bytes; (text, was_cut)."""
+    if len(orjson.dumps(text)) <= budget:
+        return text, False
+    low, high = 0, len(text)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if len(orjson.dumps(text[:mid])) <= budget:
+            low = mid
+        else:
+            high = mid - 1
+    return text[:low], True
+
+
+class Broadcaster:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._queue: deque[Event] = deque()
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._client: httpx.AsyncClient | None = None
+        self._worker: asyncio.Task[None] | None = None
+        self.sent = 0
+        self.dropped = 0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        self._client = httpx.AsyncClient(
+            base_url=self.settings.reverb_base_url, timeout=self.settings.broadcast_timeout
+        )
+        self._worker = asyncio.create_task(self._run(), name="chatapp-broadcaster")
+
+    async def stop(self, drain_timeout: float = 5.0) -> None:
+        """Deliver what is queued (bounded by ``drain_timeout``), then close."""
+        if self._queue:
+            try:
+                await asyncio.wait_for(self._idle.wait(), drain_timeout)
+            except TimeoutError:
+                log.warning("shutting down with %d undelivered events", len(self._queue))
+        if self._worker:
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
+        if self._client:
+            await self._client.aclose()
+
+    # -------------------------------------------------------------------- publish
+
+    def publish(
+        self, channels: list[str], name: str, data: dict[str, Any], *, socket_id: str | None = None, ttl: float = 60.0
+    ) -> None:
+        """Queue ``name`` with ``data`` for every channel; returns at once."""
+        if not self.settings.reverb_configured:
+            return
+        encoded = orjson.dumps(data).decode()
+        deadline = time.monotonic() + ttl
+        for channel in channels:
+            if len(self._queue) >= self.settings.broadcast_queue_size:
+                old = self._queue.popleft()
+                self.dropped += 1
+                log.warning("broadcast queue full: dropped %s on %s", old.name, old.channel)
+            self._queue.append(Event(channel, name, encoded, socket_id, deadline))
+        self._idle.clear()
+        self._wake.set()
+
+    async def wait_idle(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+            return True
+        except TimeoutError:
+            return False
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._queue:
+                batch = self._take_batch()
+                await self._deliver(batch)
+            self._idle.set()
+
+    def _take_batch(self) -> list[Event]:
+        batch: list[Event] = []
+        size = 0
+        now = time.monotonic()
+        while self._queue and len(batch) < MAX_BATCH:
+            event = self._queue[0]
+            if event.deadline < now:
+                self._queue.popleft()
+                self.dropped += 1
+                log.warning("broadcast dropped (too old): %s on %s", event.name, event.channel)
+                continue
+            cost = len(event.data) * 2 + 200
+            if batch and size + cost > MAX_BATCH_BYTES:
+                break
+            batch.append(self._queue.popleft())
+            size += cost
+        return batch
+
+    async def _deliver(self, batch: list[Event]) -> None:
+        if not batch:
+            return
+        body = orjson.dumps(
+            {
+                "batch": [
+                    {"channel": e.channel, "name": e.name, "data": e.data}
+                    | ({"socket_id": e.socket_id} if e.socket_id else {})
+                    for e in batch
+                ]
+            }
+        )
+        delay = 0.2
+        attempts = 1 + max(0, self.settings.broadcast_retries)
+        for attempt in range(1, attempts + 1):
+            try:
+                response = await self._request("POST", f"/apps/{self.settings.reverb_app_id}/batch_events", body)
+            except httpx.HTTPError as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            else:
+                if response.status_code < 300:
+                    self.sent += len(batch)
+                    return
+                problem = f"HTTP {response.status_code}: {response.text[:300]}"
+                if response.status_code < 500:
+                    break  # our request is wrong; retrying will not help
+            if attempt < attempts and min(e.deadline for e in batch) > time.monotonic() + delay:
+                log.info("broadcast attempt %d/%d failed (%s); retrying", attempt, attempts, problem)
+                await asyncio.sleep(delay)
+                delay *= 2
+                continue
+            break
+        self.dropped += len(batch)
+        names = ", ".join(sorted({f"{e.name}@{e.channel}" for e in batch}))
+        log.warning("broadcast dropped after failure (%s): %s", problem, names)
+
+    # ------------------------------------------------------------ HTTP API calls
+
+    async def _request(
+        self, method: str, path: str, body: bytes = b"", params: dict[str, str] | None = None
+    ) -> httpx.Response:
+        assert self._client is not None, "Broadcaster.start() was not called"
+        full_path = httpx.URL(self.settings.reverb_base_url).path.rstrip("/") + unquote(path)
+        query = {
+            **(params or {}),
+            "auth_key": self.settings.reverb_key,
+            "auth_timestamp": str(int(time.time())),
+            "auth_version": "1.0",
+        }
+        if body:
+            query["body_md5"] = hashlib.md5(body).hexdigest()
+        query["auth_signature"] = sign_request(self.settings.reverb_secret, method, full_path, query)
+        headers = {"Content-Type": "application/json"} if body else {}
+        return await self._client.request(method, path, params=query, content=body or None, headers=headers)
+
+    async def _query(self, path: str) -> dict[str, Any] | None:
+        """GET one channel-query endpoint; None when pyreverb cannot answer."""
+        if not self.settings.reverb_configured:
+            return None
+        try:
+            response = await self._request("GET", f"/apps/{self.settings.reverb_app_id}{path}")
+            doc = response.json() if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return None
+        return doc if isinstance(doc, dict) else None
+
+    async def presence_user_ids(self, channel: str) -> set[str] | None:
+        """Who is on a presence channel; None when pyreverb cannot be asked."""
+        doc = await self._query(f"/channels/{quote(channel, safe='')}/users")
+        users = doc.get("users") if doc else None
+        if not isinstance(users, list):
+            return None
+        return {str(u.get("id")) for u in users if isinstance(u, dict)}
+
+    async def occupied(self, channel: str) -> bool | None:
+        """Whether anyone is subscribed to ``channel``; None when unknown."""
+        doc = await self._query(f"/channels/{quote(channel, safe='')}")
+        return None if doc is None else bool(doc.get("occupied"))

@@ -1,0 +1,160 @@
+"""``chatapp migrate | create-admin | serve | identity-token``; settings come from env."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+
+import click
+
+from chatapp.config import ConfigError, Settings
+
+__all__ = ["main"]
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+def main() -> None:
+    """chatapp: the live support chat, publishing through pyreverb."""
+
+
+@main.command()
+def migrate() -> None:
+    """Apply pending database migrations (the brief's `php artisan migrate`)."""
+    from chatapp.db import connect
+    from chatapp.schema import migrate as run_migrations
+
+    settings = _settings()
+
+    async def run() -> list[str]:
+        db = await connect(settings.database_url)
+        try:
+            return [f"{m.version:03d}_{m.name}" for m in await run_migrations(db)]
+        finally:
+            await db.close()
+
+    applied = asyncio.run(run())
+    click.echo(f"applied: {', '.join(applied)}" if applied else "nothing to migrate")
+
+
+@main.command("create-admin")
+@click.option("--email", required=True, help="Sign-in e-mail of the support admin.")
+@click.option("--name", default=None, help="Shown to visitors (default: the e-mail's local part).")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="At least 8 characters.")
+def create_admin(email: str, name: str | None, password: str) -> None:
+    """Create a support admin, or make an existing account an admin with this password."""
+    from chatapp import repository as repo
+    from chatapp.auth import Passwords, validate_email, validate_name, validate_password
+    from chatapp.db import connect
+    from chatapp.errors import ChatError
+    from chatapp.schema import pending
+
+    settings = _settings()
+    try:
+        email = validate_email(email)
+        password = validate_password(password)
+        name = validate_name(name, default=email.split("@")[0])
+    except ChatError as exc:
+        raise click.ClickException(exc.message) from None
+
+    async def run() -> str:
+        db = await connect(settings.database_url)
+        try:
+            if await pending(db):
+                raise click.ClickException("database schema is behind: run `chatapp migrate` first")
+            password_hash = await Passwords().hash(password)
+            found = await repo.get_login(db, email)
+            if found:
+                user = found[0]
+                await repo.set_role(db, user.id, "admin")
+                await repo.set_password(db, user.id, password_hash)
+                return f"updated: {email} (id {user.id}) is an admin"
+            user = await repo.create_user(db, role="admin", name=name, email=email, password_hash=password_hash)
+            return f"created admin {email} (id {user.id})"
+        finally:
+            await db.close()
+
+    click.echo(asyncio.run(run()))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--migrate", "run_migrations", is_flag=True, help="Apply pending migrations before starting.")
+@click.option("--workers", default=1, show_default=True, type=int, help="Processes (PostgreSQL only).")
+def serve(host: str, port: int, run_migrations: bool, workers: int) -> None:
+    """Run the HTTP API until SIGTERM/SIGINT."""
+    import uvicorn
+
+    from chatapp.db import connect
+    from chatapp.schema import migrate as apply, pending
+
+    settings = _settings()
+    logging.basicConfig(
+        level=logging.DEBUG if settings.debug else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    if workers > 1 and settings.database_url.startswith("sqlite"):
+        raise click.ClickException("--workers > 1 needs PostgreSQL (DATABASE_URL=postgresql://...)")
+
+    async def check() -> list[str]:
+        db = await connect(settings.database_url)
+        try:
+            if run_migrations:
+                await apply(db)
+            return [f"{m.version:03d}_{m.name}" for m in await pending(db)]
+        finally:
+            await db.close()
+
+    missing = asyncio.run(check())
+    if missing:
+        raise click.ClickException(f"database schema is behind ({', '.join(missing)}): run `chatapp migrate`")
+    if not settings.reverb_configured:
+        click.echo("warning: REVERB_APP_ID/KEY/SECRET not set: realtime events are disabled", err=True)
+    common = dict(host=host, port=port, lifespan="on", proxy_headers=True, server_header=False,
+                  log_level="info" if settings.debug else "warning")
+    if workers > 1:
+        uvicorn.run("chatapp.app:create_app", factory=True, workers=workers, **common)  # type: ignore[arg-type]
+        return
+    started = time.monotonic()
+    server = uvicorn.Server(uvicorn.Config("chatapp.app:create_app", factory=True, **common))  # type: ignore[arg-type]
+    original = server.startup
+
+    async def startup(sockets=None):  # type: ignore[no-untyped-def]
+        await original(sockets=sockets)
+        if server.started:
+            click.echo(f"chatapp listening on http://{host}:{port} ({time.monotonic() - started:.2f}s)", err=True)
+
+    server.startup = startup  # type: ignore[method-assign]
+    server.run()
+    sys.exit(0 if server.started else 3)
+
+
+@main.command("identity-token")
+@click.option("--sub", required=True, help="The site's user id.")
+@click.option("--name", default=None)
+@click.option("--email", default=None)
+@click.option("--ttl", default=3600, show_default=True, type=int, help="Seconds until the token expires.")
+def identity_token(sub: str, name: str | None, email: str | None, ttl: int) -> None:
+    """Sign a host-site identity token with CHATAPP_IDENTITY_SECRET (for trying the widget)."""
+    from chatapp.identity import sign_identity_token
+
+    settings = _settings()
+    if not settings.identity_secret:
+        raise click.ClickException("set CHATAPP_IDENTITY_SECRET first")
+    now = int(time.time())
+    claims: dict[str, object] = {"sub": sub, "iat": now, "exp": now + ttl}
+    if name:
+        claims["name"] = name
+    if email:
+        claims["email"] = email
+    click.echo(sign_identity_token(settings.identity_secret, claims))

@@ -1,0 +1,204 @@
+"""One frozen Settings object for chatapp, read once from the environment.
+
+Realtime settings use Laravel's own names (``REVERB_APP_ID``, ``REVERB_HOST``, ...)
+so the ``.env`` of the brief configures chatapp unchanged; everything chatapp adds
+is prefixed ``CHATAPP_``. ``config/chatapp.env.example`` documents every name.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from typing import Any, Mapping
+
+__all__ = ["Settings", "RateLimit", "ConfigError"]
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most ``count`` actions per ``seconds`` for one actor."""
+
+    count: int
+    seconds: float
+
+    @classmethod
+    def parse(cls, name: str, raw: str) -> "RateLimit":
+        count, sep, seconds = raw.partition("/")
+        try:
+            limit = cls(int(count), float(seconds)) if sep else None
+        except ValueError:
+            limit = None
+        if limit is None or limit.count < 1 or limit.seconds <= 0:
+            raise ConfigError(f"{name} must look like COUNT/SECONDS (e.g. 20/10), got {raw!r}")
+        return limit
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything chatapp needs; validated once at start-up."""
+
+    database_url: str = "sqlite:///var/chatapp.sqlite3"
+    # Token signing; when empty a random key is generated once and kept in the database.
+    secret_key: str = ""
+    token_ttl: int = 7 * 24 * 3600
+    guest_token_ttl: int = 30 * 24 * 3600
+    # Host-site identity (HS256 JWT signed by the site's backend); empty disables it.
+    identity_secret: str = ""
+    identity_max_age: int = 24 * 3600
+    allow_registration: bool = True
+    allow_guests: bool = True
+    # Publishing through pyreverb's (Pusher) HTTP API.
+    reverb_app_id: str = ""
+    reverb_key: str = ""
+    reverb_secret: str = ""
+    reverb_host: str = "127.0.0.1"
+    reverb_port: int = 8080
+    reverb_scheme: str = "http"
+    reverb_path: str = ""
+    # What browsers use to reach pyreverb (behind nginx it differs from the above).
+    public_reverb_host: str = ""
+    public_reverb_port: int = 0
+    public_reverb_scheme: str = ""
+    broadcast_timeout: float = 2.0
+    broadcast_retries: int = 3
+    broadcast_queue_size: int = 1000
+    # Content limits.
+    max_message_length: int = 5000
+    max_subject_length: int = 200
+    upload_dir: str = "var/uploads"
+    max_upload_bytes: int = 10 * 1024 * 1024
+    public_url: str = ""
+    # Per-actor rate limits.
+    rate_messages: RateLimit = RateLimit(20, 10)
+    rate_typing: RateLimit = RateLimit(60, 10)
+    rate_uploads: RateLimit = RateLimit(10, 60)
+    rate_auth: RateLimit = RateLimit(30, 60)
+    # Web Push.
+    push_enabled: bool = True
+    vapid_private_key: str = ""
+    vapid_subject: str = "mailto:support@localhost"
+    push_ttl: int = 3600
+    # Plain-http push endpoints are for local test receivers only (each one is an outbound request).
+    push_allow_insecure: bool = False
+    cors_origins: tuple[str, ...] = ("*",)
+    debug: bool = False
+
+    @property
+    def reverb_base_url(self) -> str:
+        path = "/" + self.reverb_path.strip("/") if self.reverb_path.strip("/") else ""
+        return f"{self.reverb_scheme}://{self.reverb_host}:{self.reverb_port}{path}"
+
+    @property
+    def reverb_configured(self) -> bool:
+        return bool(self.reverb_app_id and self.reverb_key and self.reverb_secret)
+
+    def with_overrides(self, **changes: Any) -> "Settings":
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        d = cls()
+        creds = [env.get(n, "") for n in ("REVERB_APP_ID", "REVERB_APP_KEY", "REVERB_APP_SECRET")]
+        if any(creds) and not all(creds):
+            raise ConfigError("REVERB_APP_ID, REVERB_APP_KEY and REVERB_APP_SECRET must be set together")
+        scheme = env.get("REVERB_SCHEME", d.reverb_scheme) or d.reverb_scheme
+        if scheme not in ("http", "https"):
+            raise ConfigError(f"REVERB_SCHEME must be http or https, got {scheme!r}")
+        settings = cls(
+            database_url=env.get("DATABASE_URL") or d.database_url,
+            secret_key=env.get("CHATAPP_SECRET_KEY", ""),
+            token_ttl=_int(env, "CHATAPP_TOKEN_TTL", d.token_ttl),
+            guest_token_ttl=_int(env, "CHATAPP_GUEST_TOKEN_TTL", d.guest_token_ttl),
+            identity_secret=env.get("CHATAPP_IDENTITY_SECRET", ""),
+            identity_max_age=_int(env, "CHATAPP_IDENTITY_MAX_AGE", d.identity_max_age),
+            allow_registration=_bool(env, "CHATAPP_ALLOW_REGISTRATION", d.allow_registration),
+            allow_guests=_bool(env, "CHATAPP_ALLOW_GUESTS", d.allow_guests),
+            reverb_app_id=creds[0],
+            reverb_key=creds[1],
+            reverb_secret=creds[2],
+            reverb_host=env.get("REVERB_HOST") or d.reverb_host,
+            reverb_port=_int(env, "REVERB_PORT", d.reverb_port),
+            reverb_scheme=scheme,
+            reverb_path=env.get("REVERB_SERVER_PATH", ""),
+            public_reverb_host=env.get("CHATAPP_PUBLIC_REVERB_HOST", ""),
+            public_reverb_port=_int(env, "CHATAPP_PUBLIC_REVERB_PORT", 0),
+            public_reverb_scheme=env.get("CHATAPP_PUBLIC_REVERB_SCHEME", ""),
+            broadcast_timeout=_float(env, "CHATAPP_BROADCAST_TIMEOUT", d.broadcast_timeout),
+            broadcast_retries=_int(env, "CHATAPP_BROADCAST_RETRIES", d.broadcast_retries),
+            broadcast_queue_size=_int(env, "CHATAPP_BROADCAST_QUEUE_SIZE", d.broadcast_queue_size),
+            max_message_length=_int(env, "CHATAPP_MAX_MESSAGE_LENGTH", d.max_message_length),
+            upload_dir=env.get("CHATAPP_UPLOAD_DIR") or d.upload_dir,
+            max_upload_bytes=_int(env, "CHATAPP_MAX_UPLOAD_BYTES", d.max_upload_bytes),
+            public_url=(env.get("CHATAPP_PUBLIC_URL") or "").rstrip("/"),
+            rate_messages=_rate(env, "CHATAPP_RATE_MESSAGES", d.rate_messages),
+            rate_typing=_rate(env, "CHATAPP_RATE_TYPING", d.rate_typing),
+            rate_uploads=_rate(env, "CHATAPP_RATE_UPLOADS", d.rate_uploads),
+            rate_auth=_rate(env, "CHATAPP_RATE_AUTH", d.rate_auth),
+            push_enabled=_bool(env, "CHATAPP_PUSH_ENABLED", d.push_enabled),
+            vapid_private_key=env.get("CHATAPP_VAPID_PRIVATE_KEY", ""),
+            vapid_subject=env.get("CHATAPP_VAPID_SUBJECT") or d.vapid_subject,
+            push_ttl=_int(env, "CHATAPP_PUSH_TTL", d.push_ttl),
+            push_allow_insecure=_bool(env, "CHATAPP_PUSH_ALLOW_INSECURE", False),
+            cors_origins=tuple(
+                o.strip() for o in env.get("CHATAPP_CORS_ORIGINS", "*").split(",") if o.strip()
+            ),
+            debug=_bool(env, "CHATAPP_DEBUG", False),
+        )
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if not self.database_url.startswith(("sqlite://", "postgres://", "postgresql://")):
+            raise ConfigError("DATABASE_URL must start with sqlite://, postgres:// or postgresql://")
+        if self.max_message_length < 1:
+            raise ConfigError("CHATAPP_MAX_MESSAGE_LENGTH must be at least 1")
+        if self.max_upload_bytes < 1:
+            raise ConfigError("CHATAPP_MAX_UPLOAD_BYTES must be at least 1")
+        if self.secret_key and len(self.secret_key) < 16:
+            raise ConfigError("CHATAPP_SECRET_KEY must be at least 16 characters")
+        if self.identity_secret and len(self.identity_secret) < 16:
+            raise ConfigError("CHATAPP_IDENTITY_SECRET must be at least 16 characters")
+        if not self.vapid_subject.startswith(("mailto:", "https://")):
+            raise ConfigError("CHATAPP_VAPID_SUBJECT must be a mailto: or https:// URL")
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _rate(env: Mapping[str, str], name: str, default: RateLimit) -> RateLimit:
+    raw = env.get(name)
+    return default if raw is None or raw.strip() == "" else RateLimit.parse(name, raw.strip())

@@ -1,0 +1,70 @@
+"""What chatapp tells browsers, and on which channels: one place for every event.
+
+Channels: ``private-chat.{room}`` (the visitor and support), ``private-admin.chat``
+(the admin feed), ``private-user.{id}`` (a visitor's own counters),
+``presence-admins`` (who of support is online). Event names have no leading dot;
+Echo listens with ``.message.sent``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chatapp.broadcasting import MAX_EVENT_BYTES, Broadcaster, fit_text
+from chatapp.models import Message, Room
+from chatapp.policy import ADMIN_CHANNEL, room_channel, user_channel
+
+__all__ = ["Events", "message_payload"]
+
+MESSAGE_SENT = "message.sent"
+USER_TYPING = "user.typing"
+MESSAGES_READ = "messages.read"
+ROOM_UPDATED = "room.updated"
+CHAT_CREATED = "chat.created"
+CHAT_MESSAGE = "chat.message"
+STATS_UPDATED = "stats.updated"
+UNREAD_UPDATED = "unread.updated"
+
+
+def message_payload(message: Message, base_url: str) -> dict[str, Any]:
+    """The message as the API returns it, its body cut to fit one Pusher event."""
+    doc = message.to_json(base_url)
+    body, cut = fit_text(message.body, MAX_EVENT_BYTES - 2500)
+    if cut:
+        doc["body"] = body
+        doc["body_truncated"] = True  # fetch the whole message with "messages after id N"
+    return doc
+
+
+class Events:
+    def __init__(self, broadcaster: Broadcaster, base_url: str) -> None:
+        self.b = broadcaster
+        self.base_url = base_url
+
+    def chat_created(self, room: Room) -> None:
+        self.b.publish([ADMIN_CHANNEL], CHAT_CREATED, {"room": room.to_json(for_admin=True)})
+
+    def message_sent(self, room: Room, message: Message, *, created_room: bool, socket_id: str | None) -> None:
+        payload = message_payload(message, self.base_url)
+        self.b.publish([room_channel(room.id)], MESSAGE_SENT, payload, socket_id=socket_id)
+        summary = room.to_json(for_admin=True)
+        if created_room:
+            self.chat_created(room)
+        self.b.publish([ADMIN_CHANNEL], CHAT_MESSAGE, {"room": summary, "message": payload})
+
+    def typing(self, room: Room, user_id: int, name: str, role: str, is_typing: bool, socket_id: str | None) -> None:
+        data = {"room_id": room.id, "user_id": user_id, "name": name, "role": role, "is_typing": is_typing}
+        self.b.publish([room_channel(room.id)], USER_TYPING, data, socket_id=socket_id, ttl=5.0)
+
+    def read(self, room: Room, receipt: dict[str, Any], socket_id: str | None) -> None:
+        self.b.publish([room_channel(room.id)], MESSAGES_READ, receipt, socket_id=socket_id)
+
+    def room_updated(self, room: Room) -> None:
+        self.b.publish([room_channel(room.id)], ROOM_UPDATED, {"room": room.to_json()})
+        self.b.publish([ADMIN_CHANNEL], ROOM_UPDATED, {"room": room.to_json(for_admin=True)})
+
+    def stats(self, stats: dict[str, int]) -> None:
+        self.b.publish([ADMIN_CHANNEL], STATS_UPDATED, {"stats": stats}, ttl=10.0)
+
+    def unread(self, user_id: int, room_id: int, unread: int) -> None:
+        self.b.publish([user_channel(user_id)], UNREAD_UPDATED, {"room_id": room_id, "unread_count": unread}, ttl=30.0)

@@ -1,0 +1,204 @@
+"""Domain records and their JSON shapes (what the API and the events carry)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from datetime import datetime, timezone
+from typing import Any, Literal, TypeVar
+
+__all__ = [
+    "Role",
+    "Status",
+    "Priority",
+    "User",
+    "Room",
+    "Attachment",
+    "Message",
+    "iso",
+    "ACTIVE_STATUSES",
+    "STATUSES",
+    "PRIORITIES",
+]
+
+Role = Literal["user", "admin", "guest"]
+Status = Literal["open", "assigned", "resolved", "closed"]
+Priority = Literal["normal", "urgent"]
+STATUSES: tuple[str, ...] = ("open", "assigned", "resolved", "closed")
+ACTIVE_STATUSES: tuple[str, ...] = ("open", "assigned")
+PRIORITIES: tuple[str, ...] = ("normal", "urgent")
+
+T = TypeVar("T")
+
+
+def iso(value: datetime | None) -> str | None:
+    """UTC ISO-8601 with milliseconds and a ``Z``, as JavaScript's ``Date`` prints."""
+    if value is None:
+        return None
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def _from_row(cls: type[T], row: dict[str, Any], prefix: str = "") -> T:
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    return cls(**{n: row[prefix + n] for n in names if prefix + n in row})
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    role: str
+    name: str
+    email: str | None = None
+    external_id: str | None = None
+    created_at: datetime | None = None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "User":
+        return _from_row(cls, row)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def is_guest(self) -> bool:
+        return self.role == "guest"
+
+    def public(self) -> dict[str, Any]:
+        """What others may see (the other side of a chat, presence info)."""
+        return {"id": self.id, "name": self.name, "role": self.role}
+
+    def to_json(self) -> dict[str, Any]:
+        """What the account holder sees about themselves."""
+        return {
+            **self.public(),
+            "email": self.email,
+            "external_id": self.external_id,
+            "created_at": iso(self.created_at),
+        }
+
+
+@dataclass(frozen=True)
+class Attachment:
+    id: int
+    room_id: int
+    uploader_id: int | None
+    stored_name: str
+    original_name: str
+    content_type: str
+    size: int
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any], prefix: str = "") -> "Attachment":
+        return _from_row(cls, row, prefix)
+
+    @property
+    def path(self) -> str:
+        return f"/api/chat/files/{self.stored_name}"
+
+    def to_json(self, base_url: str = "") -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "room_id": self.room_id,
+            "name": self.original_name,
+            "content_type": self.content_type,
+            "size": self.size,
+            "url": base_url + self.path,
+            "created_at": iso(self.created_at),
+        }
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    room_id: int
+    sender_id: int | None
+    sender_role: str
+    body: str
+    created_at: datetime
+    read_at: datetime | None = None
+    idempotency_key: str | None = None
+    sender_name: str | None = None
+    attachment: Attachment | None = None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "Message":
+        attachment = Attachment.from_row(row, "att_") if row.get("att_id") is not None else None
+        return replace(_from_row(cls, row), attachment=attachment)
+
+    def to_json(self, base_url: str = "") -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "room_id": self.room_id,
+            "user_id": self.sender_id,
+            "sender_role": self.sender_role,
+            "sender_name": self.sender_name,
+            "body": self.body,
+            "attachment": self.attachment.to_json(base_url) if self.attachment else None,
+            "read_at": iso(self.read_at),
+            "created_at": iso(self.created_at),
+        }
+
+
+@dataclass(frozen=True)
+class Room:
+    id: int
+    user_id: int
+    status: str
+    priority: str
+    subject: str
+    created_at: datetime
+    updated_at: datetime
+    assigned_admin_id: int | None = None
+    last_message_at: datetime | None = None
+    last_message_preview: str = ""
+    user_unread_count: int = 0
+    admin_unread_count: int = 0
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    user_name: str | None = None
+    user_email: str | None = None
+    user_role: str | None = None
+    admin_name: str | None = None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "Room":
+        return _from_row(cls, row)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def channel(self) -> str:
+        return f"private-chat.{self.id}"
+
+    def to_json(self, *, for_admin: bool = False) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "id": self.id,
+            "status": self.status,
+            "priority": self.priority,
+            "subject": self.subject,
+            "assigned_admin": (
+                {"id": self.assigned_admin_id, "name": self.admin_name} if self.assigned_admin_id else None
+            ),
+            "last_message_at": iso(self.last_message_at),
+            "last_message_preview": self.last_message_preview,
+            "unread_count": self.admin_unread_count if for_admin else self.user_unread_count,
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+            "resolved_at": iso(self.resolved_at),
+            "closed_at": iso(self.closed_at),
+            "channel": self.channel,
+        }
+        if for_admin:
+            doc["user"] = {
+                "id": self.user_id,
+                "name": self.user_name,
+                "email": self.user_email,
+                "role": self.user_role,
+            }
+            doc["user_unread_count"] = self.user_unread_count
+        else:
+            doc["user_id"] = self.user_id
+        return doc

@@ -1,0 +1,289 @@
+"""``/api/openapi.json``: OpenAPI 3.1 built from the route table in :mod:`chatapp.routes`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chatapp.routes import ENDPOINTS, Endpoint
+
+__all__ = ["build_openapi", "SCHEMAS", "REQUEST_BODIES"]
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(props: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    doc: dict[str, Any] = {"type": "object", "properties": props}
+    if required:
+        doc["required"] = list(required)
+    return doc
+
+
+_STR = {"type": "string"}
+_INT = {"type": "integer"}
+_TIME = {"type": ["string", "null"], "format": "date-time"}
+_ID = {"type": "integer", "minimum": 1}
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "Error": _obj(
+        {"error": {**_STR, "description": "stable machine-readable code"}, "message": _STR},
+        ("error", "message"),
+    ),
+    "User": _obj(
+        {
+            "id": _INT,
+            "name": _STR,
+            "role": {"type": "string", "enum": ["user", "admin", "guest"]},
+            "email": {"type": ["string", "null"]},
+            "external_id": {"type": ["string", "null"]},
+            "created_at": _TIME,
+        },
+        ("id", "name", "role"),
+    ),
+    "Attachment": _obj(
+        {"id": _INT, "room_id": _INT, "name": _STR, "content_type": _STR, "size": _INT, "url": _STR,
+         "created_at": _TIME},
+        ("id", "url", "content_type", "size"),
+    ),
+    "Message": _obj(
+        {
+            "id": _INT,
+            "room_id": _INT,
+            "user_id": {"type": ["integer", "null"]},
+            "sender_role": {"type": "string", "enum": ["user", "admin", "system"]},
+            "sender_name": {"type": ["string", "null"]},
+            "body": _STR,
+            "attachment": {"oneOf": [_ref("Attachment"), {"type": "null"}]},
+            "read_at": _TIME,
+            "created_at": _TIME,
+        },
+        ("id", "room_id", "sender_role", "body", "created_at"),
+    ),
+    "Room": _obj(
+        {
+            "id": _INT,
+            "status": {"type": "string", "enum": ["open", "assigned", "resolved", "closed"]},
+            "priority": {"type": "string", "enum": ["normal", "urgent"]},
+            "subject": _STR,
+            "assigned_admin": {"type": ["object", "null"]},
+            "last_message_at": _TIME,
+            "last_message_preview": _STR,
+            "unread_count": _INT,
+            "created_at": _TIME,
+            "updated_at": _TIME,
+            "resolved_at": _TIME,
+            "closed_at": _TIME,
+            "channel": _STR,
+        },
+        ("id", "status", "priority", "unread_count", "channel"),
+    ),
+    "PageMeta": _obj({"page": _INT, "per_page": _INT, "total": _INT, "pages": _INT}),
+    "TokenResponse": _obj(
+        {"token": _STR, "token_type": {"const": "Bearer"}, "expires_in": _INT, "user": _ref("User"),
+         "moved_rooms": _INT},
+        ("token", "user"),
+    ),
+    "UserEnvelope": _obj({"user": _ref("User")}, ("user",)),
+    "RoomEnvelope": _obj({"room": _ref("Room"), "created": {"type": "boolean"}}, ("room",)),
+    "MaybeRoomEnvelope": _obj({"room": {"oneOf": [_ref("Room"), {"type": "null"}]}}, ("room",)),
+    "AdminRoomEnvelope": _obj({"room": _ref("Room")}, ("room",)),
+    "RoomPage": _obj({"data": {"type": "array", "items": _ref("Room")}, "meta": _ref("PageMeta")}, ("data", "meta")),
+    "AdminRoomPage": _obj(
+        {"data": {"type": "array", "items": _ref("Room")}, "meta": _ref("PageMeta")}, ("data", "meta")
+    ),
+    "MessagePage": _obj(
+        {
+            "data": {"type": "array", "items": _ref("Message")},
+            "has_more": {"type": "boolean"},
+            "first_id": {"type": ["integer", "null"]},
+            "last_id": {"type": ["integer", "null"]},
+        },
+        ("data", "has_more"),
+    ),
+    "AdminRoomDetail": _obj(
+        {"room": _ref("Room"), "messages": _ref("MessagePage"), "typing": {"type": "array"}},
+        ("room", "messages", "typing"),
+    ),
+    "SentEnvelope": _obj(
+        {"message": _ref("Message"), "room": _ref("Room"), "created": {"type": "boolean"}},
+        ("message", "room", "created"),
+    ),
+    "AdminSentEnvelope": _obj(
+        {"message": _ref("Message"), "room": _ref("Room"), "created": {"type": "boolean"}},
+        ("message", "room", "created"),
+    ),
+    "TypingAck": _obj({"ok": {"type": "boolean"}, "is_typing": {"type": "boolean"}}, ("ok",)),
+    "ReadReceipt": _obj(
+        {"room_id": _INT, "reader_id": _INT, "reader_role": _STR, "marked": _INT,
+         "up_to_id": {"type": ["integer", "null"]}, "read_at": _STR},
+        ("room_id", "marked"),
+    ),
+    "UnreadCount": _obj({"unread_count": _INT}, ("unread_count",)),
+    "UploadResult": _obj({"attachment": _ref("Attachment"), "url": _STR}, ("attachment", "url")),
+    "File": {"type": "string", "format": "binary"},
+    "Stats": _obj(
+        {k: _INT for k in ("open", "assigned", "unassigned", "urgent", "unread_messages", "unread_chats",
+                           "resolved", "closed", "mine")},
+        ("open", "assigned", "unassigned", "urgent", "unread_messages"),
+    ),
+    "StatsEnvelope": _obj({"stats": _ref("Stats")}, ("stats",)),
+    "AdminList": _obj({"data": {"type": "array", "items": {"type": "object"}}}, ("data",)),
+    "ChannelAuthResult": _obj({"auth": _STR, "channel_data": _STR}, ("auth",)),
+    "Subscribed": _obj({"subscribed": {"type": "boolean"}}, ("subscribed",)),
+    "Removed": _obj({"removed": _INT}, ("removed",)),
+    "Health": _obj({"status": _STR}, ("status",)),
+    "ClientConfig": _obj(
+        {"echo": {"type": "object"}, "vapid_public_key": {"type": ["string", "null"]}, "limits": {"type": "object"},
+         "features": {"type": "object"}},
+        ("echo", "limits", "features"),
+    ),
+}
+
+_BODY_TEXT = {"type": "string", "maxLength": 5000}
+REQUEST_BODIES: dict[str, dict[str, Any]] = {
+    "Register": _obj(
+        {"email": {"type": "string", "format": "email"}, "password": {"type": "string", "minLength": 8,
+                                                                      "maxLength": 256},
+         "name": {"type": "string", "minLength": 1, "maxLength": 100}},
+        ("email", "password"),
+    ),
+    "Login": _obj({"email": _STR, "password": _STR}, ("email", "password")),
+    "Guest": _obj({"name": {"type": "string", "minLength": 1, "maxLength": 100}}),
+    "Identity": _obj({"identity": {**_STR, "description": "HS256 JWT signed by the host site"}}, ("identity",)),
+    "OpenRoom": _obj({"subject": {"type": "string", "maxLength": 200}}),
+    "SendMessage": _obj(
+        {"body": _BODY_TEXT, "room_id": _ID, "attachment_id": _ID,
+         "idempotency_key": {"type": "string", "minLength": 1, "maxLength": 100}},
+    ),
+    "Reply": _obj(
+        {"body": _BODY_TEXT, "attachment_id": _ID,
+         "idempotency_key": {"type": "string", "minLength": 1, "maxLength": 100}},
+    ),
+    "Typing": _obj({"is_typing": {"type": "boolean", "default": True}}),
+    "Assign": _obj({"admin_id": _ID}),
+    "Priority": _obj({"priority": {"type": "string", "enum": ["normal", "urgent"]}}, ("priority",)),
+    "ChannelAuth": _obj({"socket_id": {"type": "string", "pattern": r"^\d+\.\d+$"}, "channel_name": _STR},
+                        ("socket_id", "channel_name")),
+    "PushSubscription": _obj(
+        {"endpoint": {"type": "string", "format": "uri"},
+         "keys": _obj({"p256dh": _STR, "auth": _STR}, ("p256dh", "auth"))},
+        ("endpoint", "keys"),
+    ),
+    "PushUnsubscribe": _obj({"endpoint": _STR}, ("endpoint",)),
+    "Upload": _obj({"file": {"type": "string", "format": "binary"}, "room_id": _ID}, ("file",)),
+}
+
+_STATUS_TEXT = {
+    400: "Malformed request",
+    401: "Not signed in, or the token is invalid or expired",
+    403: "Signed in, but not allowed",
+    404: "Not found (or not yours)",
+    409: "Not possible in the chat's current state",
+    411: "Content-Length required",
+    413: "Too large",
+    415: "Unsupported content type",
+    422: "Invalid input",
+    429: "Rate limited (see Retry-After)",
+    503: "Unavailable",
+}
+
+
+def _request_body(endpoint: Endpoint) -> dict[str, Any] | None:
+    if endpoint.body is None:
+        return None
+    schema = _ref(endpoint.body)
+    if endpoint.body == "Upload":
+        return {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
+    content: dict[str, Any] = {"application/json": {"schema": schema}}
+    if endpoint.body == "ChannelAuth":
+        content["application/x-www-form-urlencoded"] = {"schema": schema}
+    optional = "required" not in REQUEST_BODIES[endpoint.body]
+    return {"required": not optional, "content": content}
+
+
+def _operation_id(endpoint: Endpoint) -> str:
+    path = endpoint.path.strip("/").replace("/", "_").replace("{", "").replace("}", "").replace(".", "_")
+    return f"{endpoint.method.lower()}_{path}"
+
+
+def _operation(endpoint: Endpoint) -> dict[str, Any]:
+    ok_schema = _ref(endpoint.response) if endpoint.response else {"type": "object"}
+    ok_content = (
+        {"application/octet-stream": {"schema": ok_schema}}
+        if endpoint.response == "File"
+        else {"application/json": {"schema": ok_schema}}
+    )
+    responses: dict[str, Any] = {str(endpoint.ok): {"description": "OK", "content": ok_content}}
+    if "also" in endpoint.extra:
+        responses[str(endpoint.extra["also"])] = {"description": "OK (nothing new created)", "content": ok_content}
+    errors = set(endpoint.errors) | {400, 422}
+    if endpoint.auth != "none":
+        errors |= {401}
+    if endpoint.auth in ("visitor", "admin"):
+        errors |= {403}
+    if endpoint.body:
+        errors |= {413, 415}
+    error_content = {"application/json": {"schema": _ref("Error")}}
+    for status in sorted(errors):
+        responses[str(status)] = {"description": _STATUS_TEXT.get(status, "Error"), "content": error_content}
+    parameters: list[dict[str, Any]] = []
+    for name in ("room_id", "name"):
+        if "{" + name + "}" in endpoint.path:
+            schema = {"type": "integer", "minimum": 1} if name == "room_id" else {"type": "string"}
+            parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
+    for param in endpoint.query:
+        doc: dict[str, Any] = {"name": param.name, "in": "query", "required": False, "schema": param.schema}
+        if param.description:
+            doc["description"] = param.description
+        parameters.append(doc)
+    if endpoint.auth != "none" and endpoint.method != "GET":
+        parameters.append(
+            {
+                "name": "X-Socket-ID",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "pattern": r"^\d+\.\d+$"},
+                "description": "Echo's socket id; that connection does not get its own event back",
+            }
+        )
+    op: dict[str, Any] = {
+        "summary": endpoint.summary,
+        "operationId": _operation_id(endpoint),
+        "tags": [endpoint.tag],
+        "responses": responses,
+    }
+    if parameters:
+        op["parameters"] = parameters
+    body = _request_body(endpoint)
+    if body:
+        op["requestBody"] = body
+    if endpoint.auth == "none":
+        op["security"] = []
+    else:
+        op["x-requires"] = endpoint.auth
+    return op
+
+
+def build_openapi(server_url: str = "") -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for endpoint in ENDPOINTS:
+        paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint)
+    doc: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "chatapp",
+            "version": "1.0.0",
+            "description": "Live support chat on pyreverb. Realtime events go through the Pusher protocol: "
+            "channels private-chat.{room_id}, private-admin.chat, private-user.{user_id}, presence-admins.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": {**SCHEMAS, **REQUEST_BODIES},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+    }
+    if server_url:
+        doc["servers"] = [{"url": server_url}]
+    return doc

@@ -1,0 +1,476 @@
+"""Every SQL statement chatapp runs, and nothing else.
+
+Functions take a :class:`~chatapp.db.Connection` (the database or an open
+transaction) and return domain records from :mod:`chatapp.models`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chatapp.db import Connection, utcnow
+from chatapp.models import ACTIVE_STATUSES, Attachment, Message, Room, User
+
+# ------------------------------------------------------------------------- users
+
+_USER_COLUMNS = "id, role, name, email, external_id, created_at"
+
+
+async def create_user(
+    conn: Connection,
+    *,
+    role: str,
+    name: str,
+    email: str | None = None,
+    password_hash: str | None = None,
+    external_id: str | None = None,
+) -> User:
+    row = await conn.fetch_one(
+        "INSERT INTO users (role, name, email, password_hash, external_id, created_at) "
+        f"VALUES (?, ?, ?, ?, ?, ?) RETURNING {_USER_COLUMNS}",
+        role,
+        name,
+        email,
+        password_hash,
+        external_id,
+        utcnow(),
+    )
+    assert row is not None
+    return User.from_row(row)
+
+
+async def get_user(conn: Connection, user_id: int) -> User | None:
+    row = await conn.fetch_one(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", user_id)
+    return User.from_row(row) if row else None
+
+
+async def get_login(conn: Connection, email: str) -> tuple[User, str | None] | None:
+    row = await conn.fetch_one(f"SELECT {_USER_COLUMNS}, password_hash FROM users WHERE email = ?", email)
+    return (User.from_row(row), row["password_hash"]) if row else None
+
+
+async def get_user_by_external_id(conn: Connection, external_id: str) -> User | None:
+    row = await conn.fetch_one(f"SELECT {_USER_COLUMNS} FROM users WHERE external_id = ?", external_id)
+    return User.from_row(row) if row else None
+
+
+async def update_profile(conn: Connection, user_id: int, name: str, email: str | None) -> None:
+    await conn.execute("UPDATE users SET name = ?, email = ? WHERE id = ?", name, email, user_id)
+
+
+async def set_password(conn: Connection, user_id: int, password_hash: str) -> None:
+    await conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", password_hash, user_id)
+
+
+async def set_role(conn: Connection, user_id: int, role: str) -> None:
+    await conn.execute("UPDATE users SET role = ? WHERE id = ?", role, user_id)
+
+
+async def list_admins(conn: Connection) -> list[User]:
+    rows = await conn.fetch_all(f"SELECT {_USER_COLUMNS} FROM users WHERE role = 'admin' ORDER BY name, id")
+    return [User.from_row(r) for r in rows]
+
+
+async def admin_ids(conn: Connection) -> list[int]:
+    return [int(r["id"]) for r in await conn.fetch_all("SELECT id FROM users WHERE role = 'admin'")]
+
+
+async def touch_user(conn: Connection, user_id: int) -> None:
+    await conn.execute("UPDATE users SET last_seen_at = ? WHERE id = ?", utcnow(), user_id)
+
+
+async def move_rooms(conn: Connection, from_user: int, to_user: int) -> int:
+    """Hand a guest's conversations to the account they signed in to."""
+    await conn.execute("UPDATE support_chat_messages SET sender_id = ? WHERE sender_id = ?", to_user, from_user)
+    await conn.execute("UPDATE chat_attachments SET uploader_id = ? WHERE uploader_id = ?", to_user, from_user)
+    await conn.execute("DELETE FROM chat_typing_indicators WHERE user_id = ?", from_user)
+    await conn.execute("UPDATE push_subscriptions SET user_id = ? WHERE user_id = ?", to_user, from_user)
+    return await conn.execute("UPDATE support_chat_rooms SET user_id = ? WHERE user_id = ?", to_user, from_user)
+
+
+# ------------------------------------------------------------------------- rooms
+
+_ROOM_SELECT = (
+    "SELECT r.*, u.name AS user_name, u.email AS user_email, u.role AS user_role, a.name AS admin_name "
+    "FROM support_chat_rooms r JOIN users u ON u.id = r.user_id "
+    "LEFT JOIN users a ON a.id = r.assigned_admin_id"
+)
+_ACTIVE = "('open', 'assigned')"
+_ROOM_FIELDS = {
+    "status",
+    "priority",
+    "subject",
+    "assigned_admin_id",
+    "resolved_at",
+    "closed_at",
+    "last_message_at",
+    "last_message_preview",
+    "user_unread_count",
+    "admin_unread_count",
+}
+
+# Admin list filters: name -> (SQL condition, whether it takes the admin id).
+ROOM_FILTERS: dict[str, tuple[str, bool]] = {
+    "all": ("1 = 1", False),
+    "open": (f"r.status IN {_ACTIVE}", False),
+    "assigned": ("r.status = 'assigned'", False),
+    "unassigned": (f"r.status IN {_ACTIVE} AND r.assigned_admin_id IS NULL", False),
+    "urgent": (f"r.status IN {_ACTIVE} AND r.priority = 'urgent'", False),
+    "unread": ("r.admin_unread_count > 0", False),
+    "mine": (f"r.status IN {_ACTIVE} AND r.assigned_admin_id = ?", True),
+    "resolved": ("r.status = 'resolved'", False),
+    "closed": ("r.status = 'closed'", False),
+}
+
+
+async def get_room(conn: Connection, room_id: int) -> Room | None:
+    row = await conn.fetch_one(f"{_ROOM_SELECT} WHERE r.id = ?", room_id)
+    return Room.from_row(row) if row else None
+
+
+async def current_room_for_user(conn: Connection, user_id: int) -> Room | None:
+    """The newest conversation that is not closed (a resolved one reopens on reply)."""
+    row = await conn.fetch_one(
+        f"{_ROOM_SELECT} WHERE r.user_id = ? AND r.status <> 'closed' ORDER BY r.id DESC LIMIT 1", user_id
+    )
+    return Room.from_row(row) if row else None
+
+
+async def rooms_for_user(conn: Connection, user_id: int, limit: int, offset: int) -> tuple[list[Room], int]:
+    rows = await conn.fetch_all(
+        f"{_ROOM_SELECT} WHERE r.user_id = ? ORDER BY r.id DESC LIMIT ? OFFSET ?", user_id, limit, offset
+    )
+    total = await conn.fetch_val("SELECT COUNT(*) FROM support_chat_rooms WHERE user_id = ?", user_id)
+    return [Room.from_row(r) for r in rows], int(total or 0)
+
+
+async def create_room(conn: Connection, user_id: int, subject: str) -> int:
+    now = utcnow()
+    room_id = await conn.fetch_val(
+        "INSERT INTO support_chat_rooms (user_id, subject, status, priority, created_at, updated_at) "
+        "VALUES (?, ?, 'open', 'normal', ?, ?) RETURNING id",
+        user_id,
+        subject,
+        now,
+        now,
+    )
+    return int(room_id)
+
+
+async def update_room(conn: Connection, room_id: int, **changes: Any) -> None:
+    unknown = set(changes) - _ROOM_FIELDS
+    if unknown:
+        raise ValueError(f"not room columns: {sorted(unknown)}")
+    columns = sorted(changes)
+    assignments = ", ".join(f"{c} = ?" for c in columns)
+    await conn.execute(
+        f"UPDATE support_chat_rooms SET {assignments}, updated_at = ? WHERE id = ?",
+        *[changes[c] for c in columns],
+        utcnow(),
+        room_id,
+    )
+
+
+def _like(term: str) -> str:
+    escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def list_rooms(
+    conn: Connection, *, filter_name: str, admin_id: int, search: str, limit: int, offset: int
+) -> tuple[list[Room], int]:
+    condition, takes_admin = ROOM_FILTERS[filter_name]
+    where = [condition]
+    args: list[Any] = [admin_id] if takes_admin else []
+    if search:
+        like = _like(search)
+        parts = [
+            "LOWER(r.subject) LIKE ? ESCAPE '\\'",
+            "LOWER(u.name) LIKE ? ESCAPE '\\'",
+            "LOWER(COALESCE(u.email, '')) LIKE ? ESCAPE '\\'",
+            "EXISTS (SELECT 1 FROM support_chat_messages m WHERE m.room_id = r.id AND LOWER(m.body) LIKE ? ESCAPE '\\')",
+        ]
+        args += [like] * 4
+        if search.isdigit() and len(search) < 18:
+            parts.append("r.id = ?")
+            args.append(int(search))
+        where.append(" OR ".join(parts))
+    sql_where = " AND ".join(f"({w})" for w in where)
+    rows = await conn.fetch_all(
+        f"{_ROOM_SELECT} WHERE {sql_where} "
+        "ORDER BY CASE WHEN r.status IN ('open', 'assigned') AND r.priority = 'urgent' THEN 0 ELSE 1 END, "
+        "COALESCE(r.last_message_at, r.created_at) DESC, r.id DESC LIMIT ? OFFSET ?",
+        *args,
+        limit,
+        offset,
+    )
+    total = await conn.fetch_val(
+        f"SELECT COUNT(*) FROM support_chat_rooms r JOIN users u ON u.id = r.user_id WHERE {sql_where}", *args
+    )
+    return [Room.from_row(r) for r in rows], int(total or 0)
+
+
+async def stats(conn: Connection) -> dict[str, int]:
+    row = await conn.fetch_one(
+        "SELECT "
+        f"COALESCE(SUM(CASE WHEN status IN {_ACTIVE} THEN 1 ELSE 0 END), 0) AS open, "
+        "COALESCE(SUM(CASE WHEN status = 'assigned' THEN 1 ELSE 0 END), 0) AS assigned, "
+        f"COALESCE(SUM(CASE WHEN status IN {_ACTIVE} AND assigned_admin_id IS NULL THEN 1 ELSE 0 END), 0) "
+        "AS unassigned, "
+        f"COALESCE(SUM(CASE WHEN status IN {_ACTIVE} AND priority = 'urgent' THEN 1 ELSE 0 END), 0) AS urgent, "
+        "COALESCE(SUM(admin_unread_count), 0) AS unread_messages, "
+        "COALESCE(SUM(CASE WHEN admin_unread_count > 0 THEN 1 ELSE 0 END), 0) AS unread_chats, "
+        "COALESCE(SUM(CASE WHEN status = 'resolved' THEN 1 ELSE 0 END), 0) AS resolved, "
+        "COALESCE(SUM(CASE WHEN status = 'closed' THEN 1 ELSE 0 END), 0) AS closed "
+        "FROM support_chat_rooms"
+    )
+    assert row is not None
+    return {k: int(v) for k, v in row.items()}
+
+
+async def count_mine(conn: Connection, admin_id: int) -> int:
+    value = await conn.fetch_val(
+        f"SELECT COUNT(*) FROM support_chat_rooms WHERE status IN {_ACTIVE} AND assigned_admin_id = ?", admin_id
+    )
+    return int(value or 0)
+
+
+async def unread_for_user(conn: Connection, user_id: int) -> int:
+    value = await conn.fetch_val(
+        "SELECT COALESCE(SUM(user_unread_count), 0) FROM support_chat_rooms WHERE user_id = ?", user_id
+    )
+    return int(value or 0)
+
+
+# ---------------------------------------------------------------------- messages
+
+_MESSAGE_SELECT = (
+    "SELECT m.id, m.room_id, m.sender_id, m.sender_role, m.body, m.read_at, m.created_at, "
+    "m.idempotency_key, s.name AS sender_name, "
+    "f.id AS att_id, f.room_id AS att_room_id, f.uploader_id AS att_uploader_id, "
+    "f.stored_name AS att_stored_name, f.original_name AS att_original_name, "
+    "f.content_type AS att_content_type, f.size AS att_size, f.created_at AS att_created_at "
+    "FROM support_chat_messages m LEFT JOIN users s ON s.id = m.sender_id "
+    "LEFT JOIN chat_attachments f ON f.id = m.attachment_id"
+)
+
+
+async def insert_message(
+    conn: Connection,
+    *,
+    room_id: int,
+    sender_id: int | None,
+    sender_role: str,
+    body: str,
+    attachment_id: int | None = None,
+    idempotency_key: str | None = None,
+) -> int | None:
+    """The new message id, or None when (sender, idempotency key) already exists."""
+    value = await conn.fetch_val(
+        "INSERT INTO support_chat_messages "
+        "(room_id, sender_id, sender_role, body, attachment_id, idempotency_key, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sender_id, idempotency_key) DO NOTHING RETURNING id",
+        room_id,
+        sender_id,
+        sender_role,
+        body,
+        attachment_id,
+        idempotency_key,
+        utcnow(),
+    )
+    return None if value is None else int(value)
+
+
+async def get_message(conn: Connection, message_id: int) -> Message | None:
+    row = await conn.fetch_one(f"{_MESSAGE_SELECT} WHERE m.id = ?", message_id)
+    return Message.from_row(row) if row else None
+
+
+async def find_idempotent(conn: Connection, sender_id: int, key: str) -> Message | None:
+    row = await conn.fetch_one(f"{_MESSAGE_SELECT} WHERE m.sender_id = ? AND m.idempotency_key = ?", sender_id, key)
+    return Message.from_row(row) if row else None
+
+
+async def messages_before(conn: Connection, room_id: int, before: int | None, limit: int) -> list[Message]:
+    """Up to ``limit`` messages older than ``before`` (newest page when None), oldest first."""
+    if before is None:
+        rows = await conn.fetch_all(f"{_MESSAGE_SELECT} WHERE m.room_id = ? ORDER BY m.id DESC LIMIT ?", room_id, limit)
+    else:
+        rows = await conn.fetch_all(
+            f"{_MESSAGE_SELECT} WHERE m.room_id = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?", room_id, before, limit
+        )
+    return [Message.from_row(r) for r in reversed(rows)]
+
+
+async def messages_after(conn: Connection, room_id: int, after: int, limit: int) -> list[Message]:
+    """Catch-up: messages newer than ``after``, oldest first."""
+    rows = await conn.fetch_all(
+        f"{_MESSAGE_SELECT} WHERE m.room_id = ? AND m.id > ? ORDER BY m.id ASC LIMIT ?", room_id, after, limit
+    )
+    return [Message.from_row(r) for r in rows]
+
+
+async def after_message_stored(conn: Connection, room_id: int, sender_role: str, preview: str) -> None:
+    """Move the room's last-message fields and the other side's unread counter."""
+    counter = {"user": "admin_unread_count", "admin": "user_unread_count"}.get(sender_role)
+    bump = f", {counter} = {counter} + 1" if counter else ""
+    now = utcnow()
+    await conn.execute(
+        f"UPDATE support_chat_rooms SET last_message_at = ?, last_message_preview = ?, updated_at = ?{bump} "
+        "WHERE id = ?",
+        now,
+        preview,
+        now,
+        room_id,
+    )
+
+
+async def mark_read(conn: Connection, room_id: int, reader_side: str) -> tuple[int, int | None, datetime]:
+    """Mark the other side's messages read; (how many, newest id read, when)."""
+    senders = "('admin', 'system')" if reader_side == "user" else "('user')"
+    counter = "user_unread_count" if reader_side == "user" else "admin_unread_count"
+    now = utcnow()
+    changed = await conn.execute(
+        f"UPDATE support_chat_messages SET read_at = ? WHERE room_id = ? AND sender_role IN {senders} "
+        "AND read_at IS NULL",
+        now,
+        room_id,
+    )
+    await conn.execute(f"UPDATE support_chat_rooms SET {counter} = 0 WHERE id = ?", room_id)
+    newest = await conn.fetch_val(
+        f"SELECT MAX(id) FROM support_chat_messages WHERE room_id = ? AND sender_role IN {senders}", room_id
+    )
+    return changed, None if newest is None else int(newest), now
+
+
+# ------------------------------------------------------------------- attachments
+
+
+async def insert_attachment(
+    conn: Connection,
+    *,
+    room_id: int,
+    uploader_id: int,
+    stored_name: str,
+    original_name: str,
+    content_type: str,
+    size: int,
+) -> Attachment:
+    row = await conn.fetch_one(
+        "INSERT INTO chat_attachments (room_id, uploader_id, stored_name, original_name, content_type, size, "
+        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *",
+        room_id,
+        uploader_id,
+        stored_name,
+        original_name,
+        content_type,
+        size,
+        utcnow(),
+    )
+    assert row is not None
+    return Attachment.from_row(row)
+
+
+async def get_attachment(conn: Connection, attachment_id: int) -> Attachment | None:
+    row = await conn.fetch_one("SELECT * FROM chat_attachments WHERE id = ?", attachment_id)
+    return Attachment.from_row(row) if row else None
+
+
+async def get_attachment_by_name(conn: Connection, stored_name: str) -> Attachment | None:
+    row = await conn.fetch_one("SELECT * FROM chat_attachments WHERE stored_name = ?", stored_name)
+    return Attachment.from_row(row) if row else None
+
+
+# ------------------------------------------------------------------------ typing
+
+
+async def set_typing(conn: Connection, room_id: int, user_id: int, role: str, expires_at: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO chat_typing_indicators (room_id, user_id, role, expires_at, updated_at) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (room_id, user_id) DO UPDATE SET role = excluded.role, expires_at = excluded.expires_at, "
+        "updated_at = excluded.updated_at",
+        room_id,
+        user_id,
+        role,
+        expires_at,
+        utcnow(),
+    )
+
+
+async def clear_typing(conn: Connection, room_id: int, user_id: int) -> None:
+    await conn.execute("DELETE FROM chat_typing_indicators WHERE room_id = ? AND user_id = ?", room_id, user_id)
+
+
+async def typing_in_room(conn: Connection, room_id: int) -> list[dict[str, Any]]:
+    rows = await conn.fetch_all(
+        "SELECT t.user_id, t.role, u.name FROM chat_typing_indicators t JOIN users u ON u.id = t.user_id "
+        "WHERE t.room_id = ? AND t.expires_at > ? ORDER BY t.updated_at",
+        room_id,
+        utcnow(),
+    )
+    return [{"user_id": r["user_id"], "role": r["role"], "name": r["name"]} for r in rows]
+
+
+async def purge_typing(conn: Connection) -> int:
+    return await conn.execute("DELETE FROM chat_typing_indicators WHERE expires_at < ?", utcnow())
+
+
+# ------------------------------------------------------------ push subscriptions
+
+
+async def save_push_subscription(
+    conn: Connection, *, user_id: int, endpoint: str, p256dh: str, auth: str, user_agent: str
+) -> None:
+    """One row per endpoint; a browser re-subscribing moves it to the current user."""
+    await conn.execute(
+        "INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth, user_agent, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (endpoint) DO UPDATE SET user_id = excluded.user_id, "
+        "p256dh = excluded.p256dh, auth = excluded.auth, user_agent = excluded.user_agent",
+        user_id,
+        endpoint,
+        p256dh,
+        auth,
+        user_agent,
+        utcnow(),
+    )
+
+
+async def delete_push_subscription(conn: Connection, user_id: int, endpoint: str) -> int:
+    return await conn.execute("DELETE FROM push_subscriptions WHERE user_id = ? AND endpoint = ?", user_id, endpoint)
+
+
+async def delete_push_endpoint(conn: Connection, endpoint: str) -> None:
+    await conn.execute("DELETE FROM push_subscriptions WHERE endpoint = ?", endpoint)
+
+
+async def touch_push_subscription(conn: Connection, endpoint: str) -> None:
+    await conn.execute("UPDATE push_subscriptions SET last_used_at = ? WHERE endpoint = ?", utcnow(), endpoint)
+
+
+async def push_subscriptions_for(conn: Connection, user_ids: list[int]) -> list[dict[str, Any]]:
+    if not user_ids:
+        return []
+    marks = ", ".join("?" for _ in user_ids)
+    return await conn.fetch_all(
+        f"SELECT endpoint, p256dh, auth, user_id FROM push_subscriptions WHERE user_id IN ({marks})", *user_ids
+    )
+
+
+async def count_push_subscriptions(conn: Connection, user_id: int) -> int:
+    return int(await conn.fetch_val("SELECT COUNT(*) FROM push_subscriptions WHERE user_id = ?", user_id) or 0)
+
+
+# ----------------------------------------------------------------------- secrets
+
+
+async def get_or_create_secret(conn: Connection, name: str, candidate: str) -> str:
+    """Store ``candidate`` unless another instance stored one first; return the winner."""
+    await conn.execute(
+        "INSERT INTO app_secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING",
+        name,
+        candidate,
+        utcnow(),
+    )
+    value = await conn.fetch_val("SELECT value FROM app_secrets WHERE name = ?", name)
+    return str(value)

@@ -1,0 +1,156 @@
+"""The route table, declared once as data: it builds both Starlette routes and OpenAPI.
+
+Each :class:`Endpoint` names its handler, who may call it and what it accepts, so
+``/api/openapi.json`` can never drift from what the server really serves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from chatapp.api import admin, auth, chat, realtime
+
+__all__ = ["Endpoint", "Param", "ENDPOINTS", "starlette_routes"]
+
+Handler = Callable[[Request], Awaitable[Response]]
+ID_PARAMS = {"room_id"}
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    schema: dict[str, Any]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str  # OpenAPI style: /api/chat/rooms/{room_id}
+    handler: Handler
+    summary: str
+    auth: str = "any"  # none | any | visitor | admin
+    body: str | None = None  # a schema name in chatapp.openapi.REQUEST_BODIES
+    query: tuple[Param, ...] = ()
+    ok: int = 200
+    response: str | None = None  # a schema name in chatapp.openapi.SCHEMAS
+    errors: tuple[int, ...] = ()
+    tag: str = "chat"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def starlette_path(self) -> str:
+        path = self.path
+        for name in ID_PARAMS:
+            path = path.replace("{" + name + "}", "{" + name + ":int}")
+        return path
+
+
+PAGE = (
+    Param("page", {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 1}),
+    Param("per_page", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+)
+HISTORY = (
+    Param("before", {"type": "integer", "minimum": 1}, "older page: messages with id < before"),
+    Param("after", {"type": "integer", "minimum": 0}, "catch-up: messages with id > after"),
+    Param("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}),
+)
+FILTERS = ("all", "open", "assigned", "unassigned", "urgent", "unread", "mine", "resolved", "closed")
+ROOM_ERRORS = (404,)
+STATE_ERRORS = (404, 409)
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    # ------------------------------------------------------------------ service
+    Endpoint("GET", "/up", realtime.health, "Health check (database reachable)", auth="none",
+             response="Health", errors=(503,), tag="service"),
+    Endpoint("GET", "/api/config", realtime.client_config, "Public client settings (Echo, VAPID key, limits)",
+             auth="none", response="ClientConfig", tag="service"),
+    # --------------------------------------------------------------------- auth
+    Endpoint("POST", "/api/auth/register", auth.register, "Create an account", auth="none", body="Register",
+             ok=201, response="TokenResponse", errors=(403, 409, 429), tag="auth"),
+    Endpoint("POST", "/api/auth/login", auth.login, "Sign in with e-mail and password", auth="none",
+             body="Login", response="TokenResponse", errors=(401, 429), tag="auth"),
+    Endpoint("POST", "/api/auth/guest", auth.guest, "Start an anonymous visitor session", auth="none",
+             body="Guest", ok=201, response="TokenResponse", errors=(403, 429), tag="auth"),
+    Endpoint("POST", "/api/auth/identity", auth.identity, "Exchange the host site's signed identity for a token",
+             auth="none", body="Identity", response="TokenResponse", errors=(401, 403, 429), tag="auth"),
+    Endpoint("GET", "/api/auth/me", auth.me, "The signed-in account", response="UserEnvelope", tag="auth"),
+    # ------------------------------------------------------------------ visitor
+    Endpoint("GET", "/api/chat/room", chat.get_room, "My current conversation (or null)", auth="visitor",
+             response="MaybeRoomEnvelope"),
+    Endpoint("POST", "/api/chat/room", chat.open_room, "Get or create my current conversation", auth="visitor",
+             body="OpenRoom", response="RoomEnvelope", extra={"also": 201}),
+    Endpoint("GET", "/api/chat/rooms", chat.list_rooms, "All my conversations, newest first", auth="visitor",
+             query=PAGE, response="RoomPage"),
+    Endpoint("GET", "/api/chat/rooms/{room_id}", chat.show_room, "One of my conversations", auth="visitor",
+             response="RoomEnvelope", errors=ROOM_ERRORS),
+    Endpoint("POST", "/api/chat/messages", chat.send_message,
+             "Send a message (creates my room on the first one; Idempotency-Key honoured)", auth="visitor",
+             body="SendMessage", ok=201, response="SentEnvelope", errors=(404, 409, 429),
+             extra={"also": 200}),
+    Endpoint("GET", "/api/chat/rooms/{room_id}/messages", chat.messages, "History (before) or catch-up (after)",
+             auth="visitor", query=HISTORY, response="MessagePage", errors=ROOM_ERRORS),
+    Endpoint("POST", "/api/chat/rooms/{room_id}/typing", chat.typing, "I am typing / stopped typing",
+             auth="visitor", body="Typing", response="TypingAck", errors=(404, 409, 429)),
+    Endpoint("POST", "/api/chat/rooms/{room_id}/read", chat.mark_read, "Mark support's messages read",
+             auth="visitor", response="ReadReceipt", errors=ROOM_ERRORS),
+    Endpoint("POST", "/api/chat/rooms/{room_id}/close", chat.close_room, "Close my conversation",
+             auth="visitor", response="RoomEnvelope", errors=STATE_ERRORS),
+    Endpoint("GET", "/api/chat/unread", chat.unread, "My unread message count", auth="visitor",
+             response="UnreadCount"),
+    Endpoint("POST", "/api/chat/upload", chat.upload, "Upload a file (checked by content); returns its URL",
+             body="Upload", ok=201, response="UploadResult", errors=(404, 409, 411, 413, 415, 429)),
+    Endpoint("GET", "/api/chat/files/{name}", chat.download, "Download an attachment (room participants only)",
+             response="File", errors=(404,)),
+    # -------------------------------------------------------------------- admin
+    Endpoint("GET", "/api/admin/chat/rooms", admin.rooms, "Rooms by filter, with search and pages", auth="admin",
+             query=(Param("filter", {"type": "string", "enum": list(FILTERS), "default": "all"}),
+                    Param("q", {"type": "string", "maxLength": 200}, "search subject, visitor, messages"),
+                    *PAGE),
+             response="AdminRoomPage", tag="admin"),
+    Endpoint("GET", "/api/admin/chat/rooms/{room_id}", admin.room, "One room with its newest messages",
+             auth="admin", response="AdminRoomDetail", errors=ROOM_ERRORS, tag="admin"),
+    Endpoint("GET", "/api/admin/chat/rooms/{room_id}/messages", admin.messages, "History or catch-up",
+             auth="admin", query=HISTORY, response="MessagePage", errors=ROOM_ERRORS, tag="admin"),
+    Endpoint("POST", "/api/admin/chat/rooms/{room_id}/messages", admin.reply, "Reply (assigns me if unassigned)",
+             auth="admin", body="Reply", ok=201, response="AdminSentEnvelope", errors=(404, 409, 429),
+             extra={"also": 200}, tag="admin"),
+    Endpoint("POST", "/api/admin/chat/rooms/{room_id}/assign", admin.assign, "Assign to me or to another admin",
+             auth="admin", body="Assign", response="AdminRoomEnvelope", errors=STATE_ERRORS, tag="admin"),
+    Endpoint("POST", "/api/admin/chat/rooms/{room_id}/unassign", admin.unassign, "Remove the assignee",
+             auth="admin", response="AdminRoomEnvelope", errors=STATE_ERRORS, tag="admin"),
+    Endpoint("POST", "/api/admin/chat/rooms/{room_id}/priority", admin.priority, "Set normal or urgent",
+             auth="admin", body="Priority", response="AdminRoomEnvelope", errors=STATE_ERRORS, tag="admin"),
+    Endpoint("POST", "/api/admin/chat/rooms/{room_id}/resolve", admin.resolve, "Resolve", auth="admin",
+             response="AdminRoomEnvelope", errors=STATE_ERRORS, tag="admin"),
+    Endpoint("POST", "/api/admin/chat/rooms/{room_id}/close", admin.close, "Close", auth="admin",
+             response="AdminRoomEnvelope", errors=STATE_ERRORS, tag="admin"),
+    Endpoint("POST", "/api/admin/chat/rooms/{room_id}/reopen", admin.reopen, "Reopen a resolved or closed chat",
+             auth="admin", response="AdminRoomEnvelope", errors=STATE_ERRORS, tag="admin"),
+    Endpoint("POST", "/api/admin/chat/rooms/{room_id}/read", admin.mark_read, "Mark the visitor's messages read",
+             auth="admin", response="ReadReceipt", errors=ROOM_ERRORS, tag="admin"),
+    Endpoint("POST", "/api/admin/chat/rooms/{room_id}/typing", admin.typing, "Support is typing / stopped",
+             auth="admin", body="Typing", response="TypingAck", errors=(404, 409, 429), tag="admin"),
+    Endpoint("GET", "/api/admin/chat/stats", admin.stats, "Open, assigned, unassigned, urgent, unread",
+             auth="admin", response="StatsEnvelope", tag="admin"),
+    Endpoint("GET", "/api/admin/admins", admin.admins, "Support admins and who is online", auth="admin",
+             response="AdminList", tag="admin"),
+    # ----------------------------------------------------------------- realtime
+    Endpoint("POST", "/broadcasting/auth", realtime.broadcasting_auth,
+             "Sign a private/presence channel subscription (Laravel Echo's endpoint)", body="ChannelAuth",
+             response="ChannelAuthResult", errors=(403,), tag="realtime"),
+    Endpoint("POST", "/api/push/subscriptions", realtime.push_subscribe, "Save this browser's Web Push subscription",
+             body="PushSubscription", ok=201, response="Subscribed", tag="realtime"),
+    Endpoint("DELETE", "/api/push/subscriptions", realtime.push_unsubscribe, "Forget a Web Push subscription",
+             body="PushUnsubscribe", response="Removed", tag="realtime"),
+)
+
+
+def starlette_routes() -> list[Route]:
+    return [Route(e.starlette_path, e.handler, methods=[e.method]) for e in ENDPOINTS]

@@ -1,0 +1,410 @@
+"""The chat's use cases: validate, store, then broadcast. No HTTP here.
+
+Every change is committed before any event is queued, so an event never
+announces something the database does not have, and a pyreverb outage never
+loses a stored message (clients catch up with "messages after id N").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from chatapp import repository as repo
+from chatapp.config import Settings
+from chatapp.db import Connection, Database, utcnow
+from chatapp.errors import BadRequest, Conflict, NotFound
+from chatapp.events import Events
+from chatapp.models import PRIORITIES, Attachment, Message, Room, User
+from chatapp.policy import ensure_admin, ensure_room_access, ensure_transition
+from chatapp.push import PushNotifier
+from chatapp.ratelimit import RateLimiter
+from chatapp.repository import ROOM_FILTERS
+from chatapp.uploads import UploadStore
+
+__all__ = ["ChatService", "Sent", "Page"]
+
+TYPING_TTL = timedelta(seconds=8)
+PREVIEW_LENGTH = 140
+
+
+@dataclass(frozen=True)
+class Sent:
+    message: Message
+    room: Room
+    created: bool  # False when an idempotency key replayed an earlier send
+
+
+@dataclass(frozen=True)
+class Page:
+    messages: list[Message]
+    has_more: bool
+
+
+def _preview(body: str, attachment: Attachment | None) -> str:
+    text = " ".join(body.split())
+    if not text and attachment is not None:
+        text = f"[file] {attachment.original_name}"
+    return text[:PREVIEW_LENGTH]
+
+
+class ChatService:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        events: Events,
+        uploads: UploadStore,
+        limiter: RateLimiter,
+        push: PushNotifier | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.events = events
+        self.uploads = uploads
+        self.limiter = limiter
+        self.push = push
+
+    # ------------------------------------------------------------------- rooms
+
+    async def room_for(self, user: User, room_id: int, conn: Connection | None = None) -> Room:
+        return ensure_room_access(user, await repo.get_room(conn or self.db, room_id), room_id)
+
+    async def current_room(self, user: User) -> Room | None:
+        return await repo.current_room_for_user(self.db, user.id)
+
+    async def open_room(self, user: User, subject: str) -> tuple[Room, bool]:
+        """The visitor's current conversation, or a new one (the chat button)."""
+        async with self.db.transaction() as conn:
+            room = await repo.current_room_for_user(conn, user.id)
+            if room is not None:
+                return room, False
+            room_id = await repo.create_room(conn, user.id, subject)
+            room = await repo.get_room(conn, room_id)
+        assert room is not None
+        self.events.chat_created(room)
+        await self._publish_stats()
+        return room, True
+
+    async def my_rooms(self, user: User, page: int, per_page: int) -> tuple[list[Room], int]:
+        return await repo.rooms_for_user(self.db, user.id, per_page, (page - 1) * per_page)
+
+    async def unread(self, user: User) -> int:
+        return await repo.unread_for_user(self.db, user.id)
+
+    # ---------------------------------------------------------------- messages
+
+    def _check_body(self, body: str, attachment_id: int | None) -> str:
+        if len(body) > self.settings.max_message_length:
+            raise BadRequest(
+                f"Message is {len(body)} characters; the limit is {self.settings.max_message_length}",
+                code="message_too_long",
+                field="body",
+                max_length=self.settings.max_message_length,
+            )
+        if not body.strip() and attachment_id is None:
+            raise BadRequest("Message is empty: send some text or an attachment", code="message_empty", field="body")
+        return body.strip()
+
+    async def send(
+        self,
+        user: User,
+        *,
+        room_id: int | None,
+        body: str,
+        attachment_id: int | None = None,
+        idempotency_key: str | None = None,
+        socket_id: str | None = None,
+    ) -> Sent:
+        """Store one message (creating the visitor's room on first contact), then broadcast it."""
+        body = self._check_body(body, attachment_id)
+        if idempotency_key:
+            earlier = await repo.find_idempotent(self.db, user.id, idempotency_key)
+            if earlier is not None:
+                return await self._replayed(user, earlier, body, attachment_id)
+        self.limiter.hit(("messages", user.id), self.settings.rate_messages, "messages")
+        role = "admin" if user.is_admin else "user"
+        created_room = False
+        async with self.db.transaction() as conn:
+            room = await self._target_room(conn, user, room_id)
+            if room is None:
+                room = await self._new_room(conn, user, body)
+                created_room = True
+            ensure_transition(room, "reply")
+            attachment = await self._attachment_for(conn, attachment_id, room)
+            changes: dict[str, Any] = {}
+            if room.status == "resolved":
+                changes.update(status="assigned" if room.assigned_admin_id else "open", resolved_at=None)
+            if user.is_admin and room.assigned_admin_id is None:
+                changes.update(status="assigned", assigned_admin_id=user.id)
+            if changes:
+                await repo.update_room(conn, room.id, **changes)
+            message_id = await repo.insert_message(
+                conn,
+                room_id=room.id,
+                sender_id=user.id,
+                sender_role=role,
+                body=body,
+                attachment_id=attachment.id if attachment else None,
+                idempotency_key=idempotency_key,
+            )
+            if message_id is None:  # the same key won a race with us
+                earlier = await repo.find_idempotent(conn, user.id, idempotency_key or "")
+                assert earlier is not None
+                message, fresh_room = earlier, await repo.get_room(conn, earlier.room_id)
+                assert fresh_room is not None
+                return Sent(message, fresh_room, False)
+            await repo.after_message_stored(conn, room.id, role, _preview(body, attachment))
+            await repo.clear_typing(conn, room.id, user.id)
+            message = await repo.get_message(conn, message_id)
+            fresh = await repo.get_room(conn, room.id)
+        assert message is not None and fresh is not None
+        self.events.message_sent(fresh, message, created_room=created_room, socket_id=socket_id)
+        if changes:
+            self.events.room_updated(fresh)
+        if role == "admin":
+            self.events.unread(fresh.user_id, fresh.id, await repo.unread_for_user(self.db, fresh.user_id))
+            if self.push:
+                self.push.admin_message(fresh, message)
+        elif self.push:
+            self.push.user_message(fresh, message)
+        await self._publish_stats()
+        return Sent(message, fresh, True)
+
+    async def _replayed(self, user: User, earlier: Message, body: str, attachment_id: int | None) -> Sent:
+        same_attachment = (earlier.attachment.id if earlier.attachment else None) == attachment_id
+        if earlier.body != body or not same_attachment:
+            raise Conflict(
+                "This idempotency key was already used for a different message",
+                code="idempotency_key_reused",
+                message_id=earlier.id,
+            )
+        room = await self.room_for(user, earlier.room_id)
+        return Sent(earlier, room, False)
+
+    async def _target_room(self, conn: Connection, user: User, room_id: int | None) -> Room | None:
+        if room_id is not None:
+            return await self.room_for(user, room_id, conn)
+        if user.is_admin:
+            raise BadRequest("'room_id' is required for support replies", field="room_id")
+        return await repo.current_room_for_user(conn, user.id)
+
+    async def _new_room(self, conn: Connection, user: User, body: str) -> Room:
+        room_id = await repo.create_room(conn, user.id, _preview(body, None)[:80])
+        room = await repo.get_room(conn, room_id)
+        assert room is not None
+        return room
+
+    async def _attachment_for(self, conn: Connection, attachment_id: int | None, room: Room) -> Attachment | None:
+        if attachment_id is None:
+            return None
+        attachment = await repo.get_attachment(conn, attachment_id)
+        if attachment is None or attachment.room_id != room.id:
+            raise BadRequest(
+                f"Attachment {attachment_id} was not uploaded to this chat", code="attachment_not_found",
+                field="attachment_id",
+            )
+        return attachment
+
+    async def history(
+        self, user: User, room_id: int, *, before: int | None, after: int | None, limit: int
+    ) -> Page:
+        """Older pages with ``before``; catch-up after a reconnect with ``after``."""
+        room = await self.room_for(user, room_id)
+        if after is not None:
+            rows = await repo.messages_after(self.db, room.id, after, limit + 1)
+            return Page(rows[:limit], len(rows) > limit)
+        rows = await repo.messages_before(self.db, room.id, before, limit + 1)
+        return Page(rows[-limit:] if len(rows) > limit else rows, len(rows) > limit)
+
+    async def system_message(self, conn: Connection, room: Room, text: str) -> Message:
+        message_id = await repo.insert_message(conn, room_id=room.id, sender_id=None, sender_role="system", body=text)
+        assert message_id is not None
+        await repo.after_message_stored(conn, room.id, "system", text[:PREVIEW_LENGTH])
+        message = await repo.get_message(conn, message_id)
+        assert message is not None
+        return message
+
+    # ----------------------------------------------------------- typing, read
+
+    async def typing(self, user: User, room_id: int, is_typing: bool, socket_id: str | None) -> None:
+        self.limiter.hit(("typing", user.id), self.settings.rate_typing, "typing updates")
+        room = await self.room_for(user, room_id)
+        if room.status == "closed":
+            raise Conflict("The chat is closed", code="invalid_state", status=room.status)
+        role = "admin" if user.is_admin else "user"
+        if is_typing:
+            await repo.set_typing(self.db, room.id, user.id, role, utcnow() + TYPING_TTL)
+        else:
+            await repo.clear_typing(self.db, room.id, user.id)
+        self.events.typing(room, user.id, user.name, role, is_typing, socket_id)
+
+    async def mark_read(self, user: User, room_id: int, socket_id: str | None) -> dict[str, Any]:
+        side = "admin" if user.is_admin else "user"
+        async with self.db.transaction() as conn:
+            room = await self.room_for(user, room_id, conn)
+            count, newest, when = await repo.mark_read(conn, room.id, side)
+        receipt = {
+            "room_id": room.id,
+            "reader_id": user.id,
+            "reader_role": side,
+            "marked": count,
+            "up_to_id": newest,
+            "read_at": when.isoformat().replace("+00:00", "Z"),
+        }
+        if count:
+            self.events.read(room, receipt, socket_id)
+            if side == "user":
+                self.events.unread(user.id, room.id, await repo.unread_for_user(self.db, user.id))
+            else:
+                await self._publish_stats()
+        return receipt
+
+    # ------------------------------------------------------------------ states
+
+    async def close_by_user(self, user: User, room_id: int) -> Room:
+        return await self._change(user, room_id, "close", f"{user.name} closed the chat")
+
+    async def assign(self, admin: User, room_id: int, admin_id: int | None) -> Room:
+        ensure_admin(admin)
+        target = admin if admin_id in (None, admin.id) else await repo.get_user(self.db, admin_id or 0)
+        if target is None or not target.is_admin:
+            raise BadRequest(f"User {admin_id} is not a support admin", code="not_an_admin", field="admin_id")
+        room = await self.room_for(admin, room_id)
+        if room.assigned_admin_id == target.id and room.status == "assigned":
+            return room
+        return await self._change(
+            admin, room_id, "assign", f"Assigned to {target.name}", status="assigned", assigned_admin_id=target.id
+        )
+
+    async def unassign(self, admin: User, room_id: int) -> Room:
+        ensure_admin(admin)
+        return await self._change(admin, room_id, "unassign", "Unassigned", status="open", assigned_admin_id=None)
+
+    async def set_priority(self, admin: User, room_id: int, priority: object) -> Room:
+        ensure_admin(admin)
+        value = priority if isinstance(priority, str) and priority in PRIORITIES else None
+        if value is None:
+            raise BadRequest(f"'priority' must be one of: {', '.join(PRIORITIES)}", field="priority")
+        room = await self.room_for(admin, room_id)
+        if room.priority == value:
+            return room
+        return await self._change(admin, room_id, "priority", None, priority=value)
+
+    async def resolve(self, admin: User, room_id: int) -> Room:
+        ensure_admin(admin)
+        return await self._change(admin, room_id, "resolve", f"{admin.name} resolved the chat", status="resolved")
+
+    async def close(self, admin: User, room_id: int) -> Room:
+        ensure_admin(admin)
+        return await self._change(admin, room_id, "close", f"{admin.name} closed the chat")
+
+    async def reopen(self, admin: User, room_id: int) -> Room:
+        ensure_admin(admin)
+        return await self._change(admin, room_id, "reopen", f"{admin.name} reopened the chat")
+
+    async def _change(self, user: User, room_id: int, action: str, note: str | None, **changes: Any) -> Room:
+        """Apply one state change with its system message, then announce it."""
+        now = utcnow()
+        async with self.db.transaction() as conn:
+            room = await self.room_for(user, room_id, conn)
+            ensure_transition(room, action)
+            if action == "close":
+                changes.update(status="closed", closed_at=now)
+            elif action == "resolve":
+                changes.update(resolved_at=now)
+            elif action == "reopen":
+                changes.update(
+                    status="assigned" if room.assigned_admin_id else "open", resolved_at=None, closed_at=None
+                )
+            await repo.update_room(conn, room.id, **changes)
+            if action in ("close", "resolve", "reopen"):
+                await repo.clear_typing(conn, room.id, user.id)
+            message = await self.system_message(conn, room, note) if note else None
+            fresh = await repo.get_room(conn, room.id)
+        assert fresh is not None
+        if message is not None:
+            self.events.message_sent(fresh, message, created_room=False, socket_id=None)
+        self.events.room_updated(fresh)
+        await self._publish_stats()
+        return fresh
+
+    # ------------------------------------------------------------------- admin
+
+    async def admin_rooms(
+        self, admin: User, *, filter_name: str, search: str, page: int, per_page: int
+    ) -> tuple[list[Room], int]:
+        ensure_admin(admin)
+        if filter_name not in ROOM_FILTERS:
+            raise BadRequest(f"'filter' must be one of: {', '.join(ROOM_FILTERS)}", field="filter")
+        return await repo.list_rooms(
+            self.db,
+            filter_name=filter_name,
+            admin_id=admin.id,
+            search=search.strip(),
+            limit=per_page,
+            offset=(page - 1) * per_page,
+        )
+
+    async def typing_now(self, room: Room) -> list[dict[str, Any]]:
+        return await repo.typing_in_room(self.db, room.id)
+
+    async def stats(self, admin: User) -> dict[str, int]:
+        ensure_admin(admin)
+        numbers = await repo.stats(self.db)
+        numbers["mine"] = await repo.count_mine(self.db, admin.id)
+        return numbers
+
+    async def admins(self, admin: User) -> list[User]:
+        ensure_admin(admin)
+        return await repo.list_admins(self.db)
+
+    async def _publish_stats(self) -> None:
+        if self.settings.reverb_configured:
+            self.events.stats(await repo.stats(self.db))
+
+    # ----------------------------------------------------------------- uploads
+
+    async def upload(self, user: User, room_id: int | None, filename: str | None, data: bytes) -> Attachment:
+        """Check the bytes, store them under a random name, link them to the room."""
+        self.limiter.hit(("uploads", user.id), self.settings.rate_uploads, "uploads")
+        self.uploads.check(data, filename)
+        if room_id is None and user.is_admin:
+            raise BadRequest("'room_id' is required for support uploads", field="room_id")
+        async with self.db.transaction() as conn:
+            room = await self._target_room(conn, user, room_id)
+            created_room = room is None
+            if room is None:
+                room = await self._new_room(conn, user, "")
+            ensure_transition(room, "reply")
+        if created_room:
+            self.events.chat_created(room)
+        stored = self.uploads.save(data, filename)
+        try:
+            return await repo.insert_attachment(
+                self.db,
+                room_id=room.id,
+                uploader_id=user.id,
+                stored_name=stored.stored_name,
+                original_name=stored.original_name,
+                content_type=stored.content_type,
+                size=stored.size,
+            )
+        except BaseException:
+            self.uploads.delete(stored.stored_name)
+            raise
+
+    async def download(self, user: User, stored_name: str) -> tuple[Attachment, Path]:
+        """The file, for the room's visitor and support only (404 for anyone else)."""
+        attachment = await repo.get_attachment_by_name(self.db, stored_name)
+        if attachment is None:
+            raise NotFound("File not found", code="file_not_found")
+        room = await repo.get_room(self.db, attachment.room_id)
+        if room is None or not (user.is_admin or room.user_id == user.id):
+            raise NotFound("File not found", code="file_not_found")
+        path = self.uploads.path_of(stored_name)
+        if path is None:
+            raise NotFound("File not found", code="file_not_found")
+        return attachment, path

@@ -1,0 +1,29 @@
+"""Everything one running chatapp holds, built at start-up and kept on ``app.state``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chatapp.auth import Passwords, Tokens
+from chatapp.broadcasting import Broadcaster
+from chatapp.config import Settings
+from chatapp.db import Database
+from chatapp.push import PushNotifier
+from chatapp.ratelimit import RateLimiter
+from chatapp.services import ChatService
+from chatapp.uploads import UploadStore
+
+__all__ = ["ChatState"]
+
+
+@dataclass
+class ChatState:
+    settings: Settings
+    db: Database
+    tokens: Tokens
+    passwords: Passwords
+    limiter: RateLimiter
+    broadcaster: Broadcaster
+    uploads: UploadStore
+    service: ChatService
+    push: PushNotifier | None

@@ -1,0 +1,142 @@
+"""File uploads: the type is decided by the bytes, never by the name.
+
+An upload is accepted only when its content is one of a few safe kinds (PNG,
+JPEG, GIF, WebP, PDF, plain UTF-8 text) and its extension, if any, names that
+same kind. Files are stored under random names and served with ``nosniff`` and
+a sandboxing CSP, so a disguised file cannot run as a page.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from chatapp.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+
+__all__ = ["sniff", "StoredFile", "UploadStore", "ALLOWED", "clean_filename"]
+
+# content type -> (file extensions that may carry it, stored extension, shown inline)
+ALLOWED: dict[str, tuple[tuple[str, ...], str, bool]] = {
+    "image/png": (("png",), "png", True),
+    "image/jpeg": (("jpg", "jpeg", "jpe", "jfif"), "jpg", True),
+    "image/gif": (("gif",), "gif", True),
+    "image/webp": (("webp",), "webp", True),
+    "application/pdf": (("pdf",), "pdf", False),
+    "text/plain": (("txt", "log", "csv", "md", "text"), "txt", False),
+}
+_STORED_NAME = re.compile(r"^[A-Za-z0-9_-]{20,64}\.[a-z]{3,4}$")
+
+
+def sniff(head: bytes) -> str | None:
+    """The content type the bytes really are, or None when not an allowed kind."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    if _is_plain_text(head):
+        return "text/plain"
+    return None
+
+
+def _is_plain_text(data: bytes) -> bool:
+    if not data or b"\x00" in data:
+        return False
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        # The sniffed head may end inside a multi-byte character.
+        try:
+            text = data[:-3].decode("utf-8") if len(data) > 3 else ""
+        except UnicodeDecodeError:
+            return False
+        if not text:
+            return False
+    if text.lstrip("\ufeff \t\r\n").startswith("<"):
+        return False  # markup (HTML, SVG, XML) is never accepted as text
+    controls = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f")
+    return controls == 0
+
+
+def clean_filename(name: str | None) -> str:
+    """A display name: no directories, no control characters, at most 200 characters."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip().strip(".")
+    return base[:200] or "file"
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    stored_name: str
+    original_name: str
+    content_type: str
+    size: int
+
+
+class UploadStore:
+    """Validates and writes uploads under ``root`` with random names."""
+
+    def __init__(self, root: str | Path, max_bytes: int) -> None:
+        self.root = Path(root)
+        self.max_bytes = max_bytes
+
+    def ensure(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def check(self, data: bytes, filename: str | None) -> tuple[str, str]:
+        """Return (content type, clean original name) or raise a clear error."""
+        if not data:
+            raise BadRequest("The file is empty", field="file")
+        if len(data) > self.max_bytes:
+            raise PayloadTooLarge(
+                f"The file is {len(data)} bytes; the limit is {self.max_bytes} bytes", limit=self.max_bytes
+            )
+        original = clean_filename(filename)
+        content_type = sniff(data[:8192])
+        if content_type is None:
+            raise UnsupportedMediaType(
+                "File content is not an allowed type (PNG, JPEG, GIF, WebP, PDF or plain text)",
+                allowed=sorted(ALLOWED),
+            )
+        extension = original.rsplit(".", 1)[1].lower() if "." in original else ""
+        extensions, _, _ = ALLOWED[content_type]
+        if extension and extension not in extensions:
+            raise UnsupportedMediaType(
+                f"The file is named .{extension} but its content is {content_type}; rename or convert it",
+                code="content_mismatch",
+                detected=content_type,
+            )
+        return content_type, original
+
+    def save(self, data: bytes, filename: str | None) -> StoredFile:
+        content_type, original = self.check(data, filename)
+        stored = f"{secrets.token_urlsafe(24)}.{ALLOWED[content_type][1]}"
+        self.ensure()
+        tmp = self.root / f".{stored}.part"
+        tmp.write_bytes(data)
+        os.replace(tmp, self.root / stored)
+        return StoredFile(stored, original, content_type, len(data))
+
+    def path_of(self, stored_name: str) -> Path | None:
+        if not _STORED_NAME.match(stored_name):
+            return None
+        path = self.root / stored_name
+        return path if path.is_file() else None
+
+    def delete(self, stored_name: str) -> None:
+        path = self.path_of(stored_name)
+        if path is not None:
+            path.unlink(missing_ok=True)
+
+    @staticmethod
+    def inline(content_type: str) -> bool:
+        return ALLOWED.get(content_type, ((), "", False))[2]

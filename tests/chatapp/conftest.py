@@ -1,0 +1,117 @@
+"""Shared processes for the chatapp suite: one pyreverb, and one chatapp per database.
+
+``chat`` is parametrised over SQLite and PostgreSQL at session scope, so every test
+that uses it runs on both, and pytest starts each chatapp only once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Callable, Iterator
+
+import pytest
+
+from tests.chatapp.procs import (
+    Api,
+    ChatappProcess,
+    PushReceiver,
+    create_pg_database,
+    drop_pg_database,
+)
+from tests.helpers.node_client import JS_DIR, NodeClient
+from tests.helpers.procs import ReverbProcess
+
+ADMIN_PASSWORD = "admin-password-1"
+_counter = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def chat_reverb() -> Iterator[ReverbProcess]:
+    node = ReverbProcess().start()
+    try:
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('chat-sqlite') / 'chat.sqlite3'}"
+        return
+    url = create_pg_database()
+    try:
+        yield url
+    finally:
+        drop_pg_database(url)
+
+
+@pytest.fixture(scope="session")
+def chat(database_url: str, chat_reverb: ReverbProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatappProcess]:
+    process = ChatappProcess(database_url, chat_reverb.port, tmp_path_factory.mktemp("chatapp")).start()
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="session")
+def admin(chat: ChatappProcess) -> Api:
+    """A support admin made with ``chatapp create-admin``, signed in."""
+    email = f"admin{next(_counter)}@support.test"
+    result = chat.cli("create-admin", "--email", email, "--name", "Alice Admin", "--password", ADMIN_PASSWORD)
+    assert "created admin" in result.stdout
+    anon = Api(chat.base_url)
+    doc = anon.ok("POST", "/api/auth/login", {"email": email, "password": ADMIN_PASSWORD})
+    assert doc["user"]["role"] == "admin"
+    return Api(chat.base_url, doc["token"], doc["user"])
+
+
+@pytest.fixture
+def new_guest(chat: ChatappProcess) -> Callable[..., Api]:
+    def make(name: str = "Visitor") -> Api:
+        doc = Api(chat.base_url).ok("POST", "/api/auth/guest", {"name": name})
+        return Api(chat.base_url, doc["token"], doc["user"])
+
+    return make
+
+
+@pytest.fixture
+def anon(chat: ChatappProcess) -> Api:
+    return Api(chat.base_url)
+
+
+@pytest.fixture(scope="session")
+def push_receiver() -> Iterator[PushReceiver]:
+    receiver = PushReceiver()
+    try:
+        yield receiver
+    finally:
+        receiver.close()
+
+
+async def start_echo(chat: ChatappProcess, reverb: ReverbProcess, token: str) -> NodeClient:
+    """A real laravel-echo client whose channel auth goes to chatapp's /broadcasting/auth."""
+    proc = await asyncio.create_subprocess_exec(
+        "node",
+        str(JS_DIR / "chat_client.mjs"),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        cwd=JS_DIR,
+    )
+    client = NodeClient(proc, None)
+    await client.wait_for(lambda e: e["type"] == "ready")
+    client.send(cmd="echo", key=reverb.key, port=reverb.port, authEndpoint=f"{chat.base_url}/broadcasting/auth",
+                token=token)
+    await client.connected()
+    return client
+
+
+@pytest.fixture
+async def echo_clients() -> AsyncIterator[list[NodeClient]]:
+    clients: list[NodeClient] = []
+    yield clients
+    for client in clients:
+        await client.close()
+

@@ -1,0 +1,288 @@
+"""Real chatapp processes, throwaway PostgreSQL databases and a Web Push receiver."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import secrets
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+
+from tests.helpers.procs import ROOT, TIME_FACTOR, free_port, wait_http
+
+PG_ADMIN_URL = os.environ.get("CHATAPP_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+IDENTITY_SECRET = "site-shared-secret-for-tests-0123456789"
+
+
+@dataclass
+class ChatappProcess:
+    """``chatapp migrate`` then ``chatapp serve`` on a free port."""
+
+    database_url: str
+    reverb_port: int
+    workdir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def full_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "DATABASE_URL": self.database_url,
+                "REVERB_APP_ID": "100",
+                "REVERB_APP_KEY": "test-key",
+                "REVERB_APP_SECRET": "test-secret",
+                "REVERB_HOST": "127.0.0.1",
+                "REVERB_PORT": str(self.reverb_port),
+                "REVERB_SCHEME": "http",
+                "CHATAPP_IDENTITY_SECRET": IDENTITY_SECRET,
+                "CHATAPP_UPLOAD_DIR": str(self.workdir / "uploads"),
+                "CHATAPP_MAX_UPLOAD_BYTES": "300000",
+                "CHATAPP_RATE_AUTH": "10000/60",
+                "CHATAPP_PUSH_ALLOW_INSECURE": "true",
+                "CHATAPP_BROADCAST_RETRIES": "2",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.update(self.env)
+        return env
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "chatapp", *args],
+            env=self.full_env(),
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
+            timeout=60 * TIME_FACTOR,
+            check=check,
+        )
+
+    def start(self, migrate: bool = True) -> "ChatappProcess":
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        if migrate:
+            self.cli("migrate")
+        out_dir = ROOT / "test-output" / "logs"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = out_dir / f"chatapp-{self.port}.log"
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "chatapp", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=self.full_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.workdir,
+        )
+        wait_http(f"{self.base_url}/up", proc=self.proc)
+        return self
+
+    def stop(self, timeout: float = 15.0) -> int:
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else 0
+        self.proc.terminate()
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
+
+    def wait_log(self, needle: str, timeout: float = 10.0) -> str:
+        deadline = time.monotonic() + timeout * TIME_FACTOR
+        while time.monotonic() < deadline:
+            text = self.log()
+            if needle in text:
+                return text
+            time.sleep(0.05)
+        raise TimeoutError(f"{needle!r} not in chatapp log:\n{self.log()[-3000:]}")
+
+
+# ------------------------------------------------------------------ PostgreSQL
+
+
+async def _pg(sql: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def create_pg_database() -> str:
+    """A fresh, empty database; returns its URL."""
+    name = f"chatapp_test_{secrets.token_hex(6)}"
+    asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_pg_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+# ---------------------------------------------------------------------- API
+
+
+class Api:
+    """A thin JSON client for one caller (``token`` None = anonymous)."""
+
+    def __init__(self, base_url: str, token: str | None = None, user: dict[str, Any] | None = None) -> None:
+        self.base_url = base_url
+        self.token = token
+        self.user = user or {}
+        self.http = httpx.Client(base_url=base_url, timeout=10 * TIME_FACTOR)
+
+    @property
+    def id(self) -> int:
+        return int(self.user["id"])
+
+    def headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        h = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        return {**h, **(extra or {})}
+
+    def request(self, method: str, path: str, json: Any = None, **kw: Any) -> httpx.Response:
+        headers = self.headers(kw.pop("headers", None))
+        if json is not None:
+            kw["content"] = orjson.dumps(json)
+            headers.setdefault("Content-Type", "application/json")
+        return self.http.request(method, path, headers=headers, **kw)
+
+    def get(self, path: str, **kw: Any) -> httpx.Response:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, json: Any = None, **kw: Any) -> httpx.Response:
+        return self.request("POST", path, json=json, **kw)
+
+    def ok(self, method: str, path: str, json: Any = None, status: int | tuple[int, ...] = (200, 201), **kw: Any) -> Any:
+        response = self.request(method, path, json=json, **kw)
+        expected = (status,) if isinstance(status, int) else status
+        assert response.status_code in expected, f"{method} {path}: {response.status_code} {response.text}"
+        return response.json()
+
+    def send(self, body: str, **extra: Any) -> dict[str, Any]:
+        return self.ok("POST", "/api/chat/messages", {"body": body, **extra})  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        self.http.close()
+
+
+# ---------------------------------------------------------------- Web Push
+
+
+@dataclass
+class PushSubscription:
+    endpoint: str
+    private_key: Any
+    auth_secret: bytes
+    status: int = 201
+
+    def to_json(self) -> dict[str, Any]:
+        from cryptography.hazmat.primitives import serialization
+
+        public = self.private_key.public_key().public_bytes(
+            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        )
+        b64 = lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=").decode()  # noqa: E731
+        return {"endpoint": self.endpoint, "keys": {"p256dh": b64(public), "auth": b64(self.auth_secret)}}
+
+
+class PushReceiver:
+    """A local push service: records each POST and answers with the subscription's status."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        self.subscriptions: dict[str, PushSubscription] = {}
+        self._cond = threading.Condition()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("content-length", "0"))
+                body = self.rfile.read(length)
+                sub = receiver.subscriptions.get(self.path)
+                self.send_response(sub.status if sub else 404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                with receiver._cond:
+                    receiver.received.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                    receiver._cond.notify_all()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def new_subscription(self, status: int = 201) -> PushSubscription:
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        path = f"/push/{secrets.token_hex(8)}"
+        sub = PushSubscription(f"{self.origin}{path}", ec.generate_private_key(ec.SECP256R1()), os.urandom(16), status)
+        self.subscriptions[path] = sub
+        return sub
+
+    def wait_for(self, sub: PushSubscription, timeout: float = 10.0, count: int = 1) -> list[dict[str, Any]]:
+        path = sub.endpoint.removeprefix(self.origin)
+        deadline = time.monotonic() + timeout * TIME_FACTOR
+        with self._cond:
+            while True:
+                hits = [r for r in self.received if r["path"] == path]
+                if len(hits) >= count:
+                    return hits
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"no push to {path} within {timeout}s (got {len(self.received)} in total)")
+                self._cond.wait(remaining)
+
+    def received_by(self, sub: PushSubscription) -> list[dict[str, Any]]:
+        path = sub.endpoint.removeprefix(self.origin)
+        with self._cond:
+            return [r for r in self.received if r["path"] == path]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def decrypt_push(sub: PushSubscription, request: dict[str, Any]) -> dict[str, Any]:
+    import http_ece
+
+    assert request["headers"].get("Content-Encoding") == "aes128gcm"
+    plain = http_ece.decrypt(request["body"], private_key=sub.private_key, auth_secret=sub.auth_secret, version="aes128gcm")
+    return orjson.loads(plain)  # type: ignore[no-any-return]
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout * TIME_FACTOR
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.03)
+    raise TimeoutError(f"{what} not reached within {timeout}s")
