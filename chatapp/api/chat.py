@@ -168,11 +168,8 @@ async def upload(request: Request) -> Response:
         raise PayloadTooLarge(f"The upload is larger than the {limit}-byte limit", limit=limit)
     if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         raise UnsupportedMediaType("Send the file as multipart/form-data with a 'file' field")
-    try:
-        form = await request.form(max_files=1, max_fields=10)
-    except Exception as exc:  # malformed multipart; starlette raises several kinds
-        raise ChatError(f"Could not read the multipart body: {exc}", code="invalid_input") from None
-    async with form:
+    # Malformed multipart bodies surface as a 400 with Starlette's explanation.
+    async with request.form(max_files=1, max_fields=10) as form:
         file = form.get("file")
         if file is None or isinstance(file, str):
             raise BadRequest("Attach the file in a form field named 'file'", field="file")
