@@ -77,7 +77,7 @@ class PushNotifier:
         self.public_key = public_key_b64(vapid)
         self._client = httpx.AsyncClient(timeout=10.0)
         self._tasks: set[asyncio.Task[None]] = set()
-        self.delivered = 0
+        self.counters = {"delivered": 0, "skipped_online": 0, "gone": 0, "failed": 0}
 
     async def stop(self, timeout: float = 5.0) -> None:
         if self._tasks:
@@ -108,6 +108,7 @@ class PushNotifier:
             targets = [room.assigned_admin_id] if room.assigned_admin_id else await repo.admin_ids(self.db)
             online = await self.broadcaster.presence_user_ids(ADMIN_PRESENCE) or set()
             offline = [a for a in targets if a is not None and str(a) not in online]
+            self.counters["skipped_online"] += len(targets) - len(offline)
             payload = {
                 "title": f"{'Urgent: ' if room.priority == 'urgent' else ''}{message.sender_name or 'Visitor'}",
                 "body": _preview(message),
@@ -122,6 +123,7 @@ class PushNotifier:
     async def _to_user(self, room: Room, message: Message) -> None:
         try:
             if await self.broadcaster.occupied(user_channel(room.user_id)):
+                self.counters["skipped_online"] += 1
                 return
             payload = {
                 "title": f"{message.sender_name or 'Support'} replied",
@@ -161,15 +163,18 @@ class PushNotifier:
             }
             response = await self._client.post(endpoint, content=body, headers=headers)
         except Exception as exc:  # a bad endpoint or key must not break the others
+            self.counters["failed"] += 1
             log.warning("web push to %s failed: %s", _short(endpoint), exc)
             return None
         if response.status_code in (404, 410):
             await repo.delete_push_endpoint(self.db, endpoint)
+            self.counters["gone"] += 1
             log.info("web push subscription gone (%s); removed", response.status_code)
         elif response.status_code >= 300:
+            self.counters["failed"] += 1
             log.warning("web push to %s answered %s", _short(endpoint), response.status_code)
         else:
-            self.delivered += 1
+            self.counters["delivered"] += 1
             await repo.touch_push_subscription(self.db, endpoint)
         return response.status_code
 

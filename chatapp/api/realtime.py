@@ -162,5 +162,6 @@ async def health(request: Request) -> Response:
         {
             "status": "ok",
             "broadcast": {"sent": chat.broadcaster.sent, "dropped": chat.broadcaster.dropped},
+            "push": dict(chat.push.counters) if chat.push else None,
         }
     )

@@ -107,6 +107,11 @@ class ChatappProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
 
+    def ok_json(self, path: str) -> Any:
+        response = httpx.get(self.base_url + path, timeout=10 * TIME_FACTOR)
+        assert response.status_code == 200, response.text
+        return response.json()
+
     def wait_log(self, needle: str, timeout: float = 10.0) -> str:
         deadline = time.monotonic() + timeout * TIME_FACTOR
         while time.monotonic() < deadline:

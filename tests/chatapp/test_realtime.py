@@ -118,3 +118,21 @@ async def test_channel_policy_through_echo(
     assert {"id": admin.id, "name": "Alice Admin", "role": "admin"} in here["members"]
     online = admin.ok("GET", "/api/admin/admins")["data"]
     assert next(a for a in online if a["id"] == admin.id)["online"] is True
+
+
+async def test_long_message_event_is_cut_but_storage_is_whole(
+    chat: ChatappProcess, chat_reverb: ReverbProcess, new_guest: Callable[..., Api], echo_clients: list[NodeClient]
+) -> None:
+    """5,000 two-byte characters exceed Pusher's 10 KB event limit: the event says so, the API has it all."""
+    visitor = new_guest()
+    room_id = visitor.ok("POST", "/api/chat/room", {})["room"]["id"]
+    tab = await start_echo(chat, chat_reverb, visitor.token or "")
+    echo_clients.append(tab)
+    await subscribe(tab, f"chat.{room_id}", [".message.sent"])
+    body = "ї" * 5000
+    sent = visitor.send(body)
+    event = await tab.wait_for(got(f"chat.{room_id}", ".message.sent"))
+    assert event["data"]["id"] == sent["message"]["id"] and event["data"]["body_truncated"] is True
+    assert body.startswith(event["data"]["body"]) and len(event["data"]["body"]) > 3000
+    stored = visitor.ok("GET", f"/api/chat/rooms/{room_id}/messages", params={"after": sent["message"]["id"] - 1})
+    assert stored["data"][0]["body"] == body

@@ -1,0 +1,297 @@
+// One conversation, for either side: history, live events, catch-up after any gap,
+// sending with idempotency keys (retried, never stored twice), typing and read receipts.
+import { Thread } from './thread.js';
+import { TypingNotifier, TypingState } from './typing.js';
+import { ApiError, NetworkError, newKey } from './api.js';
+
+const POLL_MS = 5000;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function transient(error) {
+  return error instanceof NetworkError || (error instanceof ApiError && (error.status >= 500 || error.status === 429));
+}
+
+function retryDelay(attempt, error) {
+  const hinted = error instanceof ApiError && Number(error.doc.retry_after);
+  return hinted ? hinted * 1000 : Math.min(8000, 500 * 2 ** attempt);
+}
+
+export class Conversation {
+  /**
+   * side: 'user' (widget) or 'admin' (panel); me: the signed-in account; realtime may be null.
+   * routes: {room(id), messages(id), send(writableRoom, room) -> {path, extra}, typing(id), read(id), upload}
+   * hooks: {changed(), incoming(message), typing(names), room(room), roomChanged(room), visible()}
+   */
+  constructor({ side, me, api, realtime, routes, hooks }) {
+    this.side = side;
+    this.me = me;
+    this.api = api;
+    this.realtime = realtime;
+    this.routes = routes;
+    this.hooks = hooks;
+    this.room = null;
+    this.thread = new Thread(side, me.id);
+    this.jobs = new Map();
+    this.hasMore = false;
+    this.loaded = false;
+    this.channelName = null;
+    this.catching = null;
+    this.catchAgain = false;
+    this.typingState = new TypingState((names) => hooks.typing(names));
+    this.typingNotifier = new TypingNotifier((on) => this.sendTyping(on));
+    this.pollTimer = null;
+    this.readTimer = null;
+    this.unwatch = realtime ? realtime.onStatus((status) => this.onStatus(status)) : null;
+    this.onVisible = () => { if (document.visibilityState === 'visible') this.resync(); };
+    document.addEventListener('visibilitychange', this.onVisible);
+    this.updatePolling();
+  }
+
+  /** Show ``room``: its newest page of history (``page`` when the caller already has it). */
+  async open(room, page = null) {
+    this.room = room;
+    const doc = page || (await this.api.get(this.routes.messages(room.id), { limit: 50 }));
+    for (const message of doc.data) this.thread.add(message);
+    this.hasMore = doc.has_more;
+    this.loaded = true;
+    this.subscribe();
+    this.hooks.changed();
+    this.hooks.room(this.room);
+    await this.catchUp();
+  }
+
+  async loadOlder() {
+    if (!this.room || !this.hasMore || this.thread.firstId === null) return 0;
+    const doc = await this.api.get(this.routes.messages(this.room.id), { before: this.thread.firstId, limit: 50 });
+    let added = 0;
+    for (const message of doc.data) if (this.thread.add(message)) added += 1;
+    this.hasMore = doc.has_more;
+    this.hooks.changed();
+    return added;
+  }
+
+  // ----------------------------------------------------------------- realtime
+
+  subscribe() {
+    if (!this.realtime || !this.room || this.channelName) return;
+    this.channelName = `chat.${this.room.id}`;
+    this.realtime
+      .private(this.channelName)
+      .listen('.message.sent', (message) => this.receive(message))
+      .listen('.user.typing', (event) => this.onTyping(event))
+      .listen('.messages.read', (receipt) => this.onRead(receipt))
+      .listen('.room.updated', ({ room }) => this.onRoom(room))
+      .subscribed(() => this.resync())
+      .error((error) => console.warn('chat: subscription refused', this.channelName, error));
+  }
+
+  unsubscribe() {
+    if (this.realtime && this.channelName) this.realtime.leave(this.channelName);
+    this.channelName = null;
+  }
+
+  onStatus(status) {
+    this.updatePolling();
+    if (status === 'connected') this.resync();
+  }
+
+  /** Without a live connection, ask for "messages after id N" every few seconds. */
+  updatePolling() {
+    const live = this.realtime && this.realtime.status === 'connected';
+    if (live && this.pollTimer) { clearInterval(this.pollTimer); this.pollTimer = null; }
+    if (!live && !this.pollTimer) this.pollTimer = setInterval(() => this.resync(), POLL_MS);
+  }
+
+  receive(message) {
+    if (!this.room || message.room_id !== this.room.id) return;
+    if (message.user_id != null) this.typingState.remove(message.user_id);
+    if (message.body_truncated) {
+      // Too long for one event: fetch the whole message.
+      this.api.get(this.routes.messages(this.room.id), { after: message.id - 1, limit: 1 })
+        .then((doc) => doc.data.forEach((m) => this.accept(m)))
+        .catch(() => this.accept(message));
+      return;
+    }
+    this.accept(message);
+  }
+
+  accept(message) {
+    if (!this.thread.add(message)) return;
+    this.hooks.changed();
+    if (!this.thread.ours(message)) {
+      this.hooks.incoming(message);
+      this.scheduleRead();
+    }
+  }
+
+  onTyping(event) {
+    if (!this.room || event.user_id === this.me.id || event.room_id !== this.room.id) return;
+    this.typingState.update(event);
+  }
+
+  onRead(receipt) {
+    if (!this.room || receipt.room_id !== this.room.id || receipt.reader_role === this.side) return;
+    if (this.thread.markReadByOther(receipt.up_to_id, receipt.read_at)) this.hooks.changed();
+  }
+
+  onRoom(room) {
+    if (!this.room || room.id !== this.room.id) return;
+    this.room = { ...this.room, ...room };
+    if (room.status === 'closed' || room.status === 'resolved') this.typingState.clear();
+    this.hooks.room(this.room);
+  }
+
+  /** Fetch whatever we may have missed (messages and the room's state). */
+  resync() {
+    if (!this.room || !this.loaded) return;
+    this.catchUp();
+    this.api.get(this.routes.room(this.room.id)).then((doc) => this.onRoom(doc.room)).catch(() => {});
+  }
+
+  async catchUp() {
+    if (!this.room || !this.loaded) return;
+    if (this.catching) { this.catchAgain = true; return this.catching; }
+    const roomId = this.room.id;
+    this.catching = (async () => {
+      do {
+        this.catchAgain = false;
+        let more = true;
+        while (more && this.room && this.room.id === roomId) {
+          const doc = await this.api.get(this.routes.messages(roomId), { after: this.thread.lastId, limit: 100 });
+          for (const message of doc.data) this.accept(message);
+          more = doc.has_more && doc.data.length > 0;
+        }
+      } while (this.catchAgain);
+    })()
+      .catch(() => { /* offline: the next resync tries again */ })
+      .finally(() => { this.catching = null; });
+    return this.catching;
+  }
+
+  // ------------------------------------------------------------------ sending
+
+  /** Queue a message (text and/or one file); it shows at once and is retried until stored. */
+  send(body, file = null) {
+    const text = (body || '').trim();
+    if (!text && !file) return null;
+    const key = newKey();
+    const attachment = file ? {
+      local: true, name: file.name, size: file.size, content_type: file.type,
+      previewUrl: /^image\//.test(file.type) ? URL.createObjectURL(file) : null,
+    } : null;
+    this.thread.addPending(key, text, attachment);
+    this.jobs.set(key, { body: text, file, attachmentId: null, roomId: null });
+    this.typingNotifier.stop({ silent: true });
+    this.hooks.changed();
+    return this.deliver(key);
+  }
+
+  retry(key) {
+    if (!this.jobs.has(key)) return null;
+    this.thread.retrying(key);
+    this.hooks.changed();
+    return this.deliver(key);
+  }
+
+  discard(key) {
+    this.jobs.delete(key);
+    this.thread.discard(key);
+    this.hooks.changed();
+  }
+
+  async deliver(key) {
+    const job = this.jobs.get(key);
+    for (let attempt = 0; job; attempt += 1) {
+      try {
+        if (job.file && job.attachmentId === null) {
+          const form = new FormData();
+          form.append('file', job.file, job.file.name);
+          const target = this.writableRoom();
+          if (target) form.append('room_id', String(target.id));
+          const uploaded = await this.api.request('POST', this.routes.upload, { form });
+          job.attachmentId = uploaded.attachment.id;
+          job.roomId = uploaded.attachment.room_id;
+        }
+        const target = this.writableRoom() || (job.roomId ? { id: job.roomId } : null);
+        const { path, extra } = this.routes.send(target, this.room);
+        const doc = await this.api.post(path, {
+          body: job.body,
+          attachment_id: job.attachmentId ?? undefined,
+          idempotency_key: key,
+          ...extra,
+        });
+        this.jobs.delete(key);
+        if (!this.room || doc.room.id !== this.room.id) this.moveTo(doc.room);
+        else this.onRoom(doc.room);
+        this.thread.confirm(key, doc.message);
+        this.hooks.changed();
+        return doc.message;
+      } catch (error) {
+        if (transient(error) && attempt < 5) {
+          await sleep(retryDelay(attempt, error));
+          continue;
+        }
+        this.thread.fail(key, error.message || 'Not sent');
+        this.hooks.changed();
+        return null;
+      }
+    }
+    return null;
+  }
+
+  /** The room new messages go to: none when it is closed (the next message starts a new chat). */
+  writableRoom() {
+    return this.room && this.room.status !== 'closed' ? this.room : null;
+  }
+
+  /** The visitor's first message (or the first after a closed chat) made a new room. */
+  moveTo(room) {
+    this.unsubscribe();
+    const pending = this.thread.pending;
+    this.thread = new Thread(this.side, this.me.id);
+    this.thread.pending = pending;
+    this.typingState.clear();
+    this.room = room;
+    this.loaded = true;
+    this.hasMore = false;
+    this.subscribe();
+    this.hooks.roomChanged(room);
+    this.hooks.room(room);
+    this.catchUp();
+  }
+
+  sendTyping(on) {
+    const room = this.writableRoom();
+    if (!room) return;
+    this.api.post(this.routes.typing(room.id), { is_typing: on }).catch(() => {});
+  }
+
+  typed(text) { if (this.writableRoom()) this.typingNotifier.input(text); }
+
+  // -------------------------------------------------------------------- read
+
+  /** Mark the other side's messages read, soon, if the conversation is on screen. */
+  scheduleRead() {
+    clearTimeout(this.readTimer);
+    this.readTimer = setTimeout(() => this.markRead(), 150);
+  }
+
+  async markRead() {
+    if (!this.room || !this.hooks.visible()) return null;
+    try {
+      return await this.api.post(this.routes.read(this.room.id));
+    } catch {
+      return null;
+    }
+  }
+
+  dispose() {
+    this.typingNotifier.stop();
+    this.unsubscribe();
+    this.typingState.clear();
+    clearInterval(this.pollTimer);
+    clearTimeout(this.readTimer);
+    if (this.unwatch) this.unwatch();
+    document.removeEventListener('visibilitychange', this.onVisible);
+  }
+}

@@ -1,0 +1,111 @@
+// One Laravel Echo connection to pyreverb: channel auth through chatapp, connection state for banners.
+import Echo from '../vendor/echo.js';
+
+let pusherLoading = null;
+
+/**
+ * pusher-js from chatapp's own /static/vendor (copied from npm). Loaded with a classic
+ * <script>, then the page's own window.Pusher (if any) is put back, so the widget never
+ * replaces a host site's Pusher.
+ */
+export function loadPusher(base) {
+  if (pusherLoading) return pusherLoading;
+  pusherLoading = new Promise((resolve, reject) => {
+    const had = Object.prototype.hasOwnProperty.call(window, 'Pusher');
+    const previous = window.Pusher;
+    const script = document.createElement('script');
+    script.src = `${base}/static/vendor/pusher.min.js`;
+    script.async = true;
+    script.crossOrigin = 'anonymous';
+    script.onload = () => {
+      const ours = window.Pusher;
+      if (had) window.Pusher = previous; else delete window.Pusher;
+      script.remove();
+      if (typeof ours === 'function') resolve(ours);
+      else reject(new Error('pusher-js did not define Pusher'));
+    };
+    script.onerror = () => {
+      pusherLoading = null;
+      reject(new Error(`Could not load ${script.src}`));
+    };
+    document.head.appendChild(script);
+  });
+  return pusherLoading;
+}
+
+/** connected | connecting | reconnecting | offline | disabled */
+function describe(state, everConnected) {
+  if (state === 'connected') return 'connected';
+  if (state === 'unavailable' || state === 'failed') return 'offline';
+  if (state === 'disconnected') return everConnected ? 'offline' : 'connecting';
+  return everConnected ? 'reconnecting' : 'connecting';
+}
+
+export class Realtime {
+  /** config: /api/config's "echo" block; api: an Api whose token signs subscriptions. */
+  constructor({ Pusher, config, api }) {
+    this.api = api;
+    this.listeners = new Set();
+    this.everConnected = false;
+    this.status = 'connecting';
+    this.echo = new Echo({
+      ...config,
+      broadcaster: 'reverb',
+      Pusher,
+      enableStats: false,
+      // Our own authorizer: the current bearer token, and no X-CSRF-TOKEN header that a
+      // host page's <meta name="csrf-token"> would otherwise add (and CORS would refuse).
+      channelAuthorization: {
+        customHandler: (params, callback) => this.authorize(config.authEndpoint || '/broadcasting/auth', params, callback),
+      },
+    });
+    this.pusher = this.echo.connector.pusher;
+    api.socketId = () => this.socketId();
+    this.pusher.connection.bind('state_change', ({ current }) => this.changed(current));
+    this.onBrowserOnline = () => {
+      if (this.status !== 'connected') this.pusher.connect();
+    };
+    window.addEventListener('online', this.onBrowserOnline);
+  }
+
+  authorize(endpoint, { socketId, channelName }, callback) {
+    this.api
+      .post(endpoint, { socket_id: socketId, channel_name: channelName })
+      .then((doc) => callback(null, doc))
+      .catch((error) => callback(error instanceof Error ? error : new Error(String(error)), null));
+  }
+
+  changed(state) {
+    if (state === 'connected') this.everConnected = true;
+    const status = describe(state, this.everConnected);
+    if (status === this.status) return;
+    this.status = status;
+    for (const listener of this.listeners) listener(status);
+  }
+
+  onStatus(listener) {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  socketId() {
+    return this.status === 'connected' ? this.echo.socketId() || null : null;
+  }
+
+  private(name) { return this.echo.private(name); }
+  join(name) { return this.echo.join(name); }
+  leave(name) { this.echo.leave(name); }
+
+  disconnect() {
+    window.removeEventListener('online', this.onBrowserOnline);
+    this.listeners.clear();
+    this.echo.disconnect();
+  }
+}
+
+/** /api/config, the Echo connection (null when the server has no realtime configured). */
+export async function connectRealtime(base, api, config) {
+  if (!config.echo || !config.echo.key) return null;
+  const Pusher = await loadPusher(base);
+  return new Realtime({ Pusher, config: config.echo, api });
+}

@@ -1,0 +1,150 @@
+// Renders a Thread into a role="log" list, updating nodes in place so screen readers
+// announce only what is new and the scroll position survives.
+import { el, linkified, fileSize, clockTime, isImage } from './dom.js';
+
+export class ThreadView {
+  /**
+   * list: the <ol role="log"> to fill; api: fetches attachments with the token;
+   * labels: {ours: 'You', theirs: m => name}; onRetry(key), onDiscard(key).
+   */
+  constructor({ list, scroller, api, labels, onRetry, onDiscard }) {
+    this.list = list;
+    this.scroller = scroller || list;
+    this.api = api;
+    this.labels = labels;
+    this.onRetry = onRetry;
+    this.onDiscard = onDiscard;
+    this.nodes = new Map();
+    this.blobUrls = [];
+  }
+
+  keyOf(message) { return message.id != null ? `m${message.id}` : `p${message.key}`; }
+
+  render(thread) {
+    const nearBottom = this.scroller.scrollHeight - this.scroller.scrollTop - this.scroller.clientHeight < 80;
+    const items = thread.list();
+    const wanted = new Set(items.map((m) => this.keyOf(m)));
+    for (const [key, node] of this.nodes) {
+      if (!wanted.has(key)) { node.remove(); this.nodes.delete(key); }
+    }
+    const lastOurs = thread.lastOursId();
+    let previous = null;
+    let added = false;
+    for (const message of items) {
+      const key = this.keyOf(message);
+      let node = this.nodes.get(key);
+      if (!node) {
+        node = this.build(thread, message);
+        this.nodes.set(key, node);
+        added = true;
+      }
+      this.updateStatus(node, thread, message, lastOurs);
+      const expected = previous ? previous.nextSibling : this.list.firstChild;
+      if (expected !== node) this.list.insertBefore(node, expected);
+      previous = node;
+    }
+    if (added && (nearBottom || items.length && thread.ours(items[items.length - 1]))) this.scrollToEnd();
+  }
+
+  scrollToEnd() { this.scroller.scrollTop = this.scroller.scrollHeight; }
+
+  build(thread, message) {
+    if (message.sender_role === 'system') {
+      return el('li', { class: 'msg system', dataset: { id: message.id } }, el('span', { class: 'system-text', text: message.body }));
+    }
+    const ours = thread.ours(message);
+    const who = ours ? this.labels.ours(message) : this.labels.theirs(message);
+    const body = message.body ? el('p', { class: 'body' }, linkified(message.body)) : null;
+    const status = el('span', { class: 'status' });
+    const node = el(
+      'li',
+      { class: `msg ${ours ? 'ours' : 'theirs'}`, dataset: message.id != null ? { id: message.id } : { key: message.key } },
+      el('span', { class: 'sr-only', text: `${who}: ` }),
+      el('div', { class: 'bubble' }, body, message.attachment ? this.attachment(message.attachment) : null),
+      el('div', { class: 'meta' }, el('span', { class: 'who', 'aria-hidden': 'true', text: who }),
+        el('time', { datetime: message.created_at, text: clockTime(message.created_at) }), status),
+    );
+    return node;
+  }
+
+  updateStatus(node, thread, message, lastOurs) {
+    const status = node.querySelector('.status');
+    if (!status) return;
+    let text = '';
+    let state = '';
+    if (message.sender_role === 'local') {
+      state = message.status;
+      text = message.status === 'failed' ? 'Not sent' : 'Sending…';
+    } else if (thread.ours(message) && message.id === lastOurs) {
+      state = message.read_at ? 'seen' : 'sent';
+      text = message.read_at ? 'Seen' : 'Sent';
+    }
+    if (status.dataset.state === state && status.dataset.text === text) return;
+    status.dataset.state = state;
+    status.dataset.text = text;
+    status.textContent = text ? ` · ${text}` : '';
+    node.classList.toggle('failed', state === 'failed');
+    node.classList.toggle('sending', state === 'sending');
+    const actions = node.querySelector('.retry-actions');
+    if (state === 'failed' && !actions) {
+      node.append(el('div', { class: 'retry-actions' },
+        el('span', { class: 'error-text', role: 'alert', text: message.error || 'Not sent.' }),
+        el('button', { type: 'button', class: 'link-button', onclick: () => this.onRetry(message.key), text: 'Retry' }),
+        el('button', { type: 'button', class: 'link-button', onclick: () => this.onDiscard(message.key), text: 'Delete' })));
+    } else if (state !== 'failed' && actions) {
+      actions.remove();
+    }
+  }
+
+  attachment(attachment) {
+    const label = `${attachment.name} (${fileSize(attachment.size)})`;
+    const link = el('a', { class: 'file', href: this.api.resolve(attachment.url) || '#', download: attachment.name, text: `⬇ ${label}`, 'aria-label': `Download ${label}` });
+    link.addEventListener('click', (event) => {
+      event.preventDefault();
+      this.download(attachment, link);
+    });
+    const box = el('div', { class: 'attachment' });
+    if (attachment.local) {
+      if (attachment.previewUrl) box.append(el('img', { class: 'preview', src: attachment.previewUrl, alt: attachment.name }));
+      box.append(el('span', { class: 'file', text: label }));
+      return box;
+    }
+    if (isImage(attachment)) {
+      const img = el('img', { class: 'preview', alt: attachment.name, width: 220, height: 140 });
+      this.api.blob(attachment.url).then((blob) => {
+        const url = URL.createObjectURL(blob);
+        this.blobUrls.push(url);
+        img.src = url;
+        img.removeAttribute('width');
+        img.removeAttribute('height');
+      }).catch(() => img.replaceWith(el('span', { class: 'file-error', text: 'Preview unavailable' })));
+      box.append(img);
+    }
+    box.append(link);
+    return box;
+  }
+
+  async download(attachment, link) {
+    link.setAttribute('aria-busy', 'true');
+    try {
+      const blob = await this.api.blob(attachment.url);
+      const url = URL.createObjectURL(blob);
+      const a = el('a', { href: url, download: attachment.name });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 30000);
+    } catch (error) {
+      link.after(el('span', { class: 'file-error', role: 'alert', text: ` Download failed: ${error.message}` }));
+    } finally {
+      link.removeAttribute('aria-busy');
+    }
+  }
+
+  clear() {
+    for (const url of this.blobUrls) URL.revokeObjectURL(url);
+    this.blobUrls = [];
+    this.nodes.clear();
+    this.list.replaceChildren();
+  }
+}

@@ -1,0 +1,103 @@
+// The messages of one conversation: ordered by id, each stored once, plus my unsent ones.
+
+export class Thread {
+  /** side: 'user' (the widget) or 'admin' (the panel); myId: the signed-in account. */
+  constructor(side, myId) {
+    this.side = side;
+    this.myId = myId;
+    this.byId = new Map();
+    this.pending = new Map(); // idempotency key -> local message not yet confirmed
+    this.keyToId = new Map();
+    this.lastId = 0;
+    this.firstId = null;
+  }
+
+  /** Written by our side of the conversation (for support: any admin). */
+  ours(message) {
+    return message.sender_role === this.side || message.sender_role === 'local';
+  }
+
+  mine(message) {
+    return message.user_id != null && message.user_id === this.myId && message.sender_role !== 'system';
+  }
+
+  /** Store a server message; true when it was not known before (duplicates are dropped). */
+  add(message) {
+    if (!message || typeof message.id !== 'number') return false;
+    const known = this.byId.get(message.id);
+    if (known) {
+      if (message.read_at && !known.read_at) known.read_at = message.read_at;
+      if (!message.body_truncated && known.body_truncated) Object.assign(known, message, { body_truncated: false });
+      return false;
+    }
+    this.byId.set(message.id, { ...message });
+    this.lastId = Math.max(this.lastId, message.id);
+    this.firstId = this.firstId === null ? message.id : Math.min(this.firstId, message.id);
+    if (this.mine(message)) this.adoptPending(message);
+    return true;
+  }
+
+  /** My own message arrived (e.g. from another tab) before the send answered: drop its echo. */
+  adoptPending(message) {
+    for (const [key, local] of this.pending) {
+      const sameFile = Boolean(local.attachment) === Boolean(message.attachment);
+      if (local.status === 'sending' && local.body === message.body && sameFile) {
+        this.pending.delete(key);
+        this.keyToId.set(key, message.id);
+        return;
+      }
+    }
+  }
+
+  addPending(key, body, attachment) {
+    const local = { key, body, attachment, status: 'sending', user_id: this.myId, sender_role: 'local', created_at: new Date().toISOString() };
+    this.pending.set(key, local);
+    return local;
+  }
+
+  confirm(key, message) {
+    this.pending.delete(key);
+    this.keyToId.set(key, message.id);
+    return this.add(message);
+  }
+
+  fail(key, reason) {
+    const local = this.pending.get(key);
+    if (local) Object.assign(local, { status: 'failed', error: reason });
+  }
+
+  retrying(key) {
+    const local = this.pending.get(key);
+    if (local) Object.assign(local, { status: 'sending', error: null });
+    return local;
+  }
+
+  discard(key) { this.pending.delete(key); }
+
+  /** The other side read my messages up to ``upToId``. */
+  markReadByOther(upToId, readAt) {
+    let changed = false;
+    for (const message of this.byId.values()) {
+      if (message.id <= upToId && this.ours(message) && !message.read_at) {
+        message.read_at = readAt;
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  /** Confirmed messages oldest first, then what I am still sending. */
+  list() {
+    const confirmed = [...this.byId.values()].sort((a, b) => a.id - b.id);
+    return confirmed.concat([...this.pending.values()]);
+  }
+
+  /** The newest message our side wrote (where "Sent" / "Seen" is shown). */
+  lastOursId() {
+    let last = null;
+    for (const message of this.byId.values()) if (this.ours(message) && (last === null || message.id > last)) last = message.id;
+    return last;
+  }
+
+  get size() { return this.byId.size + this.pending.size; }
+}

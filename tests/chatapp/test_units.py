@@ -1,0 +1,150 @@
+"""Socket-free pieces of chatapp: SQL placeholders, migrations, identity, sniffing, limits, config."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chatapp.auth import Tokens
+from chatapp.broadcasting import fit_text
+from chatapp.config import ConfigError, RateLimit, Settings
+from chatapp.db import sqlite_path, to_dollar_placeholders
+from chatapp.errors import TooManyRequests, Unauthorized
+from chatapp.identity import IdentityError, sign_identity_token, verify_identity_token
+from chatapp.openapi import build_openapi
+from chatapp.ratelimit import RateLimiter
+from chatapp.routes import ENDPOINTS, starlette_routes
+from chatapp.schema import load_migrations, render
+from chatapp.uploads import UploadStore, clean_filename, sniff
+
+SECRET = "a-long-enough-shared-secret"
+
+
+def test_placeholders_skip_quoted_text() -> None:
+    sql = "SELECT '?', \"a?\" FROM t WHERE a = ? AND b LIKE ? ESCAPE '\\' AND c = 'it''s ?' AND d = ?"
+    assert to_dollar_placeholders(sql) == (
+        "SELECT '?', \"a?\" FROM t WHERE a = $1 AND b LIKE $2 ESCAPE '\\' AND c = 'it''s ?' AND d = $3"
+    )
+
+
+def test_sqlite_urls() -> None:
+    assert sqlite_path("sqlite:///var/chat.db") == "var/chat.db"
+    assert sqlite_path("sqlite:////srv/chat.db") == "/srv/chat.db"
+    with pytest.raises(ValueError):
+        sqlite_path("sqlite://relative.db")
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
+def test_migrations_render_for_each_database(dialect: str) -> None:
+    migrations = load_migrations()
+    assert [m.version for m in migrations] == sorted(m.version for m in migrations)
+    statements = render(migrations[0].sql, dialect)  # type: ignore[arg-type]
+    text = "\n".join(statements)
+    assert "{{" not in text and "--" not in text
+    for table in ("support_chat_rooms", "support_chat_messages", "chat_typing_indicators", "users"):
+        assert f"CREATE TABLE {table}" in text
+    assert ("TIMESTAMPTZ" in text) == (dialect == "postgres")
+
+
+def test_identity_round_trip_and_tampering() -> None:
+    now = time.time()
+    token = sign_identity_token(SECRET, {"sub": 42, "name": "Ada", "email": "ada@example.com", "exp": now + 60})
+    who = verify_identity_token(token, SECRET, max_age=3600, now=now)
+    assert (who.subject, who.name, who.email) == ("42", "Ada", "ada@example.com")
+    header, payload, signature = token.split(".")
+    forged_claims = orjson.dumps({"sub": "1", "exp": now + 60})
+    forged = base64.urlsafe_b64encode(forged_claims).rstrip(b"=").decode()
+    with pytest.raises(IdentityError, match="signature"):
+        verify_identity_token(f"{header}.{forged}.{signature}", SECRET, 3600, now)
+    with pytest.raises(IdentityError, match="future"):
+        verify_identity_token(sign_identity_token(SECRET, {"sub": "1", "iat": now + 600, "exp": now + 700}),
+                              SECRET, 3600, now)
+
+
+@given(st.text(max_size=300))
+def test_identity_never_raises_anything_else(garbage: str) -> None:
+    try:
+        verify_identity_token(garbage, SECRET, 3600)
+    except IdentityError:
+        pass
+
+
+def test_sniffing_decides_by_content() -> None:
+    assert sniff(b"\x89PNG\r\n\x1a\n....") == "image/png"
+    assert sniff(b"\xff\xd8\xff\xe0") == "image/jpeg"
+    assert sniff(b"GIF89a") == "image/gif"
+    assert sniff(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == "image/webp"
+    assert sniff(b"%PDF-1.4") == "application/pdf"
+    assert sniff("plain ünïcode text\n".encode()) == "text/plain"
+    assert sniff(b"\xef\xbb\xbf  <svg onload=alert(1)>") is None
+    assert sniff(b"MZ\x90\x00") is None
+    assert sniff(b"text with \x1b escape") is None
+    # A multi-byte character cut by the sniffing window is still text.
+    assert sniff(("a" * 8190 + "ї").encode()[:8192]) == "text/plain"
+
+
+def test_upload_names(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert clean_filename("../../etc/passwd") == "passwd"
+    assert clean_filename("C:\\Users\\me\\photo.png") == "photo.png"
+    assert clean_filename("\x00\x1f...") == "file"
+    store = UploadStore(tmp_path, 100)
+    saved = store.save(b"\x89PNG\r\n\x1a\n", "x.png")
+    assert store.path_of(saved.stored_name) is not None
+    assert store.path_of("../" + saved.stored_name) is None
+
+
+def test_rate_limiter_window() -> None:
+    now = [0.0]
+    limiter = RateLimiter(clock=lambda: now[0])
+    limit = RateLimit(3, 10)
+    for _ in range(3):
+        limiter.hit("k", limit, "messages")
+    with pytest.raises(TooManyRequests) as raised:
+        limiter.hit("k", limit, "messages")
+    assert raised.value.retry_after == 10
+    limiter.hit("other", limit, "messages")
+    now[0] = 10.5
+    limiter.hit("k", limit, "messages")
+
+
+def test_tokens_expire_and_resist_tampering() -> None:
+    tokens = Tokens("secret-key-of-enough-length", max_ttl=100)
+    user_id, age = tokens.verify(tokens.issue(7))
+    assert user_id == 7 and 0 <= age < 5
+    with pytest.raises(Unauthorized):
+        tokens.verify(tokens.issue(7)[:-2] + "xx")
+    with pytest.raises(Unauthorized):
+        Tokens("another-secret-of-enough-length", 100).verify(tokens.issue(7))
+
+
+def test_fit_text_respects_the_byte_budget() -> None:
+    text, cut = fit_text('"ї"' * 3000, 5000)
+    assert cut and len(orjson.dumps(text)) <= 5000 and ('"ї"' * 3000).startswith(text)
+    assert fit_text("short", 100) == ("short", False)
+
+
+def test_settings_from_env() -> None:
+    s = Settings.from_env({"REVERB_APP_ID": "1", "REVERB_APP_KEY": "k", "REVERB_APP_SECRET": "s",
+                           "REVERB_PORT": "9000", "CHATAPP_RATE_MESSAGES": "5/2"})
+    assert s.reverb_configured and s.reverb_base_url == "http://127.0.0.1:9000"
+    assert s.rate_messages == RateLimit(5, 2.0) and s.max_message_length == 5000
+    for bad in ({"REVERB_APP_ID": "1"}, {"CHATAPP_RATE_MESSAGES": "lots"}, {"DATABASE_URL": "mysql://x"},
+                {"CHATAPP_ALLOW_GUESTS": "maybe"}, {"REVERB_SCHEME": "ftp"}, {"CHATAPP_SECRET_KEY": "short"}):
+        with pytest.raises(ConfigError):
+            Settings.from_env(bad)
+
+
+def test_openapi_and_routes_come_from_one_table() -> None:
+    doc = build_openapi()
+    documented = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}
+    served = {(e.method, e.path) for e in ENDPOINTS}
+    assert documented == served
+    assert len(starlette_routes()) == len(ENDPOINTS)
+    refs = orjson.dumps(doc).decode().split('"$ref":"#/components/schemas/')[1:]
+    names = {r.split('"', 1)[0] for r in refs}
+    assert names <= set(doc["components"]["schemas"]), "every $ref resolves"
