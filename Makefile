@@ -52,3 +52,7 @@ bench-smoke: setup
 
 clean:
 	rm -rf $(VENV) $(JS)/node_modules .pytest_cache
+
+# The long soak run (minutes; stops by itself). SOAK_SECONDS=600 make soak
+soak: setup
+	$(BIN)/python -m bench.soak --seconds $${SOAK_SECONDS:-300}

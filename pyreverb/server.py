@@ -310,6 +310,8 @@ class PusherServer:
             "api_messages": self.stats.api_messages,
             "client_events": self.stats.client_events,
             "backend_healthy": self.backend.healthy,
+            "tasks": len(asyncio.all_tasks()),
+            "pending_cleanups": len(self._tasks),
         }
 
     def send_to_user(self, app: AppConfig, user_id: str, event: str, data: str) -> None:
