@@ -97,7 +97,7 @@ async def chat_error(request: Request, exc: Exception) -> Response:
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    codes = {404: "not_found", 405: "method_not_allowed"}
+    codes = {400: "malformed_request", 404: "not_found", 405: "method_not_allowed"}
     detail = "No such endpoint" if exc.status_code == 404 else exc.detail
     return json_response({"error": codes.get(exc.status_code, "http_error"), "message": detail}, exc.status_code,
                          dict(exc.headers or {}))

@@ -139,6 +139,27 @@ def serve(host: str, port: int, run_migrations: bool, workers: int) -> None:
     sys.exit(0 if server.started else 3)
 
 
+@main.command("prune-guests")
+@click.option("--days", default=30, show_default=True, type=int, help="Keep guests younger than this.")
+def prune_guests(days: int) -> None:
+    """Delete guest visitors who never started a chat (run daily from cron)."""
+    from datetime import timedelta
+
+    from chatapp import repository as repo
+    from chatapp.db import connect, utcnow
+
+    settings = _settings()
+
+    async def run() -> int:
+        db = await connect(settings.database_url)
+        try:
+            return await repo.delete_idle_guests(db, utcnow() - timedelta(days=max(0, days)))
+        finally:
+            await db.close()
+
+    click.echo(f"deleted {asyncio.run(run())} idle guests")
+
+
 @main.command("identity-token")
 @click.option("--sub", required=True, help="The site's user id.")
 @click.option("--name", default=None)

@@ -76,8 +76,13 @@ async def admin_ids(conn: Connection) -> list[int]:
     return [int(r["id"]) for r in await conn.fetch_all("SELECT id FROM users WHERE role = 'admin'")]
 
 
-async def touch_user(conn: Connection, user_id: int) -> None:
-    await conn.execute("UPDATE users SET last_seen_at = ? WHERE id = ?", utcnow(), user_id)
+async def delete_idle_guests(conn: Connection, created_before: datetime) -> int:
+    """Guests who never started a conversation, from before ``created_before``."""
+    return await conn.execute(
+        "DELETE FROM users WHERE role = 'guest' AND created_at < ? "
+        "AND NOT EXISTS (SELECT 1 FROM support_chat_rooms r WHERE r.user_id = users.id)",
+        created_before,
+    )
 
 
 async def move_rooms(conn: Connection, from_user: int, to_user: int) -> int:

@@ -239,6 +239,7 @@ class ChatService:
             await repo.set_typing(self.db, room.id, user.id, role, utcnow() + TYPING_TTL)
         else:
             await repo.clear_typing(self.db, room.id, user.id)
+            await repo.purge_typing(self.db)  # drop indicators whose clients vanished mid-typing
         self.events.typing(room, user.id, user.name, role, is_typing, socket_id)
 
     async def mark_read(self, user: User, room_id: int, socket_id: str | None) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from chatapp import repository as repo
 from chatapp.api.common import client_ip, current_user, json_body, json_response, optional_user, state
 from chatapp.auth import validate_email, validate_name, validate_password
 from chatapp.db import IntegrityError
-from chatapp.errors import ChatError, Conflict, Forbidden, Unauthorized
+from chatapp.errors import BadRequest, Conflict, Forbidden, Unauthorized
 from chatapp.identity import IdentityError, verify_identity_token
 from chatapp.models import User
 
@@ -71,7 +71,7 @@ async def login(request: Request) -> Response:
     email = doc.get("email")
     password = doc.get("password")
     if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
-        raise ChatError("'email' and 'password' are required strings", code="invalid_input", field="email")
+        raise BadRequest("'email' and 'password' are required strings", field="email")
     found = await repo.get_login(chat.db, email.strip().lower()[:320])
     ok = await chat.passwords.verify(found[1] if found else None, password[:256])
     if not found or not ok:
@@ -101,7 +101,7 @@ async def identity(request: Request) -> Response:
     doc = await json_body(request)
     token = doc.get("identity")
     if not isinstance(token, str):
-        raise ChatError("'identity' (the site's signed token) is required", code="invalid_input", field="identity")
+        raise BadRequest("'identity' (the site's signed token) is required", field="identity")
     try:
         who = verify_identity_token(token, chat.settings.identity_secret, chat.settings.identity_max_age)
     except IdentityError as exc:

@@ -9,8 +9,7 @@ CREATE TABLE users (
     email TEXT,
     password_hash TEXT,
     external_id TEXT,
-    created_at {{timestamp}} NOT NULL,
-    last_seen_at {{timestamp}}
+    created_at {{timestamp}} NOT NULL
 );
 CREATE UNIQUE INDEX users_email_unique ON users (email);
 CREATE UNIQUE INDEX users_external_id_unique ON users (external_id);

@@ -63,7 +63,7 @@ def test_bad_identity_tokens_are_refused(anon: Api) -> None:
         body = response.json()
         assert body["error"] == "invalid_identity" and reason in body["message"], (reason, body)
     missing = anon.request("POST", "/api/auth/identity", json={})
-    assert missing.status_code == 400 and missing.json()["error"] == "invalid_input"
+    assert missing.status_code == 422 and missing.json()["error"] == "invalid_input"
 
 
 def test_guest_conversation_moves_to_the_signed_in_user(chat: ChatappProcess, new_guest: Callable[..., Api]) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
 
+from chatapp import repository as repo
+from chatapp.db import connect
 from chatapp.identity import verify_identity_token
 from tests.chatapp.procs import IDENTITY_SECRET, ChatappProcess
 
@@ -26,6 +29,20 @@ def test_migrate_is_idempotent_and_serve_needs_it(tmp_path: Path) -> None:
     assert "updated" in again.stdout
     short = app.cli("create-admin", "--email", "x@example.com", "--password", "short", check=False)
     assert short.returncode != 0 and "8 to 256" in short.stderr
+
+    async def seed() -> None:
+        db = await connect(app.database_url)
+        try:
+            idle = await repo.create_user(db, role="guest", name="idle")
+            chatty = await repo.create_user(db, role="guest", name="chatty")
+            await repo.create_room(db, chatty.id, "hello")
+            assert idle.id != chatty.id
+        finally:
+            await db.close()
+
+    asyncio.run(seed())
+    assert "deleted 0 idle guests" in app.cli("prune-guests").stdout
+    assert "deleted 1 idle guests" in app.cli("prune-guests", "--days", "0").stdout
 
     bad_env = subprocess.run(
         [sys.executable, "-m", "chatapp", "migrate"], env={**app.full_env(), "CHATAPP_RATE_MESSAGES": "many"},

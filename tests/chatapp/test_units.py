@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import time
+from pathlib import Path
 
 import orjson
 import pytest
@@ -148,3 +149,15 @@ def test_openapi_and_routes_come_from_one_table() -> None:
     refs = orjson.dumps(doc).decode().split('"$ref":"#/components/schemas/')[1:]
     names = {r.split('"', 1)[0] for r in refs}
     assert names <= set(doc["components"]["schemas"]), "every $ref resolves"
+
+
+def test_the_example_env_file_is_valid() -> None:
+    example = Path(__file__).resolve().parents[2] / "config" / "chatapp.env.example"
+    env = {}
+    for line in example.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            name, _, value = line.partition("=")
+            env[name.strip()] = value.strip()
+    settings = Settings.from_env(env)
+    assert settings.max_message_length == 5000 and settings.max_upload_bytes == 10 * 1024 * 1024
+    assert settings.reverb_configured and settings.push_allow_insecure is False

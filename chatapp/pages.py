@@ -1,0 +1,154 @@
+"""HTML pages and browser assets: the demo host page, the admin panel, the widget loader.
+
+Everything a browser runs comes from chatapp itself (no CDN): our own modules under
+``web/static`` and pusher-js / laravel-echo from npm, copied into ``web/static/vendor``
+by ``make web``. Admin pages carry a strict Content-Security-Policy; the widget's files
+are public and readable cross-origin, since any site may embed the widget.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from chatapp.api.common import json_response, state
+from chatapp.config import Settings
+
+__all__ = ["page_routes", "content_security_policy", "WEB_DIR", "VENDOR_FILES"]
+
+WEB_DIR = Path(__file__).resolve().parent / "web"
+PAGES = WEB_DIR / "pages"
+STATIC = WEB_DIR / "static"
+VENDOR = STATIC / "vendor"
+# What `make web` copies out of node_modules (see chatapp/web/package.json).
+VENDOR_FILES = ("pusher.min.js", "echo.js")
+
+
+def reverb_origins(settings: Settings) -> str:
+    """The WebSocket origin browsers use to reach pyreverb (what Echo is told in /api/config)."""
+    host = settings.public_reverb_host or settings.reverb_host
+    port = settings.public_reverb_port or settings.reverb_port
+    secure = (settings.public_reverb_scheme or settings.reverb_scheme) == "https"
+    return f"{'wss' if secure else 'ws'}://{host}:{port}"
+
+
+def content_security_policy(settings: Settings) -> str:
+    """Only our own scripts and styles; sockets to pyreverb; images from blobs (attachments)."""
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' blob: data:",
+            "media-src 'self' blob:",
+            f"connect-src 'self' {reverb_origins(settings)}",
+            "worker-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+def _page(name: str, *, admin: bool) -> Route:
+    """A static HTML shell; its scripts fetch everything else from the API."""
+    path = PAGES / name
+
+    async def handler(request: Request) -> Response:
+        headers = {
+            "Content-Security-Policy": content_security_policy(state(request).settings),
+            "Cache-Control": "no-cache",
+        }
+        if admin:
+            headers["X-Frame-Options"] = "DENY"
+            headers["Cache-Control"] = "no-store"
+        return Response(path.read_bytes(), media_type="text/html; charset=utf-8", headers=headers)
+
+    handler.__name__ = f"page_{path.stem}"
+    return handler  # type: ignore[return-value]
+
+
+class PublicAssets:
+    """Static files any site may load (the widget runs on other origins), revalidated by ETag."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"]
+                headers += [
+                    (b"access-control-allow-origin", b"*"),
+                    (b"cross-origin-resource-policy", b"cross-origin"),
+                    (b"cache-control", b"no-cache"),
+                ]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+async def vendor_file(request: Request) -> Response:
+    name = request.path_params["name"]
+    if name not in VENDOR_FILES:
+        return json_response({"error": "not_found", "message": "No such file"}, 404)
+    path = VENDOR / name
+    if not path.is_file():
+        return json_response(
+            {
+                "error": "assets_missing",
+                "message": "The browser libraries are not installed: run `make web` "
+                "(npm install in chatapp/web, then copy pusher-js and laravel-echo to static/vendor)",
+            },
+            503,
+        )
+    return FileResponse(path, media_type="text/javascript")
+
+
+async def widget_loader(request: Request) -> Response:
+    return FileResponse(
+        WEB_DIR / "widget.js",
+        media_type="text/javascript",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+async def service_worker(request: Request) -> Response:
+    """Served from /admin/ so it may control the admin pages (Web Push while the tab is closed)."""
+    return FileResponse(
+        STATIC / "admin" / "sw.js",
+        media_type="text/javascript",
+        headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/admin/"},
+    )
+
+
+async def admin_home(request: Request) -> Response:
+    return RedirectResponse("/admin/chat", status_code=302)
+
+
+def page_routes() -> list[BaseRoute]:
+    panel = _page("panel.html", admin=True)
+    return [
+        Route("/", _page("index.html", admin=False), methods=["GET", "HEAD"]),
+        Route("/widget.js", widget_loader, methods=["GET", "HEAD"]),
+        Route("/admin", admin_home, methods=["GET"]),
+        Route("/admin/login", _page("login.html", admin=True), methods=["GET", "HEAD"]),
+        Route("/admin/chat", panel, methods=["GET", "HEAD"]),
+        Route("/admin/chat/{room_id:int}", panel, methods=["GET", "HEAD"]),
+        Route("/admin/sw.js", service_worker, methods=["GET"]),
+        Mount(
+            "/static",
+            routes=[
+                Route("/vendor/{name}", vendor_file, methods=["GET", "HEAD"]),
+                Mount("/", app=StaticFiles(directory=STATIC), name="static"),
+            ],
+            middleware=[],
+        ),
+    ]

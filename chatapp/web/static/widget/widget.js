@@ -1,0 +1,318 @@
+// The embeddable support chat: boot() is called by /widget.js with the page's options.
+import { Api, ApiError } from '../shared/api.js';
+import { connectRealtime } from '../shared/realtime.js';
+import { Conversation } from '../shared/conversation.js';
+import { Chime } from '../shared/sound.js';
+import { WidgetView } from './view.js';
+import { SessionStore, resolveSession, newGuest } from './session.js';
+
+const DEFAULTS = {
+  title: 'Support',
+  subtitle: 'We usually reply in a few minutes',
+  greeting: 'Hi! Ask us anything, we are here to help.',
+  position: 'right',
+  color: '',
+  requireLogin: false,
+  name: '',
+  identity: '',
+  token: '',
+};
+
+const VISITOR_ROUTES = {
+  room: (id) => `/api/chat/rooms/${id}`,
+  messages: (id) => `/api/chat/rooms/${id}/messages`,
+  send: (target) => ({ path: '/api/chat/messages', extra: target ? { room_id: target.id } : {} }),
+  typing: (id) => `/api/chat/rooms/${id}/typing`,
+  read: (id) => `/api/chat/rooms/${id}/read`,
+  upload: '/api/chat/upload',
+};
+
+function normalise(raw) {
+  const options = { ...DEFAULTS };
+  for (const name of Object.keys(DEFAULTS)) if (raw[name] !== undefined && raw[name] !== null) options[name] = raw[name];
+  options.requireLogin = options.requireLogin === true || options.requireLogin === 'true';
+  if (!/^#[0-9a-f]{3,8}$/i.test(options.color || '')) options.color = '';
+  return options;
+}
+
+export class Widget {
+  constructor(base, rawOptions) {
+    this.base = base;
+    this.options = normalise(rawOptions);
+    this.store = new SessionStore(base);
+    this.api = new Api(base, { onUnauthorized: () => this.sessionExpired() });
+    this.listeners = new Map();
+    this.chime = new Chime('chatapp.widget.muted');
+    this.chime.onPlay(() => this.emit('sound'));
+    this.me = null;
+    this.config = null;
+    this.realtime = null;
+    this.conversation = null;
+    this.userChannel = null;
+    this.isOpen = false;
+    this.unread = 0;
+    this.starting = null;
+    this.view = new WidgetView({
+      options: this.options,
+      api: this.api,
+      actions: {
+        toggle: () => (this.isOpen ? this.close() : this.open()),
+        close: () => this.close(true),
+        send: (text, file) => this.send(text, file),
+        input: (text) => this.conversation && this.conversation.typed(text),
+        mute: () => this.setMuted(!this.chime.muted),
+        older: () => this.conversation && this.conversation.loadOlder(),
+        endChat: () => this.endChat(),
+        retry: (key) => this.conversation && this.conversation.retry(key),
+        discard: (key) => this.conversation && this.conversation.discard(key),
+      },
+    });
+    this.view.setMuted(this.chime.muted);
+    this.onVisibility = () => { if (document.visibilityState === 'visible' && this.isOpen) this.markRead(); };
+    document.addEventListener('visibilitychange', this.onVisibility);
+  }
+
+  // ------------------------------------------------------------------ events
+
+  on(name, listener) {
+    if (!this.listeners.has(name)) this.listeners.set(name, new Set());
+    this.listeners.get(name).add(listener);
+  }
+
+  off(name, listener) { if (this.listeners.has(name)) this.listeners.get(name).delete(listener); }
+
+  emit(name, detail) {
+    for (const listener of this.listeners.get(name) || []) {
+      try { listener(detail); } catch (error) { console.error(error); }
+    }
+  }
+
+  // --------------------------------------------------------------- lifecycle
+
+  async start() {
+    this.view.mount();
+    this.config = await this.api.get('/api/config');
+    this.view.composer.maxBytes = this.config.limits.max_upload_bytes;
+    this.view.composer.input.maxLength = this.config.limits.max_message_length;
+    await this.signIn();
+    let reopen = false;
+    try { reopen = sessionStorage.getItem('chatapp.widget.open') === '1'; } catch { reopen = false; }
+    if (reopen && this.visible()) await this.open();
+    this.emit('ready', { user: this.me });
+  }
+
+  visible() {
+    if (this.me) return true;
+    return !this.options.requireLogin && this.config && this.config.features.guests;
+  }
+
+  async signIn() {
+    let session = null;
+    try {
+      session = await resolveSession(this.api, this.store, this.options);
+    } catch (error) {
+      console.warn('chat: could not sign in with the site identity:', error.message);
+    }
+    if (session) await this.useToken(session.token);
+    this.view.setVisible(this.visible());
+  }
+
+  async useToken(token) {
+    this.api.token = token;
+    try {
+      this.me = (await this.api.get('/api/auth/me')).user;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) return;
+      throw error;
+    }
+    await this.connect();
+  }
+
+  async connect() {
+    try {
+      this.realtime = await connectRealtime(this.base, this.api, this.config);
+    } catch (error) {
+      console.warn('chat: live updates unavailable:', error.message);
+      this.realtime = null;
+    }
+    if (this.realtime) {
+      this.realtime.onStatus((status) => { this.view.setBanner(status); this.emit('connection', status); });
+      this.userChannel = `user.${this.me.id}`;
+      this.realtime.private(this.userChannel)
+        .listen('.unread.updated', ({ unread_count: count }) => this.serverUnread(count));
+    }
+    this.conversation = new Conversation({
+      side: 'user', me: this.me, api: this.api, realtime: this.realtime, routes: VISITOR_ROUTES,
+      hooks: {
+        changed: () => this.renderThread(),
+        incoming: (message) => this.incoming(message),
+        typing: (names) => this.view.setTyping(names),
+        room: (room) => this.view.setRoom(room, this.options.subtitle),
+        roomChanged: () => this.view.threadView.clear(),
+        visible: () => this.isOpen && document.visibilityState === 'visible',
+      },
+    });
+    const [{ room }, { unread_count: unread }] = await Promise.all([
+      this.api.get('/api/chat/room'), this.api.get('/api/chat/unread'),
+    ]);
+    this.setUnread(unread);
+    if (room) await this.conversation.open(room);
+  }
+
+  renderThread() {
+    if (!this.conversation) return;
+    this.view.threadView.render(this.conversation.thread);
+    this.view.setOlder(this.conversation.hasMore);
+  }
+
+  incoming(message) {
+    if (message.sender_role === 'system') return;
+    this.emit('message', message);
+    this.chime.play();
+    if (!this.isOpen || document.visibilityState !== 'visible') this.setUnread(this.unread + 1);
+  }
+
+  serverUnread(count) {
+    if (count > 0 && this.isOpen && document.visibilityState === 'visible') {
+      this.markRead();
+      return;
+    }
+    this.setUnread(count);
+  }
+
+  setUnread(count) {
+    this.unread = Math.max(0, count);
+    this.view.setUnread(this.unread);
+    this.emit('unread', this.unread);
+  }
+
+  async markRead() {
+    if (!this.conversation || !this.conversation.room) return;
+    this.setUnread(0);
+    await this.conversation.markRead();
+  }
+
+  // ----------------------------------------------------------------- actions
+
+  async open() {
+    if (!this.visible()) return;
+    this.isOpen = true;
+    this.view.setOpen(true);
+    try { sessionStorage.setItem('chatapp.widget.open', '1'); } catch { /* ignore */ }
+    this.emit('open');
+    if (!this.me) await this.ensureGuest();
+    if (this.unread > 0 || (this.conversation && this.conversation.room)) this.markRead();
+  }
+
+  close(returnFocus = false) {
+    if (!this.isOpen) return;
+    this.isOpen = false;
+    this.view.setOpen(false);
+    if (this.conversation) this.conversation.typingNotifier.stop();
+    try { sessionStorage.removeItem('chatapp.widget.open'); } catch { /* ignore */ }
+    if (returnFocus) this.view.launcher.focus();
+    this.emit('close');
+  }
+
+  ensureGuest() {
+    if (!this.starting) {
+      this.starting = newGuest(this.api, this.store, this.options.name)
+        .then((session) => this.useToken(session.token))
+        .catch((error) => {
+          this.view.composer.error.textContent = `Cannot start the chat: ${error.message}`;
+        })
+        .finally(() => { this.starting = null; });
+    }
+    return this.starting;
+  }
+
+  send(text, file) {
+    if (!this.conversation) {
+      this.view.composer.error.textContent = 'Connecting… try again in a moment.';
+      return false;
+    }
+    this.conversation.send(text, file);
+    return true;
+  }
+
+  async endChat() {
+    const room = this.conversation && this.conversation.room;
+    if (!room) return;
+    try {
+      const doc = await this.api.post(`/api/chat/rooms/${room.id}/close`);
+      this.conversation.onRoom(doc.room);
+    } catch (error) {
+      this.view.composer.error.textContent = error.message;
+    }
+  }
+
+  setMuted(muted) {
+    this.chime.setMuted(muted);
+    this.view.setMuted(this.chime.muted);
+  }
+
+  // ----------------------------------------------------------- host page API
+
+  async identify(identity) {
+    await this.reset();
+    this.options.identity = identity || '';
+    this.options.token = '';
+    await this.signIn();
+  }
+
+  async setToken(token) {
+    await this.reset();
+    this.options.token = token || '';
+    this.options.identity = '';
+    await this.signIn();
+  }
+
+  async logout() {
+    await this.reset();
+    this.store.clear();
+    this.options.identity = '';
+    this.options.token = '';
+    this.view.setVisible(this.visible());
+  }
+
+  async reset() {
+    if (this.conversation) this.conversation.dispose();
+    if (this.realtime) this.realtime.disconnect();
+    this.conversation = null;
+    this.realtime = null;
+    this.me = null;
+    this.api.token = null;
+    this.view.threadView.clear();
+    this.view.setRoom(null, this.options.subtitle);
+    this.view.setBanner('connected');
+    this.view.setTyping([]);
+    this.setUnread(0);
+  }
+
+  sessionExpired() {
+    this.store.clear();
+    this.reset();
+    this.view.setVisible(this.visible());
+  }
+
+  destroy() {
+    this.reset();
+    document.removeEventListener('visibilitychange', this.onVisibility);
+    this.view.host.remove();
+  }
+}
+
+/** Called by /widget.js: replace the queued stubs of window.ChatWidget with the real methods. */
+export async function boot(base, options, publicApi, queue) {
+  const widget = new Widget(base, options);
+  const methods = ['open', 'close', 'identify', 'setToken', 'logout', 'on', 'off', 'setMuted', 'destroy'];
+  for (const name of methods) publicApi[name] = (...args) => widget[name](...args);
+  publicApi.toggle = () => (widget.isOpen ? widget.close() : widget.open());
+  publicApi.unread = () => widget.unread;
+  publicApi.isMuted = () => widget.chime.muted;
+  const early = queue.splice(0);
+  for (const [name, args] of early.filter(([n]) => n === 'on' || n === 'off')) widget[name](...args);
+  await widget.start();
+  for (const [name, args] of early.filter(([n]) => n !== 'on' && n !== 'off')) await publicApi[name](...args);
+  return widget;
+}
