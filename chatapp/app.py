@@ -12,7 +12,6 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -21,7 +20,6 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chatapp import repository as repo
@@ -33,6 +31,7 @@ from chatapp.db import connect
 from chatapp.errors import ChatError, TooManyRequests
 from chatapp.events import Events
 from chatapp.openapi import build_openapi
+from chatapp.pages import page_routes
 from chatapp.push import PushNotifier, load_vapid
 from chatapp.ratelimit import RateLimiter
 from chatapp.routes import starlette_routes
@@ -44,7 +43,6 @@ from chatapp.uploads import UploadStore
 __all__ = ["create_app", "SchemaOutdated"]
 
 log = logging.getLogger("chatapp")
-WEB_DIR = Path(__file__).resolve().parent / "web"
 
 
 class SchemaOutdated(RuntimeError):
@@ -150,8 +148,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await close_state(chat)
 
     routes: list[Route | Mount] = [*starlette_routes(), Route("/api/openapi.json", openapi_json, methods=["GET"])]
-    if (WEB_DIR / "index.html").is_file():
-        routes.append(Mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web"))
+    routes.extend(page_routes())  # the widget, the admin panel and the demo page
     middleware = [
         Middleware(SecurityHeaders),
         Middleware(
