@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from chatapp.db import Connection, utcnow
-from chatapp.models import ACTIVE_STATUSES, Attachment, Message, Room, User
+from chatapp.models import Attachment, Message, Room, User
 
 # ------------------------------------------------------------------------- users
 

@@ -19,7 +19,7 @@ from chatapp.api.common import (
     socket_of,
     state,
 )
-from chatapp.errors import BadRequest, ChatError, Forbidden, LengthRequired, PayloadTooLarge, UnsupportedMediaType
+from chatapp.errors import BadRequest, Forbidden, LengthRequired, PayloadTooLarge, UnsupportedMediaType
 from chatapp.models import Room, User
 from chatapp.services import Page, Sent
 from chatapp.validation import bool_field, idempotency_key, int_param, optional_id, text_field

@@ -8,7 +8,6 @@ and afterwards room A must hold exactly what its owner put there.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
