@@ -22,7 +22,7 @@ from chatapp.policy import ensure_admin, ensure_room_access, ensure_transition
 from chatapp.push import PushNotifier
 from chatapp.ratelimit import RateLimiter
 from chatapp.repository import ROOM_FILTERS
-from chatapp.uploads import UploadStore
+from chatapp.uploads import UploadStore, valid_name
 
 __all__ = ["ChatService", "Sent", "Page"]
 
@@ -399,7 +399,7 @@ class ChatService:
 
     async def download(self, user: User, stored_name: str) -> tuple[Attachment, Path]:
         """The file, for the room's visitor and support only (404 for anyone else)."""
-        attachment = await repo.get_attachment_by_name(self.db, stored_name)
+        attachment = await repo.get_attachment_by_name(self.db, stored_name) if valid_name(stored_name) else None
         if attachment is None:
             raise NotFound("File not found", code="file_not_found")
         room = await repo.get_room(self.db, attachment.room_id)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from chatapp.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 
-__all__ = ["sniff", "StoredFile", "UploadStore", "ALLOWED", "clean_filename"]
+__all__ = ["sniff", "StoredFile", "UploadStore", "ALLOWED", "clean_filename", "valid_name"]
 
 # content type -> (file extensions that may carry it, stored extension, shown inline)
 ALLOWED: dict[str, tuple[tuple[str, ...], str, bool]] = {
@@ -74,6 +74,11 @@ def clean_filename(name: str | None) -> str:
     return base[:200] or "file"
 
 
+def valid_name(stored_name: str) -> bool:
+    """Whether ``stored_name`` could be one of ours (random, no path parts)."""
+    return bool(_STORED_NAME.fullmatch(stored_name))
+
+
 @dataclass(frozen=True)
 class StoredFile:
     stored_name: str
@@ -127,7 +132,7 @@ class UploadStore:
         return StoredFile(stored, original, content_type, len(data))
 
     def path_of(self, stored_name: str) -> Path | None:
-        if not _STORED_NAME.match(stored_name):
+        if not valid_name(stored_name):
             return None
         path = self.root / stored_name
         return path if path.is_file() else None

@@ -196,3 +196,36 @@ def test_uploads_are_checked_by_content(visitor: Api, new_guest: Callable[..., A
     other.send("my own room")
     error_of(other.post("/api/chat/messages", {"body": "steal", "attachment_id": attachment["id"]}), 422,
              "attachment_not_found")
+
+
+JUNK_BODIES = [
+    b"", b"null", b"[]", b"\"text\"", b"{", b"\xff\xfe\x00", b'{"body": null}', b'{"body": {"x": 1}}',
+    b'{"body": "x", "room_id": 1e400}', b'{"body": "x", "room_id": -1}', b'{"body": "\\ud800"}',
+    b'{"body": "x", "room_id": 99999999999999999999999}', b'{"is_typing": "yes", "priority": 5, "admin_id": true}',
+    b'{"socket_id": 1, "channel_name": ["a"], "endpoint": 5, "keys": "k", "identity": 7, "email": 1}',
+]
+JUNK_QUERY = {"page": "abc", "per_page": "-1", "before": "1e5", "after": "x", "limit": "0", "filter": "../", "q": "\x00"}
+
+
+def test_no_endpoint_fails_on_junk(admin: Api, visitor: Api) -> None:
+    """Every route answers junk with a 4xx JSON error, never a 500 (what a fuzzer would try first)."""
+    from chatapp.routes import ENDPOINTS
+
+    room_id = visitor.ok("GET", "/api/chat/room")["room"]["id"]
+    failures = []
+    for endpoint in ENDPOINTS:
+        callers = {"admin": [admin], "visitor": [visitor]}.get(endpoint.auth, [visitor, admin])
+        for room in (str(room_id), str(2**63), "0") if "{room_id}" in endpoint.path else ("",):
+            path = endpoint.path.replace("{room_id}", room).replace("{name}", "..%00.png")
+            bodies = JUNK_BODIES if room in ("", str(room_id)) else [b"{}"]
+            for caller in callers:
+                for body in bodies if endpoint.method != "GET" else [b""]:
+                    response = caller.http.request(
+                        endpoint.method, path, content=body, params=JUNK_QUERY,
+                        headers={**caller.headers(), "Content-Type": "application/json"},
+                    )
+                    if response.status_code >= 500 or (
+                        response.status_code >= 400 and "error" not in response.json()
+                    ):
+                        failures.append((endpoint.method, path, body[:40], response.status_code, response.text[:200]))
+    assert not failures, failures[:10]
