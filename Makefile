@@ -56,3 +56,20 @@ clean:
 # The long soak run (minutes; stops by itself). SOAK_SECONDS=600 make soak
 soak: setup
 	$(BIN)/python -m bench.soak --seconds $${SOAK_SECONDS:-300}
+
+# The chat widget's and admin panel's browser libraries: pusher-js and laravel-echo from npm,
+# copied where chatapp serves them (/static/vendor). No CDN at run time.
+WEB := chatapp/web
+WEBSTAMP := $(WEB)/static/vendor/.installed
+
+.PHONY: web
+web: $(WEBSTAMP)
+
+$(WEBSTAMP): $(WEB)/package.json $(WEB)/package-lock.json
+	cd $(WEB) && npm ci --no-audit --no-fund --silent
+	mkdir -p $(WEB)/static/vendor
+	cp $(WEB)/node_modules/pusher-js/dist/web/pusher.min.js $(WEB)/static/vendor/pusher.min.js
+	cp $(WEB)/node_modules/pusher-js/LICENCE $(WEB)/static/vendor/LICENSE.pusher-js.txt
+	cp $(WEB)/node_modules/laravel-echo/dist/echo.js $(WEB)/static/vendor/echo.js
+	cp $(WEB)/node_modules/laravel-echo/LICENSE.md $(WEB)/static/vendor/LICENSE.laravel-echo.md
+	@touch $@

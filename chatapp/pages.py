@@ -8,11 +8,12 @@ are public and readable cross-origin, since any site may embed the widget.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -56,7 +57,7 @@ def content_security_policy(settings: Settings) -> str:
     )
 
 
-def _page(name: str, *, admin: bool) -> Route:
+def _page(name: str, *, admin: bool) -> Callable[[Request], Awaitable[Response]]:
     """A static HTML shell; its scripts fetch everything else from the API."""
     path = PAGES / name
 
@@ -71,7 +72,7 @@ def _page(name: str, *, admin: bool) -> Route:
         return Response(path.read_bytes(), media_type="text/html; charset=utf-8", headers=headers)
 
     handler.__name__ = f"page_{path.stem}"
-    return handler  # type: ignore[return-value]
+    return handler
 
 
 class PublicAssets:
@@ -133,8 +134,14 @@ async def admin_home(request: Request) -> Response:
     return RedirectResponse("/admin/chat", status_code=302)
 
 
-def page_routes() -> list[BaseRoute]:
+def page_routes() -> list[Route | Mount]:
     panel = _page("panel.html", admin=True)
+    assets = Router(
+        [
+            Route("/vendor/{name}", vendor_file, methods=["GET", "HEAD"]),
+            Mount("/", app=StaticFiles(directory=STATIC)),
+        ]
+    )
     return [
         Route("/", _page("index.html", admin=False), methods=["GET", "HEAD"]),
         Route("/widget.js", widget_loader, methods=["GET", "HEAD"]),
@@ -143,12 +150,5 @@ def page_routes() -> list[BaseRoute]:
         Route("/admin/chat", panel, methods=["GET", "HEAD"]),
         Route("/admin/chat/{room_id:int}", panel, methods=["GET", "HEAD"]),
         Route("/admin/sw.js", service_worker, methods=["GET"]),
-        Mount(
-            "/static",
-            routes=[
-                Route("/vendor/{name}", vendor_file, methods=["GET", "HEAD"]),
-                Mount("/", app=StaticFiles(directory=STATIC), name="static"),
-            ],
-            middleware=[],
-        ),
+        Mount("/static", app=PublicAssets(assets), name="static"),
     ]

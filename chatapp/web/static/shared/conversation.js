@@ -20,7 +20,7 @@ export class Conversation {
   /**
    * side: 'user' (widget) or 'admin' (panel); me: the signed-in account; realtime may be null.
    * routes: {room(id), messages(id), send(writableRoom, room) -> {path, extra}, typing(id), read(id), upload}
-   * hooks: {changed(), incoming(message), typing(names), room(room), roomChanged(room), visible()}
+   * hooks: {changed(), incoming(message), typing(names), room(room), roomChanged(room), visible(), read?(receipt)}
    */
   constructor({ side, me, api, realtime, routes, hooks }) {
     this.side = side;
@@ -279,7 +279,9 @@ export class Conversation {
   async markRead() {
     if (!this.room || !this.hooks.visible()) return null;
     try {
-      return await this.api.post(this.routes.read(this.room.id));
+      const receipt = await this.api.post(this.routes.read(this.room.id));
+      if (this.hooks.read) this.hooks.read(receipt);
+      return receipt;
     } catch {
       return null;
     }

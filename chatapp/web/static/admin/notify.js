@@ -1,0 +1,92 @@
+// Telling support about new chats: an in-app toast, a chime, a browser notification when the
+// tab is in the background, and Web Push (through the service worker) when it is closed.
+import { el } from '../shared/dom.js';
+
+function urlBase64ToBytes(value) {
+  const padded = value.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (value.length % 4)) % 4);
+  return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+}
+
+export class Notifier {
+  /** go(roomId) opens a conversation in the panel. */
+  constructor({ api, config, chime, toasts, button, go }) {
+    this.api = api;
+    this.config = config;
+    this.chime = chime;
+    this.toasts = toasts;
+    this.button = button;
+    this.go = go;
+    this.registration = null;
+    this.button.addEventListener('click', () => this.enable());
+    this.showState();
+    if ('Notification' in window && Notification.permission === 'granted') this.subscribe().catch(() => {});
+  }
+
+  supported() { return 'Notification' in window; }
+
+  showState(text) {
+    if (!this.supported()) {
+      this.button.hidden = true;
+      return;
+    }
+    const permission = Notification.permission;
+    this.button.textContent = text || (permission === 'granted' ? 'Notifications on' : permission === 'denied' ? 'Notifications blocked' : 'Enable notifications');
+    this.button.disabled = permission !== 'default';
+  }
+
+  async enable() {
+    if (!this.supported()) return;
+    const permission = await Notification.requestPermission();
+    this.showState();
+    if (permission === 'granted') await this.subscribe().catch((error) => this.showState(`Notifications on (no push: ${error.message})`));
+  }
+
+  /** Register the service worker and a Web Push subscription so chats reach a closed tab. */
+  async subscribe() {
+    if (!('serviceWorker' in navigator)) return;
+    this.registration = await navigator.serviceWorker.register('/admin/sw.js', { scope: '/admin/' });
+    const key = this.config.vapid_public_key;
+    if (!key || !('PushManager' in window)) return;
+    const ready = await navigator.serviceWorker.ready;
+    let subscription = await ready.pushManager.getSubscription();
+    if (!subscription) {
+      subscription = await ready.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: urlBase64ToBytes(key) });
+    }
+    await this.api.post('/api/push/subscriptions', subscription.toJSON());
+  }
+
+  /** An in-app toast always; a system notification when the panel is not in front. */
+  announce({ title, body, roomId, urgent = false, sound = true }) {
+    if (sound) this.chime.play();
+    this.toast(title, body, roomId, urgent);
+    const background = document.visibilityState !== 'visible' || !document.hasFocus();
+    if (background && this.supported() && Notification.permission === 'granted') this.system(title, body, roomId);
+  }
+
+  toast(title, body, roomId, urgent) {
+    const close = () => node.remove();
+    const open = el('a', {
+      href: `/admin/chat/${roomId}`,
+      onclick: (event) => { event.preventDefault(); close(); this.go(roomId); },
+      text: 'Open',
+    });
+    const node = el('div', { class: `toast ${urgent ? 'urgent' : ''}`, dataset: { room: roomId } },
+      el('div', { class: 'toast-text' }, el('strong', { text: title }), el('span', { text: body }), ' ', open),
+      el('button', { type: 'button', 'aria-label': 'Dismiss', onclick: close }, '×'));
+    this.toasts.append(node);
+    while (this.toasts.children.length > 4) this.toasts.firstElementChild.remove();
+    setTimeout(close, 8000);
+  }
+
+  system(title, body, roomId) {
+    const options = { body, tag: `room-${roomId}`, data: { url: `/admin/chat/${roomId}` }, renotify: true };
+    try {
+      if (this.registration && this.registration.active) {
+        this.registration.showNotification(title, options);
+        return;
+      }
+      const notification = new Notification(title, options);
+      notification.onclick = () => { window.focus(); this.go(roomId); notification.close(); };
+    } catch { /* some browsers only allow notifications from a service worker */ }
+  }
+}

@@ -1,0 +1,161 @@
+// /admin/chat and /admin/chat/{id}: the inbox and one conversation side by side, live.
+import { connectRealtime } from '../shared/realtime.js';
+import { Chime } from '../shared/sound.js';
+import { adminApi, loginUrl, signOut } from './session.js';
+import { Inbox } from './inbox.js';
+import { RoomPane } from './room.js';
+import { Notifier } from './notify.js';
+
+const CONNECTION_TEXT = {
+  connecting: 'Connecting…', connected: 'Live', reconnecting: 'Reconnecting…', offline: 'Offline', disabled: 'Live updates off',
+};
+
+function roomIdFromPath() {
+  const match = location.pathname.match(/^\/admin\/chat\/(\d+)\/?$/);
+  return match ? Number(match[1]) : null;
+}
+
+function customer(room) {
+  return (room.user && room.user.name) || 'A visitor';
+}
+
+class Panel {
+  constructor(api) {
+    this.api = api;
+    this.layout = document.getElementById('layout');
+    this.placeholder = document.getElementById('placeholder');
+    this.connection = document.getElementById('connection');
+    this.recentlyCreated = new Set();
+  }
+
+  async start() {
+    let me;
+    try {
+      me = (await this.api.get('/api/auth/me')).user;
+    } catch {
+      return; // 401 already sent us to the login page
+    }
+    if (me.role !== 'admin') { signOut('forbidden'); return; }
+    this.me = me;
+    document.getElementById('me-name').textContent = me.name;
+    document.getElementById('logout-button').addEventListener('click', () => signOut());
+    this.config = await this.api.get('/api/config');
+    this.chime = new Chime('chatapp.admin.muted');
+    this.setupSound();
+    try {
+      this.realtime = await connectRealtime(location.origin, this.api, this.config);
+    } catch (error) {
+      console.warn('live updates unavailable:', error.message);
+      this.realtime = null;
+    }
+    this.showConnection(this.realtime ? this.realtime.status : 'disabled');
+    this.inbox = new Inbox({ api: this.api, me, go: (id) => this.go(id) });
+    this.inbox.onTotals = () => this.updateTitle();
+    this.room = new RoomPane({
+      api: this.api, realtime: this.realtime, me, config: this.config,
+      onRead: (id) => this.inbox.markRead(id),
+      onBack: () => this.go(null),
+      onRoom: (room) => { this.roomName = customer(room); this.inbox.upsert(room); this.updateTitle(); },
+    });
+    this.notifier = new Notifier({
+      api: this.api, config: this.config, chime: this.chime,
+      toasts: document.getElementById('toasts'), button: document.getElementById('notify-button'),
+      go: (id) => this.go(id),
+    });
+    if (this.realtime) this.listen();
+    window.addEventListener('popstate', () => this.route());
+    await this.inbox.start();
+    await this.route();
+  }
+
+  setupSound() {
+    const button = document.getElementById('sound-button');
+    const show = () => {
+      button.setAttribute('aria-pressed', String(!this.chime.muted));
+      button.textContent = this.chime.muted ? 'Sound off' : 'Sound on';
+    };
+    button.addEventListener('click', () => { this.chime.setMuted(!this.chime.muted); show(); });
+    show();
+  }
+
+  showConnection(status) {
+    this.connection.dataset.status = status;
+    this.connection.textContent = CONNECTION_TEXT[status] || status;
+  }
+
+  /** The admin feed (new chats, messages, state changes, stats) and who of support is online. */
+  listen() {
+    this.realtime.onStatus((status) => {
+      this.showConnection(status);
+      if (status === 'connected') this.inbox.scheduleRefresh();
+    });
+    this.realtime.private('admin.chat')
+      .listen('.chat.created', ({ room }) => this.chatCreated(room))
+      .listen('.chat.message', ({ room, message }) => this.chatMessage(room, message))
+      .listen('.room.updated', ({ room }) => this.inbox.upsert(room))
+      .listen('.stats.updated', ({ stats }) => { this.inbox.showStats(stats); this.inbox.scheduleRefresh(); });
+    const agents = document.getElementById('agents');
+    const members = new Map();
+    const show = () => { agents.textContent = `${members.size} ${members.size === 1 ? 'agent' : 'agents'} online`; };
+    this.realtime.join('admins')
+      .here((list) => { members.clear(); list.forEach((m) => members.set(m.id, m)); show(); })
+      .joining((m) => { members.set(m.id, m); show(); })
+      .leaving((m) => { members.delete(m.id); show(); });
+  }
+
+  viewing(roomId) {
+    return this.room.room && this.room.room.id === roomId && document.visibilityState === 'visible' && document.hasFocus();
+  }
+
+  chatCreated(room) {
+    this.inbox.upsert(room);
+    this.recentlyCreated.add(room.id);
+    setTimeout(() => this.recentlyCreated.delete(room.id), 5000);
+    this.notifier.announce({
+      title: `New chat from ${customer(room)}`,
+      body: room.last_message_preview || room.subject || 'Waiting for the first message',
+      roomId: room.id, urgent: room.priority === 'urgent',
+    });
+  }
+
+  chatMessage(room, message) {
+    this.inbox.upsert(room);
+    if (message.sender_role !== 'user') return;
+    if (this.recentlyCreated.delete(room.id)) return; // announced as a new chat a moment ago
+    const viewing = this.viewing(room.id);
+    const text = message.body || (message.attachment ? `📎 ${message.attachment.name}` : '');
+    if (viewing) {
+      this.chime.play();
+      return;
+    }
+    this.notifier.announce({ title: `${room.priority === 'urgent' ? 'Urgent: ' : ''}${customer(room)}`, body: text, roomId: room.id, urgent: room.priority === 'urgent' });
+  }
+
+  go(roomId) {
+    const path = roomId ? `/admin/chat/${roomId}` : '/admin/chat';
+    if (location.pathname !== path) history.pushState({}, '', path + location.search);
+    this.route();
+  }
+
+  async route() {
+    const roomId = roomIdFromPath();
+    this.layout.dataset.view = roomId ? 'room' : 'inbox';
+    this.inbox.setActive(roomId);
+    this.placeholder.hidden = Boolean(roomId);
+    if (roomId) await this.room.show(roomId);
+    else { this.room.hide(); this.roomName = null; this.updateTitle(); }
+  }
+
+  /** "(3) Olena · Support inbox": unread messages across all chats, then where I am. */
+  updateTitle() {
+    const unread = (this.inbox && this.inbox.stats.unread_messages) || 0;
+    document.title = `${unread ? `(${unread}) ` : ''}${this.roomName ? `${this.roomName} · ` : ''}Support inbox`;
+  }
+}
+
+const api = adminApi();
+if (!api) location.assign(loginUrl());
+else new Panel(api).start().catch((error) => {
+  console.error(error);
+  document.getElementById('connection').textContent = `Error: ${error.message}`;
+});

@@ -1,0 +1,202 @@
+// One conversation in the panel: messages, reply, typing both ways, state actions, customer details.
+import { el, clockTime } from '../shared/dom.js';
+import { Composer } from '../shared/composer.js';
+import { Conversation } from '../shared/conversation.js';
+import { ThreadView } from '../shared/thread-view.js';
+import { typingText } from '../shared/typing.js';
+
+const ROUTES = {
+  room: (id) => `/api/admin/chat/rooms/${id}`,
+  messages: (id) => `/api/admin/chat/rooms/${id}/messages`,
+  send: (target, room) => ({ path: `/api/admin/chat/rooms/${room.id}/messages`, extra: {} }),
+  typing: (id) => `/api/admin/chat/rooms/${id}/typing`,
+  read: (id) => `/api/admin/chat/rooms/${id}/read`,
+  upload: '/api/chat/upload',
+};
+
+// Which actions each status allows (mirrors the server's policy; it has the last word).
+const ACTIONS = [
+  { name: 'assign', label: 'Assign to me', when: (r, me) => ['open', 'assigned'].includes(r.status) && !(r.assigned_admin && r.assigned_admin.id === me.id) },
+  { name: 'unassign', label: 'Unassign', when: (r) => r.status === 'assigned' },
+  { name: 'priority', label: 'Urgent', when: (r) => ['open', 'assigned', 'resolved'].includes(r.status) },
+  { name: 'resolve', label: 'Resolve', when: (r) => ['open', 'assigned'].includes(r.status) },
+  { name: 'close', label: 'Close', when: (r) => ['open', 'assigned', 'resolved'].includes(r.status), danger: true },
+  { name: 'reopen', label: 'Reopen', when: (r) => ['resolved', 'closed'].includes(r.status) },
+];
+
+const ROLE_NAMES = { guest: 'Guest visitor', user: 'Registered customer', admin: 'Support admin' };
+
+function customerName(room) {
+  return (room.user && room.user.name) || `Visitor #${room.user ? room.user.id : '?'}`;
+}
+
+export class RoomPane {
+  /** onRead(roomId) after messages were marked read; onBack() returns to the list (narrow screens). */
+  constructor({ api, realtime, me, config, onRead, onBack, onRoom }) {
+    this.api = api;
+    this.realtime = realtime;
+    this.me = me;
+    this.config = config;
+    this.onRead = onRead;
+    this.onBack = onBack;
+    this.onRoomChange = onRoom;
+    this.root = document.getElementById('room');
+    this.conversation = null;
+    this.room = null;
+  }
+
+  build() {
+    this.title = el('h2', { id: 'room-title' });
+    this.sub = el('p', { class: 'room-sub' });
+    this.buttons = {};
+    const actions = el('div', { class: 'actions', role: 'toolbar', 'aria-label': 'Conversation actions' });
+    for (const action of ACTIONS) {
+      const button = el('button', { type: 'button', class: action.danger ? 'danger' : '', dataset: { action: action.name }, onclick: () => this.act(action.name), text: action.label });
+      if (action.name === 'priority') button.setAttribute('aria-pressed', 'false');
+      this.buttons[action.name] = button;
+      actions.append(button);
+    }
+    this.detailsToggle = el('button', {
+      type: 'button', class: 'details-toggle', 'aria-expanded': 'false', 'aria-controls': 'room-details', text: 'Customer details',
+      onclick: () => {
+        const open = this.root.classList.toggle('show-details');
+        this.detailsToggle.setAttribute('aria-expanded', String(open));
+      },
+    });
+    actions.append(this.detailsToggle);
+    this.actionError = el('p', { class: 'action-error', role: 'alert' });
+    this.older = el('button', { type: 'button', class: 'older', hidden: true, text: 'Show earlier messages', onclick: () => this.conversation.loadOlder() });
+    this.list = el('ol', { class: 'messages', role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-label': 'Messages' });
+    this.scroller = el('div', { class: 'scroller' }, this.older, this.list);
+    this.typing = el('div', { class: 'typing', role: 'status', 'aria-live': 'polite' });
+    this.note = el('p', { class: 'note', hidden: true });
+    this.composer = new Composer({
+      idPrefix: 'reply', placeholder: 'Reply to the customer…',
+      maxLength: this.config.limits.max_message_length, maxBytes: this.config.limits.max_upload_bytes,
+      onSend: (text, file) => { this.conversation.send(text, file); return true; },
+      onInput: (text) => this.conversation && this.conversation.typed(text),
+    });
+    this.details = el('dl');
+    this.root.replaceChildren(
+      el('header', { class: 'room-head' },
+        el('a', { class: 'back', href: '/admin/chat', onclick: (event) => { event.preventDefault(); this.onBack(); }, text: '← Inbox' }),
+        el('div', { class: 'titles' }, this.title, this.sub),
+        actions),
+      this.actionError,
+      el('div', { class: 'room-body' },
+        el('div', { class: 'conversation' }, this.scroller, this.typing, this.note, this.composer.form),
+        el('aside', { id: 'room-details', class: 'details', 'aria-labelledby': 'details-title' },
+          el('h3', { id: 'details-title', text: 'Customer' }), this.details)));
+    this.threadView = new ThreadView({
+      list: this.list, scroller: this.scroller, api: this.api,
+      labels: {
+        ours: (m) => (m.user_id === this.me.id || m.sender_role === 'local' ? 'You' : m.sender_name || 'Support'),
+        theirs: (m) => m.sender_name || 'Customer',
+      },
+      onRetry: (key) => this.conversation.retry(key),
+      onDiscard: (key) => this.conversation.discard(key),
+    });
+  }
+
+  async show(roomId) {
+    if (this.room && this.room.id === roomId) return;
+    this.hide();
+    if (!this.title) this.build();
+    this.root.hidden = false;
+    this.threadView.clear();
+    this.title.textContent = `Chat #${roomId}`;
+    this.sub.textContent = 'Loading…';
+    this.actionError.textContent = '';
+    const doc = await this.api.get(ROUTES.room(roomId)).catch((error) => ({ error }));
+    if (doc.error) {
+      this.sub.textContent = doc.error.status === 404 ? 'This conversation does not exist.' : doc.error.message;
+      return;
+    }
+    this.room = doc.room;
+    this.conversation = new Conversation({
+      side: 'admin', me: this.me, api: this.api, realtime: this.realtime, routes: ROUTES,
+      hooks: {
+        changed: () => this.render(),
+        incoming: () => {},
+        typing: (names) => { this.typing.textContent = typingText(names); },
+        room: (room) => this.showRoom(room),
+        roomChanged: () => {},
+        visible: () => document.visibilityState === 'visible' && !this.root.hidden,
+        read: (receipt) => this.onRead(receipt.room_id),
+      },
+    });
+    for (const person of doc.typing || []) {
+      if (person.user_id !== this.me.id) this.conversation.typingState.update({ ...person, is_typing: true });
+    }
+    await this.conversation.open(doc.room, doc.messages);
+    this.conversation.markRead();
+    this.composer.focus();
+  }
+
+  hide() {
+    if (this.conversation) this.conversation.dispose();
+    this.conversation = null;
+    this.room = null;
+    this.root.hidden = true;
+  }
+
+  render() {
+    this.threadView.render(this.conversation.thread);
+    this.older.hidden = !this.conversation.hasMore;
+  }
+
+  showRoom(room) {
+    this.room = room;
+    const name = customerName(room);
+    this.title.textContent = name;
+    const who = room.assigned_admin ? `assigned to ${room.assigned_admin.id === this.me.id ? 'you' : room.assigned_admin.name}` : 'unassigned';
+    this.sub.textContent = `#${room.id} · ${room.status} · ${room.priority} · ${who}`;
+    for (const action of ACTIONS) this.buttons[action.name].hidden = !action.when(room, this.me);
+    const urgent = room.priority === 'urgent';
+    this.buttons.priority.setAttribute('aria-pressed', String(urgent));
+    this.buttons.priority.textContent = urgent ? 'Urgent ✓' : 'Mark urgent';
+    const closed = room.status === 'closed';
+    this.composer.setDisabled(closed, 'This chat is closed. Reopen it to reply.');
+    this.note.hidden = !closed && room.status !== 'resolved';
+    this.note.textContent = closed ? 'Closed. Reopen the chat to reply.' : 'Resolved. A reply from either side reopens it.';
+    this.showDetails(room);
+    this.onRoomChange(room);
+  }
+
+  showDetails(room) {
+    const user = room.user || {};
+    const rows = [
+      ['Name', user.name || '—'],
+      ['E-mail', user.email || '—'],
+      ['Type', ROLE_NAMES[user.role] || user.role || '—'],
+      ['Customer id', user.id != null ? String(user.id) : '—'],
+      ['Chat', `#${room.id}${room.subject ? ` · ${room.subject}` : ''}`],
+      ['Status', room.status],
+      ['Priority', room.priority],
+      ['Assigned to', room.assigned_admin ? room.assigned_admin.name : 'Nobody'],
+      ['Started', clockTime(room.created_at)],
+      ['Last message', room.last_message_at ? clockTime(room.last_message_at) : '—'],
+      ['Unread by customer', String(room.user_unread_count ?? 0)],
+    ];
+    if (room.resolved_at) rows.push(['Resolved', clockTime(room.resolved_at)]);
+    if (room.closed_at) rows.push(['Closed', clockTime(room.closed_at)]);
+    this.details.replaceChildren(...rows.flatMap(([term, value]) => [el('dt', { text: term }), el('dd', { text: value })]));
+  }
+
+  async act(name) {
+    if (!this.room) return;
+    const id = this.room.id;
+    const button = this.buttons[name];
+    button.disabled = true;
+    this.actionError.textContent = '';
+    try {
+      const body = name === 'priority' ? { priority: this.room.priority === 'urgent' ? 'normal' : 'urgent' } : undefined;
+      const doc = await this.api.post(`/api/admin/chat/rooms/${id}/${name}`, body);
+      if (this.conversation && this.conversation.room && this.conversation.room.id === id) this.conversation.onRoom(doc.room);
+    } catch (error) {
+      this.actionError.textContent = error.message;
+    } finally {
+      button.disabled = false;
+    }
+  }
+}

@@ -1,0 +1,28 @@
+// The admin's bearer token, kept in this browser's localStorage.
+import { Api } from '../shared/api.js';
+
+export const TOKEN_KEY = 'chatapp.admin.token';
+
+export function loginUrl(reason) {
+  const next = location.pathname + location.search;
+  const query = new URLSearchParams({ next });
+  if (reason) query.set('reason', reason);
+  return `/admin/login?${query}`;
+}
+
+export function adminApi() {
+  const token = localStorage.getItem(TOKEN_KEY);
+  if (!token) return null;
+  return new Api(location.origin, {
+    token,
+    onUnauthorized: () => {
+      localStorage.removeItem(TOKEN_KEY);
+      location.assign(loginUrl('expired'));
+    },
+  });
+}
+
+export function signOut(reason) {
+  localStorage.removeItem(TOKEN_KEY);
+  location.assign(reason ? loginUrl(reason) : '/admin/login');
+}
