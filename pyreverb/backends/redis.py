@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
@@ -50,6 +50,8 @@ log = logging.getLogger("pyreverb.scaling")
 REDIS_DOWN = (RedisError, OSError, asyncio.TimeoutError)
 T = TypeVar("T")
 MAX_BATCH = 512
+# A burst of subscriptions waits for one of these instead of opening a connection each.
+MAX_REDIS_CONNECTIONS = 32
 MAX_OUTBOX = 100_000
 
 
@@ -138,6 +140,7 @@ class RedisBackend(Backend):
         self.channel = settings.scaling_channel
         self.timing = timing or ClusterTiming.from_env()
         self.dropped = 0  # bus messages not sent because Redis was unreachable
+        self.bus_lag_seconds = 0.0  # age of the last message from another node when it arrived
         self._redis: Redis | None = None
         self._state: ClusterState | None = None
         self._online = False  # shared state is usable (resynced since the last outage)
@@ -159,8 +162,10 @@ class RedisBackend(Backend):
     async def start(self) -> None:
         t = self.timing.redis_timeout
         try:
-            self._redis = Redis.from_url(
+            pool = BlockingConnectionPool.from_url(
                 self.url,
+                max_connections=MAX_REDIS_CONNECTIONS,
+                timeout=t,
                 socket_connect_timeout=t,
                 socket_timeout=t,
                 retry=Retry(NoBackoff(), 0),
@@ -168,6 +173,7 @@ class RedisBackend(Backend):
             )
         except ValueError as exc:
             raise ConfigError(f"REDIS_URL {redacted(self.url)!r} is not usable: {exc}") from None
+        self._redis = Redis.from_pool(pool)
         self._state = ClusterState(self._redis, self.channel, self.node_id)
         self._runner = asyncio.create_task(self._run(), name="pyreverb-redis")
         # A node that starts while Redis is up is ready at once; if Redis is down it
@@ -193,7 +199,7 @@ class RedisBackend(Backend):
                 left = await self._state.reap(self.node_id, only_if_dead=False)
                 for change in left:
                     await self._redis.publish(self.channel, self._presence_bus_message(change, joined=False))
-            except REDIS_DOWN as exc:
+            except Exception as exc:  # noqa: BLE001 - best effort on the way out
                 log.warning("could not withdraw node %s from the cluster: %s", self.node_id, _why(exc))
         if self._redis is not None:
             with contextlib.suppress(*REDIS_DOWN):
@@ -291,9 +297,11 @@ class RedisBackend(Backend):
 
     def _lost(self, exc: BaseException) -> None:
         """A command failed: answer locally from now on and let the runner reconnect."""
+        if not isinstance(exc, REDIS_DOWN):
+            # redis-py can surface a connection torn down mid-command as other errors
+            log.warning("Redis command failed unexpectedly", exc_info=exc)
         self._online = self._bus_open = False
         self._broken.set()
-        log.debug("Redis command failed: %s", exc)
 
     # -- shared state ------------------------------------------------------------------
     async def _resync(self) -> None:
@@ -361,7 +369,7 @@ class RedisBackend(Backend):
                     if self._online:
                         assert self._state is not None
                         return await change(self._state)
-            except REDIS_DOWN as exc:
+            except Exception as exc:  # noqa: BLE001 - never fail the caller: answer locally
                 self._lost(exc)
         return None
 
@@ -371,7 +379,7 @@ class RedisBackend(Backend):
             try:
                 assert self._state is not None
                 return await query(self._state)
-            except REDIS_DOWN as exc:
+            except Exception as exc:  # noqa: BLE001 - never fail the caller: answer locally
                 self._lost(exc)
         return local()
 
@@ -425,7 +433,7 @@ class RedisBackend(Backend):
             return local
         try:
             answers = await self._ask_cluster("connections", app_id)
-        except REDIS_DOWN as exc:
+        except Exception as exc:  # noqa: BLE001 - never fail the caller: answer locally
             self._lost(exc)
             return local
         return local + sum(int(body) for body in answers if body.isdigit())
@@ -536,6 +544,7 @@ class RedisBackend(Backend):
             return
         if msg.node == self.node_id:
             return
+        self.bus_lag_seconds = max(0.0, time.time() - msg.sent_at)
         try:
             self._dispatch(msg)
         except Exception:  # noqa: BLE001 - one bad message must not stop the listener

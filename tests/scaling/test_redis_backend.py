@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 from pyreverb.backends import bus
 from pyreverb.backends.cluster_state import ClusterState
 from pyreverb.backends.gate import Gate
-from pyreverb.backends.redis import ClusterTiming, RedisBackend, redacted
+from pyreverb.backends.redis import MAX_REDIS_CONNECTIONS, ClusterTiming, RedisBackend, redacted
 from pyreverb.config import ConfigError, Settings
 from pyreverb.protocol.messages import encode_event
 from pyreverb.server import PusherServer
@@ -57,11 +57,22 @@ def test_bus_message_round_trip_keeps_body_bytes_untouched() -> None:
     raw = bus.encode("node-a", bus.Kind.MESSAGE, "app", "room", None, body=frame)
     msg = bus.decode(raw)
     assert (msg.node, msg.kind, msg.args, msg.body) == ("node-a", bus.Kind.MESSAGE, ("app", "room", None), frame)
+    assert abs(msg.sent_at - time.time()) < 5
 
 
 @pytest.mark.parametrize(
     "raw",
-    [b"", b"no header line", b"not json\n{}", b'{"a":1}\n', b'[2,"n","m"]\n', b'[1,"n","zz"]\n', b'[1,"n","m",5]\n'],
+    [
+        b"",
+        b"no header line",
+        b"not json\n{}",
+        b'{"a":1}\n',
+        b'[2,"n",1,"m","a","c",null]\n',  # another wire version
+        b'[1,"n",1,"zz"]\n',  # unknown kind
+        b'[1,"n",1,"m","a",5,null]\n',  # a number where a name belongs
+        b'[1,"n",1,"m","a"]\n',  # too few fields
+        b'[1,"n","late","t","a","u"]\n',  # no timestamp
+    ],
 )
 def test_foreign_or_damaged_bus_messages_are_refused(raw: bytes) -> None:
     with pytest.raises(bus.BusDecodeError):
@@ -174,12 +185,27 @@ async def test_foreign_messages_on_the_channel_are_ignored(start_node: StartNode
     client = aioredis.Redis.from_url(redis_url)
     try:
         await client.publish(a.settings.scaling_channel, b"something else entirely")
-        await client.publish(a.settings.scaling_channel, b'[1,"x","m","1"]\n')  # too few fields
+        await client.publish(a.settings.scaling_channel, b'[1,"x",0,"m","1"]\n')  # too few fields
     finally:
         await client.aclose()
     b.backend.publish(APP.app_id, "feed", encode_event("still-fine", "{}", "feed"))
     await eventually(lambda: reader.events("still-fine"))
     assert a.backend.healthy and b.backend.healthy
+    assert 0 <= a.backend.bus_lag_seconds < 1  # exported as pyreverb_bus_lag_seconds
+
+
+async def test_a_burst_of_subscriptions_waits_for_a_bounded_pool(start_node: StartNode, redis_url: str) -> None:
+    node = await start_node()
+    clients = [Client(node) for _ in range(300)]
+    await asyncio.gather(*(c.subscribe("burst") for c in clients))
+    assert (await node.backend.channel_stats(APP.app_id, "burst")).subscription_count == 300
+    assert node.backend.healthy
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        mine = [c for c in await client.client_list() if c["name"] == f"pyreverb-{node.backend.node_id}"]
+    finally:
+        await client.aclose()
+    assert 1 <= len(mine) <= MAX_REDIS_CONNECTIONS
 
 
 # -- Redis outages --------------------------------------------------------------------------------
