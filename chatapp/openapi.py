@@ -210,7 +210,7 @@ def _operation_id(endpoint: Endpoint) -> str:
 def _operation(endpoint: Endpoint) -> dict[str, Any]:
     ok_schema = _ref(endpoint.response) if endpoint.response else {"type": "object"}
     ok_content = (
-        {"application/octet-stream": {"schema": ok_schema}}
+        {"*/*": {"schema": ok_schema}}
         if endpoint.response == "File"
         else {"application/json": {"schema": ok_schema}}
     )

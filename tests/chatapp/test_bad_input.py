@@ -151,6 +151,11 @@ def test_flood_is_rate_limited(new_guest: Callable[..., Api]) -> None:
     assert [m["body"] for m in stored(flooder)] == [f"spam {i}" for i in range(20)]
     # Another visitor is not affected by the flooder's limit.
     assert new_guest().post("/api/chat/messages", {"body": "calm"}).status_code == 201
+    # Typing updates have their own, larger allowance (60 per 10 s by default).
+    room_id = stored(flooder)[0]["room_id"]
+    typing = [flooder.post(f"/api/chat/rooms/{room_id}/typing", {"is_typing": i % 2 == 0}).status_code
+              for i in range(62)]
+    assert typing.count(200) == 60 and typing[-2:] == [429, 429]
 
 
 def upload(api: Api, name: str, data: bytes, mime: str = "application/octet-stream", **form: str) -> httpx.Response:
