@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -57,3 +59,88 @@ def test_admin_signs_in_sees_the_chat_opens_it_and_replies(pages: Pages, stack: 
     assert user.ok("GET", "/api/chat/unread")["unread_count"] == 1
     expect(page.locator("#room .room-sub")).to_contain_text("assigned to you")
     screenshot(page, "admin-conversation")
+
+
+def test_filters_and_stats_follow_assign_urgent_resolve_close_reopen(pages: Pages, stack: Stack) -> None:
+    _, user = stack.new_user("Filip Filters")
+    room_id = user.send("Where is the blue kettle? zebrafinch")["room"]["id"]
+    page = pages.admin("/admin/chat")
+    names = ("open", "assigned", "unassigned", "urgent", "unread", "mine")
+    api_keys = {"unread": "unread_messages"}
+
+    def shown() -> dict[str, int]:
+        return {n: int(page.locator(f"#stat-{n}").inner_text()) for n in names}
+
+    def from_api() -> dict[str, int]:
+        stats = stack.admin.ok("GET", "/api/admin/chat/stats")["stats"]
+        return {n: stats[api_keys.get(n, n)] for n in names}
+
+    def settled() -> dict[str, int]:
+        """The panel's numbers once they match the server's (they update live)."""
+        return wait_until(lambda: (s := shown()) == from_api() and s, what="live stats")
+
+    def filters_with_room() -> set[str]:
+        found = set()
+        for name in ("open", "unassigned", "assigned", "mine", "urgent", "unread", "resolved", "closed", "all"):
+            page.click(f"#filters [data-filter='{name}']")
+            page.wait_for_selector(f"#inbox[data-shown='{name}|']", state="attached")
+            if page.locator(f".room-item[data-id='{room_id}']").count():
+                found.add(name)
+        return found
+
+    before = settled()
+    assert filters_with_room() == {"open", "unassigned", "unread", "all"}
+    page.click("#filters [data-filter='open']")
+    page.locator(f".room-item[data-id='{room_id}'] a").click()
+    expect(page.locator("#room-title")).to_have_text("Filip Filters")
+
+    page.click("[data-action='assign']")
+    expect(page.locator("#room .room-sub")).to_contain_text("assigned to you")
+    expect(page.locator("[data-action='assign']")).to_be_hidden()
+    after = settled()
+    assert (after["assigned"], after["unassigned"], after["mine"]) == (
+        before["assigned"] + 1, before["unassigned"] - 1, before["mine"] + 1)
+    assert after["unread"] == before["unread"] - 1, "opening the chat read its message"
+    assert filters_with_room() == {"open", "assigned", "mine", "all"}
+
+    page.click("[data-action='priority']")
+    expect(page.locator("[data-action='priority']")).to_have_attribute("aria-pressed", "true")
+    assert settled()["urgent"] == before["urgent"] + 1
+    assert filters_with_room() == {"open", "assigned", "mine", "urgent", "all"}
+    expect(page.locator(f".room-item[data-id='{room_id}']")).to_have_class(re.compile(r"\burgent\b"))
+    screenshot(page, "admin-urgent")
+
+    page.click("[data-action='resolve']")
+    expect(page.locator("#room .room-sub")).to_contain_text("resolved")
+    resolved = settled()
+    assert (resolved["open"], resolved["assigned"], resolved["urgent"], resolved["mine"]) == (
+        before["open"] - 1, before["assigned"], before["urgent"], before["mine"])
+    assert filters_with_room() == {"resolved", "all"}
+    expect(page.locator("#room .msg.system").last).to_contain_text("resolved the chat")
+
+    page.click("[data-action='close']")
+    expect(page.locator("#room .room-sub")).to_contain_text("closed")
+    expect(page.get_by_role("textbox", name="Message")).to_be_disabled()
+    assert filters_with_room() == {"closed", "all"}
+
+    page.click("[data-action='reopen']")
+    expect(page.locator("#room .room-sub")).to_contain_text("assigned")
+    expect(page.get_by_role("textbox", name="Message")).to_be_enabled()
+    reopened = settled()
+    assert (reopened["open"], reopened["urgent"], reopened["mine"]) == (
+        before["open"], before["urgent"] + 1, before["mine"] + 1)
+    assert filters_with_room() == {"open", "assigned", "mine", "urgent", "all"}
+
+    page.click("[data-action='unassign']")
+    expect(page.locator("#room .room-sub")).to_contain_text("unassigned")
+    assert "unassigned" in filters_with_room()
+
+    # Search: a word from the message finds exactly this chat; nonsense finds nothing.
+    page.click("#filters [data-filter='all']")
+    page.fill("#search", "zebrafinch")
+    page.wait_for_selector("#inbox[data-shown='all|zebrafinch']", state="attached")
+    assert page.locator(".room-item").evaluate_all("(rows) => rows.map((r) => Number(r.dataset.id))") == [room_id]
+    page.fill("#search", "no-such-words-anywhere")
+    page.wait_for_selector("#inbox[data-shown='all|no-such-words-anywhere']", state="attached")
+    expect(page.locator(".room-item")).to_have_count(0)
+    expect(page.locator("#rooms-empty")).to_be_visible()

@@ -22,7 +22,7 @@ def visitor_page(pages: Pages, stack: Stack, user: Api) -> Page:
     session = json.dumps({"token": user.token, "name": user.user["name"]})
     context.add_init_script(f"localStorage.setItem('northwind.session', {json.dumps(session)});")
     page = pages.page("/", context)
-    page.wait_for_function("() => window.ChatWidget && window.ChatWidget.unread")
+    page.wait_for_selector("chatapp-widget[data-ready=true]", state="attached")
     return page
 
 

@@ -90,6 +90,7 @@ export class Inbox {
     this.more.hidden = page >= doc.meta.pages;
     this.count.textContent = `${doc.meta.total} ${doc.meta.total === 1 ? 'conversation' : 'conversations'}`;
     this.render();
+    this.root.dataset.shown = `${filter}|${query}`; // what the list holds now
   }
 
   async loadStats() {

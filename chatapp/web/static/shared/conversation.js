@@ -4,7 +4,10 @@ import { Thread } from './thread.js';
 import { TypingNotifier, TypingState } from './typing.js';
 import { ApiError, NetworkError, newKey } from './api.js';
 
-const POLL_MS = 5000;
+// Without a live connection we ask for new messages every few seconds; with one, rarely, in
+// case an event was dropped between chatapp and pyreverb while this socket stayed up.
+const POLL_OFFLINE_MS = 5000;
+const POLL_LIVE_MS = 30000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function transient(error) {
@@ -40,6 +43,11 @@ export class Conversation {
     this.typingState = new TypingState((names) => hooks.typing(names));
     this.typingNotifier = new TypingNotifier((on) => this.sendTyping(on));
     this.pollTimer = null;
+    this.pollEvery = 0;
+    // "messages after id N" starts here: the newest id that a page from the server (never a live
+    // event, never my own send) proved we hold everything up to. Catch-up re-reads a few
+    // messages we already show (dropped as duplicates) but can never skip one.
+    this.cursor = 0;
     this.readTimer = null;
     this.unwatch = realtime ? realtime.onStatus((status) => this.onStatus(status)) : null;
     this.onVisible = () => { if (document.visibilityState === 'visible') this.resync(); };
@@ -52,6 +60,7 @@ export class Conversation {
     this.room = room;
     const doc = page || (await this.api.get(this.routes.messages(room.id), { limit: 50 }));
     for (const message of doc.data) this.thread.add(message);
+    this.advance(doc);
     this.hasMore = doc.has_more;
     this.loaded = true;
     this.subscribe();
@@ -95,11 +104,17 @@ export class Conversation {
     if (status === 'connected') this.resync();
   }
 
-  /** Without a live connection, ask for "messages after id N" every few seconds. */
   updatePolling() {
-    const live = this.realtime && this.realtime.status === 'connected';
-    if (live && this.pollTimer) { clearInterval(this.pollTimer); this.pollTimer = null; }
-    if (!live && !this.pollTimer) this.pollTimer = setInterval(() => this.resync(), POLL_MS);
+    const every = this.realtime && this.realtime.status === 'connected' ? POLL_LIVE_MS : POLL_OFFLINE_MS;
+    if (every === this.pollEvery) return;
+    clearInterval(this.pollTimer);
+    this.pollEvery = every;
+    this.pollTimer = setInterval(() => { if (document.visibilityState === 'visible') this.resync(); }, every);
+  }
+
+  /** A newest-first page or a catch-up page is complete up to its last id. */
+  advance(page) {
+    if (page.last_id != null) this.cursor = Math.max(this.cursor, page.last_id);
   }
 
   receive(message) {
@@ -157,8 +172,10 @@ export class Conversation {
         this.catchAgain = false;
         let more = true;
         while (more && this.room && this.room.id === roomId) {
-          const doc = await this.api.get(this.routes.messages(roomId), { after: this.thread.lastId, limit: 100 });
+          const doc = await this.api.get(this.routes.messages(roomId), { after: this.cursor, limit: 100 });
+          if (!this.room || this.room.id !== roomId) break;
           for (const message of doc.data) this.accept(message);
+          this.advance(doc);
           more = doc.has_more && doc.data.length > 0;
         }
       } while (this.catchAgain);
@@ -250,6 +267,7 @@ export class Conversation {
     const pending = this.thread.pending;
     this.thread = new Thread(this.side, this.me.id);
     this.thread.pending = pending;
+    this.cursor = 0;
     this.typingState.clear();
     this.room = room;
     this.loaded = true;

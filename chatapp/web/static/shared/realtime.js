@@ -33,13 +33,10 @@ export function loadPusher(base) {
   return pusherLoading;
 }
 
-/** connected | connecting | reconnecting | offline | disabled */
-function describe(state, everConnected) {
-  if (state === 'connected') return 'connected';
-  if (state === 'unavailable' || state === 'failed') return 'offline';
-  if (state === 'disconnected') return everConnected ? 'offline' : 'connecting';
-  return everConnected ? 'reconnecting' : 'connecting';
-}
+// After a drop, pusher-js waits out a 15 s timeout per attempt even when the server refuses at
+// once, so a restarted pyreverb would be noticed late. We restart its attempt on a short backoff.
+const RETRY_DELAYS_MS = [1000, 2000, 3000, 5000];
+const OFFLINE_AFTER_MS = 10000;
 
 export class Realtime {
   /** config: /api/config's "echo" block; api: an Api whose token signs subscriptions. */
@@ -47,7 +44,12 @@ export class Realtime {
     this.api = api;
     this.listeners = new Set();
     this.everConnected = false;
-    this.status = 'connecting';
+    this.lostAt = null;
+    this.attempt = 0;
+    this.retryTimer = null;
+    this.offlineTimer = null;
+    this.closed = false;
+    this.status = 'connecting'; // connecting | connected | reconnecting | offline
     this.echo = new Echo({
       ...config,
       broadcaster: 'reverb',
@@ -62,10 +64,9 @@ export class Realtime {
     this.pusher = this.echo.connector.pusher;
     api.socketId = () => this.socketId();
     this.pusher.connection.bind('state_change', ({ current }) => this.changed(current));
-    this.onBrowserOnline = () => {
-      if (this.status !== 'connected') this.pusher.connect();
-    };
-    window.addEventListener('online', this.onBrowserOnline);
+    this.onNetwork = () => this.update();
+    window.addEventListener('online', this.onNetwork);
+    window.addEventListener('offline', this.onNetwork);
   }
 
   authorize(endpoint, { socketId, channelName }, callback) {
@@ -76,8 +77,37 @@ export class Realtime {
   }
 
   changed(state) {
-    if (state === 'connected') this.everConnected = true;
-    const status = describe(state, this.everConnected);
+    if (state === 'connected') {
+      this.everConnected = true;
+      this.lostAt = null;
+      this.attempt = 0;
+      clearTimeout(this.retryTimer);
+      clearTimeout(this.offlineTimer);
+    } else if (this.everConnected && this.lostAt === null && !this.closed) {
+      this.lostAt = Date.now();
+      this.scheduleRetry();
+      this.offlineTimer = setTimeout(() => this.update(), OFFLINE_AFTER_MS);
+    }
+    this.update();
+  }
+
+  scheduleRetry() {
+    clearTimeout(this.retryTimer);
+    const delay = RETRY_DELAYS_MS[Math.min(this.attempt, RETRY_DELAYS_MS.length - 1)];
+    this.retryTimer = setTimeout(() => {
+      if (this.closed || this.pusher.connection.state === 'connected') return;
+      this.attempt += 1;
+      this.pusher.connection.retryIn(0);
+      this.scheduleRetry();
+    }, delay);
+  }
+
+  update() {
+    let status = 'connecting';
+    if (this.pusher.connection.state === 'connected') status = 'connected';
+    else if (!navigator.onLine) status = 'offline';
+    else if (this.lostAt !== null) status = Date.now() - this.lostAt >= OFFLINE_AFTER_MS ? 'offline' : 'reconnecting';
+    else if (['unavailable', 'failed'].includes(this.pusher.connection.state)) status = 'offline';
     if (status === this.status) return;
     this.status = status;
     for (const listener of this.listeners) listener(status);
@@ -97,7 +127,11 @@ export class Realtime {
   leave(name) { this.echo.leave(name); }
 
   disconnect() {
-    window.removeEventListener('online', this.onBrowserOnline);
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.offlineTimer);
+    window.removeEventListener('online', this.onNetwork);
+    window.removeEventListener('offline', this.onNetwork);
     this.listeners.clear();
     this.echo.disconnect();
   }

@@ -8,7 +8,6 @@ export class Thread {
     this.byId = new Map();
     this.pending = new Map(); // idempotency key -> local message not yet confirmed
     this.keyToId = new Map();
-    this.lastId = 0;
     this.firstId = null;
   }
 
@@ -31,7 +30,6 @@ export class Thread {
       return false;
     }
     this.byId.set(message.id, { ...message });
-    this.lastId = Math.max(this.lastId, message.id);
     this.firstId = this.firstId === null ? message.id : Math.min(this.firstId, message.id);
     if (this.mine(message)) this.adoptPending(message);
     return true;

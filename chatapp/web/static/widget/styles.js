@@ -7,8 +7,9 @@ export const WIDGET_CSS = `
   --bg: #fff; --soft: #f3f4f6; --danger: #b91c1c;
   position: fixed; bottom: 20px; right: 20px; z-index: 2147483000;
   font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
-  color: var(--ink); text-align: left; direction: ltr; letter-spacing: normal;
-  -webkit-font-smoothing: antialiased; box-sizing: border-box;
+  color: var(--ink); text-align: left; direction: ltr; letter-spacing: normal; word-spacing: normal;
+  text-transform: none; text-shadow: none; text-indent: 0; font-style: normal; font-weight: 400;
+  white-space: normal; visibility: visible; cursor: auto; -webkit-font-smoothing: antialiased; box-sizing: border-box;
 }
 .root.left { right: auto; left: 20px; }
 .root *, .root *::before, .root *::after { box-sizing: border-box; }

@@ -95,8 +95,10 @@ export class Widget {
     this.view.composer.maxBytes = this.config.limits.max_upload_bytes;
     this.view.composer.input.maxLength = this.config.limits.max_message_length;
     await this.signIn();
-    let reopen = false;
-    try { reopen = sessionStorage.getItem('chatapp.widget.open') === '1'; } catch { reopen = false; }
+    // Stay open across page loads; a Web Push notification links to "?chat=open".
+    let reopen = new URLSearchParams(location.search).get('chat') === 'open';
+    try { reopen = reopen || sessionStorage.getItem('chatapp.widget.open') === '1'; } catch { /* ignore */ }
+    this.view.host.dataset.ready = 'true';
     if (reopen && this.visible()) await this.open();
     this.emit('ready', { user: this.me });
   }
@@ -195,6 +197,7 @@ export class Widget {
   // ----------------------------------------------------------------- actions
 
   async open() {
+    if (this.view.host.dataset.ready !== 'true') await this.started.catch(() => {});
     if (!this.visible()) return;
     this.isOpen = true;
     this.view.setOpen(true);
@@ -227,12 +230,19 @@ export class Widget {
   }
 
   send(text, file) {
-    if (!this.conversation) {
-      this.view.composer.error.textContent = 'Connecting… try again in a moment.';
-      return false;
+    if (this.conversation) {
+      this.conversation.send(text, file);
+      return true;
     }
-    this.conversation.send(text, file);
-    return true;
+    if (this.starting) {
+      // The guest session is still being made: send as soon as it is there.
+      this.starting.then(() => {
+        if (this.conversation) this.conversation.send(text, file);
+      });
+      return true;
+    }
+    this.view.composer.error.textContent = 'The chat is not connected yet. Please try again.';
+    return false;
   }
 
   async endChat() {
@@ -312,7 +322,8 @@ export async function boot(base, options, publicApi, queue) {
   publicApi.isMuted = () => widget.chime.muted;
   const early = queue.splice(0);
   for (const [name, args] of early.filter(([n]) => n === 'on' || n === 'off')) widget[name](...args);
-  await widget.start();
+  widget.started = widget.start();
+  await widget.started;
   for (const [name, args] of early.filter(([n]) => n !== 'on' && n !== 'off')) await publicApi[name](...args);
   return widget;
 }
