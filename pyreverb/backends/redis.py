@@ -157,6 +157,7 @@ class RedisBackend(Backend):
         self._runner: asyncio.Task[None] | None = None
         self._stopping = False
         self._offline_since: float | None = None
+        self._dropped_before_outage = 0
 
     # -- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
@@ -269,6 +270,7 @@ class RedisBackend(Backend):
         self.dropped += lost
         if self._offline_since is None:
             self._offline_since = time.monotonic()
+            self._dropped_before_outage = self.dropped - lost
             log.error(
                 "Redis at %s unreachable (%s): cluster delivery paused, serving this node's "
                 "clients only, /up reports DEGRADED; reconnecting with back-off",
@@ -292,7 +294,7 @@ class RedisBackend(Backend):
             redacted(self.url),
             self.node_id,
             down,
-            self.dropped,
+            self.dropped - self._dropped_before_outage,
         )
 
     def _lost(self, exc: BaseException) -> None:

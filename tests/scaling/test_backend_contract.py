@@ -33,10 +33,10 @@ async def nodes(request: pytest.FixtureRequest, redis_url: str, scaling_channel:
         settings = Settings(apps=(APP,), scaling_enabled=True, redis_url=redis_url, scaling_channel=scaling_channel)
         timing = ClusterTiming(node_ttl=NODE_TTL, heartbeat=NODE_HEARTBEAT)
         servers = [PusherServer(settings, backend=RedisBackend(settings, timing)) for _ in range(3)]
-    for server in servers:
-        await server.backend.start()
-        assert server.backend.healthy
     try:
+        for server in servers:
+            await server.backend.start()
+            await eventually(lambda: server.backend.healthy)
         yield [servers[i % len(servers)] for i in range(3)]
     finally:
         for server in servers:

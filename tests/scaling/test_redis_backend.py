@@ -32,10 +32,10 @@ async def start_node(redis_url: str, scaling_channel: str) -> AsyncIterator[Star
     async def start(url: str = redis_url, wait_healthy: bool = True) -> PusherServer:
         settings = Settings(apps=(APP,), scaling_enabled=True, redis_url=url, scaling_channel=scaling_channel)
         node = PusherServer(settings, backend=RedisBackend(settings, TIMING))
+        started.append(node)
         await node.backend.start()
         if wait_healthy:
-            assert node.backend.healthy
-        started.append(node)
+            await eventually(lambda: node.backend.healthy)
         return node
 
     yield start
