@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import socket
 import sys
@@ -128,9 +129,17 @@ def restart() -> None:
 
     Run nodes under a supervisor (systemd, supervisord) so they start again.
     """
-    from pyreverb.restart import request_restart
+    from pyreverb.restart import RestartError, request_restart
 
-    for where in request_restart(_settings_or_exit()):
+    try:  # only the scaling settings matter here: no app credentials needed
+        settings = Settings.from_env({**os.environ, "REVERB_APP_ID": "-", "REVERB_APP_KEY": "-", "REVERB_APP_SECRET": "-", "PYREVERB_APPS_FILE": ""})
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    try:
+        places = request_restart(settings)
+    except RestartError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for where in places:
         click.echo(f"restart requested via {where}; nodes drain within ~1 s")
 
 
@@ -138,7 +147,9 @@ def restart() -> None:
 @click.option("--host", default="127.0.0.1", help="Node to ask")
 @click.option("--port", type=int, default=None, help="Its port [REVERB_SERVER_PORT, 8080]")
 @click.option("--interval", type=float, default=1.0, help="Seconds between the two samples")
-def status(host: str, port: int | None, interval: float) -> None:
+@click.option("--tls", is_flag=True, default=False, help="The node serves https (REVERB_TLS_CERT)")
+@click.option("--insecure", is_flag=True, default=False, help="With --tls: do not verify the certificate")
+def status(host: str, port: int | None, interval: float, tls: bool, insecure: bool) -> None:
     """Print connections, channels and messages per second of a running node."""
     import time
 
@@ -150,12 +161,13 @@ def status(host: str, port: int | None, interval: float) -> None:
     app = settings.apps[0]
     port = port or settings.port
     path = f"{settings.prefix}/apps/{app.app_id}/status"
+    scheme = "https" if tls or settings.tls_cert else "http"
 
     def sample() -> dict[str, object]:
         params = {"auth_key": app.key, "auth_timestamp": str(int(time.time())), "auth_version": "1.0"}
         params["auth_signature"] = sign_request(app.secret, "GET", path, params)
         try:
-            response = httpx.get(f"http://{host}:{port}{path}", params=params, timeout=5)
+            response = httpx.get(f"{scheme}://{host}:{port}{path}", params=params, timeout=5, verify=not insecure)
         except httpx.HTTPError as exc:
             raise click.ClickException(f"cannot reach a node at {host}:{port}: {exc}") from exc
         if response.status_code != 200:

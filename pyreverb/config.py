@@ -11,6 +11,7 @@ import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import quote
 from typing import Any, Literal, Mapping
 
 __all__ = ["AppConfig", "Settings", "ConfigError", "ClientEventsFrom"]
@@ -115,7 +116,7 @@ class Settings:
             max_request_size=_int(env, "REVERB_MAX_REQUEST_SIZE", 102_400),
             event_data_limit=_int(env, "PYREVERB_EVENT_DATA_LIMIT", 10_240),
             timestamp_tolerance=_int(env, "PYREVERB_TIMESTAMP_TOLERANCE", 600),
-            shutdown_timeout=float(env.get("PYREVERB_SHUTDOWN_TIMEOUT", "10")),
+            shutdown_timeout=_float(env, "PYREVERB_SHUTDOWN_TIMEOUT", 10.0),
             max_send_buffer=_int(env, "PYREVERB_MAX_SEND_BUFFER", 4 * 1024 * 1024),
             scaling_enabled=_bool(env, "REVERB_SCALING_ENABLED", False),
             scaling_channel=env.get("REVERB_SCALING_CHANNEL", "reverb"),
@@ -135,31 +136,26 @@ def _default_app(env: Mapping[str, str]) -> AppConfig | None:
     if not (app_id and key and secret):
         raise ConfigError("REVERB_APP_ID, REVERB_APP_KEY and REVERB_APP_SECRET must be set together")
     origins = env.get("REVERB_APP_ALLOWED_ORIGINS", "*")
-    max_conn = env.get("REVERB_APP_MAX_CONNECTIONS")
     return _app_from_mapping(
         {
             "app_id": app_id,
             "key": key,
             "secret": secret,
             "allowed_origins": [o.strip() for o in origins.split(",") if o.strip()],
-            "ping_interval": float(env.get("REVERB_APP_PING_INTERVAL", "60")),
+            "ping_interval": _float(env, "REVERB_APP_PING_INTERVAL", 60.0),
             "activity_timeout": _int(env, "REVERB_APP_ACTIVITY_TIMEOUT", 30),
-            "pong_timeout": float(env.get("PYREVERB_APP_PONG_TIMEOUT", "30")),
-            "max_connections": int(max_conn) if max_conn else None,
+            "pong_timeout": _float(env, "PYREVERB_APP_PONG_TIMEOUT", 30.0),
+            "max_connections": _int(env, "REVERB_APP_MAX_CONNECTIONS", 0) or None,
             "max_message_size": _int(env, "REVERB_APP_MAX_MESSAGE_SIZE", 10_000),
             "accept_client_events_from": env.get("REVERB_APP_ACCEPT_CLIENT_EVENTS_FROM", "members"),
             "max_presence_members": _int(env, "PYREVERB_APP_MAX_PRESENCE_MEMBERS", 100),
             "max_channels_per_connection": _int(env, "PYREVERB_APP_MAX_CHANNELS_PER_CONNECTION", 500),
             "rate_limiting_enabled": _bool(env, "REVERB_APP_RATE_LIMITING_ENABLED", False),
             "rate_limit_max_attempts": _int(env, "REVERB_APP_RATE_LIMIT_MAX_ATTEMPTS", 60),
-            "rate_limit_decay_seconds": float(env.get("REVERB_APP_RATE_LIMIT_DECAY_SECONDS", "60")),
+            "rate_limit_decay_seconds": _float(env, "REVERB_APP_RATE_LIMIT_DECAY_SECONDS", 60.0),
             "rate_limit_terminate": _bool(env, "REVERB_APP_RATE_LIMIT_TERMINATE", False),
-            "user_authentication_timeout": (
-                float(env["PYREVERB_APP_USER_AUTHENTICATION_TIMEOUT"])
-                if env.get("PYREVERB_APP_USER_AUTHENTICATION_TIMEOUT")
-                else None
-            ),
-            "cache_ttl": float(env.get("PYREVERB_APP_CACHE_TTL", "3600")),
+            "user_authentication_timeout": _float(env, "PYREVERB_APP_USER_AUTHENTICATION_TIMEOUT", 0.0) or None,
+            "cache_ttl": _float(env, "PYREVERB_APP_CACHE_TTL", 3600.0),
             "webhooks": _webhooks_from_env(env),
         }
     )
@@ -180,10 +176,41 @@ def _webhooks_from_env(env: Mapping[str, str]) -> list[dict[str, Any]]:
 _APP_FIELDS = {f for f in AppConfig.__dataclass_fields__}
 
 
+def _check_types(raw: Mapping[str, Any]) -> None:
+    """Reject values of the wrong type with the field's name (JSON apps files)."""
+    for name, value in raw.items():
+        if name in ("app_id", "key", "secret", "webhooks") or value is None:
+            continue
+        expected = _FIELD_TYPES.get(name)
+        if name == "allowed_origins":
+            if not isinstance(value, (list, tuple)) or not all(isinstance(o, str) for o in value):
+                raise ConfigError("app setting 'allowed_origins' must be a list of host patterns")
+        elif expected is bool:
+            if not isinstance(value, bool):
+                raise ConfigError(f"app setting '{name}' must be true or false")
+        elif expected in (int, float):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or (expected is int and not float(value).is_integer()):
+                raise ConfigError(f"app setting '{name}' must be a number")
+            if value < 0:
+                raise ConfigError(f"app setting '{name}' must not be negative")
+        elif expected is str and not isinstance(value, str):
+            raise ConfigError(f"app setting '{name}' must be a string")
+
+
+_FIELD_TYPES: dict[str, type] = {
+    "ping_interval": float, "activity_timeout": int, "pong_timeout": float, "max_connections": int,
+    "max_message_size": int, "accept_client_events_from": str, "max_presence_members": int,
+    "max_channels_per_connection": int, "enabled": bool, "rate_limiting_enabled": bool,
+    "rate_limit_max_attempts": int, "rate_limit_decay_seconds": float, "rate_limit_terminate": bool,
+    "user_authentication_timeout": float, "cache_ttl": float,
+}
+
+
 def _app_from_mapping(raw: Mapping[str, Any]) -> AppConfig:
     unknown = set(raw) - _APP_FIELDS
     if unknown:
         raise ConfigError(f"unknown app setting(s): {', '.join(sorted(unknown))}")
+    _check_types(raw)
     for name in ("app_id", "key", "secret"):
         if not isinstance(raw.get(name), (str, int)) or str(raw.get(name)).strip() == "":
             raise ConfigError(f"app setting '{name}' is required")
@@ -194,6 +221,14 @@ def _app_from_mapping(raw: Mapping[str, Any]) -> AppConfig:
     if "allowed_origins" in values:
         values["allowed_origins"] = tuple(values["allowed_origins"]) or ("*",)
     if "webhooks" in values:
+        if not isinstance(values["webhooks"], (list, tuple)):
+            raise ConfigError("app setting 'webhooks' must be a list of endpoints")
+        from pyreverb.webhooks import WebhookEndpoint  # validates each endpoint now, not at start-up
+
+        for hook in values["webhooks"]:
+            if not isinstance(hook, Mapping):
+                raise ConfigError("each webhook must be an object with a 'url'")
+            WebhookEndpoint.from_mapping(hook)
         values["webhooks"] = tuple(values["webhooks"])
     if values.get("accept_client_events_from", "members") not in ("members", "all", "none"):
         raise ConfigError("accept_client_events_from must be one of members, all, none")
@@ -225,18 +260,31 @@ def _redis_url(env: Mapping[str, str]) -> str:
     port = env.get("REDIS_PORT", "6379")
     db = env.get("REDIS_DB", "0")
     password = env.get("REDIS_PASSWORD")
-    auth = f":{password}@" if password else ""
+    auth = f":{quote(password, safe='')}@" if password else ""
     return f"redis://{auth}{host}:{port}/{db}"
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
-    if raw is None or raw == "":
+    if raw is None or raw.strip() == "":
         return default
     try:
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative, got {raw!r}")
+    return value
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:

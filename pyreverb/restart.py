@@ -13,8 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["restart_file", "request_restart", "RestartWatch"]
+__all__ = ["restart_file", "request_restart", "RestartWatch", "RestartError"]
 
 log = logging.getLogger("pyreverb.restart")
 
@@ -31,16 +32,38 @@ def request_restart(settings: Any) -> list[str]:
     """Record the restart request everywhere nodes look; return where it went."""
     now = f"{time.time():.6f}"
     path = restart_file()
-    path.write_text(now)
-    done = [str(path)]
+    done = []
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(now)
+        done.append(str(path))
+    except OSError as exc:
+        raise RestartError(f"cannot write the restart file {path}: {exc} (set PYREVERB_RESTART_FILE)") from exc
     if settings.scaling_enabled:
         import redis
 
         client = redis.Redis.from_url(settings.redis_url, socket_timeout=3)
-        client.set(_redis_key(settings), now, ex=3600)
-        client.close()
-        done.append(f"{settings.redis_url} key {_redis_key(settings)}")
+        try:
+            client.set(_redis_key(settings), now, ex=3600)
+        except redis.RedisError as exc:
+            raise RestartError(f"restart file written, but Redis is unreachable: {exc}") from exc
+        finally:
+            client.close()
+        done.append(f"Redis key {_redis_key(settings)} at {_without_password(settings.redis_url)}")
     return done
+
+
+class RestartError(RuntimeError):
+    """The restart request could not be recorded; the message says where."""
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class RestartWatch:

@@ -49,6 +49,10 @@ class WebhookEndpoint:
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> "WebhookEndpoint":
+        allowed = {"url", "event_types", "events", "batch_ms", "max_batch", "max_attempts", "backoff_seconds", "timeout_seconds", "queue_size"}
+        extra = set(raw) - allowed
+        if extra:
+            raise ConfigError(f"unknown webhook setting(s): {', '.join(sorted(extra))}")
         url = raw.get("url")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise ConfigError("webhook 'url' must be an http(s) URL")

@@ -57,3 +57,40 @@ def test_path_prefix_normalised() -> None:
     base = Settings.from_env({"REVERB_APP_ID": "1", "REVERB_APP_KEY": "k", "REVERB_APP_SECRET": "s"})
     assert base.prefix == ""
     assert base.with_overrides(path="ws/").prefix == "/ws"
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [("REVERB_APP_PING_INTERVAL", "soon"), ("PYREVERB_SHUTDOWN_TIMEOUT", "-1"), ("REVERB_APP_MAX_CONNECTIONS", "many")],
+)
+def test_bad_numbers_are_config_errors_naming_the_variable(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({"REVERB_APP_ID": "1", "REVERB_APP_KEY": "k", "REVERB_APP_SECRET": "s", name: value})
+
+
+def test_empty_values_fall_back_to_defaults() -> None:
+    s = Settings.from_env({"REVERB_APP_ID": "1", "REVERB_APP_KEY": "k", "REVERB_APP_SECRET": "s", "REVERB_APP_PING_INTERVAL": "", "REVERB_APP_MAX_CONNECTIONS": ""})
+    assert s.apps[0].ping_interval == 60 and s.apps[0].max_connections is None
+
+
+@pytest.mark.parametrize(
+    "entry, fragment",
+    [
+        ({"allowed_origins": "example.com"}, "allowed_origins"),
+        ({"max_message_size": "big"}, "max_message_size"),
+        ({"enabled": "yes"}, "enabled"),
+        ({"webhooks": [{"url": "ftp://x"}]}, "url"),
+        ({"webhooks": [{"url": "http://x", "event_types": ["nope"]}]}, "event type"),
+        ({"webhooks": [{"url": "http://x", "retries": 3}]}, "unknown webhook setting"),
+    ],
+)
+def test_apps_file_values_are_type_checked(tmp_path: Path, entry: dict[str, object], fragment: str) -> None:
+    f = tmp_path / "apps.json"
+    f.write_text(json.dumps([{"app_id": "2", "key": "k2", "secret": "s2", **entry}]))
+    with pytest.raises(ConfigError, match=fragment):
+        Settings.from_env({"PYREVERB_APPS_FILE": str(f)})
+
+
+def test_redis_password_is_url_encoded() -> None:
+    s = Settings.from_env({"REVERB_APP_ID": "1", "REVERB_APP_KEY": "k", "REVERB_APP_SECRET": "s", "REDIS_PASSWORD": "p@ss/word"})
+    assert s.redis_url == "redis://:p%40ss%2Fword@127.0.0.1:6379/0"
