@@ -5,10 +5,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 JS     := tests/js
 JSSTAMP := $(JS)/node_modules/.installed
+WEB    := chatapp/web
+WEBSTAMP := $(WEB)/static/vendor/.installed
 
 .PHONY: run run-server test test-fast setup node chromium bench bench-smoke soak clean
 
-setup: $(STAMP) $(JSSTAMP)
+setup: $(STAMP) $(JSSTAMP) $(WEBSTAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,9 +61,6 @@ soak: setup
 
 # The chat widget's and admin panel's browser libraries: pusher-js and laravel-echo from npm,
 # copied where chatapp serves them (/static/vendor). No CDN at run time.
-WEB := chatapp/web
-WEBSTAMP := $(WEB)/static/vendor/.installed
-
 .PHONY: web
 web: $(WEBSTAMP)
 
