@@ -27,7 +27,7 @@ from chatapp.api.common import json_response
 from chatapp.auth import Passwords, Tokens
 from chatapp.broadcasting import Broadcaster
 from chatapp.config import Settings
-from chatapp.db import connect
+from chatapp.db import DatabaseUnavailable, connect
 from chatapp.errors import ChatError, TooManyRequests
 from chatapp.events import Events
 from chatapp.openapi import build_openapi
@@ -50,7 +50,7 @@ class SchemaOutdated(RuntimeError):
 
 
 async def build_state(settings: Settings) -> ChatState:
-    db = await connect(settings.database_url)
+    db = await connect(settings.database_url, settings.db_timeout)
     try:
         missing = await pending(db)
         if missing:
@@ -99,6 +99,13 @@ async def http_error(request: Request, exc: Exception) -> Response:
     detail = "No such endpoint" if exc.status_code == 404 else exc.detail
     return json_response({"error": codes.get(exc.status_code, "http_error"), "message": detail}, exc.status_code,
                          dict(exc.headers or {}))
+
+
+async def database_unavailable(request: Request, exc: Exception) -> Response:
+    """A locked or restarting database is a retryable 503; the interrupted transaction was rolled back."""
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    doc = {"error": "database_unavailable", "message": "The database is not answering; retry shortly", "retry_after": 1}
+    return json_response(doc, 503, {"Retry-After": "1"})
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
@@ -164,5 +171,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=routes,
         middleware=middleware,
         lifespan=lifespan,
-        exception_handlers={ChatError: chat_error, HTTPException: http_error, Exception: server_error},
+        exception_handlers={
+            ChatError: chat_error,
+            HTTPException: http_error,
+            DatabaseUnavailable: database_unavailable,
+            Exception: server_error,
+        },
     )

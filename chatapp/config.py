@@ -42,6 +42,8 @@ class Settings:
     """Everything chatapp needs; validated once at start-up."""
 
     database_url: str = "sqlite:///var/chatapp.sqlite3"
+    # Seconds a request waits for a locked SQLite file or a PostgreSQL connection before a 503.
+    db_timeout: float = 5.0
     # Token signing; when empty a random key is generated once and kept in the database.
     secret_key: str = ""
     token_ttl: int = 7 * 24 * 3600
@@ -111,6 +113,7 @@ class Settings:
             raise ConfigError(f"REVERB_SCHEME must be http or https, got {scheme!r}")
         settings = cls(
             database_url=env.get("DATABASE_URL") or d.database_url,
+            db_timeout=_float(env, "CHATAPP_DB_TIMEOUT", d.db_timeout),
             secret_key=env.get("CHATAPP_SECRET_KEY", ""),
             token_ttl=_int(env, "CHATAPP_TOKEN_TTL", d.token_ttl),
             guest_token_ttl=_int(env, "CHATAPP_GUEST_TOKEN_TTL", d.guest_token_ttl),
@@ -155,6 +158,8 @@ class Settings:
     def validate(self) -> None:
         if not self.database_url.startswith(("sqlite://", "postgres://", "postgresql://")):
             raise ConfigError("DATABASE_URL must start with sqlite://, postgres:// or postgresql://")
+        if not 0 < self.db_timeout <= 300:
+            raise ConfigError("CHATAPP_DB_TIMEOUT must be more than 0 and at most 300 seconds")
         if self.max_message_length < 1:
             raise ConfigError("CHATAPP_MAX_MESSAGE_LENGTH must be at least 1")
         if self.max_upload_bytes < 1:

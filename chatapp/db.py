@@ -1,5 +1,10 @@
 """A tiny async database layer over two drivers: aiosqlite and asyncpg.
 
+Both drivers turn "the database cannot answer right now" (SQLite locked by another
+process, PostgreSQL restarting or unreachable) into :class:`DatabaseUnavailable`,
+which the app answers with 503: a transient fault is never a 500, and a
+transaction it interrupts is rolled back whole.
+
 The repository writes one SQL text with ``?`` placeholders; the PostgreSQL driver
 rewrites them to ``$1, $2, ...``. Rows come back as plain dicts, and timestamps
 are aware UTC ``datetime`` objects on both drivers: SQLite stores them as
@@ -10,10 +15,11 @@ parsed back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -22,15 +28,31 @@ from typing import Any, Literal
 import aiosqlite
 import asyncpg
 
-__all__ = ["Database", "Connection", "Row", "IntegrityError", "connect", "utcnow", "Dialect"]
+__all__ = [
+    "Database",
+    "Connection",
+    "Row",
+    "IntegrityError",
+    "DatabaseUnavailable",
+    "connect",
+    "utcnow",
+    "Dialect",
+    "DEFAULT_TIMEOUT",
+]
 
 Row = dict[str, Any]
 Dialect = Literal["sqlite", "postgres"]
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+# Seconds a statement waits for a locked SQLite database or a PostgreSQL connection.
+DEFAULT_TIMEOUT = 5.0
 
 
 class IntegrityError(Exception):
     """A constraint (unique, foreign key, check) rejected the statement."""
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot answer now (locked, restarting, unreachable); a retry may succeed."""
 
 
 def utcnow() -> datetime:
@@ -79,6 +101,22 @@ def _sqlite_param(value: Any) -> Any:
     return value
 
 
+# Primary result codes that mean "try again later": SQLITE_BUSY, SQLITE_LOCKED.
+_SQLITE_TRANSIENT = {5, 6}
+
+
+@contextmanager
+def _sqlite_errors() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        raise IntegrityError(str(exc)) from exc
+    except sqlite3.OperationalError as exc:
+        if getattr(exc, "sqlite_errorcode", 0) & 0xFF in _SQLITE_TRANSIENT:
+            raise DatabaseUnavailable(f"SQLite: {exc}") from exc
+        raise
+
+
 def _sqlite_row(cursor: sqlite3.Cursor, raw: tuple[Any, ...]) -> Row:
     row: Row = {}
     for (name, *_), value in zip(cursor.description, raw):
@@ -95,57 +133,80 @@ class _SqliteConn(Connection):
         self._conn = conn
 
     async def fetch_all(self, sql: str, *args: Any) -> list[Row]:
-        try:
+        with _sqlite_errors():
             async with self._conn.execute(sql, [_sqlite_param(a) for a in args]) as cursor:
                 return list(await cursor.fetchall())  # type: ignore[arg-type]
-        except sqlite3.IntegrityError as exc:
-            raise IntegrityError(str(exc)) from exc
 
     async def execute(self, sql: str, *args: Any) -> int:
-        try:
+        with _sqlite_errors():
             async with self._conn.execute(sql, [_sqlite_param(a) for a in args]) as cursor:
                 return cursor.rowcount
-        except sqlite3.IntegrityError as exc:
-            raise IntegrityError(str(exc)) from exc
 
 
 class SqliteDatabase(Database, _SqliteConn):
-    """One connection in autocommit mode; a lock keeps transactions whole."""
+    """One connection in autocommit mode; a lock keeps transactions whole.
 
-    def __init__(self, url: str, conn: aiosqlite.Connection) -> None:
+    A statement waits at most ``timeout`` seconds for its turn on the connection and
+    as long again for another process's write lock, so a locked file costs a request
+    a bounded wait and a 503, not a hang.
+    """
+
+    def __init__(self, url: str, conn: aiosqlite.Connection, timeout: float = DEFAULT_TIMEOUT) -> None:
         super().__init__(conn)
         self.url = url
         self._lock = asyncio.Lock()
+        self._timeout = timeout
 
     @classmethod
-    async def open(cls, url: str) -> "SqliteDatabase":
+    async def open(cls, url: str, timeout: float = DEFAULT_TIMEOUT) -> "SqliteDatabase":
         path = sqlite_path(url)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(path, isolation_level=None)
         conn.row_factory = _sqlite_row
-        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "busy_timeout=10000", "synchronous=NORMAL"):
+        busy_ms = max(1, round(timeout * 1000))
+        for pragma in ("journal_mode=WAL", "foreign_keys=ON", f"busy_timeout={busy_ms}", "synchronous=NORMAL"):
             await conn.execute(f"PRAGMA {pragma}")
-        return cls(url, conn)
+        return cls(url, conn, timeout)
+
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        try:
+            async with asyncio.timeout(self._timeout):
+                await self._lock.acquire()
+        except TimeoutError:
+            raise DatabaseUnavailable("SQLite: the database is busy") from None
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     async def fetch_all(self, sql: str, *args: Any) -> list[Row]:
-        async with self._lock:
+        async with self._turn():
             return await super().fetch_all(sql, *args)
 
     async def execute(self, sql: str, *args: Any) -> int:
-        async with self._lock:
+        async with self._turn():
             return await super().execute(sql, *args)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
-        async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
+        async with self._turn():
+            with _sqlite_errors():
+                await self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield _SqliteConn(self._conn)
+                with _sqlite_errors():
+                    await self._conn.execute("COMMIT")
             except BaseException:
-                await self._conn.execute("ROLLBACK")
+                await self._rollback()
                 raise
-            await self._conn.execute("COMMIT")
+
+    async def _rollback(self) -> None:
+        """Undo an open transaction; a failed COMMIT must not leave one open for the next caller."""
+        if self._conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                await self._conn.execute("ROLLBACK")
 
     async def close(self) -> None:
         await self._conn.close()
@@ -185,23 +246,53 @@ def _pg_rowcount(status: str) -> int:
     return int(tail) if tail.isdigit() else 0
 
 
+# Errors that say "the server is gone or refusing work for now", not "your SQL is wrong".
+_PG_TRANSIENT = (
+    OSError,  # refused, reset, unreachable; a connect timeout is a TimeoutError, an OSError too
+    asyncpg.PostgresConnectionError,  # class 08, and a connection lost mid-statement
+    asyncpg.exceptions.OperatorInterventionError,  # class 57: shutdown, terminated, starting up
+    asyncpg.exceptions.InsufficientResourcesError,  # class 53: too many connections, disk full
+)
+
+
+def _is_lost(conn: Any) -> bool:
+    try:
+        return bool(conn.is_closed())
+    except asyncpg.InterfaceError:  # a pool's proxy lets go of a connection that died
+        return True
+
+
+@contextmanager
+def _pg_errors(conn: Any = None) -> Iterator[None]:
+    try:
+        yield
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        raise IntegrityError(str(exc)) from exc
+    except _PG_TRANSIENT as exc:
+        raise DatabaseUnavailable(f"PostgreSQL: {exc}") from exc
+    except asyncpg.InterfaceError as exc:
+        # Using a connection the server has just closed ("the underlying connection is closed").
+        if conn is not None and _is_lost(conn):
+            raise DatabaseUnavailable(f"PostgreSQL: {exc}") from exc
+        raise
+
+
 class _PgConn(Connection):
     dialect: Dialect = "postgres"
 
     def __init__(self, conn: Any) -> None:
         self._conn = conn  # an asyncpg Connection or Pool: both have fetch/execute
 
+    def _closed_probe(self) -> Any:
+        return None if isinstance(self._conn, asyncpg.Pool) else self._conn
+
     async def fetch_all(self, sql: str, *args: Any) -> list[Row]:
-        try:
+        with _pg_errors(self._closed_probe()):
             return [dict(r) for r in await self._conn.fetch(to_dollar_placeholders(sql), *args)]
-        except asyncpg.IntegrityConstraintViolationError as exc:
-            raise IntegrityError(str(exc)) from exc
 
     async def execute(self, sql: str, *args: Any) -> int:
-        try:
+        with _pg_errors(self._closed_probe()):
             return _pg_rowcount(await self._conn.execute(to_dollar_placeholders(sql), *args))
-        except asyncpg.IntegrityConstraintViolationError as exc:
-            raise IntegrityError(str(exc)) from exc
 
 
 class PostgresDatabase(Database, _PgConn):
@@ -211,26 +302,45 @@ class PostgresDatabase(Database, _PgConn):
         self._pool = pool
 
     @classmethod
-    async def open(cls, url: str, max_size: int = 10) -> "PostgresDatabase":
-        pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size)
+    async def open(cls, url: str, max_size: int = 10, timeout: float = DEFAULT_TIMEOUT) -> "PostgresDatabase":
+        # ``timeout`` bounds each (re)connect, so an unreachable server answers 503 in seconds.
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size, timeout=timeout)
         return cls(url, pool)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
-        async with self._pool.acquire() as conn:
-            async with conn.transaction():
+        with _pg_errors():
+            conn = await self._pool.acquire()
+        try:
+            tx = conn.transaction()
+            with _pg_errors(conn):
+                await tx.start()
+            try:
                 yield _PgConn(conn)
+                with _pg_errors(conn):
+                    await tx.commit()
+            except BaseException:
+                if not _is_lost(conn):  # a lost connection was rolled back by the server
+                    with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                        await tx.rollback()
+                raise
+        finally:
+            await self._pool.release(conn)
 
     async def close(self) -> None:
         await self._pool.close()
 
 
-async def connect(url: str) -> Database:
-    """Open the database ``url`` names (``sqlite://...`` or ``postgresql://...``)."""
+async def connect(url: str, timeout: float = DEFAULT_TIMEOUT) -> Database:
+    """Open the database ``url`` names (``sqlite://...`` or ``postgresql://...``).
+
+    ``timeout``: seconds a statement waits for a lock or a connection before
+    :class:`DatabaseUnavailable`.
+    """
     if url.startswith("sqlite://"):
-        return await SqliteDatabase.open(url)
+        return await SqliteDatabase.open(url, timeout)
     if url.startswith(("postgres://", "postgresql://")):
-        return await PostgresDatabase.open(url)
+        return await PostgresDatabase.open(url, timeout=timeout)
     raise ValueError(f"unsupported DATABASE_URL scheme: {url.split(':', 1)[0]!r}")
 
 

@@ -2,11 +2,14 @@
 
 Every change is committed before any event is queued, so an event never
 announces something the database does not have, and a pyreverb outage never
-loses a stored message (clients catch up with "messages after id N").
+loses a stored message (clients catch up with "messages after id N"). What runs
+after the commit (unread counters, dashboard stats) is advisory: a database that
+drops out at that moment costs those events, never the answer to a stored change.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +17,7 @@ from typing import Any
 
 from chatapp import repository as repo
 from chatapp.config import Settings
-from chatapp.db import Connection, Database, utcnow
+from chatapp.db import Connection, Database, DatabaseUnavailable, utcnow
 from chatapp.errors import BadRequest, Conflict, NotFound
 from chatapp.events import Events
 from chatapp.models import PRIORITIES, Attachment, Message, Room, User
@@ -25,6 +28,8 @@ from chatapp.repository import ROOM_FILTERS
 from chatapp.uploads import UploadStore, valid_name
 
 __all__ = ["ChatService", "Sent", "Page"]
+
+log = logging.getLogger("chatapp")
 
 TYPING_TTL = timedelta(seconds=8)
 PREVIEW_LENGTH = 140
@@ -165,7 +170,7 @@ class ChatService:
         if changes:
             self.events.room_updated(fresh)
         if role == "admin":
-            self.events.unread(fresh.user_id, fresh.id, await repo.unread_for_user(self.db, fresh.user_id))
+            await self._publish_unread(fresh.user_id, fresh.id)
             if self.push:
                 self.push.admin_message(fresh, message)
         elif self.push:
@@ -258,7 +263,7 @@ class ChatService:
         if count:
             self.events.read(room, receipt, socket_id)
             if side == "user":
-                self.events.unread(user.id, room.id, await repo.unread_for_user(self.db, user.id))
+                await self._publish_unread(user.id, room.id)
             else:
                 await self._publish_stats()
         return receipt
@@ -363,8 +368,18 @@ class ChatService:
         return await repo.list_admins(self.db)
 
     async def _publish_stats(self) -> None:
-        if self.settings.reverb_configured:
+        if not self.settings.reverb_configured:
+            return
+        try:
             self.events.stats(await repo.stats(self.db))
+        except DatabaseUnavailable as exc:
+            log.warning("stats event skipped after a committed change: %s", exc)
+
+    async def _publish_unread(self, user_id: int, room_id: int) -> None:
+        try:
+            self.events.unread(user_id, room_id, await repo.unread_for_user(self.db, user_id))
+        except DatabaseUnavailable as exc:
+            log.warning("unread event skipped after a committed change: %s", exc)
 
     # ----------------------------------------------------------------- uploads
 
