@@ -142,12 +142,17 @@ class Hub:
         if ch is None:
             return 0
         frame = text_frame(payload)
-        sent = 0
+        subscribers = ch.subscribers
         # Writers never mutate the table synchronously (closing is deferred), so no copy.
-        for socket_id, sub in ch.subscribers.items():
-            if socket_id != except_socket_id:
+        if except_socket_id is None or except_socket_id not in subscribers:
+            for sub in subscribers.values():
                 sub.write_frame(frame)
-                sent += 1
+            sent = len(subscribers)
+        else:
+            for socket_id, sub in subscribers.items():
+                if socket_id != except_socket_id:
+                    sub.write_frame(frame)
+            sent = len(subscribers) - 1
         self.frames_out += sent
         return sent
 

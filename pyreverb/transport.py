@@ -67,6 +67,9 @@ class PusherWebSocket(asyncio.Protocol):
     # -- asyncio.Protocol ---------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
+        # The event loop calls pause_writing() once the send buffer passes this, so
+        # a fan-out write needs no per-subscriber buffer check.
+        self.transport.set_write_buffer_limits(high=self.server.settings.max_send_buffer)
         self.server_state.connections.add(self)
 
     def data_received(self, data: bytes) -> None:
@@ -180,12 +183,17 @@ class PusherWebSocket(asyncio.Protocol):
 
     # -- frames out ---------------------------------------------------------------------
     def write_frame(self, frame: bytes) -> None:
-        transport = self.transport
-        if self.closing or transport is None:
-            return
-        transport.write(frame)
-        if transport.get_write_buffer_size() > self.server.settings.max_send_buffer:
+        """The fan-out hot path: one check, one write (connection_made set the transport)."""
+        if not self.closing:
+            self.transport.write(frame)  # type: ignore[union-attr]
+
+    def pause_writing(self) -> None:
+        """The send buffer passed ``max_send_buffer``: the client stopped reading."""
+        if not self.closing:
             self._too_slow()
+
+    def resume_writing(self) -> None:
+        pass
 
     def send(self, payload: bytes) -> None:
         if self._debug and not self.closing:
