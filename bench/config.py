@@ -34,10 +34,10 @@ class BenchConfig:
 FULL = BenchConfig(
     name="full",
     agents=4,
-    step_seconds=3.0,
+    step_seconds=2.0,
     fanout_shapes=((1, 1000), (100, 10), (1000, 1)),
     fanout_rates=(2_000, 5_000, 10_000, 20_000, 30_000, 40_000, 50_000, 60_000, 80_000, 100_000,
-                  130_000, 160_000, 200_000, 250_000, 300_000),
+                  130_000, 160_000, 200_000, 250_000),
     trigger_concurrency=16,
     connections=10_000,
     connection_batch=1_000,

@@ -41,6 +41,7 @@ def machine() -> dict[str, Any]:
         "kernel": platform.release(),
         "python": sys.version.split()[0],
         "node": node,
+        "loadavg_1_5_15": [round(x, 2) for x in os.getloadavg()],
         "server_cpus": SERVER_CPUS,
         "load_cpus": LOAD_CPUS,
     }

@@ -21,11 +21,12 @@ from bench.config import FULL, SMOKE, BenchConfig
 from bench.pinning import LOAD_CPUS, raise_open_files
 from bench.report import machine, medians, plot, table, write_json
 from bench.scenarios import SCENARIOS
-from bench.servers import SERVERS, ensure_peers, peer_available
+from bench.servers import ROOT, SERVERS, ensure_peers, peer_available
 
 __all__ = ["main", "run_bench"]
 
 SMOKE_SERVERS = ("pyreverb", "websockets")
+PROFILE_DIR = ROOT / "var" / "profiles"
 RATIO_KEYS = {
     "fanout": "max msg/s",
     "client_events": "max msg/s",
@@ -33,7 +34,8 @@ RATIO_KEYS = {
 }
 
 
-async def run_bench(cfg: BenchConfig, scenarios: list[str], servers: list[str], quiet: bool = False) -> dict[str, Any]:
+async def run_bench(cfg: BenchConfig, scenarios: list[str], servers: list[str], quiet: bool = False,
+                    profile: bool = False) -> dict[str, Any]:
     """Run the scenarios; returns {scenario: document written to results/}."""
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
     open_files = raise_open_files()
@@ -54,10 +56,13 @@ async def run_bench(cfg: BenchConfig, scenarios: list[str], servers: list[str], 
                         continue
                     if hasattr(module, "server_env") and name == "pyreverb":
                         server.extra_env = module.server_env(cfg)
+                    if profile and name == "pyreverb":
+                        PROFILE_DIR.mkdir(parents=True, exist_ok=True)
+                        server.profile_to = PROFILE_DIR / f"profile-{scenario}.folded"
                     say(f"-- {scenario}: {name} (run {attempt + 1}/{cfg.repeat})")
                     try:
                         server.start()
-                        runs.setdefault(name, []).append(await module.run(server, pool, cfg))
+                        runs.setdefault(name, []).append(await module.run(server, pool, cfg, say))
                     except Exception as exc:  # noqa: BLE001 - one peer failing must not stop the others
                         errors[name] = f"{type(exc).__name__}: {exc}"
                         say(f"   {name} failed: {errors[name]}")
@@ -111,18 +116,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated subset")
     parser.add_argument("--servers", default=None, help="comma-separated subset (default: all that install)")
     parser.add_argument("--repeat", type=int, default=None, help="runs per server; tables show medians")
+    parser.add_argument("--shapes", default=None, help="fan-out shapes, e.g. 1x1000,100x10")
+    parser.add_argument("--profile", action="store_true",
+                        help="run pyreverb under py-spy: collapsed stacks (flame graph input) in var/profiles/")
     args = parser.parse_args(argv)
 
     cfg = SMOKE if args.smoke else FULL
     if args.repeat:
         cfg = replace(cfg, repeat=args.repeat)
+    if args.shapes:
+        shapes = tuple(tuple(int(x) for x in s.split("x")) for s in args.shapes.split(","))
+        cfg = replace(cfg, fanout_shapes=shapes)  # type: ignore[arg-type]
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = [s for s in scenarios if s not in SCENARIOS]
     if unknown:
         parser.error(f"unknown scenario(s) {unknown}; choose from {list(SCENARIOS)}")
     wanted = [s.strip() for s in args.servers.split(",")] if args.servers else (
-        list(SMOKE_SERVERS) if args.smoke else list(SERVERS()))
-    if any(n not in ("pyreverb", "websockets") for n in wanted) and not ensure_peers():
+        list(SMOKE_SERVERS) if args.smoke else [n for n in SERVERS() if n != "pyreverb-baseline"])
+    if any(n in ("python-socketio", "node-ws", "soketi") for n in wanted) and not ensure_peers():
         print("warning: the peer kit could not be installed; running without those peers", file=sys.stderr)
     servers = []
     for name in wanted:
@@ -134,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"warning: {name} is not installed; skipped", file=sys.stderr)
     if LOAD_CPUS:
         os.sched_setaffinity(0, LOAD_CPUS)  # the harness itself stays off the server core
-    docs = asyncio.run(run_bench(cfg, scenarios, servers))
+    docs = asyncio.run(run_bench(cfg, scenarios, servers, profile=args.profile))
     failed = [s for s, d in docs.items() if "pyreverb" in d["errors"]]
     return 1 if failed else 0
 

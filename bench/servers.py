@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from bench.pinning import SERVER_CPUS, pinned
 from bench.stats import ProcessMeter
 
@@ -28,6 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PEERS_DIR = Path(os.environ.get("BENCH_PEERS_DIR", ROOT / "var" / "peers"))
 SHARED_PEERS = Path(os.environ.get("BENCH_SHARED_PEERS", "/work/shared/peers"))
 LOG_DIR = ROOT / "var" / "bench-logs"
+# A directory holding another copy of the ``pyreverb`` package, measured as "pyreverb-baseline".
+_BASELINE = os.environ.get("BENCH_BASELINE_SRC")
+BASELINE_SRC = Path(_BASELINE) if _BASELINE else None
 
 APP_ID, APP_KEY, APP_SECRET = "bench", "bench-key", "bench-secret"
 
@@ -68,6 +73,7 @@ class Server:
     proc: subprocess.Popen[bytes] | None = None
     meter: ProcessMeter | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    profile_to: Path | None = None  # pyreverb only: record a py-spy flame graph here
 
     @property
     def target(self) -> dict[str, Any]:
@@ -91,9 +97,15 @@ class Server:
         env = dict(os.environ)
         env.update(self.extra_env)
         node = shutil.which("node") or "node"
-        if self.name == "pyreverb":
+        if self.name.startswith("pyreverb"):
             env.update({"REVERB_APP_ID": APP_ID, "REVERB_APP_KEY": APP_KEY, "REVERB_APP_SECRET": APP_SECRET})
-            return [sys.executable, "-m", "pyreverb", "start", "--host", "127.0.0.1", "--port", str(self.port)], env, ROOT
+            cmd = [sys.executable, "-m", "pyreverb", "start", "--host", "127.0.0.1", "--port", str(self.port)]
+            if self.profile_to is not None:
+                spy = Path(sys.executable).with_name("py-spy")
+                cmd = [str(spy), "record", "--nonblocking", "--rate", "250", "--format", "raw",
+                       "-o", str(self.profile_to), "--", *cmd]
+            # "pyreverb-baseline" runs another copy of the source (an A/B of one change)
+            return cmd, env, BASELINE_SRC if self.name == "pyreverb-baseline" else ROOT
         if self.name == "websockets":
             return [sys.executable, "-m", "bench.peers.ws_broadcast", "--port", str(self.port)], env, ROOT
         if self.name == "python-socketio":
@@ -115,7 +127,7 @@ class Server:
         raise ValueError(self.name)
 
     def health_url(self) -> str:
-        path = {"pyreverb": "/up", "soketi": "/ready"}.get(self.name, "/health")
+        path = {"pyreverb": "/up", "pyreverb-baseline": "/up", "soketi": "/ready"}.get(self.name, "/health")
         return f"http://127.0.0.1:{self.port}{path}"
 
     def start(self) -> "Server":
@@ -148,6 +160,12 @@ class Server:
         if self.proc is None:
             return
         if self.proc.poll() is None:
+            if self.profile_to is not None:  # stop the server, so py-spy writes its graph
+                for child in psutil.Process(self.proc.pid).children():
+                    child.terminate()
+                self.proc.wait(30)
+                self.proc = None
+                return
             self.proc.terminate()
             try:
                 self.proc.wait(10)
@@ -160,6 +178,8 @@ class Server:
 def peer_available(name: str) -> bool:
     if name in ("pyreverb", "websockets"):
         return True
+    if name == "pyreverb-baseline":
+        return BASELINE_SRC is not None and (BASELINE_SRC / "pyreverb" / "__init__.py").exists()
     if shutil.which("node") is None and name in ("node-ws", "soketi"):
         return False
     return {
@@ -172,6 +192,7 @@ def peer_available(name: str) -> bool:
 def SERVERS() -> dict[str, Server]:  # noqa: N802 - a factory: every run gets fresh objects
     return {
         "pyreverb": Server("pyreverb", "pusher", "pusher-http", "pusher-http", multi_channel_api=True),
+        "pyreverb-baseline": Server("pyreverb-baseline", "pusher", "pusher-http", "pusher-http", multi_channel_api=True),
         "python-socketio": Server("python-socketio", "socketio", "socketio-http", "socketio-http"),
         "websockets": Server("websockets", "room", "room-ws"),
         "node-ws": Server("node-ws", "room", "room-ws", "room-http"),

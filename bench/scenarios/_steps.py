@@ -24,22 +24,22 @@ def saturated(step: Step) -> bool:
 
 
 def knee(steps: list[Step]) -> float | None:
-    """The highest delivered rate reached before p99 first leaves the latency budget."""
-    best = None
-    for step in steps:
-        p99 = step["latency"]["p99_ms"]
-        if p99 is None or p99 > LATENCY_BUDGET_MS or saturated(step):
-            break
-        best = step["delivered_per_s"]
-    return best
+    """The highest delivered rate at which p99 still kept within the latency budget."""
+    within = [s["delivered_per_s"] for s in steps
+              if not saturated(s) and s["latency"]["p99_ms"] is not None
+              and s["latency"]["p99_ms"] <= LATENCY_BUDGET_MS]
+    return max(within) if within else None
 
 
-async def ramp(rates: tuple[int, ...], measure: Callable[[float], Awaitable[Step]]) -> dict[str, Any]:
-    """Measure each offered rate until saturated, then once more at half the maximum."""
+async def ramp(rates: tuple[int, ...], measure: Callable[[float], Awaitable[Step]],
+               say: Callable[[str], None] = lambda line: None) -> dict[str, Any]:
+    """Warm up, measure each offered rate until saturated, then once at half the maximum."""
+    await measure(rates[0])  # JIT, caches and buffers warm: not recorded
     steps: list[Step] = []
     for rate in rates:
         step = await measure(rate)
         steps.append(step)
+        say(_line(step))
         if saturated(step):
             break
     # Throughput counts every step that lost nothing, overloaded ones included: the
@@ -47,6 +47,8 @@ async def ramp(rates: tuple[int, ...], measure: Callable[[float], Awaitable[Step
     complete = [s for s in steps if s["received"] >= 0.98 * s["expected"]] or steps
     max_rate = max(s["delivered_per_s"] for s in complete)
     half = await measure(max_rate / 2) if max_rate > 0 else None
+    if half is not None:
+        say(_line(half) + "  (half of max)")
     return {
         "steps": steps,
         "max_delivered_per_s": max_rate,
@@ -62,3 +64,10 @@ def delivered_rate(received: int, t0_ms: float, last_at_ms: float | None, second
         return 0.0
     span = max(seconds, (last_at_ms - t0_ms) / 1000)
     return round(received / span, 1)
+
+
+def _line(step: Step) -> str:
+    lat = step["latency"]
+    return (f"   offered {step['offered_per_s']:>9,.0f}/s  delivered {step['delivered_per_s']:>9,.0f}/s  "
+            f"p50 {lat['p50_ms']} p99 {lat['p99_ms']} ms  server {step['server_cpu_pct']}%  "
+            f"load {step['load_cpu_pct']}% CPU  loadavg {step.get('loadavg_1m')}")

@@ -7,6 +7,8 @@ room servers echo to the whole room, and the agent ignores the sender's own copy
 from __future__ import annotations
 
 import asyncio
+import os
+from collections.abc import Callable
 from typing import Any
 
 from bench.agents import AgentPool
@@ -17,7 +19,7 @@ from bench.servers import Server
 __all__ = ["run", "headline"]
 
 
-async def run(server: Server, pool: AgentPool, cfg: BenchConfig) -> dict[str, Any]:
+async def run(server: Server, pool: AgentPool, cfg: BenchConfig, say: Callable[[str], None]) -> dict[str, Any]:
     prefix = "private-pair-" if server.proto == "pusher" else "pair-"
     conn = await pool.connect(server.target, [f"{prefix}{i}" for i in range(cfg.pairs)], mode="pairs")
     if conn["failed"]:
@@ -37,17 +39,20 @@ async def run(server: Server, pool: AgentPool, cfg: BenchConfig) -> dict[str, An
         cpu = server.meter.cpu_percent()
         got = await pool.collect()
         t0 = min(s["t0"] for s in sent)
+        delivered = delivered_rate(got["received"], t0, got["last_at"], cfg.step_seconds)
         return {
             "offered_per_s": round(offered, 1),
             "expected": expected,
             "received": got["received"],
-            "delivered_per_s": delivered_rate(got["received"], t0, got["last_at"], cfg.step_seconds),
+            "delivered_per_s": delivered,
             "latency": got["latency"],
             "server_cpu_pct": cpu,
+            "server_cpu_us_per_msg": round(cpu * 1e4 / delivered, 2) if delivered else None,
+            "loadavg_1m": round(os.getloadavg()[0], 2),
             "load_cpu_pct": round(100 * got["agent_cpu_seconds"] / cfg.step_seconds, 1),
         }
 
-    result = await ramp(cfg.whisper_rates, measure)
+    result = await ramp(cfg.whisper_rates, measure, say)
     await pool.all("close")
     result["pairs"] = cfg.pairs
     return result
@@ -60,4 +65,5 @@ def headline(result: dict[str, Any]) -> dict[str, float | None]:
         "knee msg/s": result["knee_per_s"],
         "p50@half ms": half["latency"].get("p50_ms"),
         "p99@half ms": half["latency"].get("p99_ms"),
+        "CPU us/msg": half.get("server_cpu_us_per_msg"),
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 from bench.agents import AgentPool
@@ -20,7 +21,7 @@ def server_env(cfg: BenchConfig) -> dict[str, str]:
     return {"REVERB_APP_PING_INTERVAL": str(max(1.0, cfg.idle_seconds / 2))}
 
 
-async def run(server: Server, pool: AgentPool, cfg: BenchConfig) -> dict[str, Any]:
+async def run(server: Server, pool: AgentPool, cfg: BenchConfig, say: Callable[[str], None]) -> dict[str, Any]:
     meter = server.meter
     assert meter is not None
     await asyncio.sleep(0.5)

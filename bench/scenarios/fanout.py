@@ -7,6 +7,8 @@ timestamp, so queueing shows as latency) and measures every delivery.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from typing import Any
 
 from bench.agents import AgentPool
@@ -17,7 +19,7 @@ from bench.servers import Server
 __all__ = ["run", "headline"]
 
 
-async def run(server: Server, pool: AgentPool, cfg: BenchConfig) -> dict[str, Any]:
+async def run(server: Server, pool: AgentPool, cfg: BenchConfig, say: Callable[[str], None]) -> dict[str, Any]:
     shapes: dict[str, Any] = {}
     for channels, subscribers in cfg.fanout_shapes:
         names = [f"fan-{i}" for i in range(channels)]
@@ -28,7 +30,8 @@ async def run(server: Server, pool: AgentPool, cfg: BenchConfig) -> dict[str, An
         async def measure(offered: float) -> dict[str, Any]:
             return await _step(server, pool, cfg, names, subscribers, offered)
 
-        result = await ramp(cfg.fanout_rates, measure)
+        say(f"   {channels}x{subscribers}")
+        result = await ramp(cfg.fanout_rates, measure, say)
         await pool.all("close")
         shapes[f"{channels}x{subscribers}"] = result
     return {"shapes": shapes}
@@ -51,6 +54,7 @@ async def _step(server: Server, pool: AgentPool, cfg: BenchConfig, names: list[s
     got = await pool.collect()
     trigger_cpu = (await pool.trigger.call("stats"))["cpuSeconds"]
     wall = max(cfg.step_seconds, ((got["last_at"] or tr["t0"]) - tr["t0"]) / 1000)
+    delivered = delivered_rate(got["received"], tr["t0"], got["last_at"], cfg.step_seconds)
     return {
         "offered_per_s": round(offered, 1),
         "triggers_per_s": round(offered / subscribers, 1),
@@ -59,9 +63,12 @@ async def _step(server: Server, pool: AgentPool, cfg: BenchConfig, names: list[s
         "statuses": tr["statuses"],
         "expected": expected,
         "received": got["received"],
-        "delivered_per_s": delivered_rate(got["received"], tr["t0"], got["last_at"], cfg.step_seconds),
+        "delivered_per_s": delivered,
         "latency": got["latency"],
         "server_cpu_pct": server_cpu,
+        # CPU per delivery: how much work, whatever else the machine was doing
+        "server_cpu_us_per_msg": round(server_cpu * 1e4 / delivered, 2) if delivered else None,
+        "loadavg_1m": round(os.getloadavg()[0], 2),
         "load_cpu_pct": round(100 * (got["agent_cpu_seconds"] + trigger_cpu) / wall, 1),
     }
 
@@ -73,4 +80,5 @@ def headline(result: dict[str, Any]) -> dict[str, float | None]:
         out[f"{shape} max msg/s"] = r["max_delivered_per_s"]
         out[f"{shape} knee msg/s"] = r["knee_per_s"]
         out[f"{shape} p99@half ms"] = half["latency"].get("p99_ms")
+        out[f"{shape} CPU us/msg"] = half.get("server_cpu_us_per_msg")
     return out

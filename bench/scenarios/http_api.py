@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from bench.agents import AgentPool
@@ -19,7 +20,7 @@ def applies(server: Server) -> bool:
     return server.api_trigger is not None
 
 
-async def run(server: Server, pool: AgentPool, cfg: BenchConfig) -> dict[str, Any]:
+async def run(server: Server, pool: AgentPool, cfg: BenchConfig, say: Callable[[str], None]) -> dict[str, Any]:
     assert server.api_trigger is not None and server.meter is not None
     target = server.target_with(server.api_trigger)
     lanes = max(1, cfg.api_concurrency // len(pool.clients))
@@ -50,6 +51,7 @@ async def run(server: Server, pool: AgentPool, cfg: BenchConfig) -> dict[str, An
             "statuses": statuses,
             "latency": hist.summary(),
             "server_cpu_pct": cpu,
+            "server_cpu_us_per_request": round(cpu * 1e4 * seconds / ok, 1) if ok else None,
             "load_cpu_pct": round(100 * sum(r["cpuSeconds"] for r in load) / seconds, 1),
             "concurrency": lanes * len(pool.clients),
         }
@@ -62,4 +64,5 @@ def headline(result: dict[str, Any]) -> dict[str, float | None]:
         r = result.get(key)
         out[f"{key} req/s"] = r["requests_per_s"] if r else None
         out[f"{key} p99 ms"] = r["latency"]["p99_ms"] if r else None
+        out[f"{key} CPU us/req"] = r["server_cpu_us_per_request"] if r else None
     return out

@@ -112,3 +112,16 @@ def test_http_api_keeps_the_connection_alive(reverb: ReverbProcess) -> None:
         sockets.add(id(conn.sock))
     assert len(sockets) == 1
     conn.close()
+
+
+def test_micro_benchmarks_time_the_hot_path() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.micro", "--repeat", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout)
+    assert result["pyreverb"].startswith(str(ROOT / "pyreverb"))
+    assert 0 < result["deliver_ns_per_write"] < 5_000
+    assert 0 < result["trigger_us"] < 5_000
+    assert 0 < result["whisper_us"] < 1_000
