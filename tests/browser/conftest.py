@@ -2,7 +2,7 @@
 
 Each module shares one browser and one chatapp + pyreverb pair; each test opens its own
 browser contexts (separate storage, like separate people) and closes them afterwards.
-An uncaught exception in any page fails the test.
+An uncaught exception or a Content-Security-Policy violation in any page fails the test.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 @dataclass
 class Pages:
-    """Opens pages in fresh contexts; records uncaught page errors."""
+    """Opens pages in fresh contexts; records uncaught page errors and CSP violations."""
 
     browser: Browser
     stack: Stack
@@ -127,6 +127,8 @@ class Pages:
     def page(self, path: str | None = None, context: BrowserContext | None = None, **options: Any) -> Page:
         page = (context or self.context(**options)).new_page()
         page.on("pageerror", lambda exc: self.errors.append(f"{page.url}: {exc}"))
+        page.on("console", lambda msg: self.errors.append(f"{page.url}: {msg.text}")
+                if "Content Security Policy" in msg.text else None)
         if path is not None:
             page.goto(self.stack.url + path)
         return page

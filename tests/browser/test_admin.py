@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Playwright, expect
 
-from tests.browser.conftest import ADMIN_PASSWORD, USER_PASSWORD, Pages, Stack, screenshot, wait_until
+from tests.browser.conftest import (
+    ADMIN_PASSWORD,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    USER_PASSWORD,
+    Pages,
+    Stack,
+    screenshot,
+    wait_until,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -144,3 +155,111 @@ def test_filters_and_stats_follow_assign_urgent_resolve_close_reopen(pages: Page
     page.wait_for_selector("#inbox[data-shown='all|no-such-words-anywhere']", state="attached")
     expect(page.locator(".room-item")).to_have_count(0)
     expect(page.locator("#rooms-empty")).to_be_visible()
+
+
+BACKGROUND_TAB = """
+// Lets the test put this tab in the background, and records what the page asks the browser for.
+window.__background = false;
+Object.defineProperty(Document.prototype, 'visibilityState', { get: () => (window.__background ? 'hidden' : 'visible') });
+Document.prototype.hasFocus = function () { return !window.__background; };
+window.__notifications = [];
+const RealNotification = window.Notification;
+window.Notification = class extends RealNotification {
+  constructor(title, options) { super(title, options); window.__notifications.push({ title, body: options && options.body }); }
+};
+const showNotification = ServiceWorkerRegistration.prototype.showNotification;
+ServiceWorkerRegistration.prototype.showNotification = function (title, options) {
+  window.__notifications.push({ title, body: options && options.body });
+  return showNotification.call(this, title, options);
+};
+window.__tones = 0;
+const createOscillator = AudioContext.prototype.createOscillator;
+AudioContext.prototype.createOscillator = function () { window.__tones += 1; return createOscillator.call(this); };
+"""
+
+
+def test_new_chats_notify_in_app_with_sound_and_in_the_background_with_a_browser_notification(
+    pages: Pages, stack: Stack
+) -> None:
+    context = pages.context(permissions=["notifications"])
+    context.add_init_script(f"localStorage.setItem('chatapp.admin.token', {stack.admin.token!r});")
+    context.add_init_script(BACKGROUND_TAB)
+    page = pages.page("/admin/chat", context)
+    page.wait_for_selector("#inbox[data-ready='true']")
+    expect(page.locator(".connection")).to_have_text("Live")
+    expect(page.locator("#notify-button")).to_have_text(re.compile("^Notifications on"))
+    registration = page.evaluate(
+        "async () => { const r = await navigator.serviceWorker.getRegistration('/admin/'); return r && r.scope; }")
+    assert registration == f"{stack.url}/admin/"
+
+    # In front: a toast and a chime, no system notification.
+    _, user = stack.new_user("Nadia New")
+    room_id = user.send("Is the red parka back in stock?")["room"]["id"]
+    toast = page.locator(f".toast[data-room='{room_id}']")
+    expect(toast).to_contain_text("New chat from Nadia New")
+    expect(toast).to_contain_text("Is the red parka back in stock?")
+    assert page.evaluate("() => window.__tones") == 2  # one chime: two tones
+    assert page.evaluate("() => window.__notifications") == []
+
+    # In the background: the browser notification too.
+    page.evaluate("() => { window.__background = true; }")
+    user.send("Hello? Anyone?")
+    wait_until(lambda: page.evaluate("() => window.__notifications.length") == 1, what="browser notification")
+    assert page.evaluate("() => window.__notifications") == [{"title": "Nadia New", "body": "Hello? Anyone?"}]
+    assert page.evaluate("() => window.__tones") == 4
+
+    # Muted: no chime; the toast's link opens the conversation.
+    page.evaluate("() => { window.__background = false; }")
+    page.click("#sound-button")
+    expect(page.locator("#sound-button")).to_have_attribute("aria-pressed", "false")
+    user.send("Third message")
+    expect(page.locator(f".toast[data-room='{room_id}']").last).to_contain_text("Third message")
+    assert page.evaluate("() => window.__tones") == 4
+    page.locator(f".toast[data-room='{room_id}']").last.get_by_role("link", name="Open").click()
+    expect(page).to_have_url(f"{stack.url}/admin/chat/{room_id}")
+    expect(page.locator("#room .msg.theirs .body")).to_have_text(
+        ["Is the red parka back in stock?", "Hello? Anyone?", "Third message"])
+
+
+def test_web_push_reaches_the_service_worker_when_no_panel_is_open(
+    playwright: Playwright, stack: Stack, tmp_path: Path
+) -> None:
+    """A push message, as the backend sends it, shows a notification from the service worker.
+
+    Chromium has no Push API in incognito contexts, so this one test uses a browser profile.
+    """
+    context = playwright.chromium.launch_persistent_context(
+        str(tmp_path / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS, permissions=["notifications"])
+    try:
+        context.add_init_script(f"localStorage.setItem('chatapp.admin.token', {stack.admin.token!r});")
+        page = context.new_page()
+        page.goto(f"{stack.url}/admin/chat")
+        page.wait_for_selector("#inbox[data-ready='true']")
+        page.evaluate("() => navigator.serviceWorker.ready")
+        worker = context.service_workers[0]
+        assert worker.url == f"{stack.url}/admin/sw.js"
+        cdp = context.new_cdp_session(page)
+        registrations: list[dict[str, str]] = []
+        cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
+        cdp.send("ServiceWorker.enable")
+        for _ in range(200):  # CDP events arrive while Playwright is being called
+            if any(r["scopeURL"] == f"{stack.url}/admin/" for r in registrations):
+                break
+            page.wait_for_timeout(50)
+        registration_id = next(r["registrationId"] for r in registrations if r["scopeURL"] == f"{stack.url}/admin/")
+        payload = {"title": "Urgent: Oleh", "body": "My card was charged twice", "room_id": 7,
+                   "url": "/admin/chat/7", "tag": "chat-7"}
+        page.goto("about:blank")  # no panel open any more: only the service worker is left
+        cdp.send("ServiceWorker.deliverPushMessage",
+                 {"origin": stack.url, "registrationId": registration_id, "data": json.dumps(payload)})
+        shown: list[dict[str, str]] = []
+        for _ in range(200):  # poll through Playwright (a worker woken by the push waits for it to attach)
+            page.wait_for_timeout(50)
+            shown = worker.evaluate("self.registration.getNotifications()"
+                                    ".then((all) => all.map((n) => ({title: n.title, body: n.body, url: n.data.url, tag: n.tag})))")
+            if shown:
+                break
+        assert shown == [{"title": "Urgent: Oleh", "body": "My card was charged twice", "url": "/admin/chat/7",
+                          "tag": "chat-7"}]
+    finally:
+        context.close()

@@ -232,3 +232,58 @@ def test_mobile_full_screen_panel(pages: Pages, stack: Stack) -> None:
     page.locator("chatapp-widget button.close").tap()
     expect(panel).to_be_hidden()
     expect(launcher).to_be_visible()
+
+
+def test_offline_banner_and_a_message_written_offline_is_sent_when_back(pages: Pages, stack: Stack) -> None:
+    _, user = stack.new_user("Olga Offline")
+    room_id = user.send("Hello")["room"]["id"]
+    context = pages.context()
+    context.add_init_script(
+        "localStorage.setItem('northwind.session', JSON.stringify({token: %r, name: 'Olga Offline'}));" % user.token)
+    page = pages.page("/", context)
+    page.wait_for_selector("chatapp-widget[data-ready=true]", state="attached")
+    page.locator("chatapp-widget .launcher").click()
+    banner = page.locator("chatapp-widget .banner")
+    expect(banner).to_be_hidden()
+
+    context.set_offline(True)
+    expect(banner).to_have_text("You are offline. Messages you send are delivered when the connection returns.")
+    box = page.get_by_role("textbox", name="Message")
+    box.fill("Written on the train")
+    box.press("Enter")
+    expect(page.locator("chatapp-widget .msg.ours .status").last).to_have_text(" · Sending…")
+    screenshot(page, "widget-offline")
+
+    context.set_offline(False)
+    expect(page.locator("chatapp-widget .msg.ours .status").last).to_have_text(" · Sent")
+    expect(banner).to_be_hidden()
+    bodies = [m["body"] for m in user.ok("GET", f"/api/chat/rooms/{room_id}/messages")["data"]]
+    assert bodies == ["Hello", "Written on the train"]
+
+
+def test_ending_a_chat_and_writing_again_starts_a_new_one(pages: Pages, stack: Stack) -> None:
+    _, user = stack.new_user("Eve Ending")
+    first_room = user.send("Quick question")["room"]["id"]
+    context = pages.context()
+    context.add_init_script(
+        "localStorage.setItem('northwind.session', JSON.stringify({token: %r, name: 'Eve Ending'}));" % user.token)
+    page = pages.page("/", context)
+    page.wait_for_selector("chatapp-widget[data-ready=true]", state="attached")
+    page.locator("chatapp-widget .launcher").click()
+    expect(page.locator("chatapp-widget .msg.ours .body")).to_have_text("Quick question")
+
+    page.get_by_role("button", name="End chat").click()
+    note = page.locator("chatapp-widget .note")
+    expect(note).to_have_text("This chat is closed. Send a message to start a new one.")
+    expect(page.locator("chatapp-widget .msg.system")).to_contain_text("Eve Ending closed the chat")
+    assert stack.admin.ok("GET", f"/api/admin/chat/rooms/{first_room}")["room"]["status"] == "closed"
+
+    box = page.get_by_role("textbox", name="Message")
+    box.fill("One more thing")
+    box.press("Enter")
+    expect(page.locator("chatapp-widget .msg .body")).to_have_text(["One more thing"])
+    expect(note).to_be_hidden()
+    second_room = user.ok("GET", "/api/chat/room")["room"]["id"]
+    assert second_room != first_room
+    stack.admin.post(f"/api/admin/chat/rooms/{second_room}/messages", {"body": "Sure, go ahead"})
+    expect(page.locator("chatapp-widget .msg.theirs .body")).to_have_text("Sure, go ahead")

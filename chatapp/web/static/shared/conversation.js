@@ -9,6 +9,7 @@ import { ApiError, NetworkError, newKey } from './api.js';
 const POLL_OFFLINE_MS = 5000;
 const POLL_LIVE_MS = 30000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const online = () => new Promise((resolve) => window.addEventListener('online', resolve, { once: true }));
 
 function transient(error) {
   return error instanceof NetworkError || (error instanceof ApiError && (error.status >= 500 || error.status === 429));
@@ -244,6 +245,11 @@ export class Conversation {
         this.hooks.changed();
         return doc.message;
       } catch (error) {
+        if (error instanceof NetworkError && !navigator.onLine) {
+          await online(); // the browser knows it is offline: send as soon as it is back
+          attempt -= 1;
+          continue;
+        }
         if (transient(error) && attempt < 5) {
           await sleep(retryDelay(attempt, error));
           continue;

@@ -104,8 +104,8 @@ export class Realtime {
 
   update() {
     let status = 'connecting';
-    if (this.pusher.connection.state === 'connected') status = 'connected';
-    else if (!navigator.onLine) status = 'offline';
+    if (!navigator.onLine) status = 'offline';
+    else if (this.pusher.connection.state === 'connected') status = 'connected';
     else if (this.lostAt !== null) status = Date.now() - this.lostAt >= OFFLINE_AFTER_MS ? 'offline' : 'reconnecting';
     else if (['unavailable', 'failed'].includes(this.pusher.connection.state)) status = 'offline';
     if (status === this.status) return;
