@@ -79,6 +79,8 @@ class Settings:
     rate_typing: RateLimit = RateLimit(60, 10)
     rate_uploads: RateLimit = RateLimit(10, 60)
     rate_auth: RateLimit = RateLimit(30, 60)
+    # Failed sign-ins per account from any address: stops a password guesser that rotates IPs.
+    rate_login_failures: RateLimit = RateLimit(10, 900)
     # Web Push.
     push_enabled: bool = True
     vapid_private_key: str = ""
@@ -142,6 +144,7 @@ class Settings:
             rate_typing=_rate(env, "CHATAPP_RATE_TYPING", d.rate_typing),
             rate_uploads=_rate(env, "CHATAPP_RATE_UPLOADS", d.rate_uploads),
             rate_auth=_rate(env, "CHATAPP_RATE_AUTH", d.rate_auth),
+            rate_login_failures=_rate(env, "CHATAPP_RATE_LOGIN_FAILURES", d.rate_login_failures),
             push_enabled=_bool(env, "CHATAPP_PUSH_ENABLED", d.push_enabled),
             vapid_private_key=env.get("CHATAPP_VAPID_PRIVATE_KEY", ""),
             vapid_subject=env.get("CHATAPP_VAPID_SUBJECT") or d.vapid_subject,

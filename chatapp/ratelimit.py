@@ -25,6 +25,14 @@ class RateLimiter:
 
     def hit(self, key: Hashable, limit: RateLimit, what: str) -> None:
         """Count one action; raise :class:`TooManyRequests` past the limit."""
+        self.check(key, limit, what)
+        self._hits[key].append(self._clock())
+
+    def check(self, key: Hashable, limit: RateLimit, what: str) -> None:
+        """Raise :class:`TooManyRequests` when ``key`` is at its limit, without counting an action.
+
+        With :meth:`hit` after the fact it counts only some outcomes (failed sign-ins).
+        """
         now = self._clock()
         window = self._hits.get(key)
         if window is None:
@@ -39,7 +47,9 @@ class RateLimiter:
                 f"Too many {what}: at most {limit.count} per {limit.seconds:g} seconds; retry in {max(1, round(retry))}s",
                 retry_after=retry,
             )
-        window.append(now)
+
+    def forget(self, key: Hashable) -> None:
+        self._hits.pop(key, None)
 
     def _evict(self, now: float) -> None:
         """Drop idle keys (a window whose last hit is over an hour old), else the oldest."""

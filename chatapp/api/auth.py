@@ -72,10 +72,16 @@ async def login(request: Request) -> Response:
     password = doc.get("password")
     if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
         raise BadRequest("'email' and 'password' are required strings", field="email")
-    found = await repo.get_login(chat.db, email.strip().lower()[:320])
+    account = email.strip().lower()[:320]
+    failures = ("login-failures", account)
+    limit = chat.settings.rate_login_failures
+    chat.limiter.check(failures, limit, "failed sign-ins for this account")
+    found = await repo.get_login(chat.db, account)
     ok = await chat.passwords.verify(found[1] if found else None, password[:256])
     if not found or not ok:
+        chat.limiter.hit(failures, limit, "failed sign-ins for this account")
         raise Unauthorized("E-mail or password is wrong", code="invalid_credentials")
+    chat.limiter.forget(failures)
     moved = await _adopt_guest(request, found[0])
     return _token_response(request, found[0], moved_rooms=moved)
 
