@@ -8,7 +8,9 @@ An uncaught exception or a Content-Security-Policy violation in any page fails t
 from __future__ import annotations
 
 import itertools
+import json
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,6 +157,25 @@ def pages(browser: Browser, stack: Stack) -> Iterator[Pages]:
     finally:
         opened.close()
     assert not opened.errors, f"uncaught errors in the page: {opened.errors}"
+
+
+def visitor_page(pages: Pages, user: Api, **context_options: Any) -> Page:
+    """The demo store with this customer signed in (the store keeps its session in localStorage)."""
+    context = pages.context(**context_options)
+    session = json.dumps({"token": user.token, "name": user.user["name"]})
+    context.add_init_script(f"localStorage.setItem('northwind.session', {json.dumps(session)});")
+    page = pages.page("/", context)
+    page.wait_for_selector("chatapp-widget[data-ready=true]", state="attached")
+    return page
+
+
+def send(page: Page, text: str) -> float:
+    """Type into the page's message box and press Enter; returns when Enter was pressed."""
+    box = page.get_by_role("textbox", name="Message")
+    box.fill(text)
+    started = time.monotonic()
+    box.press("Enter")
+    return started
 
 
 def screenshot(page: Page, name: str) -> Path:

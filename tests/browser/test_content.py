@@ -9,8 +9,7 @@ import zlib
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Pages, Stack, screenshot, wait_until
-from tests.browser.test_live import send, visitor_page
+from tests.browser.conftest import Pages, Stack, screenshot, send, visitor_page, wait_until
 
 pytestmark = pytest.mark.browser
 BLOB_URL = re.compile(r"^blob:")
@@ -28,7 +27,7 @@ def png(width: int = 24, height: int = 16) -> bytes:
 
 def test_attachments_round_trip_with_image_preview_and_download(pages: Pages, stack: Stack) -> None:
     _, user = stack.new_user("Pavlo Photos")
-    visitor = visitor_page(pages, stack, user)
+    visitor = visitor_page(pages, user)
     visitor.locator("chatapp-widget .launcher").click()
     image = png()
     visitor.locator("chatapp-widget input[type=file]").set_input_files(
@@ -86,7 +85,7 @@ HOSTILE = [
 
 def test_markup_in_messages_renders_as_text_everywhere(pages: Pages, stack: Stack) -> None:
     _, user = stack.new_user('<img src=x onerror="window.__pwned = 4">')
-    visitor = visitor_page(pages, stack, user)
+    visitor = visitor_page(pages, user)
     visitor.locator("chatapp-widget .launcher").click()
     for text in HOSTILE:
         send(visitor, text)

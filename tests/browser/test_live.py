@@ -2,42 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from tests.browser.conftest import Pages, Stack, screenshot, wait_until
-from tests.chatapp.procs import Api
+from tests.browser.conftest import Pages, Stack, screenshot, send, visitor_page, wait_until
 
 pytestmark = pytest.mark.browser
 
 LIVE_MS = 1000  # the brief: a message shows on the other side "instantly"
 
 
-def visitor_page(pages: Pages, stack: Stack, user: Api) -> Page:
-    """The demo store with this customer signed in (the store keeps its session in localStorage)."""
-    context = pages.context()
-    session = json.dumps({"token": user.token, "name": user.user["name"]})
-    context.add_init_script(f"localStorage.setItem('northwind.session', {json.dumps(session)});")
-    page = pages.page("/", context)
-    page.wait_for_selector("chatapp-widget[data-ready=true]", state="attached")
-    return page
-
-
-def send(page: Page, text: str) -> float:
-    box = page.get_by_role("textbox", name="Message")
-    box.fill(text)
-    started = time.monotonic()
-    box.press("Enter")
-    return started
-
-
 def test_messages_typing_unread_and_seen_flow_live_between_user_and_admin(pages: Pages, stack: Stack) -> None:
     """The brief's test 3."""
     _, user = stack.new_user("Iryna Live")
-    visitor = visitor_page(pages, stack, user)
+    visitor = visitor_page(pages, user)
     launcher = visitor.locator("chatapp-widget .launcher")
     launcher.click()
     send(visitor, "Hi, is anyone there?")

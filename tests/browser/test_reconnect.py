@@ -7,15 +7,15 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Pages, Stack, screenshot
-from tests.browser.test_live import LIVE_MS, send, visitor_page
+from tests.browser.conftest import Pages, Stack, screenshot, send, visitor_page
+from tests.browser.test_live import LIVE_MS
 
 pytestmark = pytest.mark.browser
 
 
 def test_pyreverb_restart_mid_conversation_loses_no_message(pages: Pages, stack: Stack) -> None:
     _, user = stack.new_user("Roman Restart")
-    visitor = visitor_page(pages, stack, user)
+    visitor = visitor_page(pages, user)
     visitor.locator("chatapp-widget .launcher").click()
     send(visitor, "Before the outage")
     expect(visitor.locator("chatapp-widget .msg.ours .status")).to_have_text(" · Sent")

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from chatapp.identity import sign_identity_token
-from tests.browser.conftest import USER_PASSWORD, Pages, Stack, screenshot, wait_until
+from tests.browser.conftest import USER_PASSWORD, Pages, Stack, screenshot, visitor_page, wait_until
 from tests.chatapp.procs import IDENTITY_SECRET
 
 pytestmark = pytest.mark.browser
@@ -171,10 +171,7 @@ def test_guest_on_another_site_then_site_login_keeps_the_conversation(pages: Pag
 def test_sound_mute_and_keyboard_only_use(pages: Pages, stack: Stack) -> None:
     _, user = stack.new_user("Kira Keys")
     room_id = user.send("Hello from the API")["room"]["id"]
-    page = pages.page("/")
-    page.evaluate("(token) => localStorage.setItem('northwind.session', JSON.stringify({token, name: 'Kira Keys'}))", user.token)
-    page.reload()
-    page.wait_for_selector("chatapp-widget[data-ready=true]", state="attached")
+    page = visitor_page(pages, user)
     page.evaluate("() => { window.__sounds = 0; window.ChatWidget.on('sound', () => { window.__sounds += 1; }); }")
     launcher = page.locator("chatapp-widget .launcher")
 
@@ -215,11 +212,8 @@ def test_sound_mute_and_keyboard_only_use(pages: Pages, stack: Stack) -> None:
 def test_mobile_full_screen_panel(pages: Pages, stack: Stack) -> None:
     _, user = stack.new_user("Mo Bile")
     user.send("Sent from my phone")
-    context = pages.context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, device_scale_factor=2)
-    context.add_init_script(
-        "localStorage.setItem('northwind.session', JSON.stringify({token: %r, name: 'Mo Bile'}));" % user.token)
-    page = pages.page("/", context)
-    page.wait_for_selector("chatapp-widget[data-ready=true]", state="attached")
+    page = visitor_page(pages, user, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                        device_scale_factor=2)
     launcher = page.locator("chatapp-widget .launcher")
     box = launcher.bounding_box()
     assert box and box["x"] + box["width"] <= 390 and box["y"] + box["height"] <= 844 and box["width"] >= 44
@@ -237,11 +231,8 @@ def test_mobile_full_screen_panel(pages: Pages, stack: Stack) -> None:
 def test_offline_banner_and_a_message_written_offline_is_sent_when_back(pages: Pages, stack: Stack) -> None:
     _, user = stack.new_user("Olga Offline")
     room_id = user.send("Hello")["room"]["id"]
-    context = pages.context()
-    context.add_init_script(
-        "localStorage.setItem('northwind.session', JSON.stringify({token: %r, name: 'Olga Offline'}));" % user.token)
-    page = pages.page("/", context)
-    page.wait_for_selector("chatapp-widget[data-ready=true]", state="attached")
+    page = visitor_page(pages, user)
+    context = page.context
     page.locator("chatapp-widget .launcher").click()
     banner = page.locator("chatapp-widget .banner")
     expect(banner).to_be_hidden()
@@ -264,11 +255,7 @@ def test_offline_banner_and_a_message_written_offline_is_sent_when_back(pages: P
 def test_ending_a_chat_and_writing_again_starts_a_new_one(pages: Pages, stack: Stack) -> None:
     _, user = stack.new_user("Eve Ending")
     first_room = user.send("Quick question")["room"]["id"]
-    context = pages.context()
-    context.add_init_script(
-        "localStorage.setItem('northwind.session', JSON.stringify({token: %r, name: 'Eve Ending'}));" % user.token)
-    page = pages.page("/", context)
-    page.wait_for_selector("chatapp-widget[data-ready=true]", state="attached")
+    page = visitor_page(pages, user)
     page.locator("chatapp-widget .launcher").click()
     expect(page.locator("chatapp-widget .msg.ours .body")).to_have_text("Quick question")
 
