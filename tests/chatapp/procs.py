@@ -10,7 +10,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,7 +21,7 @@ import asyncpg
 import httpx
 import orjson
 
-from tests.helpers.procs import ROOT, TIME_FACTOR, free_port, wait_http
+from tests.helpers.procs import ROOT, TIME_FACTOR, ReverbProcess, free_port, wait_http
 
 PG_ADMIN_URL = os.environ.get("CHATAPP_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IDENTITY_SECRET = "site-shared-secret-for-tests-0123456789"
@@ -120,6 +121,22 @@ class ChatappProcess:
                 return text
             time.sleep(0.05)
         raise TimeoutError(f"{needle!r} not in chatapp log:\n{self.log()[-3000:]}")
+
+
+@contextmanager
+def chatapp_stack(database_url: str, workdir: Path, env: dict[str, str] | None = None) -> Iterator[ChatappProcess]:
+    """A pyreverb and a migrated chatapp with its own ``env``; afterwards its log must show no 500."""
+    reverb = ReverbProcess().start()
+    try:
+        app = ChatappProcess(database_url, reverb.port, workdir, env=dict(env or {})).start()
+        try:
+            yield app
+        finally:
+            app.stop()
+    finally:
+        reverb.stop()
+    log = app.log()
+    assert "unhandled error" not in log and "Exception in ASGI application" not in log, log[-3000:]
 
 
 # ------------------------------------------------------------------ PostgreSQL

@@ -26,10 +26,11 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.chatapp.procs import Api, ChatappProcess, wait_until
-from tests.helpers.procs import TIME_FACTOR, ReverbProcess, free_port
+from tests.chatapp.procs import Api, ChatappProcess, chatapp_stack, wait_until
+from tests.helpers.procs import TIME_FACTOR, free_port
 
 DB_TIMEOUT = 1.0  # CHATAPP_DB_TIMEOUT of the processes under test
+ENV = {"CHATAPP_DB_TIMEOUT": str(DB_TIMEOUT)}
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 # Each room's stored counters next to what its messages say they must be.
@@ -84,16 +85,10 @@ def history(api: Api, room_id: int) -> list[str]:
     return [m["body"] for m in api.ok("GET", f"/api/chat/rooms/{room_id}/messages", params={"limit": 100})["data"]]
 
 
-def assert_no_server_errors(app: ChatappProcess) -> None:
-    log = app.log()
-    assert "unhandled error" not in log and "Exception in ASGI application" not in log, log[-3000:]
-
-
-def start_chat(database_url: str, reverb: ReverbProcess, workdir: Path, admin_email: str) -> tuple[ChatappProcess, Api]:
-    app = ChatappProcess(database_url, reverb.port, workdir, env={"CHATAPP_DB_TIMEOUT": str(DB_TIMEOUT)}).start()
-    app.cli("create-admin", "--email", admin_email, "--name", "Sam Support", "--password", "admin-password-1")
-    doc = Api(app.base_url).ok("POST", "/api/auth/login", {"email": admin_email, "password": "admin-password-1"})
-    return app, Api(app.base_url, doc["token"], doc["user"])
+def admin_of(app: ChatappProcess, email: str) -> Api:
+    app.cli("create-admin", "--email", email, "--name", "Sam Support", "--password", "admin-password-1")
+    doc = Api(app.base_url).ok("POST", "/api/auth/login", {"email": email, "password": "admin-password-1"})
+    return Api(app.base_url, doc["token"], doc["user"])
 
 
 def guest(app: ChatappProcess, name: str) -> Api:
@@ -101,24 +96,15 @@ def guest(app: ChatappProcess, name: str) -> Api:
     return Api(app.base_url, doc["token"], doc["user"])
 
 
-@pytest.fixture(scope="module")
-def reverb() -> Iterator[ReverbProcess]:
-    node = ReverbProcess().start()
-    yield node
-    node.stop()
-
-
 # ------------------------------------------------------------------------ SQLite
 
 
 @pytest.fixture(scope="module")
-def sqlite_chat(reverb: ReverbProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ChatappProcess, Api, Path]]:
+def sqlite_chat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ChatappProcess, Api, Path]]:
     workdir = tmp_path_factory.mktemp("chat-locked")
     path = workdir / "chat.sqlite3"
-    app, admin = start_chat(f"sqlite:///{path}", reverb, workdir, "sam@locked.test")
-    yield app, admin, path
-    app.stop()
-    assert_no_server_errors(app)
+    with chatapp_stack(f"sqlite:///{path}", workdir, ENV) as app:
+        yield app, admin_of(app, "sam@locked.test"), path
 
 
 class ExclusiveLock:
@@ -267,15 +253,11 @@ class PrivatePostgres:
 
 
 @pytest.fixture(scope="module")
-def pg_chat(reverb: ReverbProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ChatappProcess, Api, PrivatePostgres]]:
+def pg_chat(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ChatappProcess, Api, PrivatePostgres]]:
     pg = PrivatePostgres.create()
     try:
-        app, admin = start_chat(pg.url, reverb, tmp_path_factory.mktemp("chat-pg-faults"), "sam@pg.test")
-        try:
-            yield app, admin, pg
-        finally:
-            app.stop()
-        assert_no_server_errors(app)
+        with chatapp_stack(pg.url, tmp_path_factory.mktemp("chat-pg-faults"), ENV) as app:
+            yield app, admin_of(app, "sam@pg.test"), pg
     finally:
         pg.destroy()
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +20,7 @@ from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode, checks
 
-from tests.chatapp.procs import Api, ChatappProcess
-from tests.helpers.procs import ReverbProcess
+from tests.chatapp.procs import Api, ChatappProcess, chatapp_stack
 
 EXAMPLES = 12  # per operation and generation mode
 CHECKS = [
@@ -37,17 +35,11 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatappProcess]:
-    reverb = ReverbProcess().start()
     workdir = tmp_path_factory.mktemp("chat-openapi")
     busy = "100000/10"  # let requests through to the handlers instead of the flood guard
     env = {"CHATAPP_RATE_MESSAGES": busy, "CHATAPP_RATE_TYPING": busy, "CHATAPP_RATE_UPLOADS": busy}
-    process = ChatappProcess(f"sqlite:///{Path(workdir) / 'chat.sqlite3'}", reverb.port, workdir, env=env).start()
-    try:
+    with chatapp_stack(f"sqlite:///{workdir / 'chat.sqlite3'}", workdir, env) as process:
         yield process
-    finally:
-        process.stop()
-        reverb.stop()
-    assert "unhandled error" not in process.log(), process.log()[-3000:]
 
 
 def callers(app: ChatappProcess) -> tuple[Api, Api]:

@@ -20,8 +20,7 @@ import httpx
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from tests.chatapp.procs import Api, ChatappProcess
-from tests.helpers.procs import ReverbProcess
+from tests.chatapp.procs import Api, ChatappProcess, chatapp_stack
 
 SECRET = "security-suite-secret-0123456789abcdef"
 ALLOWED_ORIGIN = "https://shop.example"
@@ -39,7 +38,6 @@ def new_ip() -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatappProcess]:
-    reverb = ReverbProcess().start()
     workdir = tmp_path_factory.mktemp("chat-security")
     env = {
         "CHATAPP_SECRET_KEY": SECRET,
@@ -48,13 +46,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatappProcess]:
         "CHATAPP_CORS_ORIGINS": ALLOWED_ORIGIN,
         "CHATAPP_RATE_UPLOADS": "1000/60",
     }
-    process = ChatappProcess(f"sqlite:///{workdir / 'chat.sqlite3'}", reverb.port, workdir, env=env).start()
-    try:
+    with chatapp_stack(f"sqlite:///{workdir / 'chat.sqlite3'}", workdir, env) as process:
         yield process
-    finally:
-        process.stop()
-        reverb.stop()
-    assert "unhandled error" not in process.log(), process.log()[-3000:]
 
 
 def register(app: ChatappProcess, name: str) -> tuple[Api, str]:
