@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 from chatapp.identity import sign_identity_token
 from tests.browser.conftest import USER_PASSWORD, Pages, Stack, screenshot, visitor_page, wait_until
 from tests.chatapp.procs import IDENTITY_SECRET
+from tests.helpers.procs import ROOT
 
 pytestmark = pytest.mark.browser
 
@@ -75,11 +76,15 @@ HOST_PAGE = """<!doctype html>
 class ShopSite:
     """Another site (own origin: localhost on its own port) whose page embeds the widget."""
 
-    def __init__(self, chat_url: str) -> None:
-        body = (HOST_PAGE % {"base": chat_url}).encode()
+    def __init__(self, files: dict[str, str]) -> None:
+        served = {path: body.encode() for path, body in files.items()}
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
+                body = served.get(self.path.split("?")[0])
+                if body is None:
+                    self.send_error(404)
+                    return
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
@@ -100,7 +105,11 @@ class ShopSite:
 
 @pytest.fixture(scope="module")
 def shop(stack: Stack) -> Iterator[ShopSite]:
-    site = ShopSite(stack.url)
+    example = (ROOT / "examples" / "plain-html" / "index.html").read_text()
+    site = ShopSite({
+        "/products": HOST_PAGE % {"base": stack.url},
+        "/example": example.replace("http://127.0.0.1:8000", stack.url),
+    })
     try:
         yield site
     finally:
@@ -274,3 +283,22 @@ def test_ending_a_chat_and_writing_again_starts_a_new_one(pages: Pages, stack: S
     assert second_room != first_room
     stack.admin.post(f"/api/admin/chat/rooms/{second_room}/messages", {"body": "Sure, go ahead"})
     expect(page.locator("chatapp-widget .msg.theirs .body")).to_have_text("Sure, go ahead")
+
+
+def test_the_plain_html_example_works_as_documented(pages: Pages, stack: Stack, shop: ShopSite) -> None:
+    page = pages.page()
+    page.goto(f"{shop.url}/example")
+    page.wait_for_selector("chatapp-widget[data-ready=true]", state="attached")
+    page.click("#help")
+    panel = page.get_by_role("dialog", name="My shop support")
+    expect(panel).to_be_visible()
+    expect(panel).to_contain_text("We reply within minutes, 9:00-18:00")
+    assert page.locator("chatapp-widget .launcher").evaluate("(b) => getComputedStyle(b).backgroundColor") == "rgb(15, 118, 110)"
+    box = panel.get_by_role("textbox", name="Message")
+    box.fill("Is my order shipped?")
+    box.press("Enter")
+    expect(panel.locator(".msg.ours .status")).to_have_text(" · Sent")
+    room_id = stack.admin.ok("GET", "/api/admin/chat/rooms", params={"q": "Is my order shipped"})["data"][0]["id"]
+    page.keyboard.press("Escape")
+    stack.admin.post(f"/api/admin/chat/rooms/{room_id}/messages", {"body": "Yes, this morning."})
+    expect(page).to_have_title("(1) My shop")
