@@ -21,6 +21,7 @@ from tests.scaling.fakes import APP, Client, eventually, settled
 from tests.scaling.redis_server import RedisServer
 
 TIMING = ClusterTiming(node_ttl=NODE_TTL, heartbeat=NODE_HEARTBEAT, backoff_max=0.5)
+QUICK = ClusterTiming(node_ttl=NODE_TTL, heartbeat=NODE_HEARTBEAT, backoff_max=0.5, redis_timeout=0.5)
 StartNode = Callable[..., Awaitable[PusherServer]]
 
 
@@ -29,9 +30,9 @@ async def start_node(redis_url: str, scaling_channel: str) -> AsyncIterator[Star
     """Start in-process Redis-backed nodes; stops the ones still running afterwards."""
     started: list[PusherServer] = []
 
-    async def start(url: str = redis_url, wait_healthy: bool = True) -> PusherServer:
+    async def start(url: str = redis_url, wait_healthy: bool = True, timing: ClusterTiming = TIMING) -> PusherServer:
         settings = Settings(apps=(APP,), scaling_enabled=True, redis_url=url, scaling_channel=scaling_channel)
-        node = PusherServer(settings, backend=RedisBackend(settings, TIMING))
+        node = PusherServer(settings, backend=RedisBackend(settings, timing))
         started.append(node)
         await node.backend.start()
         if wait_healthy:
@@ -231,3 +232,27 @@ async def test_node_started_without_redis_serves_locally_then_joins(start_node: 
     await eventually(lambda: "far" in added_users(here) and "solo" in added_users(there))
     up.backend.publish(APP.app_id, "presence-alone", encode_event("across", "{}", "presence-alone"))
     await eventually(lambda: here.events("across"))
+
+
+async def test_a_frozen_redis_is_noticed_and_never_blocks_delivery(start_node: StartNode, own_redis: RedisServer) -> None:
+    node = await start_node(own_redis.url, timing=QUICK)
+    reader = Client(node)
+    await reader.subscribe("feed")
+    own_redis.freeze()
+    try:
+        began = time.monotonic()
+        node.backend.publish(APP.app_id, "feed", encode_event("now", "{}", "feed"))
+        assert reader.events("now") and time.monotonic() - began < 0.05  # local delivery never waits
+        late = Client(node)
+        await late.subscribe("other")  # answered locally once the Redis call times out
+        await eventually(lambda: not node.backend.healthy, timeout=QUICK.heartbeat + 3 * QUICK.redis_timeout + 1)
+        assert (await node.backend.channel_stats(APP.app_id, "other")).subscription_count == 1
+    finally:
+        own_redis.thaw()
+    await eventually(lambda: node.backend.healthy, timeout=5)
+    # the subscription made while Redis hung was written back by the resync
+    client = aioredis.Redis.from_url(own_redis.url)
+    try:
+        assert await client.hget(f"{node.settings.scaling_channel}:subs:{APP.app_id}", "other") == b"1"
+    finally:
+        await client.aclose()
