@@ -85,7 +85,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     ensure_web_assets()
     workdir = tmp_path_factory.mktemp("chatapp-browser")
     reverb = ReverbProcess().start()
-    chat = ChatappProcess(f"sqlite:///{workdir / 'chat.sqlite3'}", reverb.port, workdir)
+    # Tests seed long histories through the API faster than the default per-user limit allows.
+    chat = ChatappProcess(f"sqlite:///{workdir / 'chat.sqlite3'}", reverb.port, workdir,
+                          env={"CHATAPP_RATE_MESSAGES": "1000/10"})
     s = Stack(reverb, chat, "", Api(""))
     try:
         chat.start()

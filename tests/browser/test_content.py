@@ -39,6 +39,8 @@ def test_attachments_round_trip_with_image_preview_and_download(pages: Pages, st
     expect(mine.locator(".status")).to_have_text(" · Sent")
     expect(chip).to_be_hidden()
     expect(mine.locator("img.preview")).to_have_attribute("src", BLOB_URL)
+    expect(mine.get_by_role("link", name="Download broken-zip.png (")).to_be_visible()
+    expect(mine).to_have_count(1)
     room_id = user.ok("GET", "/api/chat/room")["room"]["id"]
     stored = user.ok("GET", f"/api/chat/rooms/{room_id}/messages")["data"][0]
     assert stored["attachment"]["name"] == "broken-zip.png" and stored["attachment"]["size"] == len(image)
@@ -61,6 +63,7 @@ def test_attachments_round_trip_with_image_preview_and_download(pages: Pages, st
         {"name": "return-label.pdf", "mimeType": "application/pdf", "buffer": invoice})
     admin.get_by_role("button", name="Send message").click()
     expect(admin.locator("#room .msg.ours .status")).to_have_text(" · Sent")
+    expect(admin.locator("#room .msg.ours").get_by_role("link", name="Download return-label.pdf (")).to_be_visible()
     link = visitor.locator("chatapp-widget .msg.theirs").get_by_role("link", name="Download return-label.pdf (")
     expect(link).to_be_visible()
     screenshot(visitor, "widget-attachments")

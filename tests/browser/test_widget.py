@@ -302,3 +302,20 @@ def test_the_plain_html_example_works_as_documented(pages: Pages, stack: Stack, 
     page.keyboard.press("Escape")
     stack.admin.post(f"/api/admin/chat/rooms/{room_id}/messages", {"body": "Yes, this morning."})
     expect(page).to_have_title("(1) My shop")
+
+
+def test_long_history_pages_in_on_demand(pages: Pages, stack: Stack) -> None:
+    _, user = stack.new_user("Hana History")
+    bodies = [f"message {i:02d}" for i in range(57)]
+    for body in bodies:
+        user.send(body)
+    page = visitor_page(pages, user)
+    page.locator("chatapp-widget .launcher").click()
+    shown = page.locator("chatapp-widget .msg .body")
+    expect(shown).to_have_count(50)
+    expect(shown.first).to_have_text("message 07")
+    older = page.get_by_role("button", name="Show earlier messages")
+    older.click()
+    expect(shown).to_have_count(57)
+    assert shown.all_text_contents() == bodies
+    expect(older).to_be_hidden()

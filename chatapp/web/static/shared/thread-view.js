@@ -18,16 +18,23 @@ export class ThreadView {
     this.blobUrls = [];
   }
 
-  keyOf(message) { return message.id != null ? `m${message.id}` : `p${message.key}`; }
+  /** A message keeps one node from "Sending…" to "Seen" (screen readers announce it once). */
+  keyOf(message) {
+    if (message.localKey) return `p${message.localKey}`;
+    return message.id != null ? `m${message.id}` : `p${message.key}`;
+  }
 
   render(thread) {
-    const nearBottom = this.scroller.scrollHeight - this.scroller.scrollTop - this.scroller.clientHeight < 80;
+    const fromBottom = this.scroller.scrollHeight - this.scroller.scrollTop;
+    const nearBottom = fromBottom - this.scroller.clientHeight < 80;
     const items = thread.list();
     const wanted = new Set(items.map((m) => this.keyOf(m)));
     for (const [key, node] of this.nodes) {
       if (!wanted.has(key)) { node.remove(); this.nodes.delete(key); }
     }
     const lastOurs = thread.lastOursId();
+    const last = items[items.length - 1];
+    const sentByUs = Boolean(last) && thread.ours(last) && !this.nodes.has(this.keyOf(last));
     let previous = null;
     let added = false;
     for (const message of items) {
@@ -43,7 +50,8 @@ export class ThreadView {
       if (expected !== node) this.list.insertBefore(node, expected);
       previous = node;
     }
-    if (added && (nearBottom || items.length && thread.ours(items[items.length - 1]))) this.scrollToEnd();
+    if (added && (nearBottom || sentByUs)) this.scrollToEnd();
+    else if (added) this.scroller.scrollTop = this.scroller.scrollHeight - fromBottom; // reading older messages: stay put
   }
 
   scrollToEnd() { this.scroller.scrollTop = this.scroller.scrollHeight; }
@@ -55,10 +63,14 @@ export class ThreadView {
     const ours = thread.ours(message);
     const who = ours ? this.labels.ours(message) : this.labels.theirs(message);
     const body = message.body ? el('p', { class: 'body' }, linkified(message.body)) : null;
+    const local = message.attachment && message.attachment.local;
     const status = el('span', { class: 'status' });
     const node = el(
       'li',
-      { class: `msg ${ours ? 'ours' : 'theirs'}`, dataset: message.id != null ? { id: message.id } : { key: message.key } },
+      {
+        class: `msg ${ours ? 'ours' : 'theirs'}`,
+        dataset: { ...(message.id != null ? { id: message.id } : { key: message.key }), ...(local ? { localFile: '1' } : {}) },
+      },
       el('span', { class: 'sr-only', text: `${who}: ` }),
       el('div', { class: 'bubble' }, body, message.attachment ? this.attachment(message.attachment) : null),
       el('div', { class: 'meta' }, el('span', { class: 'who', 'aria-hidden': 'true', text: who }),
@@ -68,6 +80,14 @@ export class ThreadView {
   }
 
   updateStatus(node, thread, message, lastOurs) {
+    if (message.id != null && node.dataset.id !== String(message.id)) node.dataset.id = String(message.id);
+    if (node.dataset.localFile && message.attachment && !message.attachment.local) {
+      // Stored: swap the local preview for the real file (same picture, now with its download link).
+      const box = node.querySelector('.attachment');
+      const shown = box && box.querySelector('img');
+      box.replaceWith(this.attachment(message.attachment, shown ? shown.src : null));
+      delete node.dataset.localFile;
+    }
     const status = node.querySelector('.status');
     if (!status) return;
     let text = '';
@@ -96,7 +116,8 @@ export class ThreadView {
     }
   }
 
-  attachment(attachment) {
+  /** knownUrl: an image already in memory (my own upload), so it is not downloaded again. */
+  attachment(attachment, knownUrl = null) {
     const label = `${attachment.name} (${fileSize(attachment.size)})`;
     const link = el('a', { class: 'file', href: this.api.resolve(attachment.url) || '#', download: attachment.name, text: `⬇ ${label}`, 'aria-label': `Download ${label}` });
     link.addEventListener('click', (event) => {
@@ -109,7 +130,10 @@ export class ThreadView {
       box.append(el('span', { class: 'file', text: label }));
       return box;
     }
-    if (isImage(attachment)) {
+    if (isImage(attachment) && knownUrl) {
+      this.blobUrls.push(knownUrl);
+      box.append(el('img', { class: 'preview', alt: attachment.name, src: knownUrl }));
+    } else if (isImage(attachment)) {
       const img = el('img', { class: 'preview', alt: attachment.name, width: 220, height: 140 });
       this.api.blob(attachment.url).then((blob) => {
         const url = URL.createObjectURL(blob);

@@ -29,19 +29,21 @@ export class Thread {
       if (!message.body_truncated && known.body_truncated) Object.assign(known, message, { body_truncated: false });
       return false;
     }
-    this.byId.set(message.id, { ...message });
+    const stored = { ...message };
+    this.byId.set(message.id, stored);
     this.firstId = this.firstId === null ? message.id : Math.min(this.firstId, message.id);
-    if (this.mine(message)) this.adoptPending(message);
+    if (this.mine(message) && !stored.localKey) this.adoptPending(stored);
     return true;
   }
 
-  /** My own message arrived (e.g. from another tab) before the send answered: drop its echo. */
-  adoptPending(message) {
+  /** My own message arrived (e.g. caught up) before the send answered: it replaces the local one. */
+  adoptPending(stored) {
     for (const [key, local] of this.pending) {
-      const sameFile = Boolean(local.attachment) === Boolean(message.attachment);
-      if (local.status === 'sending' && local.body === message.body && sameFile) {
+      const sameFile = Boolean(local.attachment) === Boolean(stored.attachment);
+      if (local.status === 'sending' && local.body === stored.body && sameFile) {
         this.pending.delete(key);
-        this.keyToId.set(key, message.id);
+        this.keyToId.set(key, stored.id);
+        stored.localKey = key;
         return;
       }
     }
@@ -53,10 +55,11 @@ export class Thread {
     return local;
   }
 
+  /** The server stored my message: it keeps the local one's place (``localKey``) in the view. */
   confirm(key, message) {
     this.pending.delete(key);
     this.keyToId.set(key, message.id);
-    return this.add(message);
+    return this.add({ ...message, localKey: key });
   }
 
   fail(key, reason) {
