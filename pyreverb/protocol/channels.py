@@ -23,8 +23,8 @@ __all__ = [
 ]
 
 MAX_CHANNEL_NAME_LENGTH = 164
-_NAME_RE = re.compile(r"^[A-Za-z0-9_\-=@,.;]+$")
-_SERVER_TO_USER_RE = re.compile(r"^#server-to-user-[A-Za-z0-9_\-=@,.;]+$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9_\-=@,.;]+\Z")  # \Z: "$" would let a trailing newline through
+_SERVER_TO_USER_RE = re.compile(r"^#server-to-user-[A-Za-z0-9_\-=@,.;]+\Z")
 
 
 class ChannelKind(enum.Enum):
@@ -77,8 +77,8 @@ def is_valid_channel_name(name: object) -> bool:
     )
 
 
-def is_server_to_user_channel(name: str) -> bool:
-    return _SERVER_TO_USER_RE.match(name) is not None
+def is_server_to_user_channel(name: object) -> bool:
+    return isinstance(name, str) and _SERVER_TO_USER_RE.match(name) is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,7 @@ __all__ = [
     "SOCKET_ID_RE",
 ]
 
-SOCKET_ID_RE = re.compile(r"^\d+\.\d+$")
+SOCKET_ID_RE = re.compile(r"^[0-9]+\.[0-9]+\Z")  # ASCII digits only, no trailing newline
 MAX_EVENT_NAME_LENGTH = 200
 
 
