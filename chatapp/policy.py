@@ -27,8 +27,8 @@ __all__ = [
 
 ADMIN_CHANNEL = "private-admin.chat"
 ADMIN_PRESENCE = "presence-admins"
-_ROOM_CHANNEL = re.compile(r"^private-chat\.([1-9][0-9]{0,17})$")
-_USER_CHANNEL = re.compile(r"^private-user\.([1-9][0-9]{0,17})$")
+_ROOM_CHANNEL = re.compile(r"^private-chat\.([1-9][0-9]{0,17})\Z")
+_USER_CHANNEL = re.compile(r"^private-user\.([1-9][0-9]{0,17})\Z")
 
 # action -> statuses it may start from
 TRANSITIONS: dict[str, tuple[str, ...]] = {

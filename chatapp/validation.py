@@ -20,8 +20,8 @@ __all__ = [
 ]
 
 MAX_ID = 2**63 - 1
-SOCKET_ID_RE = re.compile(r"^\d{1,20}\.\d{1,20}$")
-_KEY = re.compile(r"^[\x21-\x7e]{1,100}$")
+SOCKET_ID_RE = re.compile(r"^[0-9]{1,20}\.[0-9]{1,20}\Z")  # ASCII digits, no trailing newline
+_KEY = re.compile(r"^[\x21-\x7e]{1,100}\Z")
 
 
 def _has_forbidden_chars(value: str) -> bool:
