@@ -90,6 +90,8 @@ def test_no_generated_request_gets_a_5xx_or_breaks_the_description(app: ChatappP
 
     assert not failures, "\n\n".join(failures[:5])
     total = sum(statuses.values())
+    by_class = Counter(f"{status // 100}xx" for (_, status), n in statuses.items() for _ in range(n))
+    print(f"schemathesis: {total} requests over {len(operations)} operations: {dict(sorted(by_class.items()))}")
     answered = {label for (label, status), _ in statuses.items() if status < 300}
     assert total >= len(operations) * EXAMPLES, total
     assert not [k for k in statuses if k[1] >= 500]
