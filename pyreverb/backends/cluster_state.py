@@ -32,7 +32,7 @@ __all__ = ["ClusterState", "Snapshot", "PresenceChange", "snapshot_of"]
 
 SEP = "\x1f"
 
-_LUA_SPLIT = """
+_LUA_HELPERS = """
 local function split(s)
   local parts = {}
   for part in string.gmatch(s, '[^\\031]+') do parts[#parts + 1] = part end
@@ -70,7 +70,7 @@ return {first, occupied, redis.call('HGETALL', KEYS[3])}
 
 # KEYS and ARGV as _JOIN (only the first three ARGV)
 _LEAVE = (
-    _LUA_SPLIT
+    _LUA_HELPERS
     + """
 local user = redis.call('HGET', KEYS[1], ARGV[1])
 if not user then return {0, 0} end
@@ -101,7 +101,7 @@ return total
 # heartbeat expired and nobody reaped it yet. Returns {app, channel, user, ...}
 # for every presence member whose last socket anywhere was on that node.
 _REAP = (
-    _LUA_SPLIT
+    _LUA_HELPERS
     + """
 local P, node = ARGV[1], ARGV[2]
 if ARGV[3] == '1' then
@@ -132,7 +132,7 @@ return removed
 # snapshot JSON {"s": {field: count}, "p": {field: [user, info]}}.
 # Returns {{app, channel, user, info, ...} joined, {app, channel, user, ...} left}.
 _RESYNC = (
-    _LUA_SPLIT
+    _LUA_HELPERS
     + """
 local P, node = ARGV[1], ARGV[2]
 local snap = cjson.decode(ARGV[4])
