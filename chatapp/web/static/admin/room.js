@@ -107,7 +107,10 @@ export class RoomPane {
     this.title.textContent = `Chat #${roomId}`;
     this.sub.textContent = 'Loading…';
     this.actionError.textContent = '';
+    this.typing.textContent = '';
+    const ticket = (this.ticket = (this.ticket || 0) + 1);
     const doc = await this.api.get(ROUTES.room(roomId)).catch((error) => ({ error }));
+    if (ticket !== this.ticket) return; // another conversation was opened meanwhile
     if (doc.error) {
       this.sub.textContent = doc.error.status === 404 ? 'This conversation does not exist.' : doc.error.message;
       return;
@@ -128,12 +131,15 @@ export class RoomPane {
     for (const person of doc.typing || []) {
       if (person.user_id !== this.me.id) this.conversation.typingState.update({ ...person, is_typing: true });
     }
-    await this.conversation.open(doc.room, doc.messages);
-    this.conversation.markRead();
+    const conversation = this.conversation;
+    await conversation.open(doc.room, doc.messages);
+    if (ticket !== this.ticket) return;
+    conversation.markRead();
     this.composer.focus();
   }
 
   hide() {
+    this.ticket = (this.ticket || 0) + 1;
     if (this.conversation) this.conversation.dispose();
     this.conversation = null;
     this.room = null;

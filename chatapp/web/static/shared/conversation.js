@@ -41,7 +41,7 @@ export class Conversation {
     this.channelName = null;
     this.catching = null;
     this.catchAgain = false;
-    this.typingState = new TypingState((names) => hooks.typing(names));
+    this.typingState = new TypingState((names) => this.hooks.typing(names));
     this.typingNotifier = new TypingNotifier((on) => this.sendTyping(on));
     this.pollTimer = null;
     this.pollEvery = 0;
@@ -60,6 +60,7 @@ export class Conversation {
   async open(room, page = null) {
     this.room = room;
     const doc = page || (await this.api.get(this.routes.messages(room.id), { limit: 50 }));
+    if (this.disposed) return;
     for (const message of doc.data) this.thread.add(message);
     this.advance(doc);
     this.hasMore = doc.has_more;
@@ -83,7 +84,7 @@ export class Conversation {
   // ----------------------------------------------------------------- realtime
 
   subscribe() {
-    if (!this.realtime || !this.room || this.channelName) return;
+    if (!this.realtime || !this.room || this.channelName || this.disposed) return;
     this.channelName = `chat.${this.room.id}`;
     this.realtime
       .private(this.channelName)
@@ -312,6 +313,9 @@ export class Conversation {
   }
 
   dispose() {
+    this.disposed = true;
+    // Answers still in flight must not touch a view that shows something else by now.
+    this.hooks = Object.fromEntries(Object.keys(this.hooks).map((name) => [name, () => false]));
     this.typingNotifier.stop();
     this.unsubscribe();
     this.typingState.clear();
