@@ -36,6 +36,7 @@ def test_messages_typing_unread_and_seen_flow_live_between_user_and_admin(pages:
     expect(admin.locator("#room .msg.theirs .body").last).to_have_text("My discount code does not work", timeout=LIVE_MS)
     to_admin = time.monotonic() - started
     assert to_visitor < 1 and to_admin < 1
+    print(f"admin -> visitor {to_visitor * 1000:.0f} ms, visitor -> admin {to_admin * 1000:.0f} ms (Enter to shown)")
 
     # Typing, both ways; a sent message ends it.
     visitor.get_by_role("textbox", name="Message").press_sequentially("Which co")
