@@ -223,6 +223,13 @@ class PusherWebSocket(asyncio.Protocol):
         for chunk in self.proto.data_to_send():
             if chunk:
                 transport.write(chunk)
+            elif transport.can_write_eof():
+                # Half-close after our close frame and keep reading (and discarding):
+                # closing outright while the client still sends would reset the
+                # connection and lose the close frame (e.g. the 1009 for a huge message).
+                transport.write_eof()
+                self._abort_later(CLOSE_GRACE_SECONDS)
+                return
             else:
                 transport.close()
                 return
