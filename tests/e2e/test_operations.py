@@ -94,6 +94,9 @@ async def test_webhooks_signed_batched_retried(receiver: WebhookReceiver, node_c
             await c.wait_for(lambda e: e["type"] == "subscribed")
         b_socket = await b.connected()
         b.send(cmd="trigger", channel="presence-desk", event="client-typing", data={"on": True})
+        sent = await b.wait_for(lambda e: e["type"] == "triggered")
+        assert sent["ok"], b.events
+        await a.wait_for(lambda e: e["type"] == "event" and e["event"] == "client-typing")
         a.send(cmd="subscribe", channel="cache-prices")
         await a.wait_for(lambda e: e["type"] == "subscribed" and e["channel"] == "cache-prices")
         b.send(cmd="disconnect")
