@@ -35,7 +35,11 @@ def reverb_origins(settings: Settings) -> str:
     host = settings.public_reverb_host or settings.reverb_host
     port = settings.public_reverb_port or settings.reverb_port
     secure = (settings.public_reverb_scheme or settings.reverb_scheme) == "https"
-    return f"{'wss' if secure else 'ws'}://{host}:{port}"
+    if secure:
+        return f"wss://{host}:{port}"
+    # pusher-js falls back to wss:// after failed ws:// attempts (e.g. while pyreverb
+    # restarts); allowing it keeps that fallback from showing up as a CSP violation.
+    return f"ws://{host}:{port} wss://{host}:{port}"
 
 
 def content_security_policy(settings: Settings) -> str:

@@ -20,7 +20,7 @@ def test_admin_pages_carry_a_strict_content_security_policy(stack: Stack) -> Non
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
         csp = dict(part.strip().split(" ", 1) for part in response.headers["content-security-policy"].split(";"))
         assert csp["script-src"] == "'self'" and csp["style-src"] == "'self'" and csp["object-src"] == "'none'"
-        assert csp["connect-src"] == f"'self' ws://127.0.0.1:{stack.reverb.port}"
+        assert csp["connect-src"] == f"'self' ws://127.0.0.1:{stack.reverb.port} wss://127.0.0.1:{stack.reverb.port}"
         assert csp["frame-ancestors"] == "'none'"
         assert response.headers["x-frame-options"] == "DENY"
         assert response.headers["cache-control"] == "no-store"
