@@ -29,6 +29,7 @@ class BenchConfig:
     api_seconds: float
     api_concurrency: int
     repeat: int = 1
+    quiet_wait: float = 90.0  # seconds to wait for other work on the machine to settle
 
 
 FULL = BenchConfig(
@@ -43,7 +44,7 @@ FULL = BenchConfig(
     connection_batch=1_000,
     idle_seconds=10.0,
     pairs=100,
-    whisper_rates=(500, 1_000, 2_000, 4_000, 6_000, 8_000, 12_000, 16_000, 24_000, 32_000, 48_000),
+    whisper_rates=(500, 1_000, 2_000, 4_000, 8_000, 16_000, 24_000, 32_000, 48_000, 64_000, 80_000, 100_000),
     api_seconds=5.0,
     api_concurrency=16,
 )
@@ -62,4 +63,5 @@ SMOKE = BenchConfig(
     whisper_rates=(100, 300),
     api_seconds=1.0,
     api_concurrency=4,
+    quiet_wait=0.0,
 )

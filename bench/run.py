@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 import traceback
@@ -19,18 +20,20 @@ from typing import Any
 from bench.agents import AgentPool
 from bench.config import FULL, SMOKE, BenchConfig
 from bench.pinning import LOAD_CPUS, raise_open_files
-from bench.report import machine, medians, plot, table, write_json
+from bench.report import RESULTS_DIR, machine, medians, plot, table, write_json
 from bench.scenarios import SCENARIOS
 from bench.servers import ROOT, SERVERS, ensure_peers, peer_available
+from bench.stats import wait_for_quiet
 
 __all__ = ["main", "run_bench"]
 
 SMOKE_SERVERS = ("pyreverb", "websockets")
 PROFILE_DIR = ROOT / "var" / "profiles"
-RATIO_KEYS = {
-    "fanout": "max msg/s",
-    "client_events": "max msg/s",
-    "http_api": "req/s",
+RATIO_KEYS = {  # headline columns compared as pyreverb / peer
+    "fanout": ("max msg/s", "per core"),
+    "client_events": ("max msg/s", "per core"),
+    "http_api": ("req/s", "per core"),
+    "connections": ("KB/conn",),
 }
 
 
@@ -59,10 +62,13 @@ async def run_bench(cfg: BenchConfig, scenarios: list[str], servers: list[str], 
                     if profile and name == "pyreverb":
                         PROFILE_DIR.mkdir(parents=True, exist_ok=True)
                         server.profile_to = PROFILE_DIR / f"profile-{scenario}.folded"
-                    say(f"-- {scenario}: {name} (run {attempt + 1}/{cfg.repeat})")
+                    busy = await asyncio.to_thread(wait_for_quiet, 25.0, cfg.quiet_wait)
+                    say(f"-- {scenario}: {name} (run {attempt + 1}/{cfg.repeat}; machine {busy:.0f}% busy before)")
                     try:
                         server.start()
-                        runs.setdefault(name, []).append(await module.run(server, pool, cfg, say))
+                        result = await module.run(server, pool, cfg, say)
+                        result["machine_busy_pct_before"] = busy
+                        runs.setdefault(name, []).append(result)
                     except Exception as exc:  # noqa: BLE001 - one peer failing must not stop the others
                         errors[name] = f"{type(exc).__name__}: {exc}"
                         say(f"   {name} failed: {errors[name]}")
@@ -110,17 +116,40 @@ def _document(scenario: str, module: Any, cfg: BenchConfig, runs: dict[str, list
     return doc
 
 
+def rebuild(scenario: str) -> None:
+    """Tables, ratios and plot again from a results file (after changing the report)."""
+    path = RESULTS_DIR / f"{scenario}.json"
+    if not path.exists():
+        print(f"{path} missing; run the scenario first", file=sys.stderr)
+        return
+    old = json.loads(path.read_text())
+    module = SCENARIOS[scenario]
+    doc = _document(scenario, module, BenchConfig(**old["config"]), old["runs"], old["errors"])
+    doc["machine"] = old["machine"]
+    path.write_text(json.dumps(doc, indent=1))
+    plot(scenario, old["runs"])
+    print(table(f"{scenario} ({old['config']['name']}, medians of {old['config']['repeat']} run(s))", doc["headline"]))
+    if doc.get("ratios"):
+        print(table(f"{scenario}: pyreverb / peer", doc["ratios"]))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="seconds-long run of every scenario")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated subset")
     parser.add_argument("--servers", default=None, help="comma-separated subset (default: all that install)")
     parser.add_argument("--repeat", type=int, default=None, help="runs per server; tables show medians")
+    parser.add_argument("--rebuild", action="store_true",
+                        help="no measuring: redo tables, ratios and plots from the JSON in results/")
     parser.add_argument("--shapes", default=None, help="fan-out shapes, e.g. 1x1000,100x10")
     parser.add_argument("--profile", action="store_true",
                         help="run pyreverb under py-spy: collapsed stacks (flame graph input) in var/profiles/")
     args = parser.parse_args(argv)
 
+    if args.rebuild:
+        for scenario in [s.strip() for s in args.scenarios.split(",") if s.strip()]:
+            rebuild(scenario)
+        return 0
     cfg = SMOKE if args.smoke else FULL
     if args.repeat:
         cfg = replace(cfg, repeat=args.repeat)

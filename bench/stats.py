@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import psutil
 
-__all__ = ["Histogram", "ProcessMeter", "median"]
+__all__ = ["Histogram", "ProcessMeter", "median", "wait_for_quiet"]
 
 
 class Histogram:
@@ -100,3 +100,17 @@ def median(values: Iterable[float | None]) -> float | None:
         return None
     mid = len(xs) // 2
     return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
+
+
+def wait_for_quiet(threshold_pct: float = 25.0, max_wait: float = 90.0) -> float:
+    """Wait (bounded) until the machine's other work leaves the cores mostly idle.
+
+    Returns the busy percentage last seen, recorded beside each result: on a
+    shared machine a figure measured next to someone's test suite is not the
+    server's own.
+    """
+    deadline = time.monotonic() + max_wait
+    busy = psutil.cpu_percent(interval=1.0 if max_wait > 0 else 0.1)
+    while busy > threshold_pct and time.monotonic() < deadline:
+        busy = psutil.cpu_percent(interval=1.0)
+    return busy

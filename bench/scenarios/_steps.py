@@ -7,7 +7,7 @@ from typing import Any
 
 from bench.config import LATENCY_BUDGET_MS
 
-__all__ = ["ramp", "saturated", "knee", "delivered_rate"]
+__all__ = ["ramp", "saturated", "knee", "delivered_rate", "per_core"]
 
 Step = dict[str, Any]
 
@@ -56,6 +56,17 @@ async def ramp(rates: tuple[int, ...], measure: Callable[[float], Awaitable[Step
         "at_half_max": half,
         "limited_by_ramp": not saturated(steps[-1]),
     }
+
+
+def per_core(result: dict[str, Any]) -> float | None:
+    """Messages/s one whole server core would carry, from the CPU spent per message at
+    the busiest complete step: other processes on the machine lower the throughput a
+    run reaches far more than the CPU each message costs."""
+    complete = [s for s in result["steps"] if s["received"] >= 0.98 * s["expected"] and s.get("server_cpu_us_per_msg")]
+    if not complete:
+        return None
+    best = max(complete, key=lambda s: s["delivered_per_s"])
+    return round(1e6 / best["server_cpu_us_per_msg"])
 
 
 def delivered_rate(received: int, t0_ms: float, last_at_ms: float | None, seconds: float) -> float:

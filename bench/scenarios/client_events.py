@@ -13,7 +13,7 @@ from typing import Any
 
 from bench.agents import AgentPool
 from bench.config import BenchConfig
-from bench.scenarios._steps import delivered_rate, ramp
+from bench.scenarios._steps import delivered_rate, per_core, ramp
 from bench.servers import Server
 
 __all__ = ["run", "headline"]
@@ -62,6 +62,7 @@ def headline(result: dict[str, Any]) -> dict[str, float | None]:
     half = result["at_half_max"] or {"latency": {}}
     return {
         "max msg/s": result["max_delivered_per_s"],
+        "msg/s per core": per_core(result),
         "knee msg/s": result["knee_per_s"],
         "p50@half ms": half["latency"].get("p50_ms"),
         "p99@half ms": half["latency"].get("p99_ms"),

@@ -13,7 +13,7 @@ from typing import Any
 
 from bench.agents import AgentPool
 from bench.config import BenchConfig
-from bench.scenarios._steps import delivered_rate, ramp
+from bench.scenarios._steps import delivered_rate, per_core, ramp
 from bench.servers import Server
 
 __all__ = ["run", "headline"]
@@ -78,6 +78,7 @@ def headline(result: dict[str, Any]) -> dict[str, float | None]:
     for shape, r in result["shapes"].items():
         half = r["at_half_max"] or {"latency": {}}
         out[f"{shape} max msg/s"] = r["max_delivered_per_s"]
+        out[f"{shape} msg/s per core"] = per_core(r)
         out[f"{shape} knee msg/s"] = r["knee_per_s"]
         out[f"{shape} p99@half ms"] = half["latency"].get("p99_ms")
         out[f"{shape} CPU us/msg"] = half.get("server_cpu_us_per_msg")

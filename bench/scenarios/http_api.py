@@ -65,4 +65,6 @@ def headline(result: dict[str, Any]) -> dict[str, float | None]:
         out[f"{key} req/s"] = r["requests_per_s"] if r else None
         out[f"{key} p99 ms"] = r["latency"]["p99_ms"] if r else None
         out[f"{key} CPU us/req"] = r["server_cpu_us_per_request"] if r else None
+        cpu = r["server_cpu_us_per_request"] if r else None
+        out[f"{key} req/s per core"] = round(1e6 / cpu) if cpu else None
     return out
