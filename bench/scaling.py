@@ -260,12 +260,6 @@ def headline(result: dict[str, Any]) -> dict[str, float | None]:
         "local p50": med("latency_local", "p50_ms"),
         "remote p50": med("latency_remote", "p50_ms"),
         "remote p99": med("latency_remote", "p99_ms"),
-        # paired within each run (same moment, same background): what the bus adds
-        "bus +p50": median(
-            round(r["latency_remote"]["p50_ms"] - r["latency_local"]["p50_ms"], 3)
-            for r in runs
-            if r["latency_remote"] and r["latency_remote"]["p50_ms"] is not None and r["latency_local"]["p50_ms"] is not None
-        ),
         "cpu %": median(r["server_cpu_pct"] for r in runs),
         "max msg/s": result["throughput"]["max_delivered_per_s"],
         "knee msg/s": result["throughput"]["knee_per_s"],
