@@ -15,7 +15,7 @@ from bench.config import LATENCY_BUDGET_MS
 from bench.pinning import LOAD_CPUS, SERVER_CPUS
 from bench.stats import median
 
-__all__ = ["RESULTS_DIR", "machine", "table", "write_json", "plot", "medians"]
+__all__ = ["RESULTS_DIR", "machine", "table", "markdown_table", "write_json", "plot", "medians"]
 
 RESULTS_DIR = Path(os.environ.get("BENCH_RESULTS_DIR", Path(__file__).resolve().parent / "results"))
 
@@ -74,6 +74,16 @@ def table(title: str, rows: dict[str, dict[str, float | None]]) -> str:
     return "\n".join([f"== {title} ==", line(header), line(["-" * w for w in widths]), *map(line, body)]) + "\n"
 
 
+def markdown_table(rows: dict[str, dict[str, float | None]]) -> str:
+    """The same table for docs/benchmarks.md."""
+    if not rows:
+        return ""
+    cols = list(next(iter(rows.values())))
+    out = ["| server | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    out += [f"| {name} | " + " | ".join(_fmt(r.get(c)) for c in cols) + " |" for name, r in rows.items()]
+    return "\n".join(out) + "\n"
+
+
 def write_json(scenario: str, doc: dict[str, Any]) -> Path:
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / f"{scenario}.json"
@@ -84,13 +94,13 @@ def write_json(scenario: str, doc: dict[str, Any]) -> Path:
 
 
 def plot(scenario: str, runs: dict[str, list[dict[str, Any]]]) -> Path | None:
-    """One PNG per scenario; curves from each server's first run."""
+    """One PNG per scenario; curves from each server's quietest run."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    first = {name: rs[0] for name, rs in runs.items() if rs}
+    first = {name: min(rs, key=lambda r: r.get("machine_busy_pct_before", 0)) for name, rs in runs.items() if rs}
     if not first:
         return None
     if scenario == "fanout":

@@ -20,7 +20,7 @@ from typing import Any
 from bench.agents import AgentPool
 from bench.config import FULL, SMOKE, BenchConfig
 from bench.pinning import LOAD_CPUS, raise_open_files
-from bench.report import RESULTS_DIR, machine, medians, plot, table, write_json
+from bench.report import RESULTS_DIR, machine, markdown_table, medians, plot, table, write_json
 from bench.scenarios import SCENARIOS
 from bench.servers import ROOT, SERVERS, ensure_peers, peer_available
 from bench.stats import wait_for_quiet
@@ -116,7 +116,7 @@ def _document(scenario: str, module: Any, cfg: BenchConfig, runs: dict[str, list
     return doc
 
 
-def rebuild(scenario: str) -> None:
+def rebuild(scenario: str, markdown: bool = False) -> None:
     """Tables, ratios and plot again from a results file (after changing the report)."""
     path = RESULTS_DIR / f"{scenario}.json"
     if not path.exists():
@@ -128,9 +128,10 @@ def rebuild(scenario: str) -> None:
     doc["machine"] = old["machine"]
     path.write_text(json.dumps(doc, indent=1))
     plot(scenario, old["runs"])
-    print(table(f"{scenario} ({old['config']['name']}, medians of {old['config']['repeat']} run(s))", doc["headline"]))
+    show = (lambda title, rows: f"### {title}\n\n{markdown_table(rows)}") if markdown else table
+    print(show(f"{scenario} ({old['config']['name']}, medians of {old['config']['repeat']} run(s))", doc["headline"]))
     if doc.get("ratios"):
-        print(table(f"{scenario}: pyreverb / peer", doc["ratios"]))
+        print(show(f"{scenario}: pyreverb / peer", doc["ratios"]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,8 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated subset")
     parser.add_argument("--servers", default=None, help="comma-separated subset (default: all that install)")
     parser.add_argument("--repeat", type=int, default=None, help="runs per server; tables show medians")
+    parser.add_argument("--quiet-wait", type=float, default=None,
+                        help="seconds to wait before each server run for the machine to be mostly idle")
     parser.add_argument("--rebuild", action="store_true",
                         help="no measuring: redo tables, ratios and plots from the JSON in results/")
+    parser.add_argument("--markdown", action="store_true", help="with --rebuild: tables as Markdown")
     parser.add_argument("--shapes", default=None, help="fan-out shapes, e.g. 1x1000,100x10")
     parser.add_argument("--profile", action="store_true",
                         help="run pyreverb under py-spy: collapsed stacks (flame graph input) in var/profiles/")
@@ -148,11 +152,13 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.rebuild:
         for scenario in [s.strip() for s in args.scenarios.split(",") if s.strip()]:
-            rebuild(scenario)
+            rebuild(scenario, args.markdown)
         return 0
     cfg = SMOKE if args.smoke else FULL
     if args.repeat:
         cfg = replace(cfg, repeat=args.repeat)
+    if args.quiet_wait is not None:
+        cfg = replace(cfg, quiet_wait=args.quiet_wait)
     if args.shapes:
         shapes = tuple(tuple(int(x) for x in s.split("x")) for s in args.shapes.split(","))
         cfg = replace(cfg, fanout_shapes=shapes)  # type: ignore[arg-type]

@@ -125,3 +125,11 @@ def test_micro_benchmarks_time_the_hot_path() -> None:
     assert 0 < result["deliver_ns_per_write"] < 5_000
     assert 0 < result["trigger_us"] < 5_000
     assert 0 < result["whisper_us"] < 1_000
+
+
+def test_server_runs_on_uvloop_and_httptools(reverb: ReverbProcess) -> None:
+    """The fast event loop and HTTP parser are loaded, not asyncio's and h11."""
+    assert reverb.proc is not None
+    maps = Path(f"/proc/{reverb.proc.pid}/maps").read_text()
+    assert "uvloop/loop." in maps
+    assert "httptools/parser/parser." in maps
