@@ -216,10 +216,19 @@ function channelPicker(channels, per) {
   };
 }
 
+// Trigger sources stay open across steps (until `close`), so a step's first requests
+// do not pay for new TCP and HTTP connections.
+const sources = new Map();
+function sourceFor(cmd) {
+  const key = JSON.stringify([cmd.target, cmd.concurrency || 8]);
+  if (!sources.has(key)) sources.set(key, triggerSource(cmd));
+  return sources.get(key);
+}
+
 // Open loop at `rate` requests/s: a request that cannot go out (all `concurrency`
 // connections busy) waits with its scheduled timestamp, so queueing counts as latency.
 async function trigger(cmd) {
-  const src = triggerSource(cmd);
+  const src = sourceFor(cmd);
   await src.opened;
   const pick = channelPicker(cmd.channels, cmd.channelsPerRequest || 1);
   const limit = cmd.concurrency || 8;
@@ -237,7 +246,6 @@ async function trigger(cmd) {
   const r = await openLoop(cmd.rate, cmd.seconds, (t) => { if (inflight < limit) go(t); else queue.push(t); });
   const deadline = now() + 15000;
   while ((inflight || queue.length) && now() < deadline) await new Promise((res) => setTimeout(res, 5));
-  src.close();
   return { ...r, finished, statuses, backlog: queue.length, sentSeconds: r.seconds };
 }
 
@@ -278,6 +286,8 @@ function stats() {
 }
 
 function closeAll() {
+  for (const src of sources.values()) src.close();
+  sources.clear();
   for (const c of conns) { c.closing = true; c.ws.terminate(); }
   const n = conns.length;
   conns = []; senders = []; unexpectedCloses = 0;

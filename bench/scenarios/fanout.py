@@ -33,6 +33,7 @@ async def run(server: Server, pool: AgentPool, cfg: BenchConfig, say: Callable[[
         say(f"   {channels}x{subscribers}")
         result = await ramp(cfg.fanout_rates, measure, say)
         await pool.all("close")
+        await pool.trigger.call("close")
         shapes[f"{channels}x{subscribers}"] = result
     return {"shapes": shapes}
 
