@@ -27,7 +27,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -260,21 +260,28 @@ def headline(result: dict[str, Any]) -> dict[str, float | None]:
         "local p50": med("latency_local", "p50_ms"),
         "remote p50": med("latency_remote", "p50_ms"),
         "remote p99": med("latency_remote", "p99_ms"),
+        # paired within each run (same moment, same background): what the bus adds
+        "bus +p50": median(
+            round(r["latency_remote"]["p50_ms"] - r["latency_local"]["p50_ms"], 3)
+            for r in runs
+            if r["latency_remote"] and r["latency_remote"]["p50_ms"] is not None and r["latency_local"]["p50_ms"] is not None
+        ),
         "cpu %": median(r["server_cpu_pct"] for r in runs),
         "max msg/s": result["throughput"]["max_delivered_per_s"],
         "knee msg/s": result["throughput"]["knee_per_s"],
     }
 
 
-async def run_scaling(cfg: ScalingConfig, quiet: bool = False) -> dict[str, Any]:
+async def run_scaling(cfg: ScalingConfig, quiet: bool = False,
+                      topologies: tuple[tuple[str, int, bool], ...] = TOPOLOGIES) -> dict[str, Any]:
     """Rounds of every topology in turn (so background noise hits all alike); ramps in round 1."""
     say: Callable[[str], None] = (lambda line: None) if quiet else (lambda line: print(line, flush=True))
     raise_open_files()
     pool = await AgentPool.start(cfg.agents)
-    results: dict[str, Any] = {label: {"moderate": [], "throughput": None} for label, _, _ in TOPOLOGIES}
+    results: dict[str, Any] = {label: {"moderate": [], "throughput": None} for label, _, _ in topologies}
     try:
         for round_no in range(cfg.repeat):
-            for label, count, with_redis in TOPOLOGIES:
+            for label, count, with_redis in topologies:
                 say(f"-- {label} (round {round_no + 1}/{cfg.repeat})")
                 redis = start_redis() if with_redis else None
                 nodes: list[Proc] = []
@@ -289,7 +296,7 @@ async def run_scaling(cfg: ScalingConfig, quiet: bool = False) -> dict[str, Any]
     finally:
         await pool.stop()
     rows = {label: headline(r) for label, r in results.items()}
-    base = rows["1 node"]["p50 ms"]
+    base = rows.get("1 node", {}).get("p50 ms")
     for row in rows.values():
         row["+p50 ms"] = round(row["p50 ms"] - base, 3) if row["p50 ms"] is not None and base is not None else None
     doc = {"machine": machine(), "config": asdict(cfg), "headline": rows, "runs": results}
@@ -329,8 +336,14 @@ def _plot(results: dict[str, Any]) -> Path | None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--smoke", action="store_true", help="a seconds-long run that checks the harness")
+    parser.add_argument("--rounds", type=int, help="rounds at the moderate rate (default 5, smoke 1)")
+    parser.add_argument("--only", action="append", choices=[t[0] for t in TOPOLOGIES], help="measure only these")
     args = parser.parse_args(argv)
-    asyncio.run(run_scaling(SMOKE if args.smoke else FULL))
+    cfg = SMOKE if args.smoke else FULL
+    if args.rounds:
+        cfg = replace(cfg, repeat=args.rounds)
+    chosen = tuple(t for t in TOPOLOGIES if not args.only or t[0] in args.only)
+    asyncio.run(run_scaling(cfg, topologies=chosen))
     return 0
 
 
