@@ -87,6 +87,7 @@ class PusherServer:
         self.hub = Hub()
         self.backend = backend or create_backend(settings)
         self.backend.bind(self.hub)
+        self.backend.on_member_gone = self._member_gone_elsewhere
         self.stats = ServerStats()
         self.cache = create_channel_cache(settings)
         self.webhooks = Webhooks(list(self.apps))
@@ -265,6 +266,20 @@ class PusherServer:
         conn.send(encode_event("pusher:cache_miss", None, channel))
         self._hook(conn.app, "cache_miss", channel)
 
+    def _member_gone_elsewhere(self, app_id: str, channel: str, user_id: str) -> None:
+        """A dead node's member was removed by this node: report it like a leave."""
+        app = self.apps.find_by_id(app_id)
+        if app is None:
+            return
+        self._hook(app, "member_removed", channel, user_id=user_id)
+        if self.webhooks.wants(app, "channel_vacated"):
+            self._spawn(self._vacated_if_empty(app, channel))
+
+    async def _vacated_if_empty(self, app: AppConfig, channel: str) -> None:
+        stats = await self.backend.channel_stats(app.app_id, channel)
+        if not stats.subscription_count:
+            self._hook(app, "channel_vacated", channel)
+
     def _hook(self, app: AppConfig, name: str, channel: str, **extra: Any) -> None:
         if self.webhooks.wants(app, name):
             self.webhooks.emit(app, {"name": name, "channel": channel, **extra})
@@ -284,9 +299,7 @@ class PusherServer:
             self.backend.publish(conn.app_id, channel, frame, conn.socket_id)
             self._hook(app, "member_removed", channel, user_id=member.user_id)
             if self.webhooks.wants(app, "channel_vacated"):
-                stats = await self.backend.channel_stats(conn.app_id, channel)
-                if not stats.user_count:
-                    self._hook(app, "channel_vacated", channel)
+                await self._vacated_if_empty(app, channel)
 
     # -- HTTP API entry points ----------------------------------------------------------
     def trigger(self, app: AppConfig, channels: list[str], event: str, data: str, except_socket_id: str | None) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from pyreverb.hub import Hub, LocalChannel, LocalJoin, LocalLeave
 from pyreverb.protocol.channels import ChannelKind, PresenceMember, channel_kind
@@ -39,6 +39,14 @@ class Backend(ABC):
 
     def bind(self, hub: Hub) -> None:
         self.hub = hub
+
+    # Set by the server: a presence member vanished without a local leave (a dead
+    # node's members removed by this node), so webhooks can still report it.
+    on_member_gone: "Callable[[str, str, str], None] | None" = None
+
+    def member_gone(self, app_id: str, channel: str, user_id: str) -> None:
+        if self.on_member_gone is not None:
+            self.on_member_gone(app_id, channel, user_id)
 
     @property
     def _hub(self) -> Hub:

@@ -358,6 +358,7 @@ class RedisBackend(Backend):
             )
         for change in left:
             self.publish(change.app_id, change.channel, _presence_frame(change, joined=False))
+            self.member_gone(change.app_id, change.channel, change.user_id)
 
     def _may_use_shared(self) -> bool:
         """Online, or a resync is running (callers then wait for it at the gate)."""
