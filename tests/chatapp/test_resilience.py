@@ -55,8 +55,10 @@ async def test_send_survives_pyreverb_outage(
         tab.send(cmd="listen", kind="private", name=f"chat.{room_id}", events=[".message.sent"])
         await tab.wait_for(lambda e: e["type"] == "echo_subscribed")
         visitor.send("after the outage")
-        event = await tab.wait_for(lambda e: e["type"] == "echo_event")
-        assert event["data"]["body"] == "after the outage"
+        # A retry of an event queued during the outage may also land now; that is not a loss.
+        event = await tab.wait_for(lambda e: e["type"] == "echo_event" and e["data"]["body"] == "after the outage")
+        bodies = [e["data"]["body"] for e in tab.events if e["type"] == "echo_event"]
+        assert set(bodies) <= {"during the outage", "after the outage"} and bodies.count("after the outage") == 1
     finally:
         for client in echo_clients:
             await client.close()
