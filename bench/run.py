@@ -15,6 +15,7 @@ import os
 import sys
 import traceback
 from dataclasses import asdict, replace
+from pathlib import Path
 from typing import Any
 
 from bench.agents import AgentPool
@@ -116,13 +117,20 @@ def _document(scenario: str, module: Any, cfg: BenchConfig, runs: dict[str, list
     return doc
 
 
-def rebuild(scenario: str, markdown: bool = False) -> None:
-    """Tables, ratios and plot again from a results file (after changing the report)."""
+def rebuild(scenario: str, markdown: bool = False, merge: list[str] | None = None) -> None:
+    """Tables, ratios and plot again from a results file (after changing the report),
+    with the runs of other results files of the same scenario added (``--merge``)."""
     path = RESULTS_DIR / f"{scenario}.json"
     if not path.exists():
         print(f"{path} missing; run the scenario first", file=sys.stderr)
         return
     old = json.loads(path.read_text())
+    for extra in merge or []:
+        other = json.loads(Path(extra).read_text())
+        if other["scenario"] == scenario:
+            for name, runs in other["runs"].items():
+                old["runs"].setdefault(name, []).extend(runs)
+    old["config"]["repeat"] = max(len(r) for r in old["runs"].values())
     module = SCENARIOS[scenario]
     doc = _document(scenario, module, BenchConfig(**old["config"]), old["runs"], old["errors"])
     doc["machine"] = old["machine"]
@@ -144,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds to wait before each server run for the machine to be mostly idle")
     parser.add_argument("--rebuild", action="store_true",
                         help="no measuring: redo tables, ratios and plots from the JSON in results/")
+    parser.add_argument("--merge", nargs="*", default=None, metavar="JSON",
+                        help="with --rebuild: add the runs of these results files (same scenario)")
     parser.add_argument("--markdown", action="store_true", help="with --rebuild: tables as Markdown")
     parser.add_argument("--shapes", default=None, help="fan-out shapes, e.g. 1x1000,100x10")
     parser.add_argument("--profile", action="store_true",
@@ -152,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.rebuild:
         for scenario in [s.strip() for s in args.scenarios.split(",") if s.strip()]:
-            rebuild(scenario, args.markdown)
+            rebuild(scenario, args.markdown, args.merge)
         return 0
     cfg = SMOKE if args.smoke else FULL
     if args.repeat:
