@@ -13,7 +13,6 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 __all__ = ["restart_file", "request_restart", "RestartWatch", "RestartError"]
 
@@ -42,6 +41,8 @@ def request_restart(settings: Any) -> list[str]:
     if settings.scaling_enabled:
         import redis
 
+        from pyreverb.backends.redis import redacted
+
         client = redis.Redis.from_url(settings.redis_url, socket_timeout=3)
         try:
             client.set(_redis_key(settings), now, ex=3600)
@@ -49,21 +50,12 @@ def request_restart(settings: Any) -> list[str]:
             raise RestartError(f"restart file written, but Redis is unreachable: {exc}") from exc
         finally:
             client.close()
-        done.append(f"Redis key {_redis_key(settings)} at {_without_password(settings.redis_url)}")
+        done.append(f"Redis key {_redis_key(settings)} at {redacted(settings.redis_url)}")
     return done
 
 
 class RestartError(RuntimeError):
     """The restart request could not be recorded; the message says where."""
-
-
-def _without_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class RestartWatch:
