@@ -46,7 +46,7 @@ def create_app(settings: Settings, server: PusherServer | None = None) -> Any:
         exception_handlers={HTTPException: _http_error},
     )
     app.state.pyreverb = node
-    counter = HttpStatusCounter(app)
+    counter = HttpStatusCounter(app, node.stats.http_responses)
     if settings.metrics_enabled:
         app.router.routes.insert(0, Route(f"{settings.prefix}/metrics", metrics_endpoint(node, counter), methods=["GET"]))
     return counter  # type: ignore[return-value]

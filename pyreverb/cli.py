@@ -46,6 +46,7 @@ class _Node(uvicorn.Server):
 def serve(settings: Settings) -> None:
     """Run one node until SIGTERM/SIGINT, then drain (clients get 4200)."""
     from pyreverb.app import create_app
+    from pyreverb.http_transport import PusherHttp
     from pyreverb.transport import PusherWebSocket
 
     logging.basicConfig(
@@ -57,11 +58,13 @@ def serve(settings: Settings) -> None:
         create_app(settings),
         host=settings.host,
         port=settings.port,
+        http=PusherHttp,
         ws=PusherWebSocket,
         lifespan="on",
         log_level="info" if settings.debug else "warning",
         access_log=settings.debug,
         timeout_graceful_shutdown=int(settings.shutdown_timeout),
+        timeout_keep_alive=settings.http_keep_alive,  # type: ignore[arg-type]  # uvicorn accepts a float
         ssl_certfile=settings.tls_cert,
         ssl_keyfile=settings.tls_key,
         server_header=False,

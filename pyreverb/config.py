@@ -70,6 +70,7 @@ class Settings:
     max_batch_size: int = 10
     timestamp_tolerance: int = 600
     shutdown_timeout: float = 10.0
+    http_keep_alive: float = 5.0
     max_send_buffer: int = 4 * 1024 * 1024
     scaling_enabled: bool = False
     scaling_channel: str = "reverb"
@@ -117,6 +118,7 @@ class Settings:
             event_data_limit=_int(env, "PYREVERB_EVENT_DATA_LIMIT", 10_240),
             timestamp_tolerance=_int(env, "PYREVERB_TIMESTAMP_TOLERANCE", 600),
             shutdown_timeout=_float(env, "PYREVERB_SHUTDOWN_TIMEOUT", 10.0),
+            http_keep_alive=_float(env, "PYREVERB_HTTP_KEEP_ALIVE", 5.0),
             max_send_buffer=_int(env, "PYREVERB_MAX_SEND_BUFFER", 4 * 1024 * 1024),
             scaling_enabled=_bool(env, "REVERB_SCALING_ENABLED", False),
             scaling_channel=env.get("REVERB_SCALING_CHANNEL", "reverb"),

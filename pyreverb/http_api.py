@@ -8,7 +8,7 @@ that say what is wrong.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -24,7 +24,7 @@ from pyreverb.protocol.channels import ChannelKind, channel_kind, is_server_to_u
 from pyreverb.protocol.session import SOCKET_ID_RE
 from pyreverb.server import PusherServer
 
-__all__ = ["routes", "ApiError", "json_response"]
+__all__ = ["routes", "ApiError", "json_response", "answer_trigger_inline"]
 
 MAX_EVENT_NAME_LENGTH = 200
 
@@ -69,13 +69,41 @@ class authenticated:  # noqa: N801 - used as a decorator
         try:
             app = _find_app(scope.get("path_params", {}), params, server)
             body = await _read_body(scope, receive, server.settings.max_request_size)
-            _verify_signature(scope, params, app, body, server)
-            if not app.enabled:
-                raise ApiError(403, "Application is disabled")
+            _authorise(scope, params, app, body, server)
             response = await self.handler(Request(scope, receive), app, body)
         except ApiError as exc:
             response = json_response({"error": exc.error}, exc.status)
         await response(scope, receive, send)
+
+
+def _authorise(scope: Scope, params: dict[str, str], app: AppConfig, body: bytes, server: PusherServer) -> None:
+    _verify_signature(scope, params, app, body, server)
+    if not app.enabled:
+        raise ApiError(403, "Application is disabled")
+
+
+def answer_trigger_inline(server: PusherServer, scope: Scope, app_id: str, body: bytes) -> tuple[int, bytes] | None:
+    """All of ``POST /apps/{id}/events`` without the ASGI stack, for the HTTP
+    transport's fast path: ``(status, JSON body)``, or ``None`` when the request
+    asks for channel ``info`` (a backend query that must be awaited), which the
+    caller then hands to the ASGI app instead.
+
+    ``scope`` needs ``method``, ``path``, ``query_string`` and ``headers``.
+    """
+    params = _query_params(scope["query_string"])
+    try:
+        app = _find_app({"app_id": app_id}, params, server)
+        if len(body) > server.settings.max_request_size:
+            raise ApiError(413, f"Request body exceeds {server.settings.max_request_size} bytes")
+        _authorise(scope, params, app, body, server)
+        doc = _json_body(body)
+        if doc.get("info") is not None:
+            return None
+        event = _Trigger(doc, server, batch=False)
+        server.trigger(app, event.channels, event.name, event.data, event.socket_id)
+    except ApiError as exc:
+        return exc.status, orjson.dumps({"error": exc.error})
+    return 200, b"{}"
 
 
 def _query_params(raw: bytes) -> dict[str, str]:
@@ -113,18 +141,19 @@ def _find_app(path_params: dict[str, Any], params: dict[str, str], server: Pushe
     return app
 
 
-def _signed_path_candidates(scope: Scope, prefix: str) -> list[str]:
+def _signed_path_candidates(scope: Scope, prefix: str) -> Iterator[str]:
     """Paths a client may have signed: as received, without our prefix (a proxy
-    that did not strip it), or with the proxy's ``X-Forwarded-Prefix``."""
-    # escaped as Starlette's request.url.path does
-    path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
-    candidates = [path]
+    that did not strip it), or with the proxy's ``X-Forwarded-Prefix``. Lazy:
+    a request signed for the path as received never looks further."""
+    path: str = scope["path"]
+    if "?" in path or "#" in path or "\\" in path:  # escaped as Starlette's request.url.path does
+        path = path.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
+    yield path
     if prefix and path.startswith(prefix + "/"):
-        candidates.append(path[len(prefix):])
+        yield path[len(prefix):]
     forwarded = (_header(scope, b"x-forwarded-prefix") or "").rstrip("/")
     if forwarded.startswith("/"):
-        candidates.append(forwarded + path)
-    return candidates
+        yield forwarded + path
 
 
 def _verify_signature(scope: Scope, params: dict[str, str], app: AppConfig, body: bytes, server: PusherServer) -> None:
@@ -206,7 +235,7 @@ class _Trigger:
         data = doc.get("data")
         if not isinstance(data, str):
             raise ApiError(400, "'data' is required and must be a string (JSON-encode objects)")
-        if len(data.encode()) > settings.event_data_limit:
+        if len(data) * 4 > settings.event_data_limit and len(data.encode()) > settings.event_data_limit:
             raise ApiError(413, f"'data' exceeds the {settings.event_data_limit}-byte limit")
         if "channels" in doc and not batch:
             channels = doc["channels"]

@@ -27,9 +27,10 @@ ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitab
 class HttpStatusCounter:
     """ASGI middleware counting HTTP API responses by status code."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, counts: Counter[int] | None = None) -> None:
         self.app = app
-        self.counts: Counter[int] = Counter()
+        # shared with the HTTP transport, which answers triggers without this middleware
+        self.counts: Counter[int] = Counter() if counts is None else counts
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":

@@ -12,7 +12,7 @@ import logging
 import os
 import signal
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -78,6 +78,7 @@ class ServerStats:
     client_events: int = 0
     api_messages: int = 0
     subscriptions: int = 0
+    http_responses: Counter[int] = field(default_factory=Counter)  # by status code
 
 
 class PusherServer:

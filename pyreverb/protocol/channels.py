@@ -62,6 +62,8 @@ def channel_kind(name: str) -> ChannelKind:
 
 
 def is_cache_channel(name: str) -> bool:
+    if "cache-" not in name:  # every trigger asks; most channels are not cache channels
+        return False
     for prefix, _kind, cache in _PREFIXES:
         if name.startswith(prefix):
             return cache

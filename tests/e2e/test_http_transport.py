@@ -1,0 +1,223 @@
+"""The HTTP transport's inline trigger path, over raw TCP: ordering with pipelined
+requests, keep-alive and close, chunked bodies, size limits, 100-continue, and the
+hand-over to the ASGI app for triggers that ask for channel info."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+from websockets.sync.client import ClientConnection, connect
+
+from pyreverb.protocol.auth import sign_request
+from tests.helpers.procs import ReverbProcess
+
+
+@pytest.fixture(scope="module")
+def node() -> Iterator[ReverbProcess]:
+    proc = ReverbProcess(env={"PYREVERB_HTTP_KEEP_ALIVE": "1", "REVERB_MAX_REQUEST_SIZE": "4096"}).start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+def signed_target(node: ReverbProcess, method: str, path: str, body: bytes = b"", secret: str | None = None) -> str:
+    params = {"auth_key": node.key, "auth_timestamp": str(int(time.time())), "auth_version": "1.0"}
+    if body:
+        params["body_md5"] = hashlib.md5(body).hexdigest()
+    params["auth_signature"] = sign_request(secret or node.secret, method, path, params)
+    return path + "?" + "&".join(f"{k}={v}" for k, v in params.items())
+
+
+def trigger_request(node: ReverbProcess, doc: dict[str, object], *, headers: str = "", version: str = "1.1",
+                    secret: str | None = None) -> bytes:
+    body = json.dumps(doc).encode()
+    target = signed_target(node, "POST", f"/apps/{node.app_id}/events", body, secret)
+    head = (f"POST {target} HTTP/{version}\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(body)}\r\n{headers}\r\n")
+    return head.encode() + body
+
+
+def get_request(node: ReverbProcess, path: str) -> bytes:
+    return f"GET {signed_target(node, 'GET', path)} HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n".encode()
+
+
+class RawHttp:
+    """One TCP connection that reads responses back one by one (content-length framed)."""
+
+    def __init__(self, node: ReverbProcess) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", node.port), timeout=5)
+        self.buf = b""
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def _fill(self) -> bool:
+        chunk = self.sock.recv(65536)
+        self.buf += chunk
+        return bool(chunk)
+
+    def response(self) -> tuple[int, dict[str, str], bytes]:
+        while b"\r\n\r\n" not in self.buf:
+            assert self._fill(), f"connection closed mid-response: {self.buf!r}"
+        head, _, rest = self.buf.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+        length = int(headers.get("content-length", "0"))
+        while len(rest) < length:
+            assert self._fill(), "connection closed mid-body"
+            rest = self.buf.partition(b"\r\n\r\n")[2]
+        self.buf = rest[length:]
+        return status, headers, rest[:length]
+
+    def closed_by_server(self, within: float) -> bool:
+        self.sock.settimeout(within)
+        try:
+            while self._fill():
+                pass
+            return True
+        except TimeoutError:
+            return False
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def subscribe(node: ReverbProcess) -> Iterator[Callable[[str], ClientConnection]]:
+    """Opens a WebSocket subscribed to a public channel; all are closed afterwards."""
+    with contextlib.ExitStack() as stack:
+
+        def open_subscribed(channel: str) -> ClientConnection:
+            ws = stack.enter_context(connect(f"ws://127.0.0.1:{node.port}/app/{node.key}?protocol=7"))
+            assert json.loads(ws.recv(timeout=5))["event"] == "pusher:connection_established"
+            ws.send(json.dumps({"event": "pusher:subscribe", "data": {"channel": channel}}))
+            assert json.loads(ws.recv(timeout=5))["event"] == "pusher_internal:subscription_succeeded"
+            return ws
+
+        yield open_subscribed
+
+
+def events(ws: ClientConnection, n: int) -> list[str]:
+    return [json.loads(ws.recv(timeout=5))["data"] for _ in range(n)]
+
+
+def test_pipelined_requests_are_answered_in_order(node: ReverbProcess, subscribe: Callable[[str], ClientConnection]) -> None:
+    channel = f"pipe-{uuid.uuid4().hex[:8]}"
+    ws = subscribe(channel)
+    http = RawHttp(node)
+    try:
+        http.send(
+            trigger_request(node, {"name": "e", "channel": channel, "data": "one"})
+            + get_request(node, f"/apps/{node.app_id}/channels/{channel}")  # through the ASGI app
+            + trigger_request(node, {"name": "e", "channel": channel, "data": "two"})
+            + trigger_request(node, {"name": "e", "channel": channel, "data": "nope"}, secret="wrong")
+            + trigger_request(node, {"name": "e", "channel": channel, "data": "three", "info": "subscription_count"})
+            + trigger_request(node, {"name": "e", "channel": channel, "data": "four"})
+        )
+        answers = [http.response() for _ in range(6)]
+        assert [a[0] for a in answers] == [200, 200, 200, 401, 200, 200]
+        assert json.loads(answers[0][2]) == {}
+        assert json.loads(answers[1][2]) == {"occupied": True}
+        assert "auth_signature" in json.loads(answers[3][2])["error"]
+        assert json.loads(answers[4][2]) == {"channels": {channel: {"subscription_count": 1}}}
+        assert all(a[1]["content-type"] == "application/json" for a in answers)
+        assert events(ws, 4) == ["one", "two", "three", "four"]  # the refused one never went out
+    finally:
+        http.close()
+
+
+def test_keep_alive_connection_is_reused_then_closed_when_idle(node: ReverbProcess) -> None:
+    channel = f"ka-{uuid.uuid4().hex[:8]}"
+    http = RawHttp(node)
+    try:
+        for i in range(3):
+            http.send(trigger_request(node, {"name": "e", "channel": channel, "data": str(i)}))
+            status, headers, _ = http.response()
+            assert status == 200 and "connection" not in headers
+            time.sleep(0.4)  # under the 1 s keep-alive: each request keeps the connection open
+        assert http.closed_by_server(within=5), "an idle keep-alive connection must be closed"
+    finally:
+        http.close()
+
+
+@pytest.mark.parametrize(("extra", "version"), [("connection: close\r\n", "1.1"), ("", "1.0")])
+def test_connection_close_and_http10_close_after_the_answer(node: ReverbProcess, extra: str, version: str) -> None:
+    http = RawHttp(node)
+    try:
+        http.send(trigger_request(node, {"name": "e", "channel": "closing", "data": "x"}, headers=extra, version=version))
+        status, headers, body = http.response()
+        assert (status, body) == (200, b"{}")
+        assert headers.get("connection") == "close"
+        assert http.closed_by_server(within=2)
+    finally:
+        http.close()
+
+
+def test_chunked_body_is_accepted(node: ReverbProcess, subscribe: Callable[[str], ClientConnection]) -> None:
+    channel = f"chunk-{uuid.uuid4().hex[:8]}"
+    ws = subscribe(channel)
+    http = RawHttp(node)
+    try:
+        body = json.dumps({"name": "e", "channel": channel, "data": "in two chunks"}).encode()
+        target = signed_target(node, "POST", f"/apps/{node.app_id}/events", body)
+        first, second = body[:10], body[10:]
+        http.send(f"POST {target} HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n".encode())
+        http.send(b"%x\r\n%s\r\n" % (len(first), first))
+        time.sleep(0.05)
+        http.send(b"%x\r\n%s\r\n0\r\n\r\n" % (len(second), second))
+        assert http.response()[0] == 200
+        assert events(ws, 1) == ["in two chunks"]
+    finally:
+        http.close()
+
+
+def test_oversized_body_is_413_and_the_connection_stays_usable(node: ReverbProcess) -> None:
+    http = RawHttp(node)
+    try:
+        http.send(trigger_request(node, {"name": "e", "channel": "big", "data": "x" * 5000}))
+        status, _, body = http.response()
+        assert status == 413
+        assert json.loads(body) == {"error": "Request body exceeds 4096 bytes"}
+        http.send(trigger_request(node, {"name": "e", "channel": "big", "data": "small"}))
+        assert http.response()[0] == 200
+    finally:
+        http.close()
+
+
+def test_expect_100_continue_goes_through(node: ReverbProcess, subscribe: Callable[[str], ClientConnection]) -> None:
+    channel = f"cont-{uuid.uuid4().hex[:8]}"
+    ws = subscribe(channel)
+    http = RawHttp(node)
+    try:
+        request = trigger_request(node, {"name": "e", "channel": channel, "data": "continued"},
+                                  headers="expect: 100-continue\r\n")
+        head, _, body = request.partition(b"\r\n\r\n")
+        http.send(head + b"\r\n\r\n")
+        assert http.response()[0] == 100
+        http.send(body)
+        assert http.response()[0] == 200
+        assert events(ws, 1) == ["continued"]
+    finally:
+        http.close()
+
+
+def test_garbage_after_a_trigger_gets_400_and_the_trigger_is_kept(node: ReverbProcess, subscribe: Callable[[str], ClientConnection]) -> None:
+    channel = f"junk-{uuid.uuid4().hex[:8]}"
+    ws = subscribe(channel)
+    http = RawHttp(node)
+    try:
+        http.send(trigger_request(node, {"name": "e", "channel": channel, "data": "kept"}) + b"NOT HTTP\r\n\r\n")
+        assert http.response()[0] == 200
+        assert http.response()[0] == 400
+        assert events(ws, 1) == ["kept"]
+    finally:
+        http.close()
