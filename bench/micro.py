@@ -8,6 +8,9 @@ best of several repeats), so one optimisation's gain shows on its own:
   whose transport ``write`` is a C no-op (the syscall is the same for any server);
 - ``trigger``: one signed ``POST /apps/{id}/events`` through the full ASGI app
   (middleware, router, signature check, validation, encode, deliver to 1);
+- ``trigger_wire``: the same request as raw bytes into the HTTP transport
+  (HTTP parsing, the inline trigger path, the response written): all the
+  Python work the server does for one trigger;
 - ``whisper``: one client event frame in, relayed to the other member.
 
 ``python -m bench.micro``; put another copy of the package first on PYTHONPATH
@@ -28,9 +31,12 @@ from types import SimpleNamespace
 from typing import Any
 
 import orjson
+import uvicorn
+from uvicorn.server import ServerState
 
 from pyreverb.app import create_app
 from pyreverb.config import AppConfig, Settings
+from pyreverb.http_transport import PusherHttp
 from pyreverb.protocol.auth import channel_auth_signature
 from pyreverb.protocol.session import PusherSession
 from pyreverb.server import PusherServer
@@ -142,6 +148,54 @@ async def bench_trigger(server: PusherServer, repeat: int) -> float:
     return best / rounds * 1e6
 
 
+class WireTransport(NullTransport):
+    """A transport for the HTTP protocol: keeps the last response for checking."""
+
+    def __init__(self) -> None:
+        self.last = b""
+
+    def write(self, data: bytes) -> None:
+        self.last = data
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return default
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+async def bench_trigger_wire(server: PusherServer, repeat: int) -> float:
+    """us per signed trigger as raw HTTP/1.1 bytes through ``PusherHttp``."""
+    await _subscribe(server, _connection(server), "api")
+    config = uvicorn.Config(create_app(server.settings, server), http=PusherHttp, ws=PusherWebSocket,
+                            log_level="warning", access_log=False)
+    config.load()
+    proto = PusherHttp(config, ServerState(), {"pyreverb": server})
+    transport = WireTransport()
+    proto.connection_made(transport)  # type: ignore[arg-type]
+    path = f"/apps/{APP.app_id}/events"
+    body = json.dumps({"name": "e", "channel": "api", "data": "x" * 100}).encode()
+    query = (f"auth_key={APP.key}&auth_timestamp={int(time.time())}&auth_version=1.0"
+             f"&body_md5={hashlib.md5(body).hexdigest()}")
+    sig = hmac.new(APP.secret.encode(), f"POST\n{path}\n{query}".encode(), hashlib.sha256).hexdigest()
+    request = (f"POST {path}?{query}&auth_signature={sig} HTTP/1.1\r\nhost: 127.0.0.1:8080\r\n"
+               f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n").encode() + body
+    rounds = 2000
+    before = server.hub.frames_out
+
+    def run() -> None:
+        for _ in range(rounds):
+            proto.data_received(request)
+
+    best = _best(run, repeat)
+    assert transport.last.startswith(b"HTTP/1.1 200 "), transport.last
+    assert server.hub.frames_out - before == rounds * repeat
+    return best / rounds * 1e6
+
+
 async def bench_whisper(server: PusherServer, repeat: int) -> float:
     """us per client event relayed to the other member of a private channel."""
     a, b = _connection(server), _connection(server)
@@ -160,7 +214,7 @@ async def bench_whisper(server: PusherServer, repeat: int) -> float:
 async def _main(repeat: int) -> dict[str, float]:
     out = {}
     for name, fn in (("deliver_ns_per_write", bench_deliver), ("trigger_us", bench_trigger),
-                     ("whisper_us", bench_whisper)):
+                     ("trigger_wire_us", bench_trigger_wire), ("whisper_us", bench_whisper)):
         server = PusherServer(Settings(apps=(APP,)))
         out[name] = round(await fn(server, repeat), 2)
     return out

@@ -50,6 +50,7 @@ class Histogram:
 class Sample:
     cpu_seconds: float
     at: float
+    sys_seconds: float = 0.0
 
 
 class ProcessMeter:
@@ -66,14 +67,15 @@ class ProcessMeter:
             return []
 
     def _sample(self) -> Sample:
-        cpu = 0.0
+        cpu = system = 0.0
         for p in self._procs():
             try:
                 t = p.cpu_times()
                 cpu += t.user + t.system
+                system += t.system
             except psutil.NoSuchProcess:
                 pass
-        return Sample(cpu, time.monotonic())
+        return Sample(cpu, time.monotonic(), system)
 
     def mark(self) -> None:
         self._mark = self._sample()
@@ -83,6 +85,14 @@ class ProcessMeter:
         now = self._sample()
         wall = max(now.at - self._mark.at, 1e-6)
         return round(100 * (now.cpu_seconds - self._mark.cpu_seconds) / wall, 1)
+
+    def kernel_share(self) -> float:
+        """Percent of the CPU used since :meth:`mark` that was spent in the kernel
+        (socket syscalls and the loopback TCP stack): the part no server code can
+        make cheaper except by making fewer syscalls."""
+        now = self._sample()
+        used = now.cpu_seconds - self._mark.cpu_seconds
+        return round(100 * (now.sys_seconds - self._mark.sys_seconds) / used, 1) if used > 0 else 0.0
 
     def rss(self) -> int:
         total = 0

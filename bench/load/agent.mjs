@@ -7,7 +7,7 @@
 // agent stays cheap. Latency is measured from a timestamp written into every payload as
 // `ts:<ms>;` (performance.timeOrigin + performance.now(), comparable across processes on
 // one machine) to the moment the frame is read here.
-import http from 'node:http';
+import net from 'node:net';
 import crypto from 'node:crypto';
 import readline from 'node:readline';
 import { performance } from 'node:perf_hooks';
@@ -167,6 +167,77 @@ async function send(cmd) {
 }
 
 // A trigger source: fire(t, channels, done(status)) for one request or publish.
+// A bare HTTP/1.1 keep-alive client: `limit` sockets, one request in flight on each.
+// Node's http.Agent costs several times the CPU per request of the servers' fastest
+// trigger paths, which made one load core, not the server, the limit; this writes the
+// request as one string and reads just the status line and content-length.
+class RawHttpPool {
+  constructor(host, port, limit) {
+    this.host = host; this.port = port; this.limit = limit;
+    this.idle = []; this.open = 0; this.waiting = []; this.all = new Set();
+  }
+
+  post(path, body, done) {
+    const msg = `POST ${path} HTTP/1.1\r\nhost: ${this.host}:${this.port}\r\n`
+      + `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    const conn = this.idle.pop() || (this.open < this.limit ? this.connect() : null);
+    if (conn) this.send(conn, msg, done); else this.waiting.push([msg, done]);
+  }
+
+  connect() {
+    this.open++;
+    const sock = net.connect(this.port, this.host);
+    sock.setNoDelay(true);
+    const conn = { sock, buf: null, done: null };
+    this.all.add(conn);
+    sock.on('data', (chunk) => this.read(conn, chunk));
+    sock.on('error', (e) => note(e));
+    sock.on('close', () => {
+      this.open--; this.all.delete(conn);
+      const i = this.idle.indexOf(conn);
+      if (i >= 0) this.idle.splice(i, 1);
+      if (conn.done) { const d = conn.done; conn.done = null; d(0); }
+      if (this.waiting.length && this.open < this.limit) {
+        const [msg, d] = this.waiting.shift();
+        this.send(this.connect(), msg, d);
+      }
+    });
+    return conn;
+  }
+
+  send(conn, msg, done) {
+    conn.done = done;
+    conn.sock.write(msg);
+  }
+
+  read(conn, chunk) {
+    conn.buf = conn.buf ? Buffer.concat([conn.buf, chunk]) : chunk;
+    const end = conn.buf.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    const head = conn.buf.toString('latin1', 0, end);
+    const m = /content-length:\s*(\d+)/i.exec(head);
+    let total = end + 4 + (m ? +m[1] : 0);
+    if (!m && /transfer-encoding:\s*chunked/i.test(head)) {
+      const last = conn.buf.indexOf('\r\n0\r\n\r\n', end);
+      if (last < 0) return;
+      total = last + 7;
+    }
+    if (conn.buf.length < total) return;
+    const status = +head.slice(9, 12);
+    conn.buf = conn.buf.length > total ? conn.buf.subarray(total) : null;
+    const done = conn.done; conn.done = null;
+    if (/\r\nconnection:\s*close/i.test(head)) conn.sock.destroy();
+    else if (this.waiting.length) { const [msg, d] = this.waiting.shift(); this.send(conn, msg, d); }
+    else this.idle.push(conn);
+    if (done) done(status);
+  }
+
+  close() {
+    for (const conn of this.all) conn.sock.destroy();
+    this.all.clear(); this.idle = []; this.waiting = [];
+  }
+}
+
 function triggerSource(cmd) {
   const spec = cmd.target;
   if (spec.trigger === 'room-ws') {
@@ -179,15 +250,8 @@ function triggerSource(cmd) {
     };
   }
   const u = new URL(spec.http);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: cmd.concurrency || 8 });
-  const request = (path, body, done) => {
-    const req = http.request({
-      host: u.hostname, port: u.port, path, method: 'POST', agent,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-    }, (res) => { res.resume(); res.on('end', () => done(res.statusCode)); });
-    req.on('error', (e) => { note(e); done(0); });
-    req.end(body);
-  };
+  const pool = new RawHttpPool(u.hostname, +u.port, cmd.concurrency || 8);
+  const request = (path, body, done) => pool.post(path, body, done);
   let fire;
   if (spec.trigger === 'pusher-http') {
     const path = `/apps/${spec.appId}/events`;
@@ -204,7 +268,7 @@ function triggerSource(cmd) {
   } else if (spec.trigger === 'room-http') {
     fire = (t, channels, done) => request(`/broadcast?room=${encodeURIComponent(channels[0])}`, payload(t), done);
   } else throw new Error(`unknown trigger ${spec.trigger}`);
-  return { opened: Promise.resolve(), fire, close() { agent.destroy(); } };
+  return { opened: Promise.resolve(), fire, close() { pool.close(); } };
 }
 
 function channelPicker(channels, per) {

@@ -85,5 +85,6 @@ def delivered_rate(received: int, t0_ms: float, last_at_ms: float | None, second
 def _line(step: Step) -> str:
     lat = step["latency"]
     return (f"   offered {step['offered_per_s']:>9,.0f}/s  delivered {step['delivered_per_s']:>9,.0f}/s  "
-            f"p50 {lat['p50_ms']} p99 {lat['p99_ms']} ms  server {step['server_cpu_pct']}%  "
-            f"load {step['load_cpu_pct']}% CPU  loadavg {step.get('loadavg_1m')}")
+            f"p50 {lat['p50_ms']} p99 {lat['p99_ms']} ms  server {step['server_cpu_pct']}%"
+            + (f" (sys {step['server_sys_share_pct']}%)  " if "server_sys_share_pct" in step else "  ")
+            + f"load {step['load_cpu_pct']}% CPU  loadavg {step.get('loadavg_1m')}")

@@ -52,6 +52,7 @@ async def _step(server: Server, pool: AgentPool, cfg: BenchConfig, names: list[s
     expected = accepted * subscribers
     await pool.drain(expected)
     server_cpu = server.meter.cpu_percent()
+    server_sys = server.meter.kernel_share()
     got = await pool.collect()
     trigger_cpu = (await pool.trigger.call("stats"))["cpuSeconds"]
     wall = max(cfg.step_seconds, ((got["last_at"] or tr["t0"]) - tr["t0"]) / 1000)
@@ -67,6 +68,7 @@ async def _step(server: Server, pool: AgentPool, cfg: BenchConfig, names: list[s
         "delivered_per_s": delivered,
         "latency": got["latency"],
         "server_cpu_pct": server_cpu,
+        "server_sys_share_pct": server_sys,
         # CPU per delivery: how much work, whatever else the machine was doing
         "server_cpu_us_per_msg": round(server_cpu * 1e4 / delivered, 2) if delivered else None,
         "loadavg_1m": round(os.getloadavg()[0], 2),
