@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -28,6 +29,11 @@ class _Node(uvicorn.Server):
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
         if self.started:
+            # Imported modules, the app and its config live as long as the node: move
+            # them out of the collector's generations so full collections (which run
+            # while connections pile up) do not rescan them and stall the loop.
+            gc.collect()
+            gc.freeze()
             port = next((s.getsockname()[1] for srv in self.servers for s in srv.sockets), "?")
             click.echo(self.banner.format(port=port), err=True)
 

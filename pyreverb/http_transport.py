@@ -49,6 +49,7 @@ class PusherHttp(HttpToolsProtocol):
         self._inline_enabled = not self.access_log and self.limit_concurrency is None
         self._max_body = self.pusher.settings.max_request_size
         self._inline_app_id: str | None = None
+        self._discarding = False  # the rest of a request already answered (413)
         self._inline_query = b""
         self._inline_path = ""
         self._inline_body: list[bytes] = []
@@ -89,6 +90,12 @@ class PusherHttp(HttpToolsProtocol):
         match = self._trigger_route.match(parsed.path)
         if match is None:
             return False
+        for name, value in self.headers:
+            if name == b"content-length" and value.isdigit() and int(value) > self._max_body:
+                # refused before the body is read; closing is the only way to skip it
+                self._discarding = True
+                self._respond(413, b'{"error":"Request body exceeds %d bytes"}' % self._max_body, keep_alive=False)
+                return True
         self._inline_app_id = match.group(1).decode("latin-1")
         self._inline_query = parsed.query or b""
         self._inline_path = parsed.path.decode("latin-1")
@@ -97,6 +104,8 @@ class PusherHttp(HttpToolsProtocol):
         return True
 
     def on_body(self, body: bytes) -> None:
+        if self._discarding:
+            return
         if self._inline_app_id is None:
             super().on_body(body)
             return
@@ -105,6 +114,9 @@ class PusherHttp(HttpToolsProtocol):
             self._inline_body.append(body)
 
     def on_message_complete(self) -> None:
+        if self._discarding:
+            self._discarding = False
+            return
         app_id = self._inline_app_id
         if app_id is None:
             super().on_message_complete()
@@ -137,9 +149,9 @@ class PusherHttp(HttpToolsProtocol):
         self.cycle.more_body = False
         self.cycle.message_event.set()
 
-    def _respond(self, status: int, body: bytes) -> None:
+    def _respond(self, status: int, body: bytes, keep_alive: bool = True) -> None:
         parser = self.parser
-        keep_alive = parser.should_keep_alive() and parser.get_http_version() != "1.0"
+        keep_alive = keep_alive and parser.should_keep_alive() and parser.get_http_version() != "1.0"
         if status == 200 and keep_alive and body == b"{}":
             if self._ok_headers is not self.server_state.default_headers:  # uvicorn renews them each second
                 self._ok_headers = self.server_state.default_headers

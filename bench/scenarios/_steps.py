@@ -87,4 +87,6 @@ def _line(step: Step) -> str:
     return (f"   offered {step['offered_per_s']:>9,.0f}/s  delivered {step['delivered_per_s']:>9,.0f}/s  "
             f"p50 {lat['p50_ms']} p99 {lat['p99_ms']} ms  server {step['server_cpu_pct']}%"
             + (f" (sys {step['server_sys_share_pct']}%)  " if "server_sys_share_pct" in step else "  ")
-            + f"load {step['load_cpu_pct']}% CPU  loadavg {step.get('loadavg_1m')}")
+            + f"load {step['load_cpu_pct']}% CPU"
+            + (f" (trigger {step['trigger_agent_cpu_pct']}%)" if "trigger_agent_cpu_pct" in step else "")
+            + f"  loadavg {step.get('loadavg_1m')}")

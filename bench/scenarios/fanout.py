@@ -73,6 +73,7 @@ async def _step(server: Server, pool: AgentPool, cfg: BenchConfig, names: list[s
         "server_cpu_us_per_msg": round(server_cpu * 1e4 / delivered, 2) if delivered else None,
         "loadavg_1m": round(os.getloadavg()[0], 2),
         "load_cpu_pct": round(100 * (got["agent_cpu_seconds"] + trigger_cpu) / wall, 1),
+        "trigger_agent_cpu_pct": round(100 * trigger_cpu / wall, 1),
     }
 
 

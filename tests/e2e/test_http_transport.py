@@ -180,15 +180,32 @@ def test_chunked_body_is_accepted(node: ReverbProcess, subscribe: Callable[[str]
         http.close()
 
 
-def test_oversized_body_is_413_and_the_connection_stays_usable(node: ReverbProcess) -> None:
+def test_oversized_chunked_body_is_413_and_the_connection_stays_usable(node: ReverbProcess) -> None:
     http = RawHttp(node)
     try:
-        http.send(trigger_request(node, {"name": "e", "channel": "big", "data": "x" * 5000}))
+        body = json.dumps({"name": "e", "channel": "big", "data": "x" * 5000}).encode()
+        target = signed_target(node, "POST", f"/apps/{node.app_id}/events", body)
+        http.send(f"POST {target} HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n".encode()
+                  + b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:3000], body[3000:]))
+                  + b"0\r\n\r\n")
         status, _, body = http.response()
         assert status == 413
         assert json.loads(body) == {"error": "Request body exceeds 4096 bytes"}
         http.send(trigger_request(node, {"name": "e", "channel": "big", "data": "small"}))
         assert http.response()[0] == 200
+    finally:
+        http.close()
+
+
+def test_declared_oversized_body_is_refused_before_it_is_sent(node: ReverbProcess) -> None:
+    http = RawHttp(node)
+    try:
+        target = signed_target(node, "POST", f"/apps/{node.app_id}/events", b"{}")
+        http.send(f"POST {target} HTTP/1.1\r\nhost: x\r\ncontent-length: 99999999\r\n\r\n".encode())
+        status, headers, body = http.response()
+        assert status == 413 and headers.get("connection") == "close"
+        assert json.loads(body) == {"error": "Request body exceeds 4096 bytes"}
+        assert http.closed_by_server(within=2)
     finally:
         http.close()
 
