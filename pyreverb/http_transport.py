@@ -18,7 +18,6 @@ import logging
 import re
 from typing import Any
 
-import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from pyreverb.http_api import answer_trigger_inline
@@ -86,9 +85,11 @@ class PusherHttp(HttpToolsProtocol):
             return False
         if self.pipeline or not (self.cycle is None or self.cycle.response_complete):
             return False  # answer in order behind a request still in the ASGI app
-        parsed = httptools.parse_url(self.url)
-        match = self._trigger_route.match(parsed.path)
-        if match is None:
+        # Origin-form targets only ("/apps/1/events?..."); anything unusual (an
+        # absolute URL, a fragment, escapes in the path) fails the match and goes to ASGI.
+        path, _, query = self.url.partition(b"?")
+        match = self._trigger_route.match(path)
+        if match is None or b"#" in query:
             return False
         for name, value in self.headers:
             if name == b"content-length" and value.isdigit() and int(value) > self._max_body:
@@ -97,8 +98,8 @@ class PusherHttp(HttpToolsProtocol):
                 self._respond(413, b'{"error":"Request body exceeds %d bytes"}' % self._max_body, keep_alive=False)
                 return True
         self._inline_app_id = match.group(1).decode("latin-1")
-        self._inline_query = parsed.query or b""
-        self._inline_path = parsed.path.decode("latin-1")
+        self._inline_query = query
+        self._inline_path = path.decode("latin-1")
         self._inline_body = []
         self._inline_size = 0
         return True

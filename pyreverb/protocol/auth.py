@@ -83,6 +83,9 @@ def sign_request(secret: str, method: str, path: str, params: Mapping[str, str])
     return sign(secret, string_to_sign(method, path, params))
 
 
+_REQUIRED_PARAMS = ("auth_key", "auth_timestamp", "auth_version", "auth_signature")
+
+
 def verify_request(
     *,
     key: str,
@@ -95,15 +98,17 @@ def verify_request(
     tolerance: int,
 ) -> None:
     """Raise :class:`RequestAuthError` unless the request is signed by this app."""
-    for required in ("auth_key", "auth_timestamp", "auth_version", "auth_signature"):
-        if not params.get(required):
-            raise RequestAuthError(f"missing query parameter '{required}'")
-    if not hmac.compare_digest(params["auth_key"].encode(), key.encode()):
+    auth_key, auth_timestamp = params.get("auth_key"), params.get("auth_timestamp")
+    auth_version, auth_signature = params.get("auth_version"), params.get("auth_signature")
+    if not (auth_key and auth_timestamp and auth_version and auth_signature):
+        missing = next(r for r in _REQUIRED_PARAMS if not params.get(r))
+        raise RequestAuthError(f"missing query parameter '{missing}'")
+    if not hmac.compare_digest(auth_key.encode(), key.encode()):
         raise RequestAuthError("auth_key does not match this app")
-    if params["auth_version"] != "1.0":
+    if auth_version != "1.0":
         raise RequestAuthError("auth_version must be 1.0")
     try:
-        timestamp = int(params["auth_timestamp"])
+        timestamp = int(auth_timestamp)
     except ValueError:
         raise RequestAuthError("auth_timestamp must be an integer (seconds)") from None
     if abs(now - timestamp) > tolerance:
@@ -117,5 +122,5 @@ def verify_request(
         if not hmac.compare_digest(given_md5.encode(), hashlib.md5(body).hexdigest().encode()):
             raise RequestAuthError("body_md5 does not match the body")
     expected = sign_request(secret, method, path, params)
-    if not hmac.compare_digest(params["auth_signature"].encode(), expected.encode()):
+    if not hmac.compare_digest(auth_signature.encode(), expected.encode()):
         raise RequestAuthError("invalid auth_signature")
