@@ -12,6 +12,7 @@ import crypto from 'node:crypto';
 import readline from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import { WebSocket } from 'ws';
+import { EventEmitter } from 'node:events';
 
 const now = () => performance.timeOrigin + performance.now();
 const PAD = 'x'.repeat(80);
@@ -60,6 +61,110 @@ function measured(s, role) {
 
 function note(err) { if (errors.length < 20) errors.push(String(err && err.message || err)); }
 
+// -- a bare WebSocket client --------------------------------------------------------------
+// The subscriber side reads one frame per delivery. This client does the handshake and
+// reads frames straight off the socket (servers send small unmasked frames), answers
+// WebSocket pings and closes, and masks what it sends, as RFC 6455 requires of clients.
+// It has the subset of the `ws` API used here: 'open' / 'message' / 'error' / 'close',
+// send, close, terminate, readyState. BENCH_WS_CLIENT=ws switches back to the package.
+const OPEN = 1;
+
+class BareWebSocket extends EventEmitter {
+  constructor(url) {
+    super();
+    const u = new URL(url);
+    this.readyState = 0;
+    this.buf = null;
+    this.fragments = null;
+    this.sock = net.connect(+u.port || 80, u.hostname);
+    this.sock.setNoDelay(true);
+    this.sock.on('connect', () => {
+      const key = crypto.randomBytes(16).toString('base64');
+      this.sock.write(`GET ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\n`
+        + `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    });
+    this.sock.on('data', (chunk) => this.onData(chunk));
+    this.sock.on('error', (e) => this.emit('error', e));
+    this.sock.on('close', () => { this.readyState = 3; this.emit('close'); });
+  }
+
+  onData(chunk) {
+    let buf = this.buf ? Buffer.concat([this.buf, chunk]) : chunk;
+    if (this.readyState === 0) {
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) { this.buf = buf; return; }
+      const head = buf.toString('latin1', 0, end);
+      if (!head.startsWith('HTTP/1.1 101')) {
+        this.buf = null;
+        this.emit('error', new Error(`handshake refused: ${head.split('\r\n')[0]}`));
+        this.sock.destroy();
+        return;
+      }
+      this.readyState = OPEN;
+      buf = buf.subarray(end + 4);
+      this.emit('open');
+    }
+    let off = 0;
+    while (buf.length - off >= 2) {
+      const b0 = buf[off];
+      let len = buf[off + 1] & 0x7f;
+      let head = 2;
+      if (len === 126) { if (buf.length - off < 4) break; len = buf.readUInt16BE(off + 2); head = 4; }
+      else if (len === 127) { if (buf.length - off < 10) break; len = Number(buf.readBigUInt64BE(off + 2)); head = 10; }
+      if (buf.length - off < head + len) break;
+      const payload = buf.subarray(off + head, off + head + len);
+      off += head + len;
+      this.onFrame(b0 & 0x80, b0 & 0x0f, payload);
+      if (this.readyState !== OPEN) return;
+    }
+    this.buf = off < buf.length ? Buffer.from(buf.subarray(off)) : null;
+  }
+
+  onFrame(fin, opcode, payload) {
+    if (opcode === 1 || opcode === 2) {
+      if (fin) this.emit('message', payload);
+      else this.fragments = [Buffer.from(payload)];
+    } else if (opcode === 0 && this.fragments) {
+      this.fragments.push(Buffer.from(payload));
+      if (fin) { const whole = Buffer.concat(this.fragments); this.fragments = null; this.emit('message', whole); }
+    } else if (opcode === 9) this.frame(0xa, payload);
+    else if (opcode === 8) {
+      this.frame(0x8, payload.subarray(0, 2));
+      this.readyState = 2;
+      this.sock.end();
+    }
+  }
+
+  frame(opcode, data) {
+    const payload = typeof data === 'string' ? Buffer.from(data) : data;
+    const len = payload.length;
+    const head = len < 126 ? 6 : len < 65536 ? 8 : 14;
+    const out = Buffer.allocUnsafe(head + len);
+    out[0] = 0x80 | opcode;
+    if (len < 126) out[1] = 0x80 | len;
+    else if (len < 65536) { out[1] = 0x80 | 126; out.writeUInt16BE(len, 2); }
+    else { out[1] = 0x80 | 127; out.writeBigUInt64BE(BigInt(len), 2); }
+    crypto.randomFillSync(out, head - 4, 4);
+    for (let i = 0; i < len; i++) out[head + i] = payload[i] ^ out[head - 4 + (i & 3)];
+    this.sock.write(out);
+  }
+
+  send(text) { if (this.readyState === OPEN) this.frame(0x1, text); }
+
+  close() {
+    if (this.readyState !== OPEN) { this.sock.destroy(); return; }
+    this.frame(0x8, Buffer.from([0x03, 0xe8]));
+    this.readyState = 2;
+    this.sock.end();
+  }
+
+  terminate() { this.readyState = 3; this.sock.destroy(); }
+}
+
+const openSocket = process.env.BENCH_WS_CLIENT === 'ws'
+  ? (url) => new WebSocket(url, WS_OPTS)
+  : (url) => new BareWebSocket(url);
+
 // -- protocol adapters -------------------------------------------------------------------
 // one-shot hashing where Node has it (20.12+): no Hash object per request
 const md5hex = crypto.hash ? (text) => crypto.hash('md5', text, 'hex')
@@ -72,7 +177,7 @@ function openClient(spec, channel, role) {
     if (spec.proto === 'pusher') url = `${spec.url}/app/${spec.key}?protocol=7&client=js&version=8.4.0&flash=false`;
     else if (spec.proto === 'socketio') url = `${spec.url}/socket.io/?EIO=4&transport=websocket`;
     else url = `${spec.url}/?room=${encodeURIComponent(channel)}`;
-    const ws = new WebSocket(url, WS_OPTS);
+    const ws = openSocket(url);
     const conn = { ws, channel, role, ready: false };
     const timer = setTimeout(() => { ws.terminate(); reject(new Error(`subscribe timeout on ${channel}`)); }, 30000);
     const ready = () => { if (!conn.ready) { conn.ready = true; clearTimeout(timer); resolve(conn); } };
@@ -164,7 +269,7 @@ async function send(cmd) {
   let sent = 0;
   const r = await openLoop(cmd.rate, cmd.seconds, (t, i) => {
     const s = senders[i % senders.length];
-    if (s.ws.readyState === WebSocket.OPEN) { s.ws.send(clientMessage(spec.proto, s.channel, t)); sent++; }
+    if (s.ws.readyState === OPEN) { s.ws.send(clientMessage(spec.proto, s.channel, t)); sent++; }
   });
   return { sent, ...r };
 }
@@ -244,7 +349,7 @@ class RawHttpPool {
 function triggerSource(cmd) {
   const spec = cmd.target;
   if (spec.trigger === 'room-ws') {
-    const ws = new WebSocket(`${spec.url}/?room=__publisher__`, WS_OPTS);
+    const ws = openSocket(`${spec.url}/?room=__publisher__`);
     const opened = new Promise((res, rej) => { ws.on('open', res); ws.on('error', rej); });
     return {
       opened,
@@ -345,7 +450,7 @@ async function hammer(cmd) {
 
 function stats() {
   const cpu = process.cpuUsage(cpuMark);
-  const open = conns.filter((c) => c.ws.readyState === WebSocket.OPEN).length;
+  const open = conns.filter((c) => c.ws.readyState === OPEN).length;
   return {
     received, firstAt, lastAt, hist: hist.dump(), open, unexpectedCloses,
     cpuSeconds: (cpu.user + cpu.system) / 1e6, wallSeconds: (now() - wallMark) / 1000, errors,
