@@ -92,6 +92,14 @@ class RawHttp:
 
 
 @pytest.fixture
+def http(node: ReverbProcess) -> Iterator[RawHttp]:
+    """One raw keep-alive connection to the node, closed afterwards."""
+    conn = RawHttp(node)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
 def subscribe(node: ReverbProcess) -> Iterator[Callable[[str], ClientConnection]]:
     """Opens a WebSocket subscribed to a public channel; all are closed afterwards."""
     with contextlib.ExitStack() as stack:
@@ -110,131 +118,99 @@ def events(ws: ClientConnection, n: int) -> list[str]:
     return [json.loads(ws.recv(timeout=5))["data"] for _ in range(n)]
 
 
-def test_pipelined_requests_are_answered_in_order(node: ReverbProcess, subscribe: Callable[[str], ClientConnection]) -> None:
+def test_pipelined_requests_are_answered_in_order(node: ReverbProcess, http: RawHttp, subscribe: Callable[[str], ClientConnection]) -> None:
     channel = f"pipe-{uuid.uuid4().hex[:8]}"
     ws = subscribe(channel)
-    http = RawHttp(node)
-    try:
-        http.send(
-            trigger_request(node, {"name": "e", "channel": channel, "data": "one"})
-            + get_request(node, f"/apps/{node.app_id}/channels/{channel}")  # through the ASGI app
-            + trigger_request(node, {"name": "e", "channel": channel, "data": "two"})
-            + trigger_request(node, {"name": "e", "channel": channel, "data": "nope"}, secret="wrong")
-            + trigger_request(node, {"name": "e", "channel": channel, "data": "three", "info": "subscription_count"})
-            + trigger_request(node, {"name": "e", "channel": channel, "data": "four"})
-        )
-        answers = [http.response() for _ in range(6)]
-        assert [a[0] for a in answers] == [200, 200, 200, 401, 200, 200]
-        assert json.loads(answers[0][2]) == {}
-        assert json.loads(answers[1][2]) == {"occupied": True}
-        assert "auth_signature" in json.loads(answers[3][2])["error"]
-        assert json.loads(answers[4][2]) == {"channels": {channel: {"subscription_count": 1}}}
-        assert all(a[1]["content-type"] == "application/json" for a in answers)
-        assert events(ws, 4) == ["one", "two", "three", "four"]  # the refused one never went out
-    finally:
-        http.close()
+    http.send(
+        trigger_request(node, {"name": "e", "channel": channel, "data": "one"})
+        + get_request(node, f"/apps/{node.app_id}/channels/{channel}")  # through the ASGI app
+        + trigger_request(node, {"name": "e", "channel": channel, "data": "two"})
+        + trigger_request(node, {"name": "e", "channel": channel, "data": "nope"}, secret="wrong")
+        + trigger_request(node, {"name": "e", "channel": channel, "data": "three", "info": "subscription_count"})
+        + trigger_request(node, {"name": "e", "channel": channel, "data": "four"})
+    )
+    answers = [http.response() for _ in range(6)]
+    assert [a[0] for a in answers] == [200, 200, 200, 401, 200, 200]
+    assert json.loads(answers[0][2]) == {}
+    assert json.loads(answers[1][2]) == {"occupied": True}
+    assert "auth_signature" in json.loads(answers[3][2])["error"]
+    assert json.loads(answers[4][2]) == {"channels": {channel: {"subscription_count": 1}}}
+    assert all(a[1]["content-type"] == "application/json" for a in answers)
+    assert events(ws, 4) == ["one", "two", "three", "four"]  # the refused one never went out
 
 
-def test_keep_alive_connection_is_reused_then_closed_when_idle(node: ReverbProcess) -> None:
+def test_keep_alive_connection_is_reused_then_closed_when_idle(node: ReverbProcess, http: RawHttp) -> None:
     channel = f"ka-{uuid.uuid4().hex[:8]}"
-    http = RawHttp(node)
-    try:
-        for i in range(3):
-            http.send(trigger_request(node, {"name": "e", "channel": channel, "data": str(i)}))
-            status, headers, _ = http.response()
-            assert status == 200 and "connection" not in headers
-            time.sleep(0.4)  # under the 1 s keep-alive: each request keeps the connection open
-        assert http.closed_by_server(within=5), "an idle keep-alive connection must be closed"
-    finally:
-        http.close()
+    for i in range(3):
+        http.send(trigger_request(node, {"name": "e", "channel": channel, "data": str(i)}))
+        status, headers, _ = http.response()
+        assert status == 200 and "connection" not in headers
+        time.sleep(0.4)  # under the 1 s keep-alive: each request keeps the connection open
+    assert http.closed_by_server(within=5), "an idle keep-alive connection must be closed"
 
 
 @pytest.mark.parametrize(("extra", "version"), [("connection: close\r\n", "1.1"), ("", "1.0")])
-def test_connection_close_and_http10_close_after_the_answer(node: ReverbProcess, extra: str, version: str) -> None:
-    http = RawHttp(node)
-    try:
-        http.send(trigger_request(node, {"name": "e", "channel": "closing", "data": "x"}, headers=extra, version=version))
-        status, headers, body = http.response()
-        assert (status, body) == (200, b"{}")
-        assert headers.get("connection") == "close"
-        assert http.closed_by_server(within=2)
-    finally:
-        http.close()
+def test_connection_close_and_http10_close_after_the_answer(node: ReverbProcess, http: RawHttp, extra: str, version: str) -> None:
+    http.send(trigger_request(node, {"name": "e", "channel": "closing", "data": "x"}, headers=extra, version=version))
+    status, headers, body = http.response()
+    assert (status, body) == (200, b"{}")
+    assert headers.get("connection") == "close"
+    assert http.closed_by_server(within=2)
 
 
-def test_chunked_body_is_accepted(node: ReverbProcess, subscribe: Callable[[str], ClientConnection]) -> None:
+def test_chunked_body_is_accepted(node: ReverbProcess, http: RawHttp, subscribe: Callable[[str], ClientConnection]) -> None:
     channel = f"chunk-{uuid.uuid4().hex[:8]}"
     ws = subscribe(channel)
-    http = RawHttp(node)
-    try:
-        body = json.dumps({"name": "e", "channel": channel, "data": "in two chunks"}).encode()
-        target = signed_target(node, "POST", f"/apps/{node.app_id}/events", body)
-        first, second = body[:10], body[10:]
-        http.send(f"POST {target} HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n".encode())
-        http.send(b"%x\r\n%s\r\n" % (len(first), first))
-        time.sleep(0.05)
-        http.send(b"%x\r\n%s\r\n0\r\n\r\n" % (len(second), second))
-        assert http.response()[0] == 200
-        assert events(ws, 1) == ["in two chunks"]
-    finally:
-        http.close()
+    body = json.dumps({"name": "e", "channel": channel, "data": "in two chunks"}).encode()
+    target = signed_target(node, "POST", f"/apps/{node.app_id}/events", body)
+    first, second = body[:10], body[10:]
+    http.send(f"POST {target} HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n".encode())
+    http.send(b"%x\r\n%s\r\n" % (len(first), first))
+    time.sleep(0.05)
+    http.send(b"%x\r\n%s\r\n0\r\n\r\n" % (len(second), second))
+    assert http.response()[0] == 200
+    assert events(ws, 1) == ["in two chunks"]
 
 
-def test_oversized_chunked_body_is_413_and_the_connection_stays_usable(node: ReverbProcess) -> None:
-    http = RawHttp(node)
-    try:
-        body = json.dumps({"name": "e", "channel": "big", "data": "x" * 5000}).encode()
-        target = signed_target(node, "POST", f"/apps/{node.app_id}/events", body)
-        http.send(f"POST {target} HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n".encode()
-                  + b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:3000], body[3000:]))
-                  + b"0\r\n\r\n")
-        status, _, body = http.response()
-        assert status == 413
-        assert json.loads(body) == {"error": "Request body exceeds 4096 bytes"}
-        http.send(trigger_request(node, {"name": "e", "channel": "big", "data": "small"}))
-        assert http.response()[0] == 200
-    finally:
-        http.close()
+def test_oversized_chunked_body_is_413_and_the_connection_stays_usable(node: ReverbProcess, http: RawHttp) -> None:
+    body = json.dumps({"name": "e", "channel": "big", "data": "x" * 5000}).encode()
+    target = signed_target(node, "POST", f"/apps/{node.app_id}/events", body)
+    http.send(f"POST {target} HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n".encode()
+              + b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:3000], body[3000:]))
+              + b"0\r\n\r\n")
+    status, _, body = http.response()
+    assert status == 413
+    assert json.loads(body) == {"error": "Request body exceeds 4096 bytes"}
+    http.send(trigger_request(node, {"name": "e", "channel": "big", "data": "small"}))
+    assert http.response()[0] == 200
 
 
-def test_declared_oversized_body_is_refused_before_it_is_sent(node: ReverbProcess) -> None:
-    http = RawHttp(node)
-    try:
-        target = signed_target(node, "POST", f"/apps/{node.app_id}/events", b"{}")
-        http.send(f"POST {target} HTTP/1.1\r\nhost: x\r\ncontent-length: 99999999\r\n\r\n".encode())
-        status, headers, body = http.response()
-        assert status == 413 and headers.get("connection") == "close"
-        assert json.loads(body) == {"error": "Request body exceeds 4096 bytes"}
-        assert http.closed_by_server(within=2)
-    finally:
-        http.close()
+def test_declared_oversized_body_is_refused_before_it_is_sent(node: ReverbProcess, http: RawHttp) -> None:
+    target = signed_target(node, "POST", f"/apps/{node.app_id}/events", b"{}")
+    http.send(f"POST {target} HTTP/1.1\r\nhost: x\r\ncontent-length: 99999999\r\n\r\n".encode())
+    status, headers, body = http.response()
+    assert status == 413 and headers.get("connection") == "close"
+    assert json.loads(body) == {"error": "Request body exceeds 4096 bytes"}
+    assert http.closed_by_server(within=2)
 
 
-def test_expect_100_continue_goes_through(node: ReverbProcess, subscribe: Callable[[str], ClientConnection]) -> None:
+def test_expect_100_continue_goes_through(node: ReverbProcess, http: RawHttp, subscribe: Callable[[str], ClientConnection]) -> None:
     channel = f"cont-{uuid.uuid4().hex[:8]}"
     ws = subscribe(channel)
-    http = RawHttp(node)
-    try:
-        request = trigger_request(node, {"name": "e", "channel": channel, "data": "continued"},
-                                  headers="expect: 100-continue\r\n")
-        head, _, body = request.partition(b"\r\n\r\n")
-        http.send(head + b"\r\n\r\n")
-        assert http.response()[0] == 100
-        http.send(body)
-        assert http.response()[0] == 200
-        assert events(ws, 1) == ["continued"]
-    finally:
-        http.close()
+    request = trigger_request(node, {"name": "e", "channel": channel, "data": "continued"},
+                              headers="expect: 100-continue\r\n")
+    head, _, body = request.partition(b"\r\n\r\n")
+    http.send(head + b"\r\n\r\n")
+    assert http.response()[0] == 100
+    http.send(body)
+    assert http.response()[0] == 200
+    assert events(ws, 1) == ["continued"]
 
 
-def test_garbage_after_a_trigger_gets_400_and_the_trigger_is_kept(node: ReverbProcess, subscribe: Callable[[str], ClientConnection]) -> None:
+def test_garbage_after_a_trigger_gets_400_and_the_trigger_is_kept(node: ReverbProcess, http: RawHttp, subscribe: Callable[[str], ClientConnection]) -> None:
     channel = f"junk-{uuid.uuid4().hex[:8]}"
     ws = subscribe(channel)
-    http = RawHttp(node)
-    try:
-        http.send(trigger_request(node, {"name": "e", "channel": channel, "data": "kept"}) + b"NOT HTTP\r\n\r\n")
-        assert http.response()[0] == 200
-        assert http.response()[0] == 400
-        assert events(ws, 1) == ["kept"]
-    finally:
-        http.close()
+    http.send(trigger_request(node, {"name": "e", "channel": channel, "data": "kept"}) + b"NOT HTTP\r\n\r\n")
+    assert http.response()[0] == 200
+    assert http.response()[0] == 400
+    assert events(ws, 1) == ["kept"]
