@@ -24,7 +24,7 @@ from pyreverb.protocol.channels import ChannelKind, channel_kind, is_server_to_u
 from pyreverb.protocol.session import SOCKET_ID_RE
 from pyreverb.server import PusherServer
 
-__all__ = ["routes", "ApiError", "json_response", "answer_trigger_inline"]
+__all__ = ["routes", "ApiError", "json_response", "answer_trigger_inline", "body_too_large"]
 
 MAX_EVENT_NAME_LENGTH = 200
 
@@ -34,6 +34,13 @@ class ApiError(Exception):
         super().__init__(error)
         self.status = status
         self.error = error
+
+    def body(self) -> bytes:
+        return orjson.dumps({"error": self.error})
+
+
+def body_too_large(limit: int) -> ApiError:
+    return ApiError(413, f"Request body exceeds {limit} bytes")
 
 
 def json_response(doc: Any, status: int = 200) -> Response:
@@ -94,7 +101,7 @@ def answer_trigger_inline(server: PusherServer, scope: Scope, app_id: str, body:
     try:
         app = _find_app({"app_id": app_id}, params, server)
         if len(body) > server.settings.max_request_size:
-            raise ApiError(413, f"Request body exceeds {server.settings.max_request_size} bytes")
+            raise body_too_large(server.settings.max_request_size)
         _authorise(scope, params, app, body, server)
         doc = _json_body(body)
         if doc.get("info") is not None:
@@ -102,7 +109,7 @@ def answer_trigger_inline(server: PusherServer, scope: Scope, app_id: str, body:
         event = _Trigger(doc, server, batch=False)
         server.trigger(app, event.channels, event.name, event.data, event.socket_id)
     except ApiError as exc:
-        return exc.status, orjson.dumps({"error": exc.error})
+        return exc.status, exc.body()
     return 200, b"{}"
 
 
@@ -179,7 +186,7 @@ def _verify_signature(scope: Scope, params: dict[str, str], app: AppConfig, body
 async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     declared = _header(scope, b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, f"Request body exceeds {limit} bytes")
+        raise body_too_large(limit)
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -189,7 +196,7 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise ApiError(413, f"Request body exceeds {limit} bytes")
+            raise body_too_large(limit)
         chunks.append(chunk)
         if not message.get("more_body", False):
             break

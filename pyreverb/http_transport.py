@@ -20,7 +20,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from pyreverb.http_api import answer_trigger_inline
+from pyreverb.http_api import answer_trigger_inline, body_too_large
 from pyreverb.server import PusherServer
 
 __all__ = ["PusherHttp"]
@@ -95,7 +95,7 @@ class PusherHttp(HttpToolsProtocol):
             if name == b"content-length" and value.isdigit() and int(value) > self._max_body:
                 # refused before the body is read; closing is the only way to skip it
                 self._discarding = True
-                self._respond(413, b'{"error":"Request body exceeds %d bytes"}' % self._max_body, keep_alive=False)
+                self._respond(413, body_too_large(self._max_body).body(), keep_alive=False)
                 return True
         self._inline_app_id = match.group(1).decode("latin-1")
         self._inline_query = query
@@ -110,9 +110,10 @@ class PusherHttp(HttpToolsProtocol):
         if self._inline_app_id is None:
             super().on_body(body)
             return
-        self._inline_size += len(body)
+        # Keep chunks until the limit is passed: the body then shows it is too large.
         if self._inline_size <= self._max_body:
             self._inline_body.append(body)
+        self._inline_size += len(body)
 
     def on_message_complete(self) -> None:
         if self._discarding:
@@ -129,10 +130,7 @@ class PusherHttp(HttpToolsProtocol):
         scope = {"method": "POST", "path": self._inline_path, "query_string": self._inline_query, "headers": self.headers}
         answer: tuple[int, bytes] | None
         try:
-            if self._inline_size > self._max_body:
-                answer = (413, b'{"error":"Request body exceeds %d bytes"}' % self._max_body)
-            else:
-                answer = answer_trigger_inline(self.pusher, scope, app_id, body)
+            answer = answer_trigger_inline(self.pusher, scope, app_id, body)
         except Exception:  # one bad request must not take the connection down with it
             log.exception("trigger failed")
             answer = (500, _INTERNAL_ERROR)

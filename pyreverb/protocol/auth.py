@@ -74,8 +74,8 @@ class RequestAuthError(Exception):
 
 def string_to_sign(method: str, path: str, params: Mapping[str, str]) -> str:
     """``METHOD\\n/path\\nk=v&...``: keys lower-cased and sorted, signature excluded."""
-    pairs = sorted([(k.lower(), v) for k, v in params.items() if k != "auth_signature"])
-    query = "&".join([f"{k}={v}" for k, v in pairs if k != "auth_signature"])
+    pairs = sorted([(key, v) for k, v in params.items() if (key := k.lower()) != "auth_signature"])
+    query = "&".join([f"{k}={v}" for k, v in pairs])
     return f"{method.upper()}\n{path}\n{query}"
 
 
