@@ -1,8 +1,11 @@
 # A slim image that runs `pyreverb start` as a non-root user.
 #   docker build -t pyreverb . && docker run -p 8080:8080 --env-file .env pyreverb
 FROM python:3.11-slim AS build
+# a C compiler and OpenSSL headers for the compiled trigger path (pyreverb._speedups)
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev libssl-dev \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY pyreverb ./pyreverb
 COPY chatapp ./chatapp
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .

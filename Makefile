@@ -12,7 +12,7 @@ WEBSTAMP := $(WEB)/static/vendor/.installed
 
 setup: $(STAMP) $(JSSTAMP) $(WEBSTAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py pyreverb/_speedups.pyx
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'

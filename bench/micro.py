@@ -211,11 +211,11 @@ async def bench_whisper(server: PusherServer, repeat: int) -> float:
     return _best(run, repeat) / rounds * 1e6
 
 
-async def _main(repeat: int) -> dict[str, float]:
+async def _main(repeat: int, speedups: bool) -> dict[str, float]:
     out = {}
     for name, fn in (("deliver_ns_per_write", bench_deliver), ("trigger_us", bench_trigger),
                      ("trigger_wire_us", bench_trigger_wire), ("whisper_us", bench_whisper)):
-        server = PusherServer(Settings(apps=(APP,)))
+        server = PusherServer(Settings(apps=(APP,), speedups=speedups))
         out[name] = round(await fn(server, repeat), 2)
     return out
 
@@ -223,11 +223,13 @@ async def _main(repeat: int) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.micro", description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--no-speedups", action="store_true", help="the pure-Python trigger path")
     args = parser.parse_args(argv)
     import pyreverb
 
-    result = asyncio.run(_main(args.repeat))
-    print(json.dumps({"pyreverb": pyreverb.__file__, **result}))
+    result = asyncio.run(_main(args.repeat, not args.no_speedups))
+    compiled = PusherServer(Settings(apps=(APP,), speedups=not args.no_speedups)).speedups is not None
+    print(json.dumps({"pyreverb": pyreverb.__file__, "compiled": compiled, **result}))
 
 
 if __name__ == "__main__":

@@ -53,6 +53,7 @@ def serve(settings: Settings) -> None:
     """Run one node until SIGTERM/SIGINT, then drain (clients get 4200)."""
     from pyreverb.app import create_app
     from pyreverb.http_transport import PusherHttp
+    from pyreverb.speedups import load as load_speedups
     from pyreverb.transport import PusherWebSocket
 
     logging.basicConfig(
@@ -77,7 +78,11 @@ def serve(settings: Settings) -> None:
     )
     scheme = "https" if settings.tls_cert else "http"
     shown_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
-    banner = f"pyreverb listening on {scheme}://{shown_host}:{{port}}{settings.prefix} (apps: {len(settings.apps)})"
+    trigger_path = "compiled" if load_speedups(settings.speedups) is not None else "pure Python"
+    banner = (
+        f"pyreverb listening on {scheme}://{shown_host}:{{port}}{settings.prefix} "
+        f"(apps: {len(settings.apps)}; trigger path: {trigger_path})"
+    )
     _Node(config, banner).run()
 
 

@@ -71,6 +71,8 @@ class Settings:
     timestamp_tolerance: int = 600
     shutdown_timeout: float = 10.0
     http_keep_alive: float = 5.0
+    # the compiled trigger path (pyreverb._speedups), when it was built
+    speedups: bool = True
     max_send_buffer: int = 4 * 1024 * 1024
     scaling_enabled: bool = False
     scaling_channel: str = "reverb"
@@ -119,6 +121,7 @@ class Settings:
             timestamp_tolerance=_int(env, "PYREVERB_TIMESTAMP_TOLERANCE", 600),
             shutdown_timeout=_float(env, "PYREVERB_SHUTDOWN_TIMEOUT", 10.0),
             http_keep_alive=_float(env, "PYREVERB_HTTP_KEEP_ALIVE", 5.0),
+            speedups=_bool(env, "PYREVERB_SPEEDUPS", True),
             max_send_buffer=_int(env, "PYREVERB_MAX_SEND_BUFFER", 4 * 1024 * 1024),
             scaling_enabled=_bool(env, "REVERB_SCALING_ENABLED", False),
             scaling_channel=env.get("REVERB_SCALING_CHANNEL", "reverb"),

@@ -57,6 +57,35 @@ class PusherHttp(HttpToolsProtocol):
         self._ok_response = b""
         self._idle_timer: asyncio.TimerHandle | None = None
         self._answered = 0
+        # The compiled parser takes a whole plain trigger in one read, between messages.
+        speedups = self.pusher.speedups if self._inline_enabled else None
+        self._parse_trigger = speedups.parse_trigger_request if speedups is not None else None
+        self._route_prefix = self.pusher.settings.prefix.encode()
+        self._in_message = False
+
+    def data_received(self, data: bytes) -> None:
+        parse = self._parse_trigger
+        if (
+            parse is not None
+            and not self._in_message
+            and not self.pipeline
+            and (self.cycle is None or self.cycle.response_complete)
+        ):
+            request = parse(data, self._route_prefix, self._max_body)
+            if request is not None and self._answer_parsed(*request):
+                return
+        super().data_received(data)
+
+    def _answer_parsed(self, app_id: str, path: str, query: bytes, body: bytes, keep_alive: bool) -> bool:
+        """Answer a trigger the compiled parser took whole; False hands the same
+        bytes to httptools (a trigger asking for ``info``)."""
+        self._unset_keepalive_if_required()
+        scope = {"method": "POST", "path": path, "query_string": query, "headers": ()}
+        answer = self._answer(scope, app_id, body)
+        if answer is None:
+            return False
+        self._respond(*answer, keep_alive=keep_alive)
+        return True
 
     # -- parser callbacks -----------------------------------------------------------
     def on_message_begin(self) -> None:
@@ -65,6 +94,7 @@ class PusherHttp(HttpToolsProtocol):
         self.url = b""
         self.expect_100_continue = False
         self.headers = []
+        self._in_message = True
 
     def _begin_asgi_request(self) -> None:
         url, headers, expect = self.url, self.headers, self.expect_100_continue
@@ -116,6 +146,7 @@ class PusherHttp(HttpToolsProtocol):
         self._inline_size += len(body)
 
     def on_message_complete(self) -> None:
+        self._in_message = False
         if self._discarding:
             self._discarding = False
             return
@@ -128,18 +159,24 @@ class PusherHttp(HttpToolsProtocol):
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         self._inline_body = []
         scope = {"method": "POST", "path": self._inline_path, "query_string": self._inline_query, "headers": self.headers}
-        answer: tuple[int, bytes] | None
-        try:
-            answer = answer_trigger_inline(self.pusher, scope, app_id, body)
-        except Exception:  # one bad request must not take the connection down with it
-            log.exception("trigger failed")
-            answer = (500, _INTERNAL_ERROR)
+        answer = self._answer(scope, app_id, body)
         if answer is None:
             self._hand_to_asgi(body)
         else:
-            self._respond(*answer)
+            self._respond(*answer, keep_alive=self._parser_keep_alive())
 
     # -- answers --------------------------------------------------------------------
+    def _answer(self, scope: dict[str, Any], app_id: str, body: bytes) -> tuple[int, bytes] | None:
+        try:
+            return answer_trigger_inline(self.pusher, scope, app_id, body)
+        except Exception:  # one bad request must not take the connection down with it
+            log.exception("trigger failed")
+            return 500, _INTERNAL_ERROR
+
+    def _parser_keep_alive(self) -> bool:
+        parser = self.parser
+        return parser.should_keep_alive() and parser.get_http_version() != "1.0"
+
     def _hand_to_asgi(self, body: bytes) -> None:
         """Run the request through the ASGI app after all (its body is complete)."""
         self._begin_asgi_request()
@@ -148,9 +185,7 @@ class PusherHttp(HttpToolsProtocol):
         self.cycle.more_body = False
         self.cycle.message_event.set()
 
-    def _respond(self, status: int, body: bytes, keep_alive: bool = True) -> None:
-        parser = self.parser
-        keep_alive = keep_alive and parser.should_keep_alive() and parser.get_http_version() != "1.0"
+    def _respond(self, status: int, body: bytes, keep_alive: bool) -> None:
         if status == 200 and keep_alive and body == b"{}":
             if self._ok_headers is not self.server_state.default_headers:  # uvicorn renews them each second
                 self._ok_headers = self.server_state.default_headers

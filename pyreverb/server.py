@@ -35,6 +35,7 @@ from pyreverb.protocol.errors import (
 )
 from pyreverb.protocol.messages import encode_error, encode_event
 from pyreverb.restart import RestartWatch
+from pyreverb.speedups import load as load_speedups
 from pyreverb.webhooks import Webhooks
 from pyreverb.protocol.session import (
     Action,
@@ -90,6 +91,7 @@ class PusherServer:
         self.backend.bind(self.hub)
         self.backend.on_member_gone = self._member_gone_elsewhere
         self.stats = ServerStats()
+        self.speedups = load_speedups(settings.speedups)
         self.cache = create_channel_cache(settings)
         self.webhooks = Webhooks(list(self.apps))
         self.restart_watch: RestartWatch | None = None

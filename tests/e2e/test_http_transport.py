@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import socket
 import time
 import uuid
@@ -19,10 +20,19 @@ from pyreverb.protocol.auth import sign_request
 from tests.helpers.procs import ReverbProcess
 
 
-@pytest.fixture(scope="module")
-def node() -> Iterator[ReverbProcess]:
-    proc = ReverbProcess(env={"PYREVERB_HTTP_KEEP_ALIVE": "1", "REVERB_MAX_REQUEST_SIZE": "4096"}).start()
+@pytest.fixture(scope="module", params=["compiled", "pure Python"])
+def node(request: pytest.FixtureRequest) -> Iterator[ReverbProcess]:
+    """Every case runs against both trigger paths: the compiled parser and
+    signature check (``pyreverb._speedups``) and the pure-Python one."""
+    env = {"PYREVERB_HTTP_KEEP_ALIVE": "1", "REVERB_MAX_REQUEST_SIZE": "4096",
+           "PYREVERB_SPEEDUPS": "true" if request.param == "compiled" else "false"}
+    proc = ReverbProcess(env=env).start()
     try:
+        if request.param == "compiled" and "trigger path: compiled" not in proc.log():
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"the compiled trigger path was not built: {proc.log()[-500:]}")
+            pytest.skip("pyreverb._speedups not built here (pip install -e . builds it)")
+        assert f"trigger path: {request.param}" in proc.log()
         yield proc
     finally:
         proc.stop()
