@@ -13,7 +13,8 @@ except ImportError:  # no Cython at build time: pure Python
     extensions = []
 else:
     extensions = cythonize(
-        [Extension("pyreverb._speedups", ["pyreverb/_speedups.pyx"], libraries=["crypto"], optional=True)],
+        [Extension("pyreverb._speedups", ["pyreverb/_speedups.pyx"], libraries=["crypto"],
+                   define_macros=[("OPENSSL_SUPPRESS_DEPRECATED", None)], optional=True)],
         compiler_directives={"language_level": "3"},
         quiet=True,
     )

@@ -79,6 +79,18 @@ def test_accepts_what_the_python_sdk_signs() -> None:
         assert python_accepts(req.method, req.path, query, req.body, time.time())
 
 
+@pytest.mark.parametrize("secret", ["s", "x" * 64, "y" * 65, "\u00e9t\u00e9-" * 30])
+def test_keys_of_every_length_sign_like_hmac(secret: str) -> None:
+    """Secrets up to a block are padded, longer ones hashed first (RFC 2104)."""
+    body = b'{"name":"e","channel":"c","data":"x"}'
+    params = {"auth_key": KEY, "auth_timestamp": str(int(time.time())), "auth_version": "1.0",
+              "body_md5": hashlib.md5(body).hexdigest()}
+    params["auth_signature"] = sign_request(secret, "POST", PATH, params)
+    query = query_of(params)
+    assert native.signature_ok(b"POST", PATH, query, body, KEY, secret, time.time(), 600)
+    assert not native.signature_ok(b"POST", PATH, query, body, KEY, secret + "!", time.time(), 600)
+
+
 def test_accepts_a_bodyless_get() -> None:
     params = signed(b"", path="/apps/app-1/channels", method="GET", filter_by_prefix="presence-")
     assert native_accepts("GET", "/apps/app-1/channels", query_of(params), b"", time.time())
