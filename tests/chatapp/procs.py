@@ -21,14 +21,14 @@ import asyncpg
 import httpx
 import orjson
 
-from tests.helpers.procs import ROOT, TIME_FACTOR, ReverbProcess, free_port, wait_http
+from tests.helpers.procs import TIME_FACTOR, ChildServer, ReverbProcess, free_port, wait_http
 
 PG_ADMIN_URL = os.environ.get("CHATAPP_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IDENTITY_SECRET = "site-shared-secret-for-tests-0123456789"
 
 
 @dataclass
-class ChatappProcess:
+class ChatappProcess(ChildServer):
     """``chatapp migrate`` then ``chatapp serve`` on a free port."""
 
     database_url: str
@@ -38,10 +38,6 @@ class ChatappProcess:
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def full_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -81,32 +77,10 @@ class ChatappProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         if migrate:
             self.cli("migrate")
-        out_dir = ROOT / "test-output" / "logs"
-        out_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = out_dir / f"chatapp-{self.port}.log"
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "chatapp", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=self.full_env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=self.workdir,
-        )
+        argv = [sys.executable, "-m", "chatapp", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        self.launch("chatapp", argv, self.full_env(), self.workdir)
         wait_http(f"{self.base_url}/up", proc=self.proc)
         return self
-
-    def stop(self, timeout: float = 15.0) -> int:
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else 0
-        self.proc.terminate()
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
 
     def ok_json(self, path: str) -> Any:
         response = httpx.get(self.base_url + path, timeout=10 * TIME_FACTOR)

@@ -38,52 +38,25 @@ def wait_http(url: str, timeout: float = 15.0, proc: subprocess.Popen[bytes] | N
     raise TimeoutError(f"{url} did not answer within {timeout}s: {last}")
 
 
-@dataclass
-class ReverbProcess:
-    """A real ``pyreverb start`` in a subprocess."""
+class ChildServer:
+    """Launching, stopping and reading the log of one server subprocess; the
+    dataclasses below (and the chatapp harness) add what each server needs."""
 
-    env: dict[str, str] = field(default_factory=dict)
-    port: int = field(default_factory=free_port)
-    args: list[str] = field(default_factory=list)
-    proc: subprocess.Popen[bytes] | None = None
-    log_path: Path | None = None
-
-    app_id: str = "100"
-    key: str = "test-key"
-    secret: str = "test-secret"
+    port: int
+    proc: subprocess.Popen[bytes] | None
+    log_path: Path | None
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def full_env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        env.update(
-            {
-                "REVERB_APP_ID": self.app_id,
-                "REVERB_APP_KEY": self.key,
-                "REVERB_APP_SECRET": self.secret,
-                "PYTHONUNBUFFERED": "1",
-            }
-        )
-        env.update(self.env)
-        return env
-
-    def start(self) -> "ReverbProcess":
+    def launch(self, name: str, argv: list[str], env: dict[str, str], cwd: Path) -> None:
+        """Start ``argv`` with stdout and stderr in ``test-output/logs/{name}-{port}.log``."""
         out_dir = ROOT / "test-output" / "logs"
         out_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = out_dir / f"pyreverb-{self.port}.log"
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pyreverb", "start", "--host", "127.0.0.1", "--port", str(self.port), *self.args],
-            env=self.full_env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
-        )
-        prefix = next((a.split("=", 1)[1] for a in self.args if a.startswith("--path=")), "")
-        wait_http(f"{self.base_url}{prefix}/up", proc=self.proc)
-        return self
+        self.log_path = out_dir / f"{name}-{self.port}.log"
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
         if self.proc is None or self.proc.poll() is not None:
@@ -102,6 +75,41 @@ class ReverbProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
+
+
+@dataclass
+class ReverbProcess(ChildServer):
+    """A real ``pyreverb start`` in a subprocess."""
+
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    args: list[str] = field(default_factory=list)
+    proc: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    app_id: str = "100"
+    key: str = "test-key"
+    secret: str = "test-secret"
+
+    def full_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "REVERB_APP_ID": self.app_id,
+                "REVERB_APP_KEY": self.key,
+                "REVERB_APP_SECRET": self.secret,
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.update(self.env)
+        return env
+
+    def start(self) -> "ReverbProcess":
+        argv = [sys.executable, "-m", "pyreverb", "start", "--host", "127.0.0.1", "--port", str(self.port), *self.args]
+        self.launch("pyreverb", argv, self.full_env(), ROOT)
+        prefix = next((a.split("=", 1)[1] for a in self.args if a.startswith("--path=")), "")
+        wait_http(f"{self.base_url}{prefix}/up", proc=self.proc)
+        return self
 
     def pusher_client(self):  # type: ignore[no-untyped-def]
         import pusher
