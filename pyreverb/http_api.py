@@ -98,9 +98,7 @@ def answer_trigger_inline(server: PusherServer, scope: Scope, app_id: str, body:
     ``scope`` needs ``method``, ``path``, ``query_string`` and ``headers``.
     """
     try:
-        app = server.apps.find_by_id(app_id)
-        if app is None:
-            raise ApiError(404, f"Unknown app id '{app_id}'")
+        app = _find_app({"app_id": app_id}, {}, server)  # by id: no query parameters needed
         if len(body) > server.settings.max_request_size:
             raise body_too_large(server.settings.max_request_size)
         _authorise(scope, None, app, body, server)
