@@ -15,6 +15,7 @@ from chatapp.models import Room, User
 
 __all__ = [
     "ensure_admin",
+    "ensure_visitor",
     "ensure_room_access",
     "ensure_transition",
     "ChannelRule",
@@ -53,6 +54,12 @@ def user_channel(user_id: int) -> str:
 def ensure_admin(user: User) -> None:
     if not user.is_admin:
         raise Forbidden("This needs a support admin account", code="admin_only")
+
+
+def ensure_visitor(user: User) -> None:
+    """Support staff answer chats through ``/api/admin/chat``; the visitor's side is not theirs."""
+    if user.is_admin:
+        raise Forbidden("Support admins use /api/admin/chat", code="visitor_only")
 
 
 def ensure_room_access(user: User, room: Room | None, room_id: int) -> Room:

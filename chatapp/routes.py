@@ -1,24 +1,27 @@
 """The route table, declared once as data: it builds both Starlette routes and OpenAPI.
 
 Each :class:`Endpoint` names its handler, who may call it and what it accepts, so
-``/api/openapi.json`` can never drift from what the server really serves.
+``/api/openapi.json`` can never drift from what the server really serves. Who may call
+it is not documentation only: :func:`starlette_routes` puts every handler behind its
+declared rule (:mod:`chatapp.api.access`), and an endpoint cannot be declared without one.
+
+Outside this table, and public by design: ``/api/openapi.json`` (built *from* this table,
+so it cannot be an entry of it) and the pages and assets of :mod:`chatapp.pages` (HTML
+shells and static files that hold no data; everything they show comes from the API).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 
 from chatapp.api import admin, auth, chat, realtime
+from chatapp.api.access import Auth, Handler, check_rule, guard
 
 __all__ = ["Endpoint", "Param", "ENDPOINTS", "starlette_routes"]
 
-Handler = Callable[[Request], Awaitable[Response]]
 ID_PARAMS = {"room_id"}
 
 
@@ -35,7 +38,7 @@ class Endpoint:
     path: str  # OpenAPI style: /api/chat/rooms/{room_id}
     handler: Handler
     summary: str
-    auth: str = "any"  # none | any | visitor | admin
+    auth: Auth = field(kw_only=True)  # required: none | any | visitor | admin
     body: str | None = None  # a schema name in chatapp.openapi.REQUEST_BODIES
     query: tuple[Param, ...] = ()
     ok: int = 200
@@ -43,6 +46,9 @@ class Endpoint:
     errors: tuple[int, ...] = ()
     tag: str = "chat"
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_rule(self.auth)
 
     @property
     def starlette_path(self) -> str:
@@ -80,7 +86,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              body="Guest", ok=201, response="TokenResponse", errors=(403, 429), tag="auth"),
     Endpoint("POST", "/api/auth/identity", auth.identity, "Exchange the host site's signed identity for a token",
              auth="none", body="Identity", response="TokenResponse", errors=(401, 403, 429), tag="auth"),
-    Endpoint("GET", "/api/auth/me", auth.me, "The signed-in account", response="UserEnvelope", tag="auth"),
+    Endpoint("GET", "/api/auth/me", auth.me, "The signed-in account", auth="any", response="UserEnvelope",
+             tag="auth"),
     # ------------------------------------------------------------------ visitor
     Endpoint("GET", "/api/chat/room", chat.get_room, "My current conversation (or null)", auth="visitor",
              response="MaybeRoomEnvelope"),
@@ -105,9 +112,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/api/chat/unread", chat.unread, "My unread message count", auth="visitor",
              response="UnreadCount"),
     Endpoint("POST", "/api/chat/upload", chat.upload, "Upload a file (checked by content); returns its URL",
-             body="Upload", ok=201, response="UploadResult", errors=(404, 409, 411, 413, 415, 429)),
+             auth="any", body="Upload", ok=201, response="UploadResult", errors=(404, 409, 411, 413, 415, 429)),
     Endpoint("GET", "/api/chat/files/{name}", chat.download, "Download an attachment (room participants only)",
-             response="File", errors=(404,)),
+             auth="any", response="File", errors=(404,)),
     # -------------------------------------------------------------------- admin
     Endpoint("GET", "/api/admin/chat/rooms", admin.rooms, "Rooms by filter, with search and pages", auth="admin",
              query=(Param("filter", {"type": "string", "enum": list(FILTERS), "default": "all"}),
@@ -143,14 +150,15 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              response="AdminList", tag="admin"),
     # ----------------------------------------------------------------- realtime
     Endpoint("POST", "/broadcasting/auth", realtime.broadcasting_auth,
-             "Sign a private/presence channel subscription (Laravel Echo's endpoint)", body="ChannelAuth",
+             "Sign a private/presence channel subscription (Laravel Echo's endpoint)", auth="any", body="ChannelAuth",
              response="ChannelAuthResult", errors=(403,), tag="realtime"),
     Endpoint("POST", "/api/push/subscriptions", realtime.push_subscribe, "Save this browser's Web Push subscription",
-             body="PushSubscription", ok=201, response="Subscribed", tag="realtime"),
+             auth="any", body="PushSubscription", ok=201, response="Subscribed", tag="realtime"),
     Endpoint("DELETE", "/api/push/subscriptions", realtime.push_unsubscribe, "Forget a Web Push subscription",
-             body="PushUnsubscribe", response="Removed", tag="realtime"),
+             auth="any", body="PushUnsubscribe", response="Removed", tag="realtime"),
 )
 
 
-def starlette_routes() -> list[Route]:
-    return [Route(e.starlette_path, e.handler, methods=[e.method]) for e in ENDPOINTS]
+def starlette_routes(endpoints: tuple[Endpoint, ...] = ENDPOINTS) -> list[Route]:
+    """One Starlette route per endpoint, its handler behind the endpoint's auth rule."""
+    return [Route(e.starlette_path, guard(e.auth, e.handler), methods=[e.method]) for e in endpoints]

@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from chatapp.api.chat import history, page_json, send_from_request
+from chatapp.api.access import caller
 from chatapp.api.common import (
-    current_user,
     json_body,
     json_response,
     page_meta,
@@ -18,8 +18,6 @@ from chatapp.api.common import (
     socket_of,
     state,
 )
-from chatapp.models import User
-from chatapp.policy import ensure_admin
 from chatapp.validation import bool_field, optional_id
 
 __all__ = [
@@ -40,15 +38,9 @@ __all__ = [
 ]
 
 
-async def admin(request: Request) -> User:
-    user = await current_user(request)
-    ensure_admin(user)
-    return user
-
-
 async def rooms(request: Request) -> Response:
     """Filter: all, open, assigned, unassigned, urgent, unread, mine, resolved, closed; ``q`` searches."""
-    user = await admin(request)
+    user = caller(request)
     page, per_page = paging(request)
     q = request.query_params
     search = q.get("q", "")[:200]
@@ -62,7 +54,7 @@ async def rooms(request: Request) -> Response:
 
 async def room(request: Request) -> Response:
     """One room with its newest messages and who is typing (the ``/admin/chat/{id}`` page)."""
-    user = await admin(request)
+    user = caller(request)
     service = state(request).service
     found = await service.room_for(user, path_id(request))
     page = await service.history(user, found.id, before=None, after=None, limit=50)
@@ -76,12 +68,12 @@ async def room(request: Request) -> Response:
 
 
 async def messages(request: Request) -> Response:
-    user = await admin(request)
+    user = caller(request)
     return json_response(page_json(request, await history(request, user, path_id(request))))
 
 
 async def reply(request: Request) -> Response:
-    user = await admin(request)
+    user = caller(request)
     sent = await send_from_request(request, user, path_id(request))
     url = state(request).settings.public_url
     doc = {"message": sent.message.to_json(url), "room": sent.room.to_json(for_admin=True), "created": sent.created}
@@ -90,7 +82,7 @@ async def reply(request: Request) -> Response:
 
 async def assign(request: Request) -> Response:
     """Assign to ``admin_id`` (default: myself)."""
-    user = await admin(request)
+    user = caller(request)
     doc = await json_body(request, allow_empty=True)
     found = await state(request).service.assign(user, path_id(request), optional_id(doc, "admin_id"))
     return json_response({"room": found.to_json(for_admin=True)})
@@ -100,7 +92,7 @@ def _room_action(name: str, doc: str) -> Callable[[Request], Awaitable[Response]
     """A handler that applies one state change (``service.<name>``) and returns the room."""
 
     async def handler(request: Request) -> Response:
-        user = await admin(request)
+        user = caller(request)
         found = await getattr(state(request).service, name)(user, path_id(request))
         return json_response({"room": found.to_json(for_admin=True)})
 
@@ -116,19 +108,19 @@ reopen = _room_action("reopen", "Reopen a resolved or closed chat.")
 
 
 async def priority(request: Request) -> Response:
-    user = await admin(request)
+    user = caller(request)
     doc = await json_body(request)
     found = await state(request).service.set_priority(user, path_id(request), doc.get("priority"))
     return json_response({"room": found.to_json(for_admin=True)})
 
 
 async def mark_read(request: Request) -> Response:
-    user = await admin(request)
+    user = caller(request)
     return json_response(await state(request).service.mark_read(user, path_id(request), socket_of(request)))
 
 
 async def typing(request: Request) -> Response:
-    user = await admin(request)
+    user = caller(request)
     doc = await json_body(request, allow_empty=True)
     is_typing = bool_field(doc, "is_typing", default=True)
     await state(request).service.typing(user, path_id(request), is_typing, socket_of(request))
@@ -137,13 +129,13 @@ async def typing(request: Request) -> Response:
 
 async def stats(request: Request) -> Response:
     """Open, assigned, unassigned, urgent chats and unread messages (the brief's panel)."""
-    user = await admin(request)
+    user = caller(request)
     return json_response({"stats": await state(request).service.stats(user)})
 
 
 async def admins(request: Request) -> Response:
     """Support staff, with who is online (on ``presence-admins``), for assigning."""
-    user = await admin(request)
+    user = caller(request)
     chat = state(request)
     online = await chat.broadcaster.presence_user_ids("presence-admins")
     return json_response(

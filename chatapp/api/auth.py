@@ -12,7 +12,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from chatapp import repository as repo
-from chatapp.api.common import client_ip, current_user, json_body, json_response, optional_user, state
+from chatapp.api.access import caller
+from chatapp.api.common import client_ip, json_body, json_response, optional_user, state
 from chatapp.auth import validate_email, validate_name, validate_password
 from chatapp.db import IntegrityError
 from chatapp.errors import BadRequest, Conflict, Forbidden, Unauthorized
@@ -133,5 +134,5 @@ async def identity(request: Request) -> Response:
 
 
 async def me(request: Request) -> Response:
-    user = await current_user(request)
+    user = caller(request)
     return json_response({"user": user.to_json()})

@@ -11,7 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from chatapp import repository as repo
-from chatapp.api.common import MAX_JSON_BYTES, current_user, json_body, json_response, read_limited, state
+from chatapp.api.access import caller
+from chatapp.api.common import MAX_JSON_BYTES, json_body, json_response, read_limited, state
 from chatapp.broadcasting import channel_auth
 from chatapp.errors import BadRequest, ChatError, Forbidden
 from chatapp.models import User
@@ -47,7 +48,7 @@ async def _auth_fields(request: Request) -> tuple[str, str]:
 
 async def broadcasting_auth(request: Request) -> Response:
     """Sign a private/presence subscription after the policy allows it (403 otherwise)."""
-    user = await current_user(request)
+    user = caller(request)
     socket_value, channel = await _auth_fields(request)
     chat = state(request)
     rule = parse_channel(channel)
@@ -95,7 +96,7 @@ def _endpoint(request: Request, value: object) -> str:
 
 async def push_subscribe(request: Request) -> Response:
     """Store the browser's ``PushSubscription.toJSON()`` for the caller."""
-    user: User = await current_user(request)
+    user: User = caller(request)
     doc = await json_body(request)
     endpoint = _endpoint(request, doc.get("endpoint"))
     keys = doc.get("keys")
@@ -113,7 +114,7 @@ async def push_subscribe(request: Request) -> Response:
 
 
 async def push_unsubscribe(request: Request) -> Response:
-    user = await current_user(request)
+    user = caller(request)
     doc = await json_body(request)
     endpoint = doc.get("endpoint")
     if not isinstance(endpoint, str):
