@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from chatapp import repository as repo
 from chatapp.api.common import json_response
@@ -138,6 +139,18 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def client_address_middleware(settings: Settings) -> list[Middleware]:
+    """Believe ``X-Forwarded-For`` only from ``CHATAPP_TRUSTED_PROXIES``, the same under any ASGI server.
+
+    The client is the right-most entry that is not itself a trusted proxy (uvicorn's
+    own rule): entries to its left were written by the client and prove nothing.
+    Without trusted proxies the header is ignored and the peer address counts.
+    """
+    if not settings.trusted_proxies:
+        return []
+    return [Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))]  # type: ignore[arg-type]
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     openapi = build_openapi()
@@ -157,6 +170,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     routes: list[Route | Mount] = [*starlette_routes(), Route("/api/openapi.json", openapi_json, methods=["GET"])]
     routes.extend(page_routes())  # the widget, the admin panel and the demo page
     middleware = [
+        *client_address_middleware(settings),
         Middleware(SecurityHeaders),
         Middleware(
             CORSMiddleware,

@@ -120,7 +120,8 @@ def serve(host: str, port: int, run_migrations: bool, workers: int) -> None:
         raise click.ClickException(f"database schema is behind ({', '.join(missing)}): run `chatapp migrate`")
     if not settings.reverb_configured:
         click.echo("warning: REVERB_APP_ID/KEY/SECRET not set: realtime events are disabled", err=True)
-    common = dict(host=host, port=port, lifespan="on", proxy_headers=True, server_header=False,
+    # X-Forwarded-For is the app's decision (CHATAPP_TRUSTED_PROXIES), never uvicorn's loopback default.
+    common = dict(host=host, port=port, lifespan="on", proxy_headers=False, server_header=False,
                   log_level="info" if settings.debug else "warning")
     if workers > 1:
         uvicorn.run("chatapp.app:create_app", factory=True, workers=workers, **common)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ is prefixed ``CHATAPP_``. ``config/chatapp.env.example`` documents every name.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
@@ -89,6 +90,8 @@ class Settings:
     # Plain-http push endpoints are for local test receivers only (each one is an outbound request).
     push_allow_insecure: bool = False
     cors_origins: tuple[str, ...] = ("*",)
+    # Proxies (IPs/CIDRs) whose X-Forwarded-For is believed; empty = clients connect directly.
+    trusted_proxies: tuple[str, ...] = ()
     debug: bool = False
 
     @property
@@ -153,6 +156,7 @@ class Settings:
             cors_origins=tuple(
                 o.strip() for o in env.get("CHATAPP_CORS_ORIGINS", "*").split(",") if o.strip()
             ),
+            trusted_proxies=_networks(env, "CHATAPP_TRUSTED_PROXIES"),
             debug=_bool(env, "CHATAPP_DEBUG", False),
         )
         settings.validate()
@@ -205,6 +209,20 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     if value in ("0", "false", "no", "off"):
         return False
     raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated IP addresses or CIDR networks, each checked (a typo must not silently trust nobody)."""
+    found: list[str] = []
+    for item in (part.strip() for part in env.get(name, "").split(",")):
+        if not item:
+            continue
+        try:
+            network = ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ConfigError(f"{name} must list IP addresses or CIDR networks, got {item!r}") from None
+        found.append(str(network.network_address) if network.num_addresses == 1 else str(network))
+    return tuple(found)
 
 
 def _rate(env: Mapping[str, str], name: str, default: RateLimit) -> RateLimit:

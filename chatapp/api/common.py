@@ -113,6 +113,7 @@ def socket_of(request: Request) -> str | None:
 
 
 def client_ip(request: Request) -> str:
+    """The caller's address: the peer, or what a trusted proxy reported (see ``app.client_address_middleware``)."""
     return request.client.host if request.client else "unknown"
 
 

@@ -140,6 +140,14 @@ def test_settings_from_env() -> None:
             Settings.from_env(bad)
 
 
+def test_trusted_proxies_are_checked_addresses() -> None:
+    assert Settings.from_env({}).trusted_proxies == ()
+    s = Settings.from_env({"CHATAPP_TRUSTED_PROXIES": " 127.0.0.1, 10.0.0.0/8,::1 ,192.168.1.7/32"})
+    assert s.trusted_proxies == ("127.0.0.1", "10.0.0.0/8", "::1", "192.168.1.7")
+    with pytest.raises(ConfigError, match="CHATAPP_TRUSTED_PROXIES.*nginx"):
+        Settings.from_env({"CHATAPP_TRUSTED_PROXIES": "127.0.0.1,nginx"})
+
+
 def test_openapi_and_routes_come_from_one_table() -> None:
     doc = build_openapi()
     documented = {(m.upper(), p) for p, ops in doc["paths"].items() for m in ops}

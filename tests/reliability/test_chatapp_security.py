@@ -3,8 +3,8 @@ uploads, cross-origin calls, and the headers that keep pages and files inert.
 
 One chatapp runs for the module with a known token secret (so the tests can sign
 tokens dated in the past), tight sign-in limits and one allowed CORS origin. Each
-test speaks from its own client IP (``X-Forwarded-For``, trusted from 127.0.0.1 as
-behind a local proxy), so the per-IP limit of one test never spills into another.
+test speaks from its own client IP (``X-Forwarded-For``, with 127.0.0.1 a trusted proxy
+through ``CHATAPP_TRUSTED_PROXIES``), so the per-IP limit of one test never spills into another.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatappProcess]:
         "CHATAPP_RATE_LOGIN_FAILURES": f"{FAILURES_PER_ACCOUNT}/900",
         "CHATAPP_CORS_ORIGINS": ALLOWED_ORIGIN,
         "CHATAPP_RATE_UPLOADS": "1000/60",
+        "CHATAPP_TRUSTED_PROXIES": "127.0.0.1",
     }
     with chatapp_stack(f"sqlite:///{workdir / 'chat.sqlite3'}", workdir, env) as process:
         yield process
