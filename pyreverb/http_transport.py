@@ -21,6 +21,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from pyreverb.http_api import answer_trigger_inline, body_too_large
+from pyreverb.lingering import LingeringClose
 from pyreverb.server import PusherServer
 
 __all__ = ["PusherHttp"]
@@ -28,6 +29,7 @@ __all__ = ["PusherHttp"]
 log = logging.getLogger("pyreverb.http")
 
 _INTERNAL_ERROR = b'{"error":"Internal server error"}'
+_INVALID_REQUEST = b'{"error":"Invalid HTTP request received"}'
 
 
 class PusherHttp(HttpToolsProtocol):
@@ -48,7 +50,7 @@ class PusherHttp(HttpToolsProtocol):
         self._inline_enabled = not self.access_log and self.limit_concurrency is None
         self._max_body = self.pusher.settings.max_request_size
         self._inline_app_id: str | None = None
-        self._discarding = False  # the rest of a request already answered (413)
+        self._refused = False  # a request was refused before its body: parse nothing more
         self._inline_query = b""
         self._inline_path = ""
         self._inline_body: list[bytes] = []
@@ -103,17 +105,34 @@ class PusherHttp(HttpToolsProtocol):
         self.headers.extend(headers)
 
     def on_headers_complete(self) -> None:
+        if self._refused or self._refuses_declared_body():
+            return
         if self._inline_enabled and self._takes_inline():
             return
         self._inline_app_id = None
         self._begin_asgi_request()
         super().on_headers_complete()
 
+    def _answers_in_order(self) -> bool:
+        """No earlier request of this connection is still waiting for its answer."""
+        return not self.pipeline and (self.cycle is None or self.cycle.response_complete)
+
+    def _refuses_declared_body(self) -> bool:
+        """413 for any route whose declared body is over the limit, before reading it;
+        behind a pending request the ASGI app refuses it in turn instead."""
+        for name, value in self.headers:
+            if name == b"content-length":
+                if value.isdigit() and int(value) > self._max_body and self._answers_in_order():
+                    self._refuse(413, body_too_large(self._max_body).body())
+                    return True
+                return False
+        return False
+
     def _takes_inline(self) -> bool:
         parser = self.parser
         if parser.get_method() != b"POST" or parser.should_upgrade() or self.expect_100_continue:
             return False
-        if self.pipeline or not (self.cycle is None or self.cycle.response_complete):
+        if not self._answers_in_order():
             return False  # answer in order behind a request still in the ASGI app
         # Origin-form targets only ("/apps/1/events?..."); anything unusual (an
         # absolute URL, a fragment, escapes in the path) fails the match and goes to ASGI.
@@ -121,12 +140,6 @@ class PusherHttp(HttpToolsProtocol):
         match = self._trigger_route.match(path)
         if match is None or b"#" in query:
             return False
-        for name, value in self.headers:
-            if name == b"content-length" and value.isdigit() and int(value) > self._max_body:
-                # refused before the body is read; closing is the only way to skip it
-                self._discarding = True
-                self._respond(413, body_too_large(self._max_body).body(), keep_alive=False)
-                return True
         self._inline_app_id = match.group(1).decode("latin-1")
         self._inline_query = query
         self._inline_path = path.decode("latin-1")
@@ -135,7 +148,7 @@ class PusherHttp(HttpToolsProtocol):
         return True
 
     def on_body(self, body: bytes) -> None:
-        if self._discarding:
+        if self._refused:
             return
         if self._inline_app_id is None:
             super().on_body(body)
@@ -147,8 +160,7 @@ class PusherHttp(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         self._in_message = False
-        if self._discarding:
-            self._discarding = False
+        if self._refused:
             return
         app_id = self._inline_app_id
         if app_id is None:
@@ -200,6 +212,25 @@ class PusherHttp(HttpToolsProtocol):
             self.transport.close()
         elif self._idle_timer is None:
             self._idle_timer = self.loop.call_later(self.timeout_keep_alive, self._idle_check, self._answered)
+
+    def _refuse(self, status: int, body: bytes) -> None:
+        """Answer and end the connection without reading the request's body: the
+        client, possibly still sending it, gets the answer rather than a reset."""
+        self._refused = True
+        self.transport.write(self._render(status, body, keep_alive=False))
+        self.pusher.stats.http_responses[status] += 1
+        self.server_state.total_requests += 1
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+        self._unset_keepalive_if_required()
+        LingeringClose.take_over(self.transport, lambda: self.connection_lost(None))
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request httptools cannot parse, in JSON and followed
+        by a lingering close rather than an immediate one."""
+        if not self._refused:
+            self._refuse(400, _INVALID_REQUEST)
 
     def _render(self, status: int, body: bytes, keep_alive: bool) -> bytes:
         head = [STATUS_LINE[status]]

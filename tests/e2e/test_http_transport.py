@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
+from pyreverb.lingering import LINGER_IDLE_SECONDS, LINGER_MAX_SECONDS
 from pyreverb.protocol.auth import sign_request
 from tests.helpers.procs import ReverbProcess
 
@@ -224,3 +225,62 @@ def test_garbage_after_a_trigger_gets_400_and_the_trigger_is_kept(node: ReverbPr
     assert http.response()[0] == 200
     assert http.response()[0] == 400
     assert events(ws, 1) == ["kept"]
+
+
+# -- refused bodies: the answer arrives before the close (lingering close) --------------
+
+def send_body_then_read(http: RawHttp, head: bytes, body: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send as an SDK does (head, then the whole body), only then read the answer:
+    a server that closes on unread bytes resets the connection mid-send instead."""
+    http.send(head)
+    for start in range(0, len(body), 65536):
+        http.send(body[start:start + 65536])
+    return http.response()
+
+
+@pytest.mark.parametrize("size", [1_000_000, 5_000_000], ids=["1MB", "5MB"])
+@pytest.mark.parametrize("route", ["events", "batch_events"])
+def test_oversized_signed_body_gets_its_413_not_a_reset(node: ReverbProcess, http: RawHttp, size: int, route: str) -> None:
+    event = {"name": "e", "channel": "big", "data": "x" * size}
+    body = json.dumps({"batch": [event]} if route == "batch_events" else event).encode()
+    target = signed_target(node, "POST", f"/apps/{node.app_id}/{route}", body)
+    head = (f"POST {target} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(body)}\r\n\r\n").encode()
+    status, headers, answer = send_body_then_read(http, head, body)
+    assert (status, headers.get("connection")) == (413, "close")
+    assert json.loads(answer) == {"error": "Request body exceeds 4096 bytes"}
+    assert http.closed_by_server(within=LINGER_IDLE_SECONDS + 2)
+
+
+def test_malformed_body_gets_its_400_not_a_reset(node: ReverbProcess, http: RawHttp) -> None:
+    target = signed_target(node, "POST", f"/apps/{node.app_id}/events", b"{}")
+    head = f"POST {target} HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n".encode()
+    status, headers, answer = send_body_then_read(http, head, b"not a chunk size\r\n" + b"x" * 1_000_000)
+    assert (status, headers.get("connection")) == (400, "close")
+    assert json.loads(answer) == {"error": "Invalid HTTP request received"}
+
+
+def _cut_off_after(http: RawHttp, chunk: bytes, pause: float, limit: float) -> float:
+    """Seconds until the server stops a client that sends ``chunk`` every ``pause``."""
+    started = time.monotonic()
+    with pytest.raises(OSError):  # reset or broken pipe once the server cut it off
+        while time.monotonic() - started < limit:
+            http.send(chunk)
+            time.sleep(pause)
+    return time.monotonic() - started
+
+
+def test_a_client_that_keeps_sending_fast_is_cut_off(node: ReverbProcess, http: RawHttp) -> None:
+    target = signed_target(node, "POST", f"/apps/{node.app_id}/events", b"{}")
+    http.send(f"POST {target} HTTP/1.1\r\nhost: x\r\ncontent-length: 99999999999\r\n\r\n".encode())
+    assert http.response()[0] == 413
+    assert _cut_off_after(http, b"x" * 65536, 0, limit=30) < LINGER_MAX_SECONDS + 1
+
+
+def test_a_client_that_keeps_sending_slowly_is_cut_off(node: ReverbProcess, http: RawHttp) -> None:
+    target = signed_target(node, "POST", f"/apps/{node.app_id}/events", b"{}")
+    http.send(f"POST {target} HTTP/1.1\r\nhost: x\r\ncontent-length: 99999999999\r\n\r\n".encode())
+    assert http.response()[0] == 413
+    # under the idle bound and the byte bound: only the time bound stops it
+    took = _cut_off_after(http, b"x" * 1024, LINGER_IDLE_SECONDS / 4, limit=30)
+    assert LINGER_MAX_SECONDS - 1 < took < LINGER_MAX_SECONDS + 2
