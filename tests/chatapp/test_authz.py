@@ -1,4 +1,12 @@
-"""The authorisation matrix: anonymous, guest, user A, user B and admin over every endpoint and channel.
+"""The authorisation matrix, generated from the route table: every endpoint and channel, five callers.
+
+For each endpoint of :data:`chatapp.routes.ENDPOINTS` the expected status per caller
+(anonymous, a guest, user B, an admin, user A) follows from its declared ``auth``
+rule. What the table cannot say (what to send, whether the call acts on user A's
+room, which status a permitted call gets) is kept in :data:`FACTS`, keyed by
+(method, path). An endpoint without facts, facts for a route that is gone, or a
+served route that is neither in the table nor in :data:`OUTSIDE_TABLE` fails the
+suite, so no route escapes the matrix.
 
 Each case gets a fresh room owned by user A. Callers run in a fixed order with the
 permitted ones last, so a refused call can never be masked by an earlier success,
@@ -8,110 +16,228 @@ and afterwards room A must hold exactly what its owner put there.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from starlette.routing import Mount, Route
 
+from chatapp.app import create_app
+from chatapp.config import Settings
+from chatapp.routes import ENDPOINTS, Endpoint
 from tests.chatapp.procs import Api, ChatappProcess
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-ACTORS = ("anon", "guest", "user_b", "admin", "user_a")
+PASSWORD = "correct horse"
+ACTORS = ("anon", "guest", "user_b", "admin", "user_a")  # the callers allowed into room A run last
+OTHER_VISITORS = ("guest", "user_b")  # signed in as visitors, but room A is not theirs
 _emails = itertools.count(1)
 
-V = {"anon": 401, "guest": 200, "user_b": 200, "user_a": 200, "admin": 403}  # any visitor
-OWN = {"anon": 401, "guest": 404, "user_b": 404, "admin": 403, "user_a": 200}  # visitor, A's room only
-ADMIN = {"anon": 401, "guest": 403, "user_b": 403, "user_a": 403, "admin": 200}
-SIGNED_IN = {"anon": 401, "guest": 200, "user_b": 200, "user_a": 200, "admin": 200}
-PUBLIC = {a: 200 for a in ACTORS}
+
+@dataclass(frozen=True)
+class Facts:
+    """What the route table cannot say about an endpoint."""
+
+    json: dict[str, Any] | None = None  # the body; {room_id}, {email}, {password}... are filled per call
+    upload: bool = False  # a multipart file for A's room
+    push: bool = False  # a new Web Push subscription for each caller
+    room: bool = False  # acts on user A's room: other visitors get 404, never 403, so ids do not leak
+    ok: int | None = None  # a permitted call's status when it is not the endpoint's declared `ok`
+    ok_for: Mapping[str, int] = field(default_factory=dict)  # ... for one caller only
+    queries: tuple[str, ...] = ("",)  # query-string variants, each its own case
+    channels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # channel -> callers who may subscribe
+    throwaway: bool = False  # signs its caller out: runs with callers made for this case only
 
 
-def ok_as(base: dict[str, int], status: int) -> dict[str, int]:
-    return {a: (status if s == 200 else s) for a, s in base.items()}
+ROOM = Facts(room=True)
+NOBODY: tuple[str, ...] = ()
+
+FACTS: dict[tuple[str, str], Facts] = {
+    ("GET", "/up"): Facts(),
+    ("GET", "/api/config"): Facts(),
+    ("POST", "/api/auth/register"): Facts(json={"email": "{email}", "password": PASSWORD}),
+    ("POST", "/api/auth/login"): Facts(json={"email": "{login}", "password": PASSWORD}),
+    ("POST", "/api/auth/guest"): Facts(json={"name": "Another guest"}),
+    ("POST", "/api/auth/identity"): Facts(json={"identity": "{identity}"}),
+    ("GET", "/api/auth/me"): Facts(),
+    ("POST", "/api/auth/logout"): Facts(throwaway=True),
+    ("POST", "/api/auth/logout-all"): Facts(throwaway=True),
+    ("POST", "/api/auth/password"): Facts(  # a guest has no password to change
+        json={"current_password": "{password}", "new_password": "a brand new horse"}, ok_for={"guest": 409},
+        throwaway=True,
+    ),
+    ("GET", "/api/chat/room"): Facts(),
+    ("POST", "/api/chat/room"): Facts(json={}, ok_for={"guest": 201, "user_b": 201}),  # their first room
+    ("GET", "/api/chat/rooms"): Facts(),
+    ("GET", "/api/chat/rooms/{room_id}"): ROOM,
+    ("POST", "/api/chat/messages"): Facts(json={"room_id": "{room_id}", "body": "x"}, room=True),
+    ("GET", "/api/chat/rooms/{room_id}/messages"): Facts(room=True, queries=("", "?after=0")),
+    ("POST", "/api/chat/rooms/{room_id}/typing"): Facts(json={"is_typing": True}, room=True),
+    ("POST", "/api/chat/rooms/{room_id}/read"): ROOM,
+    ("POST", "/api/chat/rooms/{room_id}/close"): ROOM,
+    ("GET", "/api/chat/unread"): Facts(),
+    ("POST", "/api/chat/upload"): Facts(upload=True, room=True),
+    ("GET", "/api/chat/files/{name}"): ROOM,
+    ("GET", "/api/admin/chat/rooms"): Facts(),
+    ("GET", "/api/admin/chat/rooms/{room_id}"): Facts(),
+    ("GET", "/api/admin/chat/rooms/{room_id}/messages"): Facts(),
+    ("POST", "/api/admin/chat/rooms/{room_id}/messages"): Facts(json={"body": "hi"}),
+    ("POST", "/api/admin/chat/rooms/{room_id}/assign"): Facts(json={}),
+    ("POST", "/api/admin/chat/rooms/{room_id}/unassign"): Facts(ok=409),  # a fresh room has nobody assigned
+    ("POST", "/api/admin/chat/rooms/{room_id}/priority"): Facts(json={"priority": "urgent"}),
+    ("POST", "/api/admin/chat/rooms/{room_id}/resolve"): Facts(),
+    ("POST", "/api/admin/chat/rooms/{room_id}/close"): Facts(),
+    ("POST", "/api/admin/chat/rooms/{room_id}/reopen"): Facts(ok=409),  # a fresh room is open already
+    ("POST", "/api/admin/chat/rooms/{room_id}/read"): Facts(),
+    ("POST", "/api/admin/chat/rooms/{room_id}/typing"): Facts(json={"is_typing": True}),
+    ("GET", "/api/admin/chat/stats"): Facts(),
+    ("GET", "/api/admin/status"): Facts(),
+    ("GET", "/api/admin/lockouts"): Facts(),
+    ("GET", "/api/admin/status"): Facts(),
+    ("GET", "/api/admin/push/stats"): Facts(),
+    ("GET", "/api/admin/admins"): Facts(),
+    ("POST", "/broadcasting/auth"): Facts(
+        channels={
+            "private-chat.{room_id}": ("admin", "user_a"),
+            "private-admin.chat": ("admin",),
+            "presence-admins": ("admin",),
+            "private-user.{a}": ("user_a",),
+            "private-chat.999999999": NOBODY,
+            "private-secret": NOBODY,
+            "chat.1": NOBODY,
+        }
+    ),
+    ("POST", "/api/push/subscriptions"): Facts(push=True),
+    ("DELETE", "/api/push/subscriptions"): Facts(json={"endpoint": "https://push.example/none"}),
+}
+
+# Served, public by design, and not in the route table (see chatapp.routes): the same
+# answer for every caller. Mounts are probed through one file under them.
+OUTSIDE_TABLE: dict[tuple[str, str], tuple[str, int]] = {
+    ("GET", "/api/openapi.json"): ("/api/openapi.json", 200),
+    ("GET", "/"): ("/", 200),
+    ("GET", "/widget.js"): ("/widget.js", 200),
+    ("GET", "/admin"): ("/admin", 302),
+    ("GET", "/admin/login"): ("/admin/login", 200),
+    ("GET", "/admin/chat"): ("/admin/chat", 200),
+    ("GET", "/admin/chat/{room_id:int}"): ("/admin/chat/{room_id}", 200),
+    ("GET", "/admin/sw.js"): ("/admin/sw.js", 200),
+    ("MOUNT", "/static"): ("/static/icon.svg", 200),
+}
 
 
-@dataclass
+def status_for(endpoint: Endpoint, facts: Facts, actor: str, channel: str | None = None) -> int:
+    """What ``actor`` gets: the route's rule first, then the channel's and the room's owner."""
+    ok = facts.ok_for.get(actor, facts.ok or endpoint.ok)
+    if endpoint.auth == "none":
+        return ok
+    if actor == "anon":
+        return 401
+    if (endpoint.auth == "admin" and actor != "admin") or (endpoint.auth == "visitor" and actor == "admin"):
+        return 403
+    if channel is not None and actor not in facts.channels[channel]:
+        return 403
+    if facts.room and actor in OTHER_VISITORS:
+        return 404
+    return ok
+
+
+@dataclass(frozen=True)
 class Case:
     id: str
     method: str
-    path: str  # {room} = a fresh room of user A, {file} = a file uploaded to it, {a} = A's user id
+    path: str  # {room_id} = a fresh room of user A, {name} = a file uploaded to it
     expect: dict[str, int]
-    json: dict[str, Any] | None = None
-    form: dict[str, str] | None = None
-    upload: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    facts: Facts = Facts()
+    channel: str | None = None
 
 
-def channel(name: str, expect: dict[str, int]) -> Case:
-    return Case(f"channel {name}", "POST", "/broadcasting/auth", expect,
-                form={"socket_id": "1234.5678", "channel_name": name})
+def cases_of(endpoint: Endpoint, facts: Facts) -> list[Case]:
+    def case(path: str, channel: str | None = None) -> Case:
+        expect = {actor: status_for(endpoint, facts, actor, channel) for actor in ACTORS}
+        name = f"{endpoint.method} {path}" + (f" {channel}" if channel else "")
+        return Case(name, endpoint.method, path, expect, facts, channel)
+
+    if facts.channels:
+        return [case(endpoint.path, channel) for channel in facts.channels]
+    return [case(endpoint.path + query) for query in facts.queries]
 
 
 CASES = [
-    Case("health", "GET", "/up", PUBLIC),
-    Case("config", "GET", "/api/config", PUBLIC),
-    Case("openapi", "GET", "/api/openapi.json", PUBLIC),
-    Case("me", "GET", "/api/auth/me", SIGNED_IN),
-    Case("current room", "GET", "/api/chat/room", V),
-    Case("open room", "POST", "/api/chat/room", {**V, "guest": 201, "user_b": 201}, json={}),
-    Case("my rooms", "GET", "/api/chat/rooms", V),
-    Case("show room", "GET", "/api/chat/rooms/{room}", OWN),
-    Case("send to room", "POST", "/api/chat/messages", ok_as(OWN, 201), json={"room_id": "{room}", "body": "x"}),
-    Case("history", "GET", "/api/chat/rooms/{room}/messages", OWN),
-    Case("catch-up", "GET", "/api/chat/rooms/{room}/messages?after=0", OWN),
-    Case("typing", "POST", "/api/chat/rooms/{room}/typing", OWN, json={"is_typing": True}),
-    Case("read", "POST", "/api/chat/rooms/{room}/read", OWN),
-    Case("close own", "POST", "/api/chat/rooms/{room}/close", OWN),
-    Case("unread", "GET", "/api/chat/unread", V),
-    Case("upload", "POST", "/api/chat/upload", {**ok_as(OWN, 201), "admin": 201}, upload=True),
-    Case("download", "GET", "/api/chat/files/{file}", {**OWN, "admin": 200}),
-    Case("admin rooms", "GET", "/api/admin/chat/rooms", ADMIN),
-    Case("admin room", "GET", "/api/admin/chat/rooms/{room}", ADMIN),
-    Case("admin history", "GET", "/api/admin/chat/rooms/{room}/messages", ADMIN),
-    Case("admin reply", "POST", "/api/admin/chat/rooms/{room}/messages", ok_as(ADMIN, 201), json={"body": "hi"}),
-    Case("assign", "POST", "/api/admin/chat/rooms/{room}/assign", ADMIN, json={}),
-    Case("unassign", "POST", "/api/admin/chat/rooms/{room}/unassign", ok_as(ADMIN, 409)),
-    Case("priority", "POST", "/api/admin/chat/rooms/{room}/priority", ADMIN, json={"priority": "urgent"}),
-    Case("resolve", "POST", "/api/admin/chat/rooms/{room}/resolve", ADMIN),
-    Case("close", "POST", "/api/admin/chat/rooms/{room}/close", ADMIN),
-    Case("reopen", "POST", "/api/admin/chat/rooms/{room}/reopen", ok_as(ADMIN, 409)),
-    Case("admin read", "POST", "/api/admin/chat/rooms/{room}/read", ADMIN),
-    Case("admin typing", "POST", "/api/admin/chat/rooms/{room}/typing", ADMIN, json={"is_typing": True}),
-    Case("stats", "GET", "/api/admin/chat/stats", ADMIN),
-    Case("admins", "GET", "/api/admin/admins", ADMIN),
-    Case("push subscribe", "POST", "/api/push/subscriptions", ok_as(SIGNED_IN, 201), extra={"push": True}),
-    Case("push unsubscribe", "DELETE", "/api/push/subscriptions", SIGNED_IN,
-         json={"endpoint": "https://push.example/none"}),
-    channel("private-chat.{room}", {"anon": 401, "guest": 403, "user_b": 403, "admin": 200, "user_a": 200}),
-    channel("private-admin.chat", {**ADMIN}),
-    channel("presence-admins", {**ADMIN}),
-    channel("private-user.{a}", {"anon": 401, "guest": 403, "user_b": 403, "admin": 403, "user_a": 200}),
-    channel("private-chat.999999999", {"anon": 401, "guest": 403, "user_b": 403, "user_a": 403, "admin": 403}),
-    channel("private-secret", {"anon": 401, "guest": 403, "user_b": 403, "user_a": 403, "admin": 403}),
-    channel("chat.1", {"anon": 401, "guest": 403, "user_b": 403, "user_a": 403, "admin": 403}),
+    *(case for e in ENDPOINTS if (e.method, e.path) in FACTS for case in cases_of(e, FACTS[(e.method, e.path)])),
+    *(Case(f"{method} {path}", "GET", probe, {a: status for a in ACTORS})
+      for (method, path), (probe, status) in OUTSIDE_TABLE.items()),
 ]
 
 
-@pytest.fixture(scope="module")
-def actors(chat: ChatappProcess, admin: Api) -> dict[str, Api]:
-    anon = Api(chat.base_url)
+def test_every_endpoint_has_facts() -> None:
+    """A new route cannot escape the matrix: it needs an entry in FACTS first."""
+    missing = [f"{e.method} {e.path}" for e in ENDPOINTS if (e.method, e.path) not in FACTS]
+    assert not missing, f"add these endpoints to FACTS in {__file__}: {missing}"
 
-    def account(name: str) -> Api:
-        email = f"{name.lower().replace(' ', '')}{next(_emails)}-{chat.port}@example.test"
-        doc = anon.ok("POST", "/api/auth/register", {"email": email, "password": "correct horse", "name": name})
-        return Api(chat.base_url, doc["token"], doc["user"])
 
-    guest = anon.ok("POST", "/api/auth/guest", {"name": "Guest G"})
+def test_no_facts_for_removed_routes() -> None:
+    routes = {(e.method, e.path) for e in ENDPOINTS}
+    stale = [f"{method} {path}" for method, path in FACTS if (method, path) not in routes]
+    assert not stale, f"these FACTS entries name no route any more: {stale}"
+
+
+def test_every_served_route_is_in_the_table_or_public_by_design() -> None:
+    app = create_app(Settings.from_env({}))
+    served: set[tuple[str, str]] = set()
+    for route in app.routes:
+        if isinstance(route, Route):
+            served |= {(method, route.path) for method in route.methods or () if method != "HEAD"}
+        elif isinstance(route, Mount):
+            served.add(("MOUNT", route.path))
+    declared = {(e.method, e.starlette_path) for e in ENDPOINTS} | set(OUTSIDE_TABLE)
+    assert served == declared
+
+
+# ------------------------------------------------------------------ the matrix
+
+
+@dataclass
+class World:
+    callers: dict[str, Api]
+    reader: Api  # reads room A before and after; never signed out by a case
+    login_email: str
+    identity: str
+
+
+def sign_up(chat: ChatappProcess, name: str) -> Api:
+    email = f"{name.lower().replace(' ', '')}{next(_emails)}-{chat.port}@example.test"
+    doc = Api(chat.base_url).ok("POST", "/api/auth/register", {"email": email, "password": PASSWORD, "name": name})
+    return Api(chat.base_url, doc["token"], doc["user"])
+
+
+def new_admin(chat: ChatappProcess) -> Api:
+    email = f"matrix-admin{next(_emails)}-{chat.port}@support.test"
+    chat.cli("create-admin", "--email", email, "--name", "Matrix Admin", "--password", PASSWORD)
+    doc = Api(chat.base_url).ok("POST", "/api/auth/login", {"email": email, "password": PASSWORD})
+    return Api(chat.base_url, doc["token"], doc["user"])
+
+
+def callers(chat: ChatappProcess, admin: Api) -> dict[str, Api]:
+    guest = Api(chat.base_url).ok("POST", "/api/auth/guest", {"name": "Guest G"})
     return {
-        "anon": anon,
+        "anon": Api(chat.base_url),
         "guest": Api(chat.base_url, guest["token"], guest["user"]),
-        "user_a": account("User A"),
-        "user_b": account("User B"),
+        "user_a": sign_up(chat, "User A"),
+        "user_b": sign_up(chat, "User B"),
         "admin": admin,
     }
 
 
-def _fill(value: Any, subs: dict[str, str]) -> Any:
+@pytest.fixture(scope="module")
+def world(chat: ChatappProcess, admin: Api) -> World:
+    login = sign_up(chat, "Login Target")
+    identity = chat.cli("identity-token", "--sub", f"matrix-{chat.port}", "--name", "Site User").stdout.strip()
+    return World(callers(chat, admin), admin, login.user["email"], identity)
+
+
+def _fill(value: Any, subs: Mapping[str, str]) -> Any:
     if isinstance(value, str):
         for key, sub in subs.items():
             value = value.replace("{" + key + "}", sub)
@@ -121,44 +247,50 @@ def _fill(value: Any, subs: dict[str, str]) -> Any:
     return value
 
 
+def _request_kwargs(case: Case, subs: Mapping[str, str], push_receiver: Any) -> dict[str, Any]:
+    facts = case.facts
+    if facts.upload:
+        return {"files": {"file": ("b.png", PNG, "image/png")}, "data": {"room_id": subs["room_id"]}}
+    if case.channel is not None:
+        return {"data": {"socket_id": "1234.5678", "channel_name": str(_fill(case.channel, subs))}}
+    if facts.push:
+        return {"json": push_receiver.new_subscription().to_json()}
+    if facts.json is not None:
+        return {"json": _fill(facts.json, subs)}
+    return {}
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
-def test_matrix(case: Case, actors: dict[str, Api], push_receiver: Any) -> None:
+def test_matrix(case: Case, world: World, chat: ChatappProcess, push_receiver: Any) -> None:
+    actors = callers(chat, new_admin(chat)) if case.facts.throwaway else world.callers
     owner = actors["user_a"]
     room = owner.ok("POST", "/api/chat/room", {"subject": case.id})
     if not room["created"]:  # start every case from a fresh, open room of A's
         owner.ok("POST", f"/api/chat/rooms/{room['room']['id']}/close")
         room = owner.ok("POST", "/api/chat/room", {"subject": case.id})
-    room = room["room"]
-    subs = {"room": str(room["id"]), "a": str(owner.id)}
-    if "{file}" in case.path:
+    room_id = room["room"]["id"]
+    history = f"/api/admin/chat/rooms/{room_id}/messages"
+    subs = {"room_id": str(room_id), "a": str(owner.id), "login": world.login_email, "identity": world.identity,
+            "password": PASSWORD}
+    if "{name}" in case.path:
         uploaded = owner.request("POST", "/api/chat/upload", files={"file": ("a.png", PNG, "image/png")},
-                                 data={"room_id": subs["room"]})
+                                 data={"room_id": subs["room_id"]})
         assert uploaded.status_code == 201, uploaded.text
-        subs["file"] = uploaded.json()["attachment"]["url"].rsplit("/", 1)[1]
-    before = owner.ok("GET", f"/api/chat/rooms/{room['id']}/messages", params={"limit": 100})["data"]
+        subs["name"] = uploaded.json()["attachment"]["url"].rsplit("/", 1)[1]
+    before = world.reader.ok("GET", history, params={"limit": 100})["data"]
 
     seen: dict[str, int] = {}
     for actor in ACTORS:
-        api = actors[actor]
-        kwargs: dict[str, Any] = {}
-        if case.upload:
-            kwargs = {"files": {"file": ("b.png", PNG, "image/png")}, "data": {"room_id": subs["room"]}}
-        elif case.form is not None:
-            kwargs = {"data": _fill(case.form, subs)}
-            kwargs["data"] = {k: str(v) for k, v in kwargs["data"].items()}
-        elif case.extra.get("push"):
-            kwargs = {"json": push_receiver.new_subscription().to_json()}
-        elif case.json is not None:
-            kwargs = {"json": _fill(case.json, subs)}
-        response = api.request(case.method, _fill(case.path, subs) if "{" in case.path else case.path, **kwargs)
+        call_subs = {**subs, "email": f"matrix{next(_emails)}-{actor}-{chat.port}@example.test"}
+        kwargs = _request_kwargs(case, call_subs, push_receiver)
+        response = actors[actor].request(case.method, str(_fill(case.path, call_subs)), **kwargs)
         seen[actor] = response.status_code
         if response.status_code >= 400:
             body = response.json()
             assert body["error"] and body["message"], f"{actor}: error body must say what is wrong: {body}"
-    expected = {a: case.expect[a] for a in ACTORS}
-    assert seen == expected, f"{case.method} {case.path}"
+    assert seen == case.expect, case.id
 
-    after = owner.ok("GET", f"/api/chat/rooms/{room['id']}/messages", params={"limit": 100})["data"]
+    after = world.reader.ok("GET", history, params={"limit": 100})["data"]
     foreign = [m for m in after if m["sender_role"] == "user" and m["user_id"] != owner.id]
     assert not foreign, "nobody else may write into A's room"
     assert [m["id"] for m in after[: len(before)]] == [m["id"] for m in before], "stored messages are untouched"
