@@ -38,6 +38,7 @@ from chatapp.ratelimit import RateLimiter
 from chatapp.routes import starlette_routes
 from chatapp.schema import pending
 from chatapp.services import ChatService
+from chatapp.sessions import Sessions
 from chatapp.state import ChatState
 from chatapp.uploads import UploadStore
 
@@ -68,7 +69,9 @@ async def build_state(settings: Settings) -> ChatState:
         return ChatState(
             settings=settings,
             db=db,
-            tokens=Tokens(secret, max(settings.token_ttl, settings.guest_token_ttl)),
+            sessions=Sessions(
+                settings, db, Tokens(secret, max(settings.token_ttl, settings.guest_token_ttl)), broadcaster
+            ),
             passwords=Passwords(),
             limiter=limiter,
             broadcaster=broadcaster,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chatapp.auth import Passwords, Tokens
+from chatapp.auth import Passwords
 from chatapp.broadcasting import Broadcaster
 from chatapp.config import Settings
 from chatapp.db import Database
 from chatapp.push import PushNotifier
 from chatapp.ratelimit import RateLimiter
 from chatapp.services import ChatService
+from chatapp.sessions import Sessions
 from chatapp.uploads import UploadStore
 
 __all__ = ["ChatState"]
@@ -20,7 +21,7 @@ __all__ = ["ChatState"]
 class ChatState:
     settings: Settings
     db: Database
-    tokens: Tokens
+    sessions: Sessions
     passwords: Passwords
     limiter: RateLimiter
     broadcaster: Broadcaster

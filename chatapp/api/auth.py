@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from chatapp import repository as repo
 from chatapp.api.access import caller
+from chatapp.api.account import token_document
 from chatapp.api.common import client_ip, json_body, json_response, optional_user, state
 from chatapp.auth import validate_email, validate_name, validate_password
 from chatapp.db import IntegrityError
@@ -23,11 +24,8 @@ from chatapp.models import User
 __all__ = ["register", "login", "guest", "identity", "me"]
 
 
-def _token_response(request: Request, user: User, status: int = 200, **extra: Any) -> Response:
-    chat = state(request)
-    ttl = chat.settings.guest_token_ttl if user.is_guest else chat.settings.token_ttl
-    doc = {"token": chat.tokens.issue(user.id), "token_type": "Bearer", "expires_in": ttl, "user": user.to_json()}
-    return json_response({**doc, **extra}, status)
+async def _token_response(request: Request, user: User, status: int = 200, **extra: Any) -> Response:
+    return json_response({**await token_document(request, user), **extra}, status)
 
 
 def _limit(request: Request, what: str) -> None:
@@ -62,7 +60,7 @@ async def register(request: Request) -> Response:
     except IntegrityError:
         raise Conflict("An account with this e-mail already exists", code="email_taken", field="email") from None
     moved = await _adopt_guest(request, user)
-    return _token_response(request, user, 201, moved_rooms=moved)
+    return await _token_response(request, user, 201, moved_rooms=moved)
 
 
 async def login(request: Request) -> Response:
@@ -84,7 +82,7 @@ async def login(request: Request) -> Response:
         raise Unauthorized("E-mail or password is wrong", code="invalid_credentials")
     chat.limiter.forget(failures)
     moved = await _adopt_guest(request, found[0])
-    return _token_response(request, found[0], moved_rooms=moved)
+    return await _token_response(request, found[0], moved_rooms=moved)
 
 
 async def guest(request: Request) -> Response:
@@ -96,7 +94,7 @@ async def guest(request: Request) -> Response:
     doc = await json_body(request, allow_empty=True)
     name = validate_name(doc.get("name"), default="Visitor")
     user = await repo.create_user(chat.db, role="guest", name=name)
-    return _token_response(request, user, 201)
+    return await _token_response(request, user, 201)
 
 
 async def identity(request: Request) -> Response:
@@ -130,7 +128,7 @@ async def identity(request: Request) -> Response:
     user = await repo.get_user(chat.db, user.id)
     assert user is not None
     moved = await _adopt_guest(request, user)
-    return _token_response(request, user, moved_rooms=moved)
+    return await _token_response(request, user, moved_rooms=moved)
 
 
 async def me(request: Request) -> Response:
