@@ -1,15 +1,19 @@
-"""Accounts: argon2 password hashes and signed, expiring bearer tokens.
+"""Accounts: argon2 password hashes and signed, opaque bearer tokens.
 
-Tokens are itsdangerous timed signatures over the user id, so any chatapp
-instance sharing ``CHATAPP_SECRET_KEY`` verifies them without a lookup table;
-the role is always re-read from the database, never trusted from the token.
+A token is an itsdangerous timed signature over a random key. It proves nothing by
+itself: it names a server-side session (:mod:`chatapp.sessions`) by the SHA-256 of
+the token, and that row decides whether it is still good. The signature only lets
+garbage and old tokens be refused before the database is asked.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
-import time
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -17,7 +21,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from chatapp.errors import BadRequest, Unauthorized
 
-__all__ = ["Passwords", "Tokens", "validate_email", "validate_password", "validate_name"]
+__all__ = ["Passwords", "Tokens", "TokenClaims", "validate_email", "validate_password", "validate_name"]
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,63}$")
 
@@ -48,18 +52,30 @@ class Passwords:
 _DUMMY_HASH = PasswordHasher().hash("not-a-real-password")
 
 
+@dataclass(frozen=True)
+class TokenClaims:
+    session_id: str  # the SHA-256 of the token: the key of its session row
+    signed_at: datetime
+    legacy_user_id: int | None = None  # tokens from before server-side sessions named the user
+
+
 class Tokens:
-    """Bearer tokens: ``issue(user_id)`` and ``verify(token) -> (user_id, age)``."""
+    """Bearer tokens: ``issue()`` a new random one, ``verify(token)`` its signature and age."""
 
     def __init__(self, secret: str, max_ttl: int) -> None:
         self._serializer = URLSafeTimedSerializer(secret, salt="chatapp.access")
         self._max_ttl = max_ttl
 
-    def issue(self, user_id: int) -> str:
-        return self._serializer.dumps({"u": user_id})
+    def issue(self) -> tuple[str, TokenClaims]:
+        token = self._serializer.dumps({"s": secrets.token_urlsafe(32)})
+        return token, TokenClaims(self.session_id(token), datetime.now(timezone.utc))
 
-    def verify(self, token: str) -> tuple[int, float]:
-        """The user id and the token's age in seconds; :class:`Unauthorized` otherwise."""
+    @staticmethod
+    def session_id(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def verify(self, token: str) -> TokenClaims:
+        """Who signed it and when; :class:`Unauthorized` for a forged, malformed or too old token."""
         if len(token) > 1024:
             raise Unauthorized("Token is malformed", code="invalid_token")
         try:
@@ -68,10 +84,12 @@ class Tokens:
             raise Unauthorized("Token has expired; sign in again", code="token_expired") from None
         except BadSignature:
             raise Unauthorized("Token is invalid", code="invalid_token") from None
+        if isinstance(payload, dict) and isinstance(payload.get("s"), str):
+            return TokenClaims(self.session_id(token), signed_at)
         user_id = payload.get("u") if isinstance(payload, dict) else None
         if not isinstance(user_id, int) or isinstance(user_id, bool):
             raise Unauthorized("Token is invalid", code="invalid_token")
-        return user_id, time.time() - signed_at.timestamp()
+        return TokenClaims(self.session_id(token), signed_at, legacy_user_id=user_id)
 
 
 def validate_email(value: object) -> str:

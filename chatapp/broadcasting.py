@@ -30,6 +30,7 @@ log = logging.getLogger("chatapp.broadcasting")
 MAX_BATCH = 10
 MAX_BATCH_BYTES = 90_000
 MAX_EVENT_BYTES = 10_000  # Pusher's (and pyreverb's default) limit on one event's data
+TERMINATE_DEADLINE = 30.0  # seconds a connection-ending call keeps retrying
 
 
 @dataclass
@@ -69,8 +70,10 @@ class Broadcaster:
         self._idle.set()
         self._client: httpx.AsyncClient | None = None
         self._worker: asyncio.Task[None] | None = None
+        self._terminations: set[asyncio.Task[None]] = set()
         self.sent = 0
         self.dropped = 0
+        self.terminated = 0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -81,12 +84,16 @@ class Broadcaster:
         self._worker = asyncio.create_task(self._run(), name="chatapp-broadcaster")
 
     async def stop(self, drain_timeout: float = 5.0) -> None:
-        """Deliver what is queued (bounded by ``drain_timeout``), then close."""
+        """Deliver what is queued and end pending connections (bounded by ``drain_timeout``), then close."""
         if self._queue:
             try:
                 await asyncio.wait_for(self._idle.wait(), drain_timeout)
             except TimeoutError:
                 log.warning("shutting down with %d undelivered events", len(self._queue))
+        if self._terminations:
+            await asyncio.wait(set(self._terminations), timeout=drain_timeout)
+            for task in set(self._terminations):
+                task.cancel()
         if self._worker:
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
@@ -158,29 +165,60 @@ class Broadcaster:
                 ]
             }
         )
+        path = f"/apps/{self.settings.reverb_app_id}/batch_events"
+        problem = await self._post_with_retries(path, body, min(e.deadline for e in batch), "broadcast")
+        if problem is None:
+            self.sent += len(batch)
+            return
+        self.dropped += len(batch)
+        names = ", ".join(sorted({f"{e.name}@{e.channel}" for e in batch}))
+        log.warning("broadcast dropped after failure (%s): %s", problem, names)
+
+    async def _post_with_retries(self, path: str, body: bytes, deadline: float, what: str) -> str | None:
+        """POST to pyreverb, retrying connection errors and 5xx until ``deadline``; None or the last problem."""
         delay = 0.2
         attempts = 1 + max(0, self.settings.broadcast_retries)
+        problem = "not attempted"
         for attempt in range(1, attempts + 1):
             try:
-                response = await self._request("POST", f"/apps/{self.settings.reverb_app_id}/batch_events", body)
+                response = await self._request("POST", path, body)
             except httpx.HTTPError as exc:
                 problem = f"{type(exc).__name__}: {exc}"
             else:
                 if response.status_code < 300:
-                    self.sent += len(batch)
-                    return
+                    return None
                 problem = f"HTTP {response.status_code}: {response.text[:300]}"
                 if response.status_code < 500:
                     break  # our request is wrong; retrying will not help
-            if attempt < attempts and min(e.deadline for e in batch) > time.monotonic() + delay:
-                log.info("broadcast attempt %d/%d failed (%s); retrying", attempt, attempts, problem)
+            if attempt < attempts and deadline > time.monotonic() + delay:
+                log.info("%s attempt %d/%d failed (%s); retrying", what, attempt, attempts, problem)
                 await asyncio.sleep(delay)
                 delay *= 2
                 continue
             break
-        self.dropped += len(batch)
-        names = ", ".join(sorted({f"{e.name}@{e.channel}" for e in batch}))
-        log.warning("broadcast dropped after failure (%s): %s", problem, names)
+        return problem
+
+    # ------------------------------------------------------------- terminate
+
+    def terminate_user(self, user_id: int) -> None:
+        """Close every WebSocket of ``user_id`` (signed-in sockets and presence members); returns at once.
+
+        Runs beside the event queue, not in it: a revocation must not wait behind a
+        backlog of chat events. :meth:`stop` waits for the ones still running.
+        """
+        if not self.settings.reverb_configured:
+            return
+        task = asyncio.create_task(self._terminate(user_id), name=f"chatapp-terminate-{user_id}")
+        self._terminations.add(task)
+        task.add_done_callback(self._terminations.discard)
+
+    async def _terminate(self, user_id: int) -> None:
+        path = f"/apps/{self.settings.reverb_app_id}/users/{user_id}/terminate_connections"
+        problem = await self._post_with_retries(path, b"{}", time.monotonic() + TERMINATE_DEADLINE, "terminate")
+        if problem is None:
+            self.terminated += 1
+        else:
+            log.warning("could not end the connections of user %s (%s)", user_id, problem)
 
     # ------------------------------------------------------------ HTTP API calls
 

@@ -6,10 +6,14 @@ import asyncio
 import logging
 import sys
 import time
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from chatapp.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from chatapp.db import Database
 
 __all__ = ["main"]
 
@@ -45,6 +49,19 @@ def migrate() -> None:
     click.echo(f"applied: {', '.join(applied)}" if applied else "nothing to migrate")
 
 
+async def _revoke_all(db: Database, settings: Settings, user_id: int, **changes: Any) -> int:
+    """Change an account's access through the one function that revokes its tokens and ends its sockets."""
+    from chatapp.broadcasting import Broadcaster
+    from chatapp.sessions import revoke_all
+
+    broadcaster = Broadcaster(settings)
+    await broadcaster.start()
+    try:
+        return await revoke_all(db, broadcaster, user_id, **changes)
+    finally:
+        await broadcaster.stop()
+
+
 @main.command("create-admin")
 @click.option("--email", required=True, help="Sign-in e-mail of the support admin.")
 @click.option("--name", default=None, help="Shown to visitors (default: the e-mail's local part).")
@@ -74,9 +91,8 @@ def create_admin(email: str, name: str | None, password: str) -> None:
             found = await repo.get_login(db, email)
             if found:
                 user = found[0]
-                await repo.set_role(db, user.id, "admin")
-                await repo.set_password(db, user.id, password_hash)
-                return f"updated: {email} (id {user.id}) is an admin"
+                revoked = await _revoke_all(db, settings, user.id, role="admin", password_hash=password_hash)
+                return f"updated: {email} (id {user.id}) is an admin; {revoked} sessions signed out"
             user = await repo.create_user(db, role="admin", name=name, email=email, password_hash=password_hash)
             return f"created admin {email} (id {user.id})"
         finally:

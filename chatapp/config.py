@@ -49,6 +49,8 @@ class Settings:
     secret_key: str = ""
     token_ttl: int = 7 * 24 * 3600
     guest_token_ttl: int = 30 * 24 * 3600
+    # A support admin's session ends after this many seconds without an API call (0: never).
+    admin_idle_timeout: int = 24 * 3600
     # Host-site identity (HS256 JWT signed by the site's backend); empty disables it.
     identity_secret: str = ""
     identity_max_age: int = 24 * 3600
@@ -122,6 +124,7 @@ class Settings:
             secret_key=env.get("CHATAPP_SECRET_KEY", ""),
             token_ttl=_int(env, "CHATAPP_TOKEN_TTL", d.token_ttl),
             guest_token_ttl=_int(env, "CHATAPP_GUEST_TOKEN_TTL", d.guest_token_ttl),
+            admin_idle_timeout=_int(env, "CHATAPP_ADMIN_IDLE_TIMEOUT", d.admin_idle_timeout),
             identity_secret=env.get("CHATAPP_IDENTITY_SECRET", ""),
             identity_max_age=_int(env, "CHATAPP_IDENTITY_MAX_AGE", d.identity_max_age),
             allow_registration=_bool(env, "CHATAPP_ALLOW_REGISTRATION", d.allow_registration),
@@ -167,6 +170,8 @@ class Settings:
             raise ConfigError("DATABASE_URL must start with sqlite://, postgres:// or postgresql://")
         if not 0 < self.db_timeout <= 300:
             raise ConfigError("CHATAPP_DB_TIMEOUT must be more than 0 and at most 300 seconds")
+        if self.admin_idle_timeout < 0:
+            raise ConfigError("CHATAPP_ADMIN_IDLE_TIMEOUT must be 0 (off) or a number of seconds")
         if self.max_message_length < 1:
             raise ConfigError("CHATAPP_MAX_MESSAGE_LENGTH must be at least 1")
         if self.max_upload_bytes < 1:

@@ -11,6 +11,7 @@ __all__ = [
     "Status",
     "Priority",
     "User",
+    "AuthSession",
     "Room",
     "Attachment",
     "Message",
@@ -75,6 +76,31 @@ class User:
             "external_id": self.external_id,
             "created_at": iso(self.created_at),
         }
+
+
+@dataclass(frozen=True)
+class AuthSession:
+    """One signed-in device: the row a bearer token names, with its account."""
+
+    id: str
+    user: User
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
+    deactivated_at: datetime | None = None  # the account's, not the session's
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "AuthSession":
+        return cls(
+            id=row["session_id"],
+            user=User.from_row(row),
+            created_at=row["session_created_at"],
+            last_seen_at=row["last_seen_at"],
+            expires_at=row["expires_at"],
+            revoked_at=row["revoked_at"],
+            deactivated_at=row["deactivated_at"],
+        )
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "ChannelAuthResult": _obj({"auth": _STR, "channel_data": _STR}, ("auth",)),
     "Subscribed": _obj({"subscribed": {"type": "boolean"}}, ("subscribed",)),
     "Removed": _obj({"removed": _INT}, ("removed",)),
+    "Revoked": _obj({"revoked": {**_INT, "description": "sessions signed out by this call"}}, ("revoked",)),
     "Health": _obj({"status": _STR}, ("status",)),
     "ClientConfig": _obj(
         {"echo": {"type": "object"}, "vapid_public_key": {"type": ["string", "null"]}, "limits": {"type": "object"},
@@ -149,6 +150,10 @@ REQUEST_BODIES: dict[str, dict[str, Any]] = {
         ("email", "password"),
     ),
     "Login": _obj({"email": _STR, "password": _STR}, ("email", "password")),
+    "ChangePassword": _obj(
+        {"current_password": _STR, "new_password": {"type": "string", "minLength": 8, "maxLength": 256}},
+        ("current_password", "new_password"),
+    ),
     "Guest": _obj({"name": {"type": "string", "minLength": 1, "maxLength": 100}}),
     "Identity": _obj({"identity": {**_STR, "description": "HS256 JWT signed by the host site"}}, ("identity",)),
     "OpenRoom": _obj({"subject": {"type": "string", "maxLength": 200}}),
@@ -176,7 +181,7 @@ REQUEST_BODIES: dict[str, dict[str, Any]] = {
 
 _STATUS_TEXT = {
     400: "Malformed request",
-    401: "Not signed in, or the token is invalid or expired",
+    401: "Not signed in, or the token is invalid, expired or signed out (token_revoked)",
     403: "Signed in, but not allowed",
     404: "Not found (or not yours)",
     409: "Not possible in the chat's current state",

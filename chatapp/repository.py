@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from chatapp.db import Connection, utcnow
-from chatapp.models import Attachment, Message, Room, User
+from chatapp.models import Attachment, AuthSession, Message, Room, User
 
 # ------------------------------------------------------------------------- users
 
@@ -57,14 +57,6 @@ async def get_user_by_external_id(conn: Connection, external_id: str) -> User | 
 
 async def update_profile(conn: Connection, user_id: int, name: str, email: str | None) -> None:
     await conn.execute("UPDATE users SET name = ?, email = ? WHERE id = ?", name, email, user_id)
-
-
-async def set_password(conn: Connection, user_id: int, password_hash: str) -> None:
-    await conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", password_hash, user_id)
-
-
-async def set_role(conn: Connection, user_id: int, role: str) -> None:
-    await conn.execute("UPDATE users SET role = ? WHERE id = ?", role, user_id)
 
 
 async def list_admins(conn: Connection) -> list[User]:
@@ -479,3 +471,96 @@ async def get_or_create_secret(conn: Connection, name: str, candidate: str) -> s
     )
     value = await conn.fetch_val("SELECT value FROM app_secrets WHERE name = ?", name)
     return str(value)
+
+
+# ----------------------------------------------------------------- auth sessions
+
+_SESSION_SELECT = (
+    "SELECT s.id AS session_id, s.created_at AS session_created_at, s.last_seen_at, s.expires_at, s.revoked_at, "
+    "u.deactivated_at, u.id, u.role, u.name, u.email, u.external_id, u.created_at "
+    "FROM auth_sessions s JOIN users u ON u.id = s.user_id"
+)
+
+
+async def create_session(
+    conn: Connection,
+    *,
+    session_id: str,
+    user_id: int,
+    expires_at: datetime,
+    user_agent: str,
+    ip: str,
+    created_at: datetime | None = None,
+) -> bool:
+    """Record a new signed-in device; False when the account is deactivated (or gone)."""
+    now = created_at or utcnow()
+    inserted = await conn.execute(
+        "INSERT INTO auth_sessions (id, user_id, created_at, last_seen_at, expires_at, user_agent, ip) "
+        "SELECT ?, id, ?, ?, ?, ?, ? FROM users WHERE id = ? AND deactivated_at IS NULL",
+        session_id,
+        now,
+        now,
+        expires_at,
+        user_agent,
+        ip,
+        user_id,
+    )
+    return inserted == 1
+
+
+async def get_session(conn: Connection, session_id: str) -> AuthSession | None:
+    """The session and its account in one primary-key lookup (run on every API call)."""
+    row = await conn.fetch_one(f"{_SESSION_SELECT} WHERE s.id = ?", session_id)
+    return AuthSession.from_row(row) if row else None
+
+
+async def count_sessions(conn: Connection, user_id: int) -> int:
+    return int(await conn.fetch_val("SELECT COUNT(*) FROM auth_sessions WHERE user_id = ?", user_id) or 0)
+
+
+async def touch_session(conn: Connection, session_id: str, seen_at: datetime) -> None:
+    await conn.execute("UPDATE auth_sessions SET last_seen_at = ? WHERE id = ?", seen_at, session_id)
+
+
+async def revoke_session(conn: Connection, session_id: str) -> int:
+    return await conn.execute(
+        "UPDATE auth_sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", utcnow(), session_id
+    )
+
+
+async def change_access(
+    conn: Connection,
+    user_id: int,
+    *,
+    role: str | None = None,
+    password_hash: str | None = None,
+    deactivated: bool | None = None,
+) -> int:
+    """Change what lets an account in (role, password, active or not) and revoke all its sessions.
+
+    The only way these change, so no token issued under the old terms outlives them.
+    Run it in a transaction; returns how many sessions were revoked. With no change
+    given it only revokes ("sign out everywhere").
+    """
+    now = utcnow()
+    if role is not None:
+        await conn.execute("UPDATE users SET role = ? WHERE id = ?", role, user_id)
+    if password_hash is not None:
+        await conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", password_hash, user_id)
+    if deactivated is not None:
+        await conn.execute("UPDATE users SET deactivated_at = ? WHERE id = ?", now if deactivated else None, user_id)
+    return await conn.execute(
+        "UPDATE auth_sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", now, user_id
+    )
+
+
+async def delete_dead_sessions(conn: Connection, ended_before: datetime) -> int:
+    """Forget sessions that expired or were revoked before ``ended_before``."""
+    return await conn.execute(
+        "DELETE FROM auth_sessions WHERE expires_at < ? OR revoked_at < ?", ended_before, ended_before
+    )
+
+
+async def get_password_hash(conn: Connection, user_id: int) -> str | None:
+    value = await conn.fetch_val("SELECT password_hash FROM users WHERE id = ?", user_id)
+    return None if value is None else str(value)

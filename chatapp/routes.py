@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.routing import Route
 
-from chatapp.api import admin, auth, chat, realtime
+from chatapp.api import account, admin, auth, chat, realtime
 from chatapp.api.access import Auth, Handler, check_rule, guard
 
 __all__ = ["Endpoint", "Param", "ENDPOINTS", "starlette_routes"]
@@ -88,6 +88,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              auth="none", body="Identity", response="TokenResponse", errors=(401, 403, 429), tag="auth"),
     Endpoint("GET", "/api/auth/me", auth.me, "The signed-in account", auth="any", response="UserEnvelope",
              tag="auth"),
+    Endpoint("POST", "/api/auth/logout", account.logout, "Sign out this device (revoke this token)", auth="any",
+             response="Revoked", tag="auth"),
+    Endpoint("POST", "/api/auth/logout-all", account.logout_all,
+             "Sign out everywhere: revoke every token of mine and end my live connections", auth="any",
+             response="Revoked", tag="auth"),
+    Endpoint("POST", "/api/auth/password", account.change_password,
+             "Change my password; signs out every other device and returns a new token for this one", auth="any",
+             body="ChangePassword", response="TokenResponse", errors=(400, 409, 422, 429), tag="auth"),
     # ------------------------------------------------------------------ visitor
     Endpoint("GET", "/api/chat/room", chat.get_room, "My current conversation (or null)", auth="visitor",
              response="MaybeRoomEnvelope"),

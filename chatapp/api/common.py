@@ -8,9 +8,8 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from chatapp import repository as repo
 from chatapp.errors import ChatError, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType
-from chatapp.models import User
+from chatapp.models import AuthSession, User
 from chatapp.state import ChatState
 from chatapp.validation import MAX_ID, int_param, socket_id
 
@@ -19,6 +18,8 @@ __all__ = [
     "json_response",
     "json_body",
     "current_user",
+    "current_session",
+    "optional_session",
     "path_id",
     "socket_of",
     "client_ip",
@@ -78,27 +79,35 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-async def optional_user(request: Request) -> User | None:
+async def optional_session(request: Request) -> AuthSession | None:
+    """The session the bearer token names (checked once per request); None without a token."""
     token = bearer_token(request)
     if token is None:
         return None
-    chat = state(request)
-    user_id, age = chat.tokens.verify(token)
-    user = await repo.get_user(chat.db, user_id)
-    if user is None:
-        raise Unauthorized("This account no longer exists", code="invalid_token")
-    ttl = chat.settings.guest_token_ttl if user.is_guest else chat.settings.token_ttl
-    if age > ttl:
-        raise Unauthorized("Token has expired; sign in again", code="token_expired")
-    return user
+    cached = getattr(request.state, "auth_session", None)
+    if isinstance(cached, AuthSession):
+        return cached
+    session = await state(request).sessions.check(token)
+    request.state.auth_session = session
+    return session
+
+
+async def optional_user(request: Request) -> User | None:
+    session = await optional_session(request)
+    return None if session is None else session.user
+
+
+async def current_session(request: Request) -> AuthSession:
+    """The caller's session; 401 without a valid ``Authorization: Bearer`` token."""
+    session = await optional_session(request)
+    if session is None:
+        raise Unauthorized("Sign in first: send 'Authorization: Bearer <token>'")
+    return session
 
 
 async def current_user(request: Request) -> User:
     """The caller; 401 without a valid ``Authorization: Bearer`` token."""
-    user = await optional_user(request)
-    if user is None:
-        raise Unauthorized("Sign in first: send 'Authorization: Bearer <token>'")
-    return user
+    return (await current_session(request)).user
 
 
 def path_id(request: Request, name: str = "room_id") -> int:

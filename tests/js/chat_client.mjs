@@ -27,6 +27,7 @@ const commands = {
     });
     const p = echo.connector.pusher;
     p.connection.bind('state_change', (s) => out({ type: 'state', current: s.current, socket_id: p.connection.socket_id ?? null }));
+    p.connection.bind('error', (e) => out({ type: 'connection_error', code: e?.data?.code ?? e?.error?.data?.code ?? null }));
   },
   listen(cmd) {
     const ch = cmd.kind === 'presence' ? echo.join(cmd.name) : echo.private(cmd.name);
