@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import orjson
@@ -113,14 +115,17 @@ def test_rate_limiter_window() -> None:
     limiter.hit("k", limit, "messages")
 
 
-def test_tokens_expire_and_resist_tampering() -> None:
+def test_tokens_are_opaque_and_resist_tampering() -> None:
     tokens = Tokens("secret-key-of-enough-length", max_ttl=100)
-    user_id, age = tokens.verify(tokens.issue(7))
-    assert user_id == 7 and 0 <= age < 5
+    token, issued = tokens.issue()
+    claims = tokens.verify(token)
+    assert claims.session_id == issued.session_id == hashlib.sha256(token.encode()).hexdigest()
+    assert claims.legacy_user_id is None and tokens.issue()[0] != token, "every token is new and random"
+    assert abs((datetime.now(timezone.utc) - claims.signed_at).total_seconds()) < 5
     with pytest.raises(Unauthorized):
-        tokens.verify(tokens.issue(7)[:-2] + "xx")
+        tokens.verify(token[:-2] + "xx")
     with pytest.raises(Unauthorized):
-        Tokens("another-secret-of-enough-length", 100).verify(tokens.issue(7))
+        Tokens("another-secret-of-enough-length", 100).verify(token)
 
 
 def test_fit_text_respects_the_byte_budget() -> None:
