@@ -270,7 +270,8 @@ def test_ending_a_chat_and_writing_again_starts_a_new_one(pages: Pages, stack: S
 
     page.get_by_role("button", name="End chat").click()
     note = page.locator("chatapp-widget .note")
-    expect(note).to_have_text("This chat is closed. Send a message to start a new one.")
+    expect(note.locator(".note-text")).to_have_text("This conversation was closed.")
+    expect(note.get_by_role("button", name="Start a new conversation")).to_be_visible()
     expect(page.locator("chatapp-widget .msg.system")).to_contain_text("Eve Ending closed the chat")
     assert stack.admin.ok("GET", f"/api/admin/chat/rooms/{first_room}")["room"]["status"] == "closed"
 

@@ -1,12 +1,14 @@
 // chatapp's JSON API for one caller: bearer token, socket id, clear errors.
 
 export class ApiError extends Error {
-  constructor(status, doc) {
+  constructor(status, doc, retryAfter = null) {
     super((doc && doc.message) || `The server answered ${status}`);
     this.name = 'ApiError';
     this.status = status;
     this.code = (doc && doc.error) || 'http_error';
     this.doc = doc || {};
+    // Seconds to wait before trying again: the body's retry_after, else the Retry-After header.
+    this.retryAfter = Number(this.doc.retry_after) || Number(retryAfter) || null;
   }
 }
 
@@ -71,7 +73,7 @@ export class Api {
       try { doc = JSON.parse(text); } catch { doc = null; }
     }
     if (!response.ok) {
-      const error = new ApiError(response.status, doc);
+      const error = new ApiError(response.status, doc, response.headers.get('Retry-After'));
       if (response.status === 401 && this.onUnauthorized) this.onUnauthorized(error);
       throw error;
     }
@@ -94,6 +96,17 @@ export class Api {
     if (!response.ok) throw new ApiError(response.status, null);
     return response.blob();
   }
+}
+
+/** Worth trying again by itself: no connection, a server error or a rate limit. */
+export function transient(error) {
+  return error instanceof NetworkError || (error instanceof ApiError && (error.status >= 500 || error.status === 429));
+}
+
+/** How long to wait before attempt ``attempt + 1``: what the server asked for, else back off. */
+export function retryDelay(attempt, error) {
+  const hinted = error instanceof ApiError && error.retryAfter;
+  return hinted ? hinted * 1000 : Math.min(8000, 500 * 2 ** attempt);
 }
 
 /** A random idempotency key, so a retried send never stores the message twice. */

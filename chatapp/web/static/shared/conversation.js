@@ -1,8 +1,9 @@
 // One conversation, for either side: history, live events, catch-up after any gap,
 // sending with idempotency keys (retried, never stored twice), typing and read receipts.
 import { Thread } from './thread.js';
+import { Outbox } from './outbox.js';
 import { TypingNotifier, TypingState } from './typing.js';
-import { ApiError, NetworkError, newKey } from './api.js';
+import { NetworkError, newKey, retryDelay, transient } from './api.js';
 
 // Without a live connection we ask for new messages every few seconds; with one, rarely, in
 // case an event was dropped between chatapp and pyreverb while this socket stayed up.
@@ -11,22 +12,14 @@ const POLL_LIVE_MS = 30000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const online = () => new Promise((resolve) => window.addEventListener('online', resolve, { once: true }));
 
-function transient(error) {
-  return error instanceof NetworkError || (error instanceof ApiError && (error.status >= 500 || error.status === 429));
-}
-
-function retryDelay(attempt, error) {
-  const hinted = error instanceof ApiError && Number(error.doc.retry_after);
-  return hinted ? hinted * 1000 : Math.min(8000, 500 * 2 ** attempt);
-}
-
 export class Conversation {
   /**
    * side: 'user' (widget) or 'admin' (panel); me: the signed-in account; realtime may be null.
    * routes: {room(id), messages(id), send(writableRoom, room) -> {path, extra}, typing(id), read(id), upload}
    * hooks: {changed(), incoming(message), typing(names), room(room), roomChanged(room), visible(), read?(receipt)}
+   * outbox: unsent messages (the widget's survives a reload); send() queues them one at a time.
    */
-  constructor({ side, me, api, realtime, routes, hooks }) {
+  constructor({ side, me, api, realtime, routes, hooks, outbox = new Outbox() }) {
     this.side = side;
     this.me = me;
     this.api = api;
@@ -34,8 +27,9 @@ export class Conversation {
     this.routes = routes;
     this.hooks = hooks;
     this.room = null;
-    this.thread = new Thread(side, me.id);
-    this.jobs = new Map();
+    this.outbox = outbox;
+    this.thread = new Thread(side, me.id, outbox);
+    this.sending = Promise.resolve(); // sends go out one at a time, in the order written
     this.hasMore = false;
     this.loaded = false;
     this.channelName = null;
@@ -194,42 +188,50 @@ export class Conversation {
     const text = (body || '').trim();
     if (!text && !file) return null;
     const key = newKey();
-    const attachment = file ? {
-      local: true, name: file.name, size: file.size, content_type: file.type,
-      previewUrl: /^image\//.test(file.type) ? URL.createObjectURL(file) : null,
-    } : null;
-    this.thread.addPending(key, text, attachment);
-    this.jobs.set(key, { body: text, file, attachmentId: null, roomId: null });
+    this.outbox.add(key, text, file, this.me.id);
     this.typingNotifier.stop({ silent: true });
     this.hooks.changed();
-    return this.deliver(key);
+    return this.enqueue(key);
+  }
+
+  /** Send what an earlier page (or a failed session start) left queued, in order. */
+  resume() {
+    for (const key of this.outbox.queued()) this.enqueue(key);
+    this.hooks.changed();
   }
 
   retry(key) {
-    if (!this.jobs.has(key)) return null;
-    this.thread.retrying(key);
+    if (!this.outbox.get(key)) return null;
+    this.outbox.update(key, { status: 'sending', error: null });
     this.hooks.changed();
-    return this.deliver(key);
+    return this.enqueue(key);
   }
 
   discard(key) {
-    this.jobs.delete(key);
-    this.thread.discard(key);
+    this.outbox.remove(key);
     this.hooks.changed();
   }
 
+  /** Each send waits for the one before it: a file sent before a text is stored before it. */
+  enqueue(key) {
+    const done = this.sending.then(() => this.deliver(key));
+    this.sending = done.catch(() => null);
+    return done;
+  }
+
   async deliver(key) {
-    const job = this.jobs.get(key);
-    for (let attempt = 0; job; attempt += 1) {
+    for (let attempt = 0; !this.disposed; attempt += 1) {
+      const job = this.outbox.get(key);
+      if (!job || job.status !== 'sending') return null; // discarded, or adopted from a catch-up
       try {
-        if (job.file && job.attachmentId === null) {
+        const file = this.outbox.files.get(key);
+        if (file && job.attachmentId === null) {
           const form = new FormData();
-          form.append('file', job.file, job.file.name);
+          form.append('file', file, file.name);
           const target = this.writableRoom();
           if (target) form.append('room_id', String(target.id));
           const uploaded = await this.api.request('POST', this.routes.upload, { form });
-          job.attachmentId = uploaded.attachment.id;
-          job.roomId = uploaded.attachment.room_id;
+          this.outbox.update(key, { attachmentId: uploaded.attachment.id, roomId: uploaded.attachment.room_id });
         }
         const target = this.writableRoom() || (job.roomId ? { id: job.roomId } : null);
         const { path, extra } = this.routes.send(target, this.room);
@@ -239,7 +241,6 @@ export class Conversation {
           idempotency_key: key,
           ...extra,
         });
-        this.jobs.delete(key);
         if (!this.room || doc.room.id !== this.room.id) this.moveTo(doc.room);
         else this.onRoom(doc.room);
         this.thread.confirm(key, doc.message);
@@ -255,7 +256,7 @@ export class Conversation {
           await sleep(retryDelay(attempt, error));
           continue;
         }
-        this.thread.fail(key, error.message || 'Not sent');
+        this.outbox.update(key, { status: 'failed', error: error.message || 'Not sent' });
         this.hooks.changed();
         return null;
       }
@@ -271,18 +272,28 @@ export class Conversation {
   /** The visitor's first message (or the first after a closed chat) made a new room. */
   moveTo(room) {
     this.unsubscribe();
-    const pending = this.thread.pending;
-    this.thread = new Thread(this.side, this.me.id);
-    this.thread.pending = pending;
+    this.thread = new Thread(this.side, this.me.id, this.outbox);
     this.cursor = 0;
     this.typingState.clear();
     this.room = room;
-    this.loaded = true;
+    this.loaded = room !== null;
     this.hasMore = false;
     this.subscribe();
     this.hooks.roomChanged(room);
     this.hooks.room(room);
-    this.catchUp();
+    if (room) this.catchUp();
+  }
+
+  /** Leave a closed chat on screen no more: an empty thread whose first message makes a new room. */
+  startOver() {
+    if (this.writableRoom()) return;
+    this.moveTo(null);
+    this.hooks.changed();
+  }
+
+  /** Sends queued from now on wait for ``promise`` (e.g. the room still being loaded). */
+  holdSends(promise) {
+    this.sending = this.sending.then(() => promise).catch(() => null);
   }
 
   sendTyping(on) {

@@ -1,15 +1,19 @@
 // The messages of one conversation: ordered by id, each stored once, plus my unsent ones.
+import { Outbox } from './outbox.js';
 
 export class Thread {
-  /** side: 'user' (the widget) or 'admin' (the panel); myId: the signed-in account. */
-  constructor(side, myId) {
+  /** side: 'user' (the widget) or 'admin' (the panel); myId: the signed-in account; outbox: my unsent messages. */
+  constructor(side, myId, outbox = new Outbox()) {
     this.side = side;
     this.myId = myId;
     this.byId = new Map();
-    this.pending = new Map(); // idempotency key -> local message not yet confirmed
+    this.outbox = outbox;
     this.keyToId = new Map();
     this.firstId = null;
   }
+
+  /** idempotency key -> local message not yet confirmed */
+  get pending() { return this.outbox.items; }
 
   /** Written by our side of the conversation (for support: any admin). */
   ours(message) {
@@ -41,7 +45,7 @@ export class Thread {
     for (const [key, local] of this.pending) {
       const sameFile = Boolean(local.attachment) === Boolean(stored.attachment);
       if (local.status === 'sending' && local.body === stored.body && sameFile) {
-        this.pending.delete(key);
+        this.outbox.remove(key);
         this.keyToId.set(key, stored.id);
         stored.localKey = key;
         return;
@@ -49,31 +53,12 @@ export class Thread {
     }
   }
 
-  addPending(key, body, attachment) {
-    const local = { key, body, attachment, status: 'sending', user_id: this.myId, sender_role: 'local', created_at: new Date().toISOString() };
-    this.pending.set(key, local);
-    return local;
-  }
-
   /** The server stored my message: it keeps the local one's place (``localKey``) in the view. */
   confirm(key, message) {
-    this.pending.delete(key);
+    this.outbox.remove(key);
     this.keyToId.set(key, message.id);
     return this.add({ ...message, localKey: key });
   }
-
-  fail(key, reason) {
-    const local = this.pending.get(key);
-    if (local) Object.assign(local, { status: 'failed', error: reason });
-  }
-
-  retrying(key) {
-    const local = this.pending.get(key);
-    if (local) Object.assign(local, { status: 'sending', error: null });
-    return local;
-  }
-
-  discard(key) { this.pending.delete(key); }
 
   /** The other side read my messages up to ``upToId``. */
   markReadByOther(upToId, readAt) {

@@ -74,7 +74,8 @@ button:focus-visible, textarea:focus-visible, a:focus-visible, .attach:focus-wit
 .link-button { background: none; border: 0; padding: 0; color: var(--accent); text-decoration: underline; font-size: 12px; }
 .typing { min-height: 22px; padding: 2px 16px; font-size: 12px; color: var(--muted); font-style: italic; background: #fafafa; }
 .note { margin: 0; padding: 8px 14px; font-size: 13px; background: var(--soft); color: var(--muted); border-top: 1px solid var(--line); }
-.note[hidden] { display: none; }
+.note[hidden], .note [hidden] { display: none; }
+.note .start-over { font-size: 13px; }
 .composer { border-top: 1px solid var(--line); padding: 8px 10px; background: var(--bg); }
 .composer-row { display: flex; align-items: flex-end; gap: 4px; }
 .input {

@@ -6,6 +6,12 @@ import { ThreadView } from '../shared/thread-view.js';
 import { typingText } from '../shared/typing.js';
 import { WIDGET_CSS } from './styles.js';
 
+const NOTES = {
+  resolved: 'Marked as resolved. Write again if you still need help.',
+  closed: 'This conversation was closed.',
+};
+const START_OVER = 'Start a new conversation';
+
 const BANNERS = {
   connecting: null,
   connected: null,
@@ -15,7 +21,7 @@ const BANNERS = {
 };
 
 export class WidgetView {
-  /** actions: {toggle, close, send, input, mute, older, endChat, retry, discard} */
+  /** actions: {toggle, close, send, input, mute, older, endChat, retry, discard, startOver} */
   constructor({ options, api, actions }) {
     this.actions = actions;
     // A custom element name: host-page rules for div, section, button... never match the host.
@@ -40,7 +46,9 @@ export class WidgetView {
       options.greeting ? el('p', { class: 'greeting', text: options.greeting }) : null,
       this.list);
     this.typing = el('div', { class: 'typing', role: 'status', 'aria-live': 'polite' });
-    this.note = el('p', { class: 'note', hidden: true });
+    this.noteText = el('span', { class: 'note-text' });
+    this.startOverButton = el('button', { type: 'button', class: 'link-button start-over', hidden: true, onclick: () => actions.startOver(), text: START_OVER });
+    this.note = el('div', { class: 'note', role: 'status', hidden: true }, this.noteText, ' ', this.startOverButton);
     this.composer = new Composer({
       idPrefix: 'chatapp', placeholder: 'Write a message…',
       onSend: (text, file) => actions.send(text, file),
@@ -129,13 +137,12 @@ export class WidgetView {
 
   setRoom(room, defaultSubtitle) {
     let subtitle = defaultSubtitle;
-    let note = '';
     if (room && room.assigned_admin && room.assigned_admin.name) subtitle = `${room.assigned_admin.name} is helping you`;
-    if (room && room.status === 'resolved') note = 'Marked as resolved. Write again if you still need help.';
-    if (room && room.status === 'closed') note = 'This chat is closed. Send a message to start a new one.';
+    const note = (room && NOTES[room.status]) || '';
     this.subtitle.textContent = subtitle;
-    this.note.textContent = note;
+    this.noteText.textContent = note;
     this.note.hidden = !note;
+    this.startOverButton.hidden = !room || room.status !== 'closed';
     this.endButton.hidden = !room || room.status === 'closed';
   }
 

@@ -1,7 +1,9 @@
 // The embeddable support chat: boot() is called by /widget.js with the page's options.
-import { Api, ApiError } from '../shared/api.js';
+import { Api, ApiError, newKey, retryDelay, transient } from '../shared/api.js';
 import { connectRealtime } from '../shared/realtime.js';
 import { Conversation } from '../shared/conversation.js';
+import { Outbox } from '../shared/outbox.js';
+import { Thread } from '../shared/thread.js';
 import { Chime } from '../shared/sound.js';
 import { WidgetView } from './view.js';
 import { SessionStore, resolveSession, newGuest } from './session.js';
@@ -26,6 +28,10 @@ const VISITOR_ROUTES = {
   read: (id) => `/api/chat/rooms/${id}/read`,
   upload: '/api/chat/upload',
 };
+
+// A guest session that cannot be made is tried this many more times before the message shows "Not sent".
+const GUEST_RETRIES = 2;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function normalise(raw) {
   const options = { ...DEFAULTS };
@@ -52,6 +58,9 @@ export class Widget {
     this.isOpen = false;
     this.unread = 0;
     this.starting = null;
+    // What the visitor wrote and the server has not stored yet, kept across reloads.
+    this.outbox = new Outbox(`chatapp.widget.outbox:${base}`);
+    this.draft = new Thread('user', null, this.outbox); // shown until there is a conversation
     this.view = new WidgetView({
       options: this.options,
       api: this.api,
@@ -63,8 +72,9 @@ export class Widget {
         mute: () => this.setMuted(!this.chime.muted),
         older: () => this.conversation && this.conversation.loadOlder(),
         endChat: () => this.endChat(),
-        retry: (key) => this.conversation && this.conversation.retry(key),
-        discard: (key) => this.conversation && this.conversation.discard(key),
+        retry: (key) => this.retry(key),
+        discard: (key) => this.discard(key),
+        startOver: () => this.startOver(),
       },
     });
     this.view.setMuted(this.chime.muted);
@@ -95,6 +105,7 @@ export class Widget {
     this.view.composer.maxBytes = this.config.limits.max_upload_bytes;
     this.view.composer.input.maxLength = this.config.limits.max_message_length;
     await this.signIn();
+    this.renderThread();
     // Stay open across page loads; a Web Push notification links to "?chat=open".
     let reopen = new URLSearchParams(location.search).get('chat') === 'open';
     try { reopen = reopen || sessionStorage.getItem('chatapp.widget.open') === '1'; } catch { /* ignore */ }
@@ -144,7 +155,7 @@ export class Widget {
         .listen('.unread.updated', ({ unread_count: count }) => this.serverUnread(count));
     }
     this.conversation = new Conversation({
-      side: 'user', me: this.me, api: this.api, realtime: this.realtime, routes: VISITOR_ROUTES,
+      side: 'user', me: this.me, api: this.api, realtime: this.realtime, routes: VISITOR_ROUTES, outbox: this.outbox,
       hooks: {
         changed: () => this.renderThread(),
         incoming: (message) => this.incoming(message),
@@ -154,17 +165,26 @@ export class Widget {
         visible: () => this.isOpen && document.visibilityState === 'visible',
       },
     });
-    const [{ room }, { unread_count: unread }] = await Promise.all([
+    const loading = this.loadRoom(this.conversation);
+    this.conversation.holdSends(loading);
+    await loading;
+    this.conversation.resume();
+  }
+
+  /** The current conversation, else the latest closed one (still readable, with its notice). */
+  async loadRoom(conversation) {
+    const [{ room: current }, { unread_count: unread }] = await Promise.all([
       this.api.get('/api/chat/room'), this.api.get('/api/chat/unread'),
     ]);
     this.setUnread(unread);
-    if (room) await this.conversation.open(room);
+    const room = current || (await this.api.get('/api/chat/rooms', { per_page: 1 })).data[0] || null;
+    if (room) await conversation.open(room);
   }
 
   renderThread() {
-    if (!this.conversation) return;
-    this.view.threadView.render(this.conversation.thread);
-    this.view.setOlder(this.conversation.hasMore);
+    const thread = this.conversation ? this.conversation.thread : this.draft;
+    this.view.threadView.render(thread);
+    this.view.setOlder(Boolean(this.conversation && this.conversation.hasMore));
   }
 
   incoming(message) {
@@ -217,32 +237,64 @@ export class Widget {
     this.emit('close');
   }
 
+  /** Make a guest session (retrying a busy server a little); what is queued goes out once it exists. */
   ensureGuest() {
     if (!this.starting) {
-      this.starting = newGuest(this.api, this.store, this.options.name)
+      this.starting = this.newGuestSession()
         .then((session) => this.useToken(session.token))
         .catch((error) => {
-          this.view.composer.error.textContent = `Cannot start the chat: ${error.message}`;
+          const reason = `Cannot start the chat: ${error.message}`;
+          this.view.composer.error.textContent = reason;
+          this.outbox.failQueued(reason);
+          this.renderThread();
         })
         .finally(() => { this.starting = null; });
     }
     return this.starting;
   }
 
+  async newGuestSession() {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await newGuest(this.api, this.store, this.options.name);
+      } catch (error) {
+        if (!transient(error) || attempt >= GUEST_RETRIES) throw error;
+        await sleep(retryDelay(attempt, error));
+      }
+    }
+  }
+
+  /** Always accepted: the message shows at once and stays (even across a reload) until stored. */
   send(text, file) {
     if (this.conversation) {
       this.conversation.send(text, file);
       return true;
     }
-    if (this.starting) {
-      // The guest session is still being made: send as soon as it is there.
-      this.starting.then(() => {
-        if (this.conversation) this.conversation.send(text, file);
-      });
-      return true;
-    }
-    this.view.composer.error.textContent = 'The chat is not connected yet. Please try again.';
-    return false;
+    if (!(text || '').trim() && !file) return false;
+    this.outbox.add(newKey(), (text || '').trim(), file, null);
+    this.renderThread();
+    if (!this.me) this.ensureGuest();
+    return true;
+  }
+
+  retry(key) {
+    if (this.conversation) return this.conversation.retry(key);
+    if (!this.outbox.update(key, { status: 'sending', error: null })) return null;
+    this.renderThread();
+    return this.me ? null : this.ensureGuest();
+  }
+
+  discard(key) {
+    if (this.conversation) return this.conversation.discard(key);
+    this.outbox.remove(key);
+    this.renderThread();
+    return null;
+  }
+
+  startOver() {
+    if (!this.conversation) return;
+    this.conversation.startOver();
+    this.view.composer.focus();
   }
 
   async endChat() {
@@ -280,6 +332,8 @@ export class Widget {
   async logout() {
     await this.reset();
     this.store.clear();
+    this.outbox.clear();
+    this.renderThread();
     this.options.identity = '';
     this.options.token = '';
     this.view.setVisible(this.visible());
