@@ -4,6 +4,7 @@ import { TOKEN_KEY } from './session.js';
 
 const REASONS = {
   expired: 'Your session has expired. Please sign in again.',
+  'signed-out': 'You were signed out. Please sign in again.',
   forbidden: 'That account is not a support admin.',
 };
 

@@ -2,6 +2,7 @@
 import { connectRealtime } from '../shared/realtime.js';
 import { Chime } from '../shared/sound.js';
 import { adminApi, loginUrl, signOut } from './session.js';
+import { AccountMenu } from './account.js';
 import { Inbox } from './inbox.js';
 import { RoomPane } from './room.js';
 import { Notifier } from './notify.js';
@@ -38,7 +39,7 @@ class Panel {
     if (me.role !== 'admin') { signOut('forbidden'); return; }
     this.me = me;
     document.getElementById('me-name').textContent = me.name;
-    document.getElementById('logout-button').addEventListener('click', () => signOut());
+    new AccountMenu({ api: this.api }).start();
     this.config = await this.api.get('/api/config');
     this.chime = new Chime('chatapp.admin.muted');
     this.setupSound();

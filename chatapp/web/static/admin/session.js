@@ -15,9 +15,9 @@ export function adminApi() {
   if (!token) return null;
   return new Api(location.origin, {
     token,
-    onUnauthorized: () => {
+    onUnauthorized: (error) => {
       localStorage.removeItem(TOKEN_KEY);
-      location.assign(loginUrl('expired'));
+      location.assign(loginUrl(error.code === 'token_revoked' ? 'signed-out' : 'expired'));
     },
   });
 }
