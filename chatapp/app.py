@@ -31,6 +31,7 @@ from chatapp.config import Settings
 from chatapp.db import DatabaseUnavailable, connect
 from chatapp.errors import ChatError, TooManyRequests
 from chatapp.events import Events
+from chatapp.login_throttle import LoginThrottle
 from chatapp.openapi import build_openapi
 from chatapp.pages import page_routes
 from chatapp.push import PushNotifier, load_vapid
@@ -74,6 +75,9 @@ async def build_state(settings: Settings) -> ChatState:
             ),
             passwords=Passwords(),
             limiter=limiter,
+            login_throttle=LoginThrottle(
+                settings.rate_login_failures, settings.login_backoff_after, settings.login_backoff_max
+            ),
             broadcaster=broadcaster,
             uploads=uploads,
             service=service,

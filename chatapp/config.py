@@ -82,8 +82,11 @@ class Settings:
     rate_typing: RateLimit = RateLimit(60, 10)
     rate_uploads: RateLimit = RateLimit(10, 60)
     rate_auth: RateLimit = RateLimit(30, 60)
-    # Failed sign-ins per account from any address: stops a password guesser that rotates IPs.
-    rate_login_failures: RateLimit = RateLimit(10, 900)
+    # Failed sign-ins per account and client address (chatapp.login_throttle explains the rules).
+    rate_login_failures: RateLimit = RateLimit(5, 900)
+    # Failures per account, from any addresses, before failing addresses back off exponentially.
+    login_backoff_after: int = 20
+    login_backoff_max: float = 900.0
     # Web Push.
     push_enabled: bool = True
     vapid_private_key: str = ""
@@ -151,6 +154,8 @@ class Settings:
             rate_uploads=_rate(env, "CHATAPP_RATE_UPLOADS", d.rate_uploads),
             rate_auth=_rate(env, "CHATAPP_RATE_AUTH", d.rate_auth),
             rate_login_failures=_rate(env, "CHATAPP_RATE_LOGIN_FAILURES", d.rate_login_failures),
+            login_backoff_after=_int(env, "CHATAPP_LOGIN_BACKOFF_AFTER", d.login_backoff_after),
+            login_backoff_max=_float(env, "CHATAPP_LOGIN_BACKOFF_MAX", d.login_backoff_max),
             push_enabled=_bool(env, "CHATAPP_PUSH_ENABLED", d.push_enabled),
             vapid_private_key=env.get("CHATAPP_VAPID_PRIVATE_KEY", ""),
             vapid_subject=env.get("CHATAPP_VAPID_SUBJECT") or d.vapid_subject,
@@ -172,6 +177,8 @@ class Settings:
             raise ConfigError("CHATAPP_DB_TIMEOUT must be more than 0 and at most 300 seconds")
         if self.admin_idle_timeout < 0:
             raise ConfigError("CHATAPP_ADMIN_IDLE_TIMEOUT must be 0 (off) or a number of seconds")
+        if self.login_backoff_after < 1 or self.login_backoff_max < 1:
+            raise ConfigError("CHATAPP_LOGIN_BACKOFF_AFTER and CHATAPP_LOGIN_BACKOFF_MAX must be at least 1")
         if self.max_message_length < 1:
             raise ConfigError("CHATAPP_MAX_MESSAGE_LENGTH must be at least 1")
         if self.max_upload_bytes < 1:

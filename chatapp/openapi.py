@@ -129,6 +129,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     ),
     "StatsEnvelope": _obj({"stats": _ref("Stats")}, ("stats",)),
     "AdminList": _obj({"data": {"type": "array", "items": {"type": "object"}}}, ("data",)),
+    "Lockout": _obj(
+        {"account": _STR, "address": _STR, "kind": {"type": "string", "enum": ["address", "account"]},
+         "failures": _INT, "at": _TIME, "until": _TIME},
+        ("account", "address", "kind", "failures", "at", "until"),
+    ),
+    "LockoutList": _obj({"data": {"type": "array", "items": _ref("Lockout")}}, ("data",)),
     "ChannelAuthResult": _obj({"auth": _STR, "channel_data": _STR}, ("auth",)),
     "Subscribed": _obj({"subscribed": {"type": "boolean"}}, ("subscribed",)),
     "Removed": _obj({"removed": _INT}, ("removed",)),

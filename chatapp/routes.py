@@ -154,6 +154,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              auth="admin", body="Typing", response="TypingAck", errors=(404, 409, 429), tag="admin"),
     Endpoint("GET", "/api/admin/chat/stats", admin.stats, "Open, assigned, unassigned, urgent, unread",
              auth="admin", response="StatsEnvelope", tag="admin"),
+    Endpoint("GET", "/api/admin/lockouts", admin.lockouts, "Recent sign-in lockouts and back-offs",
+             auth="admin", response="LockoutList", tag="admin"),
     Endpoint("GET", "/api/admin/admins", admin.admins, "Support admins and who is online", auth="admin",
              response="AdminList", tag="admin"),
     # ----------------------------------------------------------------- realtime

@@ -8,6 +8,7 @@ from chatapp.auth import Passwords
 from chatapp.broadcasting import Broadcaster
 from chatapp.config import Settings
 from chatapp.db import Database
+from chatapp.login_throttle import LoginThrottle
 from chatapp.push import PushNotifier
 from chatapp.ratelimit import RateLimiter
 from chatapp.services import ChatService
@@ -24,6 +25,7 @@ class ChatState:
     sessions: Sessions
     passwords: Passwords
     limiter: RateLimiter
+    login_throttle: LoginThrottle
     broadcaster: Broadcaster
     uploads: UploadStore
     service: ChatService

@@ -35,6 +35,7 @@ __all__ = [
     "typing",
     "stats",
     "admins",
+    "lockouts",
 ]
 
 
@@ -146,3 +147,8 @@ async def admins(request: Request) -> Response:
             ]
         }
     )
+
+
+async def lockouts(request: Request) -> Response:
+    """Sign-in lockouts and back-offs of the last window (this process's view), newest first."""
+    return json_response({"data": [lk.to_json() for lk in state(request).login_throttle.recent()]})

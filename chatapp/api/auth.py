@@ -72,15 +72,14 @@ async def login(request: Request) -> Response:
     if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
         raise BadRequest("'email' and 'password' are required strings", field="email")
     account = email.strip().lower()[:320]
-    failures = ("login-failures", account)
-    limit = chat.settings.rate_login_failures
-    chat.limiter.check(failures, limit, "failed sign-ins for this account")
+    address = client_ip(request)
+    chat.login_throttle.check(account, address)
     found = await repo.get_login(chat.db, account)
     ok = await chat.passwords.verify(found[1] if found else None, password[:256])
     if not found or not ok:
-        chat.limiter.hit(failures, limit, "failed sign-ins for this account")
+        chat.login_throttle.failed(account, address)
         raise Unauthorized("E-mail or password is wrong", code="invalid_credentials")
-    chat.limiter.forget(failures)
+    chat.login_throttle.succeeded(account, address)
     moved = await _adopt_guest(request, found[0])
     return await _token_response(request, found[0], moved_rooms=moved)
 

@@ -25,7 +25,8 @@ from tests.chatapp.procs import Api, ChatappProcess, chatapp_stack
 SECRET = "security-suite-secret-0123456789abcdef"
 ALLOWED_ORIGIN = "https://shop.example"
 AUTH_PER_IP = 8
-FAILURES_PER_ACCOUNT = 5
+FAILURES_PER_ADDRESS = 5
+BACKOFF_AFTER = 6
 PASSWORD = "correct horse battery"
 DAY = 24 * 3600
 _ips = itertools.count(1)
@@ -42,7 +43,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatappProcess]:
     env = {
         "CHATAPP_SECRET_KEY": SECRET,
         "CHATAPP_RATE_AUTH": f"{AUTH_PER_IP}/60",
-        "CHATAPP_RATE_LOGIN_FAILURES": f"{FAILURES_PER_ACCOUNT}/900",
+        "CHATAPP_RATE_LOGIN_FAILURES": f"{FAILURES_PER_ADDRESS}/900",
+        "CHATAPP_LOGIN_BACKOFF_AFTER": str(BACKOFF_AFTER),
         "CHATAPP_CORS_ORIGINS": ALLOWED_ORIGIN,
         "CHATAPP_RATE_UPLOADS": "1000/60",
         "CHATAPP_TRUSTED_PROXIES": "127.0.0.1",
@@ -160,24 +162,54 @@ def test_password_spraying_from_one_address_is_throttled(app: ChatappProcess) ->
     assert login(app, email, PASSWORD, new_ip()).status_code == 200, "other addresses are not affected"
 
 
-def test_guessing_one_password_from_many_addresses_is_throttled(app: ChatappProcess) -> None:
+def admin_of(app: ChatappProcess) -> Api:
+    email = f"security-admin.{time.time_ns()}@example.test"
+    app.cli("create-admin", "--email", email, "--password", PASSWORD)
+    doc = Api(app.base_url).ok("POST", "/api/auth/login", {"email": email, "password": PASSWORD}, headers=new_ip())
+    return Api(app.base_url, doc["token"], doc["user"])
+
+
+def test_guessing_from_many_addresses_does_not_lock_the_owner_out(app: ChatappProcess) -> None:
     victim, email = register(app, "Targeted")
-    bystander, other_email = register(app, "Bystander")
-    for i in range(FAILURES_PER_ACCOUNT):
-        error(login(app, email, f"wrong-{i}-password", new_ip()), 401, "invalid_credentials")
-    locked = login(app, email, "wrong-again-password", new_ip())
-    assert error(locked, 429, "rate_limited")["retry_after"] >= 1
-    error(login(app, email.upper(), PASSWORD, new_ip()), 429, "rate_limited")  # even the right one, any spelling
+    _, other_email = register(app, "Bystander")
+    attacker = new_ip()
+    for i in range(FAILURES_PER_ADDRESS):
+        error(login(app, email, f"wrong-{i}-password", attacker), 401, "invalid_credentials")
+    stopped = login(app, email, PASSWORD, attacker)  # a failing client is stopped, whatever it sends
+    assert "from your address" in error(stopped, 429, "rate_limited")["message"]
+    assert int(stopped.headers["Retry-After"]) >= 1
+
+    botnet = [new_ip() for _ in range(BACKOFF_AFTER + 4)]
+    for ip in botnet:
+        error(login(app, email, "wrong-again-password", ip), 401, "invalid_credentials")
+    for ip in (botnet[0], botnet[-1]):  # the account backs off: every failing address waits
+        slowed = login(app, email, "yet-another-guess", ip)
+        assert "must wait" in error(slowed, 429, "rate_limited")["message"]
+        assert int(slowed.headers["Retry-After"]) >= 1
+
+    owner = login(app, email.upper(), PASSWORD, new_ip())  # meanwhile, from an address that has not failed
+    assert owner.status_code == 200, owner.text
+    assert owner.json()["user"]["id"] == victim.id
     assert login(app, other_email, PASSWORD, new_ip()).status_code == 200
-    assert victim.ok("GET", "/api/auth/me")["user"]["id"] == victim.id, "issued tokens keep working"
+    error(login(app, email, "wrong-again-password", botnet[1]), 429, "rate_limited")  # still slowed after that
+
+    log = app.wait_log(f"sign-in locked for {email} from {attacker['X-Forwarded-For']}")
+    assert f"sign-in back-off for {email}" in log
+    seen = admin_of(app).ok("GET", "/api/admin/lockouts")["data"]
+    mine = {(lk["kind"], lk["address"]) for lk in seen if lk["account"] == email}
+    assert ("address", attacker["X-Forwarded-For"]) in mine
+    assert any(kind == "account" for kind, _ in mine)
+    assert all(lk["until"] > lk["at"] for lk in seen), "ISO-8601 UTC times sort as text"
 
 
-def test_a_correct_password_clears_the_failures(app: ChatappProcess) -> None:
+def test_a_correct_password_clears_the_failures_of_that_address(app: ChatappProcess) -> None:
     _, email = register(app, "Forgetful")
     for round_ in range(2):
-        for i in range(FAILURES_PER_ACCOUNT - 1):
-            error(login(app, email, f"typo-{round_}-{i}-xx", new_ip()), 401, "invalid_credentials")
-        assert login(app, email, PASSWORD, new_ip()).status_code == 200
+        ip = new_ip()
+        for i in range(FAILURES_PER_ADDRESS - 1):
+            error(login(app, email, f"typo-{round_}-{i}-xx", ip), 401, "invalid_credentials")
+        assert login(app, email, PASSWORD, ip).status_code == 200
+        error(login(app, email, f"typo-{round_}-again", ip), 401, "invalid_credentials")
 
 
 # ---------------------------------------------------------------------- uploads

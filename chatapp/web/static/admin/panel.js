@@ -6,6 +6,7 @@ import { AccountMenu } from './account.js';
 import { Inbox } from './inbox.js';
 import { RoomPane } from './room.js';
 import { Notifier } from './notify.js';
+import { Lockouts } from './lockouts.js';
 
 const CONNECTION_TEXT = {
   connecting: 'Connecting…', connected: 'Live', reconnecting: 'Reconnecting…', offline: 'Offline', disabled: 'Live updates off',
@@ -66,6 +67,7 @@ class Panel {
     if (this.realtime) this.listen();
     window.addEventListener('popstate', () => this.route());
     await this.inbox.start();
+    new Lockouts({ api: this.api }).start().catch((error) => console.warn('lockouts unavailable:', error.message));
     await this.route();
   }
 
