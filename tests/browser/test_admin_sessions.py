@@ -34,6 +34,16 @@ def live(page: Page) -> None:
     expect(page.locator("#agents")).to_contain_text("online")  # joined presence-admins as this admin
 
 
+def two_browsers(pages: Pages, stack: Stack, name: str) -> tuple[str, Api, Api, Page, Page]:
+    """One admin signed in twice (two sessions), each in its own live browser context."""
+    email, admin = stack.new_admin(name)
+    other = second_device(stack, email)
+    here, there = signed_in(pages, admin), signed_in(pages, other)
+    live(here)
+    live(there)
+    return email, admin, other, here, there
+
+
 def assert_refused(api: Api) -> None:
     response = api.get("/api/auth/me")
     assert response.status_code == 401 and response.json()["error"] == "token_revoked", response.text
@@ -58,11 +68,7 @@ def test_sign_out_returns_to_login_and_the_token_is_refused(pages: Pages, stack:
 
 
 def test_sign_out_everywhere_ends_the_other_browser(pages: Pages, stack: Stack) -> None:
-    email, admin = stack.new_admin("Eve Everywhere")
-    other = second_device(stack, email)
-    here, there = signed_in(pages, admin), signed_in(pages, other)
-    live(here)
-    live(there)
+    _, admin, other, here, there = two_browsers(pages, stack, "Eve Everywhere")
 
     here.get_by_role("button", name="Sign out everywhere").click()
     here.wait_for_url(f"{stack.url}/admin/login")
@@ -75,11 +81,7 @@ def test_sign_out_everywhere_ends_the_other_browser(pages: Pages, stack: Stack) 
 
 
 def test_password_change_ends_the_other_browser_and_keeps_this_one(pages: Pages, stack: Stack) -> None:
-    email, admin = stack.new_admin("Paul Password")
-    other = second_device(stack, email)
-    here, there = signed_in(pages, admin), signed_in(pages, other)
-    live(here)
-    live(there)
+    email, admin, other, here, there = two_browsers(pages, stack, "Paul Password")
 
     here.get_by_role("button", name="Change password").click()
     dialog = here.locator("#password-dialog")
