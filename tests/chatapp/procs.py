@@ -51,6 +51,7 @@ class ChatappProcess(ChildServer):
                 "REVERB_PORT": str(self.reverb_port),
                 "REVERB_SCHEME": "http",
                 "CHATAPP_IDENTITY_SECRET": IDENTITY_SECRET,
+                "CHATAPP_ALLOW_REGISTRATION": "true",  # the suites sign up accounts alongside site identities
                 "CHATAPP_UPLOAD_DIR": str(self.workdir / "uploads"),
                 "CHATAPP_MAX_UPLOAD_BYTES": "300000",
                 "CHATAPP_RATE_AUTH": "10000/60",

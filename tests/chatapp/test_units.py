@@ -180,6 +180,14 @@ def test_settings_from_env() -> None:
             Settings.from_env(bad)
 
 
+def test_registration_is_off_by_default_with_host_site_identity() -> None:
+    assert Settings.from_env({}).allow_registration is True
+    assert Settings.from_env({"CHATAPP_IDENTITY_SECRET": SECRET}).allow_registration is False
+    assert Settings.from_env({"CHATAPP_IDENTITY_SECRET": SECRET, "CHATAPP_ALLOW_REGISTRATION": ""}).allow_registration is False
+    assert Settings.from_env({"CHATAPP_IDENTITY_SECRET": SECRET, "CHATAPP_ALLOW_REGISTRATION": "yes"}).allow_registration
+    assert not Settings.from_env({"CHATAPP_ALLOW_REGISTRATION": "false"}).allow_registration
+
+
 def test_trusted_proxies_are_checked_addresses() -> None:
     assert Settings.from_env({}).trusted_proxies == ()
     s = Settings.from_env({"CHATAPP_TRUSTED_PROXIES": " 127.0.0.1, 10.0.0.0/8,::1 ,192.168.1.7/32"})
