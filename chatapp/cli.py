@@ -159,7 +159,7 @@ def serve(host: str, port: int, run_migrations: bool, workers: int) -> None:
 @main.command("prune-guests")
 @click.option("--days", default=30, show_default=True, type=int, help="Keep guests younger than this.")
 def prune_guests(days: int) -> None:
-    """Delete guest visitors who never started a chat (run daily from cron)."""
+    """Delete guest visitors who never started a chat, and sessions that ended (run daily from cron)."""
     from datetime import timedelta
 
     from chatapp import repository as repo
@@ -167,14 +167,17 @@ def prune_guests(days: int) -> None:
 
     settings = _settings()
 
-    async def run() -> int:
+    async def run() -> tuple[int, int]:
         db = await connect(settings.database_url)
         try:
-            return await repo.delete_idle_guests(db, utcnow() - timedelta(days=max(0, days)))
+            cutoff = utcnow() - timedelta(days=max(0, days))
+            return await repo.delete_idle_guests(db, cutoff), await repo.delete_dead_sessions(db, cutoff)
         finally:
             await db.close()
 
-    click.echo(f"deleted {asyncio.run(run())} idle guests")
+    guests, sessions = asyncio.run(run())
+    click.echo(f"deleted {guests} idle guests")
+    click.echo(f"forgot {sessions} ended sessions")
 
 
 @main.command("identity-token")

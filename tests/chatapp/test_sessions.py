@@ -57,6 +57,12 @@ def test_logout_revokes_this_device_only(chat: ChatappProcess) -> None:
     again = laptop.post("/api/auth/logout")
     assert again.status_code == 401 and again.json()["error"] == "token_revoked"
 
+    pruned = chat.cli("prune-guests", "--days", "0").stdout
+    forgotten = int(pruned.split("forgot ")[1].split()[0])
+    assert forgotten >= 1, pruned
+    assert laptop.get("/api/auth/me").json()["error"] == "token_revoked", "a forgotten session stays refused"
+    assert phone.ok("GET", "/api/auth/me"), "live sessions are kept"
+
 
 def test_guest_tokens_are_sessions_too(new_guest: Callable[..., Api]) -> None:
     guest = new_guest("Leaving")
