@@ -112,6 +112,7 @@ def serve(host: str, port: int, run_migrations: bool, workers: int) -> None:
 
     from chatapp.db import connect
     from chatapp.schema import migrate as apply, pending
+    from pyreverb.listening import listening_address
 
     settings = _settings()
     logging.basicConfig(
@@ -149,7 +150,8 @@ def serve(host: str, port: int, run_migrations: bool, workers: int) -> None:
     async def startup(sockets=None):  # type: ignore[no-untyped-def]
         await original(sockets=sockets)
         if server.started:
-            click.echo(f"chatapp listening on http://{host}:{port} ({time.monotonic() - started:.2f}s)", err=True)
+            address = listening_address(server)
+            click.echo(f"chatapp listening on http://{address} ({time.monotonic() - started:.2f}s)", err=True)
 
     server.startup = startup  # type: ignore[method-assign]
     server.run()

@@ -15,6 +15,7 @@ import click
 import uvicorn
 
 from pyreverb.config import ConfigError, Settings
+from pyreverb.listening import listening_address
 
 __all__ = ["main", "serve"]
 
@@ -34,8 +35,7 @@ class _Node(uvicorn.Server):
             # while connections pile up) do not rescan them and stall the loop.
             gc.collect()
             gc.freeze()
-            port = next((s.getsockname()[1] for srv in self.servers for s in srv.sockets), "?")
-            click.echo(self.banner.format(port=port), err=True)
+            click.echo(self.banner.format(address=listening_address(self)), err=True)
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
@@ -77,10 +77,9 @@ def serve(settings: Settings) -> None:
         server_header=False,
     )
     scheme = "https" if settings.tls_cert else "http"
-    shown_host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     trigger_path = "compiled" if load_speedups(settings.speedups) is not None else "pure Python"
     banner = (
-        f"pyreverb listening on {scheme}://{shown_host}:{{port}}{settings.prefix} "
+        f"pyreverb listening on {scheme}://{{address}}{settings.prefix} "
         f"(apps: {len(settings.apps)}; trigger path: {trigger_path})"
     )
     _Node(config, banner).run()
