@@ -54,6 +54,9 @@ class Settings:
     # Host-site identity (HS256 JWT signed by the site's backend); empty disables it.
     identity_secret: str = ""
     identity_max_age: int = 24 * 3600
+    # When set, identity tokens must carry exactly this 'aud' / 'iss' (docs/identity.md).
+    identity_audience: str = ""
+    identity_issuer: str = ""
     # Sign-up with e-mail and password; from_env turns it off by default when the host site
     # vouches for its users (CHATAPP_IDENTITY_SECRET), where a second way in only adds risk.
     allow_registration: bool = True
@@ -132,6 +135,8 @@ class Settings:
             admin_idle_timeout=_int(env, "CHATAPP_ADMIN_IDLE_TIMEOUT", d.admin_idle_timeout),
             identity_secret=env.get("CHATAPP_IDENTITY_SECRET", ""),
             identity_max_age=_int(env, "CHATAPP_IDENTITY_MAX_AGE", d.identity_max_age),
+            identity_audience=env.get("CHATAPP_IDENTITY_AUDIENCE", "").strip(),
+            identity_issuer=env.get("CHATAPP_IDENTITY_ISSUER", "").strip(),
             allow_registration=_bool(env, "CHATAPP_ALLOW_REGISTRATION", not env.get("CHATAPP_IDENTITY_SECRET")),
             allow_guests=_bool(env, "CHATAPP_ALLOW_GUESTS", d.allow_guests),
             reverb_app_id=creds[0],

@@ -5,26 +5,31 @@ signs ``{"sub": user id, "name": ..., "email": ..., "exp": ...}`` with
 ``CHATAPP_IDENTITY_SECRET``; the widget hands the token to
 ``POST /api/auth/identity`` and the site's user becomes the chat user without a
 second login. ``docs/identity.md`` shows the PHP and Python that sign it.
+
+PyJWT checks the token: HS256 only, ``exp`` required, ``nbf`` and ``iat`` honoured
+with :data:`LEEWAY_SECONDS` of clock skew, ``aud`` and ``iss`` when configured. What
+it cannot know stays here: how long a token may live, and what the claims must hold.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
 import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-import orjson
+import jwt
 
-__all__ = ["SiteIdentity", "IdentityError", "verify_identity_token", "sign_identity_token"]
+__all__ = ["SiteIdentity", "IdentityError", "verify_identity_token", "sign_identity_token", "LEEWAY_SECONDS"]
 
 MAX_TOKEN_LENGTH = 4096
+ALGORITHM = "HS256"
+LEEWAY_SECONDS = 30  # clock skew between the site's servers and ours
 
 
 class IdentityError(ValueError):
-    """The identity token is malformed, forged or expired; ``str()`` says which."""
+    """The identity token is malformed, forged, expired or meant for someone else; ``str()`` says which."""
 
 
 @dataclass(frozen=True)
@@ -34,53 +39,74 @@ class SiteIdentity:
     email: str | None
 
 
-def _b64decode(part: str) -> bytes:
-    try:
-        return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
-    except (binascii.Error, ValueError):
-        raise IdentityError("token is not base64url") from None
-
-
-def _b64encode(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+@contextmanager
+def _any_key_length() -> Iterator[None]:
+    """The secret's minimum length is the settings' decision (``CHATAPP_IDENTITY_SECRET``), not a warning per token."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", jwt.InsecureKeyLengthWarning)
+        yield
 
 
 def sign_identity_token(secret: str, claims: dict[str, object]) -> str:
     """What the host site does; used by tests and by ``chatapp identity-token``."""
-    header = _b64encode(orjson.dumps({"alg": "HS256", "typ": "JWT"}))
-    payload = _b64encode(orjson.dumps(claims))
-    signature = hmac.new(secret.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
-    return f"{header}.{payload}.{_b64encode(signature)}"
+    with _any_key_length():
+        return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def verify_identity_token(token: str, secret: str, max_age: int, now: float | None = None) -> SiteIdentity:
-    """Check signature, algorithm and lifetime; return who the site says this is."""
+def verify_identity_token(
+    token: str, secret: str, max_age: int, *, audience: str | None = None, issuer: str | None = None
+) -> SiteIdentity:
+    """Check signature, algorithm, lifetime and (when given) audience and issuer; return who the site says this is."""
     if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
         raise IdentityError("identity must be a JWT (header.payload.signature)")
-    header_b64, payload_b64, signature_b64 = token.split(".")
     try:
-        header = orjson.loads(_b64decode(header_b64))
-        claims = orjson.loads(_b64decode(payload_b64))
-    except orjson.JSONDecodeError:
-        raise IdentityError("token header or payload is not JSON") from None
-    if not isinstance(header, dict) or header.get("alg") != "HS256":
-        raise IdentityError("token must be signed with HS256")
-    expected = hmac.new(secret.encode(), f"{header_b64}.{payload_b64}".encode(), hashlib.sha256).digest()
-    if not hmac.compare_digest(expected, _b64decode(signature_b64)):
-        raise IdentityError("token signature does not match the shared secret")
+        algorithm = jwt.get_unverified_header(token).get("alg")
+    except jwt.PyJWTError:
+        raise IdentityError("token header is not base64url JSON") from None
+    if algorithm != ALGORITHM:
+        raise IdentityError(f"token must be signed with {ALGORITHM}, not {str(algorithm)[:20]!r}")
+    required = ["exp"] + (["aud"] if audience else []) + (["iss"] if issuer else [])
+    try:
+        with _any_key_length():
+            claims = jwt.decode(
+                token,
+                secret,
+                algorithms=[ALGORITHM],
+                audience=audience or None,
+                issuer=issuer or None,
+                leeway=LEEWAY_SECONDS,
+                options={"require": required, "verify_aud": bool(audience), "verify_sub": False,
+                         "verify_jti": False},
+            )
+    except jwt.PyJWTError as exc:
+        raise IdentityError(_reason(exc, audience, issuer)) from None
     if not isinstance(claims, dict):
         raise IdentityError("token payload must be a JSON object")
-    now = time.time() if now is None else now
-    exp = claims.get("exp")
-    if not isinstance(exp, (int, float)) or isinstance(exp, bool):
-        raise IdentityError("token needs a numeric 'exp' claim")
-    if exp < now:
-        raise IdentityError("token has expired")
-    iat = claims.get("iat")
-    if isinstance(iat, (int, float)) and not isinstance(iat, bool) and iat > now + 60:
-        raise IdentityError("token is issued in the future; check the site's clock")
-    if exp - now > max_age:
+    if int(claims["exp"]) - time.time() > max_age:
         raise IdentityError(f"token lives longer than the allowed {max_age} seconds")
+    return _identity(claims)
+
+
+def _reason(exc: jwt.PyJWTError, audience: str | None, issuer: str | None) -> str:
+    """One plain sentence per way a token fails."""
+    if isinstance(exc, jwt.ExpiredSignatureError):
+        return "token has expired"
+    if isinstance(exc, jwt.ImmatureSignatureError):
+        return "token is not yet valid (its 'nbf' or 'iat' is in the future; check the site's clock)"
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return f"token needs a '{exc.claim}' claim"
+    if isinstance(exc, jwt.InvalidAudienceError):
+        return f"token is for another audience ('aud' must be {audience!r})"
+    if isinstance(exc, jwt.InvalidIssuerError):
+        return f"token is from another issuer ('iss' must be {issuer!r})"
+    if isinstance(exc, jwt.InvalidSignatureError):
+        return "token signature does not match the shared secret"
+    if isinstance(exc, jwt.InvalidAlgorithmError):
+        return f"token must be signed with {ALGORITHM}"
+    return f"token is malformed: {exc}"
+
+
+def _identity(claims: dict[str, object]) -> SiteIdentity:
     subject = claims.get("sub")
     if isinstance(subject, int) and not isinstance(subject, bool):
         subject = str(subject)

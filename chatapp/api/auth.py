@@ -107,7 +107,9 @@ async def identity(request: Request) -> Response:
     if not isinstance(token, str):
         raise BadRequest("'identity' (the site's signed token) is required", field="identity")
     try:
-        who = verify_identity_token(token, chat.settings.identity_secret, chat.settings.identity_max_age)
+        s = chat.settings
+        who = verify_identity_token(token, s.identity_secret, s.identity_max_age, audience=s.identity_audience,
+                                    issuer=s.identity_issuer)
     except IdentityError as exc:
         raise Unauthorized(f"Identity rejected: {exc}", code="invalid_identity") from None
     external_id = f"site:{who.subject}"

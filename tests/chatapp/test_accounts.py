@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import re
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import jwt
+
 from chatapp.identity import sign_identity_token
-from tests.chatapp.procs import IDENTITY_SECRET, Api, ChatappProcess
+from tests.chatapp.procs import IDENTITY_SECRET, Api, ChatappProcess, chatapp_stack
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "identity.md"
 
@@ -21,6 +24,13 @@ def doc_signer() -> Callable[..., str]:
     namespace: dict[str, Any] = {}
     exec(code.group(1), namespace)  # noqa: S102 - our own documentation
     return namespace["chat_identity_token"]  # type: ignore[no-any-return]
+
+
+def signed_with(algorithm: str, claims: dict[str, Any]) -> str:
+    """A token the site's secret signs with another algorithm (or none at all)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", jwt.InsecureKeyLengthWarning)  # HS512 wants a longer key; beside the point
+        return jwt.encode(claims, None if algorithm == "none" else IDENTITY_SECRET, algorithm=algorithm)
 
 
 def exchange(api: Api, token: str, **headers: str) -> Any:
@@ -50,8 +60,12 @@ def test_bad_identity_tokens_are_refused(anon: Api) -> None:
     unsigned = sign_identity_token("x" * 20, good).split(".")
     cases = {
         "signature": sign_identity_token("a-different-secret-entirely", good),
-        "expired": sign_identity_token(IDENTITY_SECRET, {**good, "exp": now - 5}),
+        "expired": sign_identity_token(IDENTITY_SECRET, {**good, "exp": now - 120}),
+        "not yet valid": sign_identity_token(IDENTITY_SECRET, {**good, "nbf": now + 300}),
+        "in the future": sign_identity_token(IDENTITY_SECRET, {**good, "iat": now + 300}),
         "HS256": f"{header_none}.{unsigned[1]}.",
+        "not 'HS512'": signed_with("HS512", good),
+        "not 'none'": signed_with("none", good),
         "lives longer": sign_identity_token(IDENTITY_SECRET, {**good, "exp": now + 10 * 24 * 3600}),
         "'sub'": sign_identity_token(IDENTITY_SECRET, {"name": "x", "exp": now + 60}),
         "'exp'": sign_identity_token(IDENTITY_SECRET, {"sub": "1"}),
@@ -64,6 +78,25 @@ def test_bad_identity_tokens_are_refused(anon: Api) -> None:
         assert body["error"] == "invalid_identity" and reason in body["message"], (reason, body)
     missing = anon.request("POST", "/api/auth/identity", json={})
     assert missing.status_code == 422 and missing.json()["error"] == "invalid_input"
+
+
+def test_identity_audience_and_issuer_are_checked_when_configured(tmp_path: Path) -> None:
+    env = {"CHATAPP_IDENTITY_AUDIENCE": "chat.shop.example", "CHATAPP_IDENTITY_ISSUER": "https://shop.example"}
+    with chatapp_stack(f"sqlite:///{tmp_path / 'chat.sqlite3'}", tmp_path, env) as app:
+        anon = Api(app.base_url)
+        claims = {"sub": "77", "exp": int(time.time()) + 600, **{"aud": env["CHATAPP_IDENTITY_AUDIENCE"],
+                                                                  "iss": env["CHATAPP_IDENTITY_ISSUER"]}}
+        assert exchange(anon, sign_identity_token(IDENTITY_SECRET, claims)).status_code == 200
+        cases = {
+            "another audience": {**claims, "aud": "billing.shop.example"},
+            "another issuer": {**claims, "iss": "https://evil.example"},
+            "'aud' claim": {k: v for k, v in claims.items() if k != "aud"},
+            "'iss' claim": {k: v for k, v in claims.items() if k != "iss"},
+        }
+        for reason, bad in cases.items():
+            response = exchange(anon, sign_identity_token(IDENTITY_SECRET, bad))
+            assert response.status_code == 401, (reason, response.text)
+            assert response.json()["error"] == "invalid_identity" and reason in response.json()["message"], reason
 
 
 def test_guest_conversation_moves_to_the_signed_in_user(chat: ChatappProcess, new_guest: Callable[..., Api]) -> None:

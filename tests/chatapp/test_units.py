@@ -18,7 +18,7 @@ from chatapp.broadcasting import fit_text
 from chatapp.config import ConfigError, RateLimit, Settings
 from chatapp.db import sqlite_path, to_dollar_placeholders
 from chatapp.errors import TooManyRequests, Unauthorized
-from chatapp.identity import IdentityError, sign_identity_token, verify_identity_token
+from chatapp.identity import LEEWAY_SECONDS, IdentityError, sign_identity_token, verify_identity_token
 from chatapp.login_throttle import LoginThrottle
 from chatapp.openapi import build_openapi
 from chatapp.ratelimit import RateLimiter
@@ -58,16 +58,23 @@ def test_migrations_render_for_each_database(dialect: str) -> None:
 def test_identity_round_trip_and_tampering() -> None:
     now = time.time()
     token = sign_identity_token(SECRET, {"sub": 42, "name": "Ada", "email": "ada@example.com", "exp": now + 60})
-    who = verify_identity_token(token, SECRET, max_age=3600, now=now)
+    who = verify_identity_token(token, SECRET, max_age=3600)
     assert (who.subject, who.name, who.email) == ("42", "Ada", "ada@example.com")
     header, payload, signature = token.split(".")
     forged_claims = orjson.dumps({"sub": "1", "exp": now + 60})
     forged = base64.urlsafe_b64encode(forged_claims).rstrip(b"=").decode()
     with pytest.raises(IdentityError, match="signature"):
-        verify_identity_token(f"{header}.{forged}.{signature}", SECRET, 3600, now)
+        verify_identity_token(f"{header}.{forged}.{signature}", SECRET, 3600)
     with pytest.raises(IdentityError, match="future"):
         verify_identity_token(sign_identity_token(SECRET, {"sub": "1", "iat": now + 600, "exp": now + 700}),
-                              SECRET, 3600, now)
+                              SECRET, 3600)
+    late = sign_identity_token(SECRET, {"sub": "1", "exp": now - LEEWAY_SECONDS // 2})
+    assert verify_identity_token(late, SECRET, 3600).subject == "1", "clock skew within the leeway is forgiven"
+    pinned = sign_identity_token(SECRET, {"sub": "1", "exp": now + 60, "aud": ["chat", "other"], "iss": "shop"})
+    assert verify_identity_token(pinned, SECRET, 3600, audience="chat", issuer="shop").subject == "1"
+    with pytest.raises(IdentityError, match="'aud' claim"):
+        verify_identity_token(sign_identity_token(SECRET, {"sub": "1", "exp": now + 60}), SECRET, 3600,
+                              audience="chat")
 
 
 @given(st.text(max_size=300))
