@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from chatapp.pages import VENDOR_FILES, WEB_DIR
-from tests.chatapp.procs import Api, ChatappProcess
+from tests.chatapp.procs import Api, ChatappProcess, chatapp_reverb
 from tests.helpers.procs import ROOT, TIME_FACTOR, ReverbProcess
 
 CHROMIUM = "/usr/bin/chromium"
@@ -66,7 +66,7 @@ class Stack:
 
     def start_reverb_again(self) -> None:
         """A new pyreverb process on the same port (clients reconnect to it by themselves)."""
-        self.reverb = ReverbProcess(port=self.reverb.port).start()
+        self.reverb = chatapp_reverb(port=self.reverb.port)
 
     def new_user(self, name: str = "Customer") -> tuple[str, Api]:
         email = f"customer{next(_ids)}-{self.chat.port}@shop.test"
@@ -84,7 +84,7 @@ class Stack:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     ensure_web_assets()
     workdir = tmp_path_factory.mktemp("chatapp-browser")
-    reverb = ReverbProcess().start()
+    reverb = chatapp_reverb()
     # Tests seed long histories through the API faster than the default per-user limit allows.
     chat = ChatappProcess(f"sqlite:///{workdir / 'chat.sqlite3'}", reverb.port, workdir,
                           env={"CHATAPP_RATE_MESSAGES": "1000/10"})

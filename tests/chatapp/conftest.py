@@ -16,6 +16,7 @@ from tests.chatapp.procs import (
     Api,
     ChatappProcess,
     PushReceiver,
+    chatapp_reverb,
     create_pg_database,
     drop_pg_database,
 )
@@ -28,7 +29,7 @@ _counter = itertools.count(1)
 
 @pytest.fixture(scope="session")
 def chat_reverb() -> Iterator[ReverbProcess]:
-    node = ReverbProcess().start()
+    node = chatapp_reverb()
     try:
         yield node
     finally:

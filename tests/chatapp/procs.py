@@ -25,6 +25,16 @@ from tests.helpers.procs import TIME_FACTOR, ChildServer, ReverbProcess, free_po
 
 PG_ADMIN_URL = os.environ.get("CHATAPP_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IDENTITY_SECRET = "site-shared-secret-for-tests-0123456789"
+CHATAPP_REVERB_ENV = {"REVERB_APP_ACCEPT_CLIENT_EVENTS_FROM": "none"}
+"""chatapp's pyreverb app as docs/chatapp.md sets it up: the product sends no client events."""
+
+
+def chatapp_reverb(port: int | None = None) -> ReverbProcess:
+    """A started pyreverb for chatapp (on ``port`` when given: a restart on the same port)."""
+    node = ReverbProcess(env=dict(CHATAPP_REVERB_ENV))
+    if port is not None:
+        node.port = port
+    return node.start()
 
 
 @dataclass
@@ -101,7 +111,7 @@ class ChatappProcess(ChildServer):
 @contextmanager
 def chatapp_stack(database_url: str, workdir: Path, env: dict[str, str] | None = None) -> Iterator[ChatappProcess]:
     """A pyreverb and a migrated chatapp with its own ``env``; afterwards its log must show no 500."""
-    reverb = ReverbProcess().start()
+    reverb = chatapp_reverb()
     try:
         app = ChatappProcess(database_url, reverb.port, workdir, env=dict(env or {})).start()
         try:

@@ -1,6 +1,7 @@
 """`make run` (bin/run-demo) is safe to start on a machine with a network: both servers
 bind the loopback only, the app secret and admin password are random, kept under the
-var directory and reused, and every start-up line prints the address really bound."""
+var directory and reused, and every start-up line prints the address really bound.
+Its pyreverb app refuses client events, as chatapp's documented set-up does."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil
@@ -24,12 +26,13 @@ import pusher.errors
 import pytest
 
 from tests.chatapp.procs import Api, ChatappProcess
+from tests.helpers.node_client import NodeClient
 from tests.helpers.procs import ROOT, TIME_FACTOR, ChildServer, free_port
 
 DEMO = ROOT / "bin" / "run-demo"
 READY = "Ctrl-C stops everything."
 # Settings the caller's environment could carry into the demo and mask what it does itself.
-INHERITED = ("DEMO_HOST", "DEMO_ADMIN_PASSWORD", "DATABASE_URL", "CHATAPP_UPLOAD_DIR")
+INHERITED = ("DEMO_HOST", "DEMO_ADMIN_PASSWORD", "DATABASE_URL", "CHATAPP_UPLOAD_DIR", "REVERB_APP_ACCEPT_CLIENT_EVENTS_FROM")
 
 
 class Demo:
@@ -176,3 +179,39 @@ def test_start_lines_print_the_bound_wildcard_address_and_port(tmp_path: Path) -
             assert httpx.get(f"http://127.0.0.1:{port}/up", timeout=5).status_code == 200
         finally:
             server.stop()
+
+
+async def test_demo_refuses_client_events_on_chat_channels(demo: Demo) -> None:
+    guest = Api(demo.chat_url).ok("POST", "/api/auth/guest", {"name": "Whispering Wendy"})
+    visitor = Api(demo.chat_url, guest["token"], guest["user"])
+    room_id = visitor.send("hello")["room"]["id"]
+    email, password = demo.admin_login
+    admin_token = Api(demo.chat_url).ok("POST", "/api/auth/login", {"email": email, "password": password})["token"]
+
+    def through_chatapp(token: str) -> Any:
+        def answer(request: dict[str, Any]) -> dict[str, Any]:
+            response = httpx.post(f"{demo.chat_url}/broadcasting/auth", headers={"Authorization": f"Bearer {token}"},
+                                  data={"socket_id": request["socket_id"], "channel_name": request["channel"]}, timeout=10)
+            response.raise_for_status()
+            return dict(response.json())
+        return answer
+
+    sender = await NodeClient.start(auth=through_chatapp(guest["token"]))
+    agent = await NodeClient.start(auth=through_chatapp(admin_token))
+    try:
+        for client in (sender, agent):
+            client.send(cmd="echo", key="demo-key", port=demo.reverb_port)
+            await client.connected()
+        agent.send(cmd="echo_listen_whisper", kind="private", name=f"chat.{room_id}", event="typing")
+        sender.send(cmd="echo_listen", kind="private", name=f"chat.{room_id}", event=".message.sent")
+        for client in (sender, agent):
+            await client.wait_for(lambda e: e["type"] == "echo_subscribed")
+        # a forged typing event with the agent's id, as a visitor could send it
+        sender.send(cmd="echo_whisper", kind="private", name=f"chat.{room_id}", event="typing",
+                    data={"user_id": 1, "name": "Support", "is_typing": True})
+        refused = await sender.wait_for(lambda e: e["type"] == "connection_error")
+        assert refused["error"]["code"] == 4301 and "disabled" in refused["error"]["message"], refused
+        await agent.expect_none(lambda e: e["type"] == "whisper" or e.get("event") == "client-typing", within=1.0)
+    finally:
+        await sender.close()
+        await agent.close()

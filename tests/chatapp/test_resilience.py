@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.chatapp.conftest import start_echo
-from tests.chatapp.procs import Api, ChatappProcess
+from tests.chatapp.procs import Api, ChatappProcess, chatapp_reverb
 from tests.helpers.node_client import NodeClient
 from tests.helpers.procs import ReverbProcess
 
@@ -17,7 +17,7 @@ from tests.helpers.procs import ReverbProcess
 @pytest.fixture
 def second_instance(database_url: str, chat: ChatappProcess, tmp_path: Path) -> Iterator[tuple[ReverbProcess, ChatappProcess]]:
     """Another chatapp (own pyreverb) sharing the suite's database."""
-    reverb = ReverbProcess().start()
+    reverb = chatapp_reverb()
     app = ChatappProcess(database_url, reverb.port, tmp_path / "second").start(migrate=False)
     try:
         yield reverb, app
@@ -48,7 +48,7 @@ async def test_send_survives_pyreverb_outage(
     assert [m["body"] for m in missed] == ["during the outage"]
 
     # pyreverb is back on the same port: events flow again, nothing is stuck in chatapp.
-    back = ReverbProcess(port=reverb.port).start()
+    back = chatapp_reverb(port=reverb.port)
     try:
         tab = await start_echo(app, back, visitor.token or "")
         echo_clients.append(tab)
