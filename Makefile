@@ -8,7 +8,7 @@ JSSTAMP := $(JS)/node_modules/.installed
 WEB    := chatapp/web
 WEBSTAMP := $(WEB)/static/vendor/.installed
 
-.PHONY: run run-server test test-fast setup node chromium bench bench-smoke soak clean
+.PHONY: run run-server test test-fast setup node chromium bench bench-smoke bench-chat soak clean
 
 setup: $(STAMP) $(JSSTAMP) $(WEBSTAMP)
 
@@ -51,6 +51,10 @@ bench: setup
 
 bench-smoke: setup
 	$(BIN)/python -m bench.run --smoke
+
+# chatapp under load: 100,000 preloaded rooms on SQLite and PostgreSQL (bench/chat.py).
+bench-chat: setup
+	$(BIN)/python -m bench.chat
 
 clean:
 	rm -rf $(VENV) $(JS)/node_modules .pytest_cache

@@ -9,7 +9,6 @@ make restarts, WebSockets and many connections work, and must parse with the rea
 from __future__ import annotations
 
 import configparser
-import os
 import re
 import shutil
 import subprocess
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from pyreverb.config import AppConfig, Settings
+from tests.helpers.tools import debian_tool, make_tls_pair
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "pyreverb"
@@ -168,6 +168,60 @@ def test_nginx_site_proxies_websockets(site: Path) -> None:
     assert re.search(r"location = \S*/metrics \{ return 404; \}", text), "never expose /metrics through the proxy"
 
 
+CHATAPP_PATHS = ("/", "/widget.js", "/static/", "/admin", "/admin/", "/api/", "/broadcasting/auth", "/up")
+CLIENT_HEADERS = (
+    "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+    "proxy_set_header X-Real-IP $remote_addr;",
+    "proxy_set_header X-Forwarded-Proto $scheme;",
+)
+
+
+def _nginx_locations(text: str) -> dict[str, str]:
+    """``location`` path (``= /up`` for an exact match) -> its block, for the flat blocks of the example sites."""
+    found = re.finditer(r"location ((?:= )?\S+) \{(.*?)\}", text, re.DOTALL)
+    return {m.group(1): m.group(2) for m in found}
+
+
+def test_chatapp_nginx_site_routes_every_path_and_passes_the_client() -> None:
+    text = _read(DEPLOY / "nginx" / "chatapp.conf")
+    tls_server = text.split("listen 443 ssl;", 1)[1]
+    locations = _nginx_locations(tls_server)
+    for path in CHATAPP_PATHS:
+        blocks = (locations.get(path, ""), locations.get(f"= {path}", ""))
+        assert any("proxy_pass http://chatapp;" in block for block in blocks), f"{path} must reach chatapp"
+    assert "proxy_pass http://chatapp_reverb;" in locations["/app/"]
+    assert "return 404;" in locations["/apps/"], "pyreverb's HTTP API stays on the loopback"
+    # the server-level headers, and again where a location sets its own (nginx inherits none then)
+    for header in CLIENT_HEADERS:
+        assert header in tls_server.split("location", 1)[0] and header in locations["/app/"]
+    assert "gzip on;" in text and re.search(r"gzip_types [^;]*application/javascript[^;]*text/css|gzip_types [^;]*text/css[^;]*application/javascript", text)
+    assert "CHATAPP_TRUSTED_PROXIES=127.0.0.1" in text
+
+
+def test_chatapp_docs_quote_the_checked_nginx_site() -> None:
+    """docs/chatapp.md's nginx example is deploy/nginx/chatapp.conf, line for line."""
+    doc = _read(DOCS / "chatapp.md").split("## Deploying", 1)[1]
+    block = re.search(r"```nginx\n(.*?)```", doc, re.DOTALL)
+    assert block, "docs/chatapp.md's Deploying section shows the nginx site"
+    site = {line.strip() for line in _read(DEPLOY / "nginx" / "chatapp.conf").splitlines()}
+    missing = [line for line in block.group(1).splitlines() if line.strip() and line.strip() not in site]
+    assert not missing, f"not in deploy/nginx/chatapp.conf: {missing}"
+    assert "CHATAPP_TRUSTED_PROXIES" in doc and "deploy/haproxy/chatapp.cfg" in doc
+
+
+def test_chatapp_haproxy_passes_the_client_and_routes_every_path() -> None:
+    text = _read(DEPLOY / "haproxy" / "chatapp.cfg")
+    assert "option forwardfor" in text and "http-request set-header X-Real-IP %[src]" in text
+    assert "http-request set-header X-Forwarded-Proto https if { ssl_fc }" in text
+    exact = set(re.search(r"acl chatapp_path path (.+)", text).group(1).split())  # type: ignore[union-attr]
+    prefixes = set(re.search(r"acl chatapp_path path_beg (.+)", text).group(1).split())  # type: ignore[union-attr]
+    assert set(CHATAPP_PATHS) <= exact | prefixes and all(p.endswith("/") for p in prefixes)
+    assert "use_backend chat_reverb if websocket" in text and "acl websocket path_beg /app/" in text
+    assert re.search(r"deny\b.*\{ path /metrics \}.*\{ path_beg /apps/ \}", text)
+    assert "compression algo gzip" in text and "application/javascript" in text
+    assert _seconds(re.search(r"timeout tunnel (\S+)", text).group(1)) > KEEPALIVE_SILENCE  # type: ignore[union-attr]
+
+
 def test_nginx_site_has_app_and_api_locations() -> None:
     text = _read(DEPLOY / "nginx" / "pyreverb.conf")
     assert "location /app/ {" in text and "location /apps/ {" in text
@@ -214,40 +268,15 @@ def test_supervisor_program_restarts_after_a_drain() -> None:
 # -- deploy files: validated by the real tools when available ---------------------------
 
 
-def _binary(name: str, package: str) -> str:
-    """The tool's path; as root, install the Debian package once when it is missing."""
-    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
-    if found is None and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        install = ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package]
-        if subprocess.run(install, env=env, capture_output=True, timeout=600).returncode != 0:
-            subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=600)
-            subprocess.run(install, env=env, capture_output=True, timeout=600)
-        found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
-    if found is None:
-        pytest.skip(f"{name} is not installed (Debian package {package})")
-    return found
-
-
 @pytest.fixture(scope="module")
 def tls_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A throwaway certificate so the configs' TLS lines can be loaded."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("openssl is needed to make a test certificate")
-    where = tmp_path_factory.mktemp("tls")
-    cert, key = where / "cert.pem", where / "key.pem"
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-         "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=localhost"],
-        check=True, capture_output=True, timeout=30,
-    )
-    return cert, key
+    return make_tls_pair(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.mark.parametrize("site", _nginx_sites(), ids=lambda p: p.name)
 def test_nginx_accepts_the_site(site: Path, tls_pair: tuple[Path, Path], tmp_path: Path) -> None:
-    nginx = _binary("nginx", "nginx-light")
+    nginx = debian_tool("nginx", "nginx-light")
     cert, key = tls_pair
     text = re.sub(r"/etc/letsencrypt/live/[^/]+/fullchain\.pem", str(cert), _read(site))
     text = re.sub(r"/etc/letsencrypt/live/[^/]+/privkey\.pem", str(key), text)
@@ -264,12 +293,13 @@ def test_nginx_accepts_the_site(site: Path, tls_pair: tuple[Path, Path], tmp_pat
     assert result.returncode == 0, result.stderr
 
 
-def test_haproxy_accepts_the_config(tls_pair: tuple[Path, Path], tmp_path: Path) -> None:
-    haproxy = _binary("haproxy", "haproxy")
+@pytest.mark.parametrize("config", sorted((DEPLOY / "haproxy").glob("*.cfg")), ids=lambda p: p.name)
+def test_haproxy_accepts_the_config(config: Path, tls_pair: tuple[Path, Path], tmp_path: Path) -> None:
+    haproxy = debian_tool("haproxy", "haproxy")
     cert, key = tls_pair
     bundle = tmp_path / "bundle.pem"
     bundle.write_text(cert.read_text() + key.read_text())
-    text = re.sub(r"/etc/haproxy/certs/\S+\.pem", str(bundle), _read(DEPLOY / "haproxy" / "haproxy.cfg"))
+    text = re.sub(r"/etc/haproxy/certs/\S+\.pem", str(bundle), _read(config))
     (tmp_path / "haproxy.cfg").write_text(text)
     result = subprocess.run([haproxy, "-c", "-q", "-f", str(tmp_path / "haproxy.cfg")], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stdout + result.stderr
