@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-__all__ = ["LingeringClose", "LINGER_MAX_BYTES", "LINGER_MAX_SECONDS", "LINGER_IDLE_SECONDS"]
+__all__ = ["LINGER_IDLE_SECONDS", "LINGER_MAX_BYTES", "LINGER_MAX_SECONDS", "LingeringClose"]
 
 LINGER_MAX_BYTES = 8 * 1024 * 1024
 """At most this much of a refused body is read and discarded, then the socket is cut."""
