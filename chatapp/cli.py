@@ -1,4 +1,4 @@
-"""``chatapp migrate | create-admin | serve | identity-token``; settings come from env."""
+"""``chatapp migrate | create-admin | deactivate | serve | identity-token``; settings come from env."""
 
 from __future__ import annotations
 
@@ -95,6 +95,32 @@ def create_admin(email: str, name: str | None, password: str) -> None:
                 return f"updated: {email} (id {user.id}) is an admin; {revoked} sessions signed out"
             user = await repo.create_user(db, role="admin", name=name, email=email, password_hash=password_hash)
             return f"created admin {email} (id {user.id})"
+        finally:
+            await db.close()
+
+    click.echo(asyncio.run(run()))
+
+
+@main.command()
+@click.option("--email", required=True, help="Sign-in e-mail of the account.")
+@click.option("--reactivate", is_flag=True, help="Let a deactivated account sign in again.")
+def deactivate(email: str, reactivate: bool) -> None:
+    """Stop an account from signing in (its conversations stay); every session of it ends now."""
+    from chatapp import repository as repo
+    from chatapp.db import connect
+
+    settings = _settings()
+
+    async def run() -> str:
+        db = await connect(settings.database_url)
+        try:
+            found = await repo.get_login(db, email.strip().lower())
+            if not found:
+                raise click.ClickException(f"no account signs in with {email}")
+            user = found[0]
+            revoked = await _revoke_all(db, settings, user.id, deactivated=not reactivate)
+            state = "reactivated" if reactivate else "deactivated"
+            return f"{state}: {user.email} (id {user.id}); {revoked} sessions signed out"
         finally:
             await db.close()
 

@@ -122,6 +122,20 @@ def test_create_admin_on_an_existing_account_revokes_its_tokens(chat: ChatappPro
     assert_revoked(admin)
 
 
+def test_deactivation_revokes_and_refuses_sign_in(chat: ChatappProcess) -> None:
+    email = new_account(chat)
+    member = sign_in(chat, email)
+    assert "deactivated" in chat.cli("deactivate", "--email", email).stdout
+    assert_revoked(member)
+    refused = Api(chat.base_url).post("/api/auth/login", {"email": email, "password": PASSWORD})
+    assert refused.status_code == 403, refused.text
+    assert refused.json() == {"error": "account_deactivated", "message": "This account is deactivated"}
+    assert "reactivated" in chat.cli("deactivate", "--email", email, "--reactivate").stdout
+    sign_in(chat, email).ok("GET", "/api/auth/me")
+    unknown = chat.cli("deactivate", "--email", "nobody@sessions.test", check=False)
+    assert unknown.returncode != 0 and "no account signs in with nobody@sessions.test" in unknown.stderr
+
+
 async def _terminated(client: NodeClient) -> None:
     await client.wait_for(lambda e: e["type"] == "connection_error" and e["code"] == 4009, timeout=5)
     await client.wait_for(lambda e: e["type"] == "state" and e["current"] == "disconnected", timeout=5)
