@@ -120,6 +120,19 @@ def test_every_metric_is_documented() -> None:
     assert not missing, f"metrics missing from docs/operations.md: {missing}"
 
 
+def test_security_policy_names_real_settings_and_every_rate_limit() -> None:
+    """SECURITY.md's settings exist, and every chatapp rate limit is in its table."""
+    policy = _read(ROOT / "SECURITY.md")
+    named = set(re.findall(r"`((?:CHATAPP|REVERB|PYREVERB)_[A-Z0-9_]+)", policy))
+    chatapp_config = _read(ROOT / "chatapp" / "config.py")
+    known = env_names_read_by_pyreverb() | set(re.findall(r'"(CHATAPP_[A-Z0-9_]+)"', chatapp_config))
+    assert named - known == set(), f"SECURITY.md names settings nothing reads: {sorted(named - known)}"
+    rate_limits = set(re.findall(r'"(CHATAPP_RATE_[A-Z_]+)"', chatapp_config))
+    assert len(rate_limits) >= 5 and rate_limits <= named, sorted(rate_limits - named)
+    for secret in ("REVERB_APP_SECRET", "CHATAPP_SECRET_KEY", "CHATAPP_IDENTITY_SECRET", "CHATAPP_VAPID_PRIVATE_KEY", "CHATAPP_TRUSTED_PROXIES"):
+        assert f"`{secret}`" in policy, secret
+
+
 def test_migration_guide_shows_the_laravel_env() -> None:
     doc = _read(DOCS / "migrating-from-reverb.md")
     for line in (
