@@ -1,18 +1,426 @@
-"""chatapp under load: throughput, delivery latency, search and cost per message.
+"""``python -m bench.chat``: chatapp under load on a large history, SQLite and PostgreSQL.
 
-Real pyreverb and chatapp processes on a database preloaded with past rooms and
-messages, on SQLite and PostgreSQL; visitors and agents are HTTP and Pusher
-WebSocket clients. ``python -m bench.chat [--quick]``.
+For each database: a copy of a preloaded history (100,000 past rooms, 1,000,000
+messages; bench.chat_db), real pyreverb and ``chatapp serve`` processes
+(bench.chat_stack), and visitors and agents as HTTP + Pusher WebSocket clients
+(bench.chat_clients). Measured:
+
+* the visitor messages per second one chatapp process sustains: open-loop steps
+  of rising rate until errors, a backlog or the latency knee;
+* visitor->agent (admin feed) and agent->visitor (room channel) delivery p50/p99
+  at half that rate, from the send time written in each message body;
+* admin search p99 over the history (``GET /api/admin/chat/rooms?q=``);
+* chatapp CPU seconds per message at that rate with 1,000 and with 100,000 rooms.
+
+Prints tables with the issue's targets, writes ``bench/results/chat.json``.
+``--quick`` is the seconds-long version the smoke test runs.
 """
 
 from __future__ import annotations
 
-__all__ = ["main"]
+import argparse
+import asyncio
+import itertools
+import os
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import aiohttp
+
+from bench.chat_clients import Agent, Deliveries, Visitor, tag_body
+from bench.chat_data import SEARCH_TERMS, History, chat_body
+from bench.chat_db import discard, prepare
+from bench.chat_stack import AGENT_PASSWORD, UNLIMITED, ChatStack
+from bench.pinning import LOAD_CPUS, raise_open_files
+from bench.report import machine, markdown_table, medians, table, write_json
+from bench.stats import wait_for_quiet
+
+__all__ = ["ChatConfig", "FULL", "QUICK", "TARGETS", "main", "run"]
 
 
-def main() -> None:
-    raise SystemExit("bench.chat: not built yet")
+@dataclass(frozen=True)
+class ChatConfig:
+    name: str
+    rooms: int
+    messages: int
+    small_rooms: int  # the cost comparison's small history
+    small_messages: int
+    visitors: int
+    agents: int
+    ramp_rates: tuple[int, ...]  # offered visitor messages/s per step
+    step_seconds: float
+    half_seconds: float  # the delivery and cost phase at half the sustained rate
+    search_rounds: int  # times each search term is asked
+    max_in_flight: int
+    quiet_wait: float
+    databases: tuple[str, ...] = ("sqlite", "postgres")
+    repeat: int = 1
+
+
+FULL = ChatConfig(
+    name="full", rooms=100_000, messages=1_000_000, small_rooms=1_000, small_messages=10_000,
+    visitors=400, agents=2,
+    ramp_rates=(50, 100, 200, 300, 400, 500, 600, 800, 1_000, 1_200, 1_500, 2_000),
+    step_seconds=5.0, half_seconds=15.0, search_rounds=8, max_in_flight=512, quiet_wait=30.0,
+)
+QUICK = ChatConfig(
+    name="quick", rooms=200, messages=2_000, small_rooms=50, small_messages=500,
+    visitors=12, agents=2, ramp_rates=(20, 40), step_seconds=1.0, half_seconds=1.5, search_rounds=1,
+    max_in_flight=64, quiet_wait=0.0,
+)
+
+# The issue's targets: (headline column, comparison, limit, what it means).
+TARGETS: tuple[tuple[str, str, str, float, str], ...] = (
+    ("max msg/s", "postgres", ">=", 1_000, "visitor messages/s per process on PostgreSQL"),
+    ("v->a p99 ms", "*", "<=", 100, "visitor->agent p99 delivery at half max"),
+    ("a->v p99 ms", "*", "<=", 100, "agent->visitor p99 delivery at half max"),
+    ("search p99 ms", "*", "<=", 50, "admin search p99 over the history"),
+    ("cost ratio", "*", "<=", 1.2, "CPU per message at 100,000 rooms / at 1,000"),
+)
+ACK_KNEE_MS = 250.0  # a step past this p99 (send -> HTTP answer) is past the knee
+DELIVERY_KNEE_MS = 500.0  # ... or past this p99 visitor -> agent delivery
+DRAIN_SECONDS = 30.0
+
+
+def _pct(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    xs = sorted(values)
+    return round(xs[min(len(xs) - 1, int(p / 100 * len(xs)))], 2)
+
+
+@dataclass
+class Load:
+    """The clients of one run and the ids of every tagged message they sent."""
+
+    session: aiohttp.ClientSession
+    stack: ChatStack
+    visitors: list[Visitor]
+    agents: list[Agent]
+    deliveries: Deliveries
+    from_visitors: set[int]
+    from_agents: dict[int, str]  # message id -> the visitor who should receive it
+    ids: itertools.count[int]
+    rng: random.Random
+
+    @classmethod
+    async def start(cls, stack: ChatStack, cfg: ChatConfig) -> "Load":
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=cfg.max_in_flight + 64),
+                                        timeout=aiohttp.ClientTimeout(total=30))
+        deliveries = Deliveries()
+        load = cls(session, stack, [], [], deliveries, set(), {}, itertools.count(1), random.Random(7))
+        try:
+            emails = await asyncio.gather(*(asyncio.to_thread(stack.create_admin) for _ in range(cfg.agents)))
+            for email in emails:
+                load.agents.append(await Agent.start(session, stack.base_url, stack.ws_url, email, AGENT_PASSWORD,
+                                                     deliveries))
+            for chunk in range(0, cfg.visitors, 50):
+                load.visitors += await asyncio.gather(*(
+                    Visitor.start(session, stack.base_url, stack.ws_url, f"Bench visitor {i}", deliveries)
+                    for i in range(chunk, min(cfg.visitors, chunk + 50))))
+        except BaseException:
+            await load.close()
+            raise
+        return load
+
+    async def close(self) -> None:
+        for client in [*self.visitors, *self.agents]:
+            await client.socket.close()
+        await self.session.close()
+
+    def visitor_send(self, turn: int) -> Any:
+        visitor = self.visitors[turn % len(self.visitors)]
+        ident = next(self.ids)
+
+        async def send() -> int:
+            status = await visitor.send(tag_body(ident, chat_body(self.rng)))
+            if status in (200, 201):
+                self.from_visitors.add(ident)
+            return status
+        return send
+
+    def agent_reply(self, turn: int) -> Any:
+        index = turn % len(self.visitors)
+        visitor = self.visitors[index]
+        agent = self.agents[(index // 2) % len(self.agents)]  # one agent per room: no reassigning
+        ident = next(self.ids)
+
+        async def send() -> int:
+            status = await agent.reply(visitor.room_id, tag_body(ident, chat_body(self.rng)))
+            if status in (200, 201):
+                self.from_agents[ident] = visitor.name
+            return status
+        return send
+
+    def missing(self) -> dict[str, int]:
+        """Acknowledged messages some receiver has not seen (yet)."""
+        seen = self.deliveries.seen
+        to_agents = sum(1 for a in self.agents for i in self.from_visitors if (a.name, i) not in seen)
+        to_visitors = sum(1 for i, who in self.from_agents.items() if (who, i) not in seen)
+        return {"to_agents": to_agents, "to_visitors": to_visitors}
+
+    async def drain(self, cap: float = DRAIN_SECONDS) -> dict[str, int]:
+        deadline = time.monotonic() + cap
+        gone = self.missing()
+        while sum(gone.values()) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+            gone = self.missing()
+        return gone
+
+    async def offer(self, rate: float, seconds: float, agent_share: float, cap: int) -> dict[str, Any]:
+        """Open loop: ``rate`` messages/s for ``seconds`` (``agent_share`` of them agent replies)."""
+        assert self.stack.meter is not None
+        self.deliveries.reset()
+        statuses: list[int] = []
+        acks: list[float] = []
+        in_flight: set[asyncio.Task[None]] = set()
+        refused = 0
+
+        async def timed(send: Any) -> None:
+            started = time.perf_counter()
+            try:
+                status = await send()
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                status = 0
+            acks.append((time.perf_counter() - started) * 1000)
+            statuses.append(status)
+
+        total = max(1, round(rate * seconds))
+        agent_every = round(1 / agent_share) if agent_share else 0
+        self.stack.meter.mark()
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        for n in range(total):
+            due = start + n / rate
+            if due > loop.time():
+                await asyncio.sleep(due - loop.time())
+            if len(in_flight) >= cap:
+                refused += 1  # the server is this far behind: a knee
+                continue
+            send = self.agent_reply(n) if agent_every and n % agent_every == 1 else self.visitor_send(n)
+            task = asyncio.create_task(timed(send))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
+        if in_flight:
+            await asyncio.wait(in_flight, timeout=60)
+        elapsed = loop.time() - start
+        cpu = self.stack.meter.cpu_seconds()
+        gone = await self.drain(cap=10.0)
+        ok = sum(1 for s in statuses if s in (200, 201))
+        return {
+            "offered_per_s": rate,
+            "achieved_per_s": round(ok / elapsed, 1),
+            "sent": len(statuses),
+            "ok": ok,
+            "errors": len(statuses) - ok,
+            "refused_client_side": refused,
+            "statuses": {str(s): statuses.count(s) for s in sorted(set(statuses))},
+            "ack_ms": {"p50": _pct(acks, 50), "p99": _pct(acks, 99)},
+            "to_agents_ms": {"p50": _pct(self.deliveries.to_agents, 50),
+                             "p99": _pct(self.deliveries.to_agents, 99)},
+            "to_visitors_ms": {"p50": _pct(self.deliveries.to_visitors, 50),
+                               "p99": _pct(self.deliveries.to_visitors, 99)},
+            "chatapp_cpu_s": round(cpu, 3),
+            "chatapp_cpu_pct": round(100 * cpu / elapsed, 1),
+            "cpu_ms_per_message": round(1000 * cpu / ok, 3) if ok else None,
+            "undelivered_after_drain": gone,
+            "seconds": round(elapsed, 2),
+        }
+
+    async def search(self, rounds: int) -> dict[str, Any]:
+        agent = self.agents[0]
+        times: list[float] = []
+        found: dict[str, int] = {}
+        failures = 0
+        for _ in range(rounds):
+            for term in SEARCH_TERMS:
+                started = time.perf_counter()
+                status, hits = await agent.search(term)
+                times.append((time.perf_counter() - started) * 1000)
+                failures += status != 200
+                found[term] = hits
+        return {"queries": len(times), "failures": failures, "p50_ms": _pct(times, 50), "p99_ms": _pct(times, 99),
+                "max_ms": round(max(times), 2), "rooms_found_first_page": found}
+
+
+def _past_knee(step: dict[str, Any]) -> bool:
+    p99_ack = step["ack_ms"]["p99"] or 0
+    p99_agent = step["to_agents_ms"]["p99"] or 0
+    return bool(step["errors"] or step["refused_client_side"] or sum(step["undelivered_after_drain"].values())
+                or step["achieved_per_s"] < 0.95 * step["offered_per_s"]
+                or p99_ack > ACK_KNEE_MS or p99_agent > DELIVERY_KNEE_MS)
+
+
+async def _big_run(url: str, cfg: ChatConfig, say: Any) -> dict[str, Any]:
+    stack = ChatStack(url).start()
+    try:
+        load = await Load.start(stack, cfg)
+        try:
+            await load.offer(cfg.ramp_rates[0] / 2, min(2.0, cfg.step_seconds), 0.0, cfg.max_in_flight)  # warm-up
+            steps: list[dict[str, Any]] = []
+            sustained = 0.0
+            for rate in cfg.ramp_rates:
+                step = await load.offer(rate, cfg.step_seconds, 0.0, cfg.max_in_flight)
+                steps.append(step)
+                knee = _past_knee(step)
+                say(f"   {rate:>5}/s offered: {step['achieved_per_s']:>7.1f}/s ok, errors {step['errors']}, "
+                    f"ack p99 {step['ack_ms']['p99']} ms, v->a p99 {step['to_agents_ms']['p99']} ms, "
+                    f"chatapp CPU {step['chatapp_cpu_pct']}%" + ("  <- knee" if knee else ""))
+                if knee:
+                    break
+                sustained = step["achieved_per_s"]
+            half = max(1.0, sustained / 2) if sustained else cfg.ramp_rates[0] / 2
+            await load.drain()
+            latency = await load.offer(half, cfg.half_seconds, 0.5, cfg.max_in_flight)
+            say(f"   half max ({half:.0f}/s, half agent replies): v->a {latency['to_agents_ms']}, "
+                f"a->v {latency['to_visitors_ms']}, {latency['cpu_ms_per_message']} CPU ms/msg")
+            search = await load.search(cfg.search_rounds)
+            say(f"   search: p50 {search['p50_ms']} ms, p99 {search['p99_ms']} ms over {search['queries']} queries")
+            missing = await load.drain()
+            return {"ramp": steps, "sustained_per_s": sustained, "half_rate": half, "half": latency,
+                    "search": search, "undelivered_at_end": missing,
+                    "sent": {"from_visitors": len(load.from_visitors), "from_agents": len(load.from_agents)}}
+        finally:
+            await load.close()
+    finally:
+        stack.stop()
+        _check_log(stack)
+
+
+async def _cost_run(url: str, cfg: ChatConfig, rate: float) -> dict[str, Any]:
+    stack = ChatStack(url).start()
+    try:
+        load = await Load.start(stack, cfg)
+        try:
+            await load.offer(cfg.ramp_rates[0] / 2, min(2.0, cfg.step_seconds), 0.0, cfg.max_in_flight)
+            result = await load.offer(rate, cfg.half_seconds, 0.5, cfg.max_in_flight)
+            result["undelivered_at_end"] = await load.drain()
+            return result
+        finally:
+            await load.close()
+    finally:
+        stack.stop()
+        _check_log(stack)
+
+
+def _check_log(stack: ChatStack) -> None:
+    log = stack.log()
+    if "Exception in ASGI application" in log or "unhandled error" in log:
+        raise RuntimeError("chatapp logged an unhandled error; see var/bench-logs/chat-chatapp.log")
+
+
+def headline(run: dict[str, Any]) -> dict[str, float | None]:
+    big, small = run["big"], run["small"]
+    big_cost, small_cost = big["half"]["cpu_ms_per_message"], small["cpu_ms_per_message"]
+    return {
+        "max msg/s": big["sustained_per_s"],
+        "v->a p50 ms": big["half"]["to_agents_ms"]["p50"],
+        "v->a p99 ms": big["half"]["to_agents_ms"]["p99"],
+        "a->v p50 ms": big["half"]["to_visitors_ms"]["p50"],
+        "a->v p99 ms": big["half"]["to_visitors_ms"]["p99"],
+        "search p50 ms": big["search"]["p50_ms"],
+        "search p99 ms": big["search"]["p99_ms"],
+        "CPU ms/msg small": small_cost,
+        "CPU ms/msg big": big_cost,
+        "cost ratio": round(big_cost / small_cost, 2) if big_cost and small_cost else None,
+    }
+
+
+def verdicts(heads: dict[str, dict[str, float | None]]) -> list[dict[str, Any]]:
+    """Each target against each database's median: met, missed, or not measured."""
+    rows = []
+    for column, which, op, limit, meaning in TARGETS:
+        for database, head in heads.items():
+            if which not in ("*", database):
+                continue
+            value = head.get(column)
+            met = None if value is None else (value >= limit if op == ">=" else value <= limit)
+            rows.append({"target": f"{meaning} {op} {limit:g}", "database": database, "value": value,
+                         "verdict": "not measured" if met is None else ("met" if met else "MISSED")})
+    return rows
+
+
+async def run(cfg: ChatConfig, say: Any = print) -> dict[str, Any]:
+    """Every database, ``cfg.repeat`` times; returns the document written to results/."""
+    raise_open_files()
+    runs: dict[str, list[dict[str, Any]]] = {}
+    big, small = History(cfg.rooms, cfg.messages), History(cfg.small_rooms, cfg.small_messages)
+    for attempt in range(cfg.repeat):
+        for database in cfg.databases:
+            busy = await asyncio.to_thread(wait_for_quiet, 25.0, cfg.quiet_wait)
+            say(f"-- {database}, {cfg.rooms:,} rooms (run {attempt + 1}/{cfg.repeat}; machine {busy:.0f}% busy before)")
+            url = await asyncio.to_thread(prepare, database, big, say)
+            try:
+                big_result = await _big_run(url, cfg, say)
+            finally:
+                await asyncio.to_thread(discard, url)
+            say(f"-- {database}, {cfg.small_rooms:,} rooms at {big_result['half_rate']:.0f}/s (cost comparison)")
+            url = await asyncio.to_thread(prepare, database, small, say)
+            try:
+                small_result = await _cost_run(url, cfg, big_result["half_rate"])
+            finally:
+                await asyncio.to_thread(discard, url)
+            say(f"   {small_result['cpu_ms_per_message']} CPU ms/msg (vs {big_result['half']['cpu_ms_per_message']} "
+                f"at {cfg.rooms:,} rooms)")
+            runs.setdefault(database, []).append({"big": big_result, "small": small_result,
+                                                  "machine_busy_pct_before": busy})
+    heads = {db: medians([headline(r) for r in rs]) for db, rs in runs.items()}
+    doc = {
+        "scenario": "chat",
+        "config": asdict(cfg),
+        "machine": machine(),
+        "rate_limits": UNLIMITED,
+        "headline": heads,
+        "targets": verdicts(heads),
+        "runs": runs,
+    }
+    path = write_json("chat", doc)
+    say(table(f"chatapp ({cfg.name}: {cfg.rooms:,} rooms, {cfg.messages:,} messages; "
+              f"medians of {cfg.repeat} run(s))", heads))
+    say(_targets_text(doc["targets"]))
+    say(f"rate limits raised for the run: {UNLIMITED}")
+    say(f"   wrote {path}")
+    return doc
+
+
+def _targets_text(rows: list[dict[str, Any]]) -> str:
+    lines = ["== targets (issue 14) =="]
+    for row in rows:
+        lines.append(f"{row['verdict']:>12}  {row['database']:<9} {row['value']!s:>8}  {row['target']}")
+    return "\n".join(lines) + "\n"
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    """The tables for docs/benchmarks.md."""
+    targets = "\n".join(f"| {r['target']} | {r['database']} | {r['value']} | {r['verdict']} |" for r in doc["targets"])
+    return (markdown_table(doc["headline"]) + "\n| target | database | measured | |\n|---|---|---|---|\n"
+            + targets + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.chat", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny history and seconds-long steps (the smoke test)")
+    parser.add_argument("--repeat", type=int, default=None, help="runs per database; tables show medians")
+    parser.add_argument("--databases", default=None, help="comma-separated: sqlite,postgres")
+    parser.add_argument("--markdown", action="store_true", help="also print the tables as Markdown")
+    args = parser.parse_args(argv)
+    cfg = QUICK if args.quick else FULL
+    if args.repeat:
+        cfg = replace(cfg, repeat=args.repeat)
+    if args.databases:
+        cfg = replace(cfg, databases=tuple(d.strip() for d in args.databases.split(",")))
+    if LOAD_CPUS:
+        os.sched_setaffinity(0, LOAD_CPUS)  # the clients stay off chatapp's core
+    import uvloop
+
+    doc = uvloop.run(run(cfg, lambda *a: print(*a, flush=True)))
+    if args.markdown:
+        print(markdown(doc))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

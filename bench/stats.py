@@ -80,6 +80,10 @@ class ProcessMeter:
     def mark(self) -> None:
         self._mark = self._sample()
 
+    def cpu_seconds(self) -> float:
+        """CPU seconds (user + system) used since :meth:`mark`."""
+        return self._sample().cpu_seconds - self._mark.cpu_seconds
+
     def cpu_percent(self) -> float:
         """CPU used since :meth:`mark`, in percent of one core."""
         now = self._sample()

@@ -67,7 +67,10 @@ async def _revoke_all(db: Database, settings: Settings, user_id: int, **changes:
 @click.option("--name", default=None, help="Shown to visitors (default: the e-mail's local part).")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="At least 8 characters.")
 def create_admin(email: str, name: str | None, password: str) -> None:
-    """Create a support admin, or make an existing account an admin with this password."""
+    """Create a support admin, or make the admin (or site user) with this e-mail an admin with this password.
+
+    A customer who signed up with the address is not promoted: their address is unverified.
+    """
     from chatapp import repository as repo
     from chatapp.auth import Passwords, validate_email, validate_name, validate_password
     from chatapp.db import connect
@@ -88,12 +91,14 @@ def create_admin(email: str, name: str | None, password: str) -> None:
             if await pending(db):
                 raise click.ClickException("database schema is behind: run `chatapp migrate` first")
             password_hash = await Passwords().hash(password)
-            found = await repo.get_login(db, email)
-            if found:
-                user = found[0]
+            # Only an account whose address is proven may become an admin: anyone can sign up
+            # with this address, unverified, and must not be promoted by it.
+            user = await repo.get_verified_user_by_email(db, email)
+            if user:
                 revoked = await _revoke_all(db, settings, user.id, role="admin", password_hash=password_hash)
                 return f"updated: {email} (id {user.id}) is an admin; {revoked} sessions signed out"
-            user = await repo.create_user(db, role="admin", name=name, email=email, password_hash=password_hash)
+            user = await repo.create_user(db, role="admin", name=name, email=email, password_hash=password_hash,
+                                          email_verified=True)
             return f"created admin {email} (id {user.id})"
         finally:
             await db.close()

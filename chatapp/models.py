@@ -51,6 +51,7 @@ class User:
     email: str | None = None
     external_id: str | None = None
     created_at: datetime | None = None
+    email_verified_at: datetime | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "User":
@@ -64,6 +65,11 @@ class User:
     def is_guest(self) -> bool:
         return self.role == "guest"
 
+    @property
+    def email_verified(self) -> bool:
+        """Proven to belong to this account (admins, host-site identities); sign-ups are not (chatapp.sign_in)."""
+        return self.email is not None and self.email_verified_at is not None
+
     def public(self) -> dict[str, Any]:
         """What others may see (the other side of a chat, presence info)."""
         return {"id": self.id, "name": self.name, "role": self.role}
@@ -73,6 +79,7 @@ class User:
         return {
             **self.public(),
             "email": self.email,
+            "email_verified": self.email_verified,
             "external_id": self.external_id,
             "created_at": iso(self.created_at),
         }

@@ -36,6 +36,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "name": _STR,
             "role": {"type": "string", "enum": ["user", "admin", "guest"]},
             "email": {"type": ["string", "null"]},
+            "email_verified": {"type": "boolean", "description": "false for sign-ups: anyone can register any address"},
             "external_id": {"type": ["string", "null"]},
             "created_at": _TIME,
         },

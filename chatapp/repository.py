@@ -14,7 +14,7 @@ from chatapp.models import Attachment, AuthSession, Message, Room, User
 
 # ------------------------------------------------------------------------- users
 
-_USER_COLUMNS = "id, role, name, email, external_id, created_at"
+_USER_COLUMNS = "id, role, name, email, external_id, created_at, email_verified_at"
 
 
 async def create_user(
@@ -25,16 +25,19 @@ async def create_user(
     email: str | None = None,
     password_hash: str | None = None,
     external_id: str | None = None,
+    email_verified: bool = False,
 ) -> User:
+    now = utcnow()
     row = await conn.fetch_one(
-        "INSERT INTO users (role, name, email, password_hash, external_id, created_at) "
-        f"VALUES (?, ?, ?, ?, ?, ?) RETURNING {_USER_COLUMNS}",
+        "INSERT INTO users (role, name, email, password_hash, external_id, created_at, email_verified_at) "
+        f"VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {_USER_COLUMNS}",
         role,
         name,
         email,
         password_hash,
         external_id,
-        utcnow(),
+        now,
+        now if email and email_verified else None,
     )
     assert row is not None
     return User.from_row(row)
@@ -45,9 +48,28 @@ async def get_user(conn: Connection, user_id: int) -> User | None:
     return User.from_row(row) if row else None
 
 
+async def login_candidates(conn: Connection, email: str, limit: int) -> list[tuple[User, str | None]]:
+    """Accounts with this address and their password hashes: the verified one first, then the oldest."""
+    rows = await conn.fetch_all(
+        f"SELECT {_USER_COLUMNS}, password_hash FROM users WHERE email = ? "
+        "ORDER BY CASE WHEN email_verified_at IS NULL THEN 1 ELSE 0 END, id LIMIT ?",
+        email,
+        limit,
+    )
+    return [(User.from_row(r), r["password_hash"]) for r in rows]
+
+
 async def get_login(conn: Connection, email: str) -> tuple[User, str | None] | None:
-    row = await conn.fetch_one(f"SELECT {_USER_COLUMNS}, password_hash FROM users WHERE email = ?", email)
-    return (User.from_row(row), row["password_hash"]) if row else None
+    """The account an address names first: the verified one, else the oldest sign-up with it."""
+    found = await login_candidates(conn, email, 1)
+    return found[0] if found else None
+
+
+async def get_verified_user_by_email(conn: Connection, email: str) -> User | None:
+    row = await conn.fetch_one(
+        f"SELECT {_USER_COLUMNS} FROM users WHERE email = ? AND email_verified_at IS NOT NULL", email
+    )
+    return User.from_row(row) if row else None
 
 
 async def get_user_by_external_id(conn: Connection, external_id: str) -> User | None:
@@ -55,8 +77,15 @@ async def get_user_by_external_id(conn: Connection, external_id: str) -> User | 
     return User.from_row(row) if row else None
 
 
-async def update_profile(conn: Connection, user_id: int, name: str, email: str | None) -> None:
-    await conn.execute("UPDATE users SET name = ?, email = ? WHERE id = ?", name, email, user_id)
+async def update_verified_profile(conn: Connection, user_id: int, name: str, email: str | None) -> None:
+    """Name and e-mail as a trusted source (the host site) vouches for them: the address counts as verified."""
+    await conn.execute(
+        "UPDATE users SET name = ?, email = ?, email_verified_at = ? WHERE id = ?",
+        name,
+        email,
+        utcnow() if email else None,
+        user_id,
+    )
 
 
 async def list_admins(conn: Connection) -> list[User]:
@@ -477,7 +506,7 @@ async def get_or_create_secret(conn: Connection, name: str, candidate: str) -> s
 
 _SESSION_SELECT = (
     "SELECT s.id AS session_id, s.created_at AS session_created_at, s.last_seen_at, s.expires_at, s.revoked_at, "
-    "u.deactivated_at, u.id, u.role, u.name, u.email, u.external_id, u.created_at "
+    "u.deactivated_at, u.id, u.role, u.name, u.email, u.external_id, u.created_at, u.email_verified_at "
     "FROM auth_sessions s JOIN users u ON u.id = s.user_id"
 )
 

@@ -78,8 +78,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/api/config", realtime.client_config, "Public client settings (Echo, VAPID key, limits)",
              auth="none", response="ClientConfig", tag="service"),
     # --------------------------------------------------------------------- auth
-    Endpoint("POST", "/api/auth/register", auth.register, "Create an account", auth="none", body="Register",
-             ok=201, response="TokenResponse", errors=(403, 409, 429), tag="auth"),
+    Endpoint("POST", "/api/auth/register", auth.register,
+             "Create an account (its e-mail unverified; an address in use answers the same)", auth="none",
+             body="Register", ok=201, response="TokenResponse", errors=(403, 429), tag="auth"),
     Endpoint("POST", "/api/auth/login", auth.login, "Sign in with e-mail and password", auth="none",
              body="Login", response="TokenResponse", errors=(401, 429), tag="auth"),
     Endpoint("POST", "/api/auth/guest", auth.guest, "Start an anonymous visitor session", auth="none",

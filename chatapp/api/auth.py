@@ -17,9 +17,10 @@ from chatapp.api.account import token_document
 from chatapp.api.common import client_ip, json_body, json_response, optional_user, state
 from chatapp.auth import validate_email, validate_name, validate_password
 from chatapp.db import IntegrityError
-from chatapp.errors import BadRequest, Conflict, Forbidden, Unauthorized
+from chatapp.errors import BadRequest, Forbidden, Unauthorized
 from chatapp.identity import IdentityError, verify_identity_token
 from chatapp.models import User
+from chatapp.sign_in import account_for
 
 __all__ = ["register", "login", "guest", "identity", "me"]
 
@@ -55,10 +56,8 @@ async def register(request: Request) -> Response:
     password = validate_password(doc.get("password"))
     name = validate_name(doc.get("name"), default=email.split("@")[0])
     password_hash = await chat.passwords.hash(password)
-    try:
-        user = await repo.create_user(chat.db, role="user", name=name, email=email, password_hash=password_hash)
-    except IntegrityError:
-        raise Conflict("An account with this e-mail already exists", code="email_taken", field="email") from None
+    # Always a new, unverified account: whether the address is known stays unsaid (chatapp.sign_in).
+    user = await repo.create_user(chat.db, role="user", name=name, email=email, password_hash=password_hash)
     moved = await _adopt_guest(request, user)
     return await _token_response(request, user, 201, moved_rooms=moved)
 
@@ -74,14 +73,13 @@ async def login(request: Request) -> Response:
     account = email.strip().lower()[:320]
     address = client_ip(request)
     chat.login_throttle.check(account, address)
-    found = await repo.get_login(chat.db, account)
-    ok = await chat.passwords.verify(found[1] if found else None, password[:256])
-    if not found or not ok:
+    found = await account_for(chat.db, chat.passwords, account, password[:256])
+    if found is None:
         chat.login_throttle.failed(account, address)
         raise Unauthorized("E-mail or password is wrong", code="invalid_credentials")
     chat.login_throttle.succeeded(account, address)
-    moved = await _adopt_guest(request, found[0])
-    return await _token_response(request, found[0], moved_rooms=moved)
+    moved = await _adopt_guest(request, found)
+    return await _token_response(request, found, moved_rooms=moved)
 
 
 async def guest(request: Request) -> Response:
@@ -123,9 +121,9 @@ async def identity(request: Request) -> Response:
     email = who.email.lower() if who.email else user.email
     if user.name != who.name or email != user.email:
         try:
-            await repo.update_profile(chat.db, user.id, who.name, email)
-        except IntegrityError:  # the address belongs to another chat account: keep ours
-            await repo.update_profile(chat.db, user.id, who.name, user.email)
+            await repo.update_verified_profile(chat.db, user.id, who.name, email)
+        except IntegrityError:  # another verified account (an admin, another site user) has it: keep ours
+            await repo.update_verified_profile(chat.db, user.id, who.name, user.email)
     user = await repo.get_user(chat.db, user.id)
     assert user is not None
     moved = await _adopt_guest(request, user)

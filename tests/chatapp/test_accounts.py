@@ -99,6 +99,54 @@ def test_identity_audience_and_issuer_are_checked_when_configured(tmp_path: Path
             assert response.json()["error"] == "invalid_identity" and reason in response.json()["message"], reason
 
 
+def sign_up(api: Api, email: str, password: str) -> Any:
+    return api.request("POST", "/api/auth/register", json={"email": email, "password": password})
+
+
+def test_sign_up_does_not_reveal_which_addresses_have_accounts(chat: ChatappProcess, anon: Api) -> None:
+    taken = f"owner.{chat.port}.{time.time_ns()}@example.com"
+    owner = sign_up(anon, taken, "the owner's password")
+    assert owner.status_code == 201, owner.text
+    fresh = sign_up(anon, f"nobody.{time.time_ns()}@example.com", "a squatter's password")
+    squatter = sign_up(anon, taken.upper(), "a squatter's password")
+    assert squatter.status_code == fresh.status_code == 201, squatter.text
+    shape = lambda doc: {k: sorted(v) if isinstance(v, dict) else type(v).__name__ for k, v in doc.items()}  # noqa: E731
+    assert shape(squatter.json()) == shape(fresh.json()), "an address in use answers exactly like a new one"
+    assert squatter.json()["user"]["email"] == taken and squatter.json()["user"]["email_verified"] is False
+    assert squatter.json()["user"]["id"] != owner.json()["user"]["id"], "the owner's account is not touched"
+
+    signed_in = anon.ok("POST", "/api/auth/login", {"email": taken, "password": "the owner's password"})
+    assert signed_in["user"]["id"] == owner.json()["user"]["id"]
+    theirs = anon.ok("POST", "/api/auth/login", {"email": taken, "password": "a squatter's password"})
+    assert theirs["user"]["id"] == squatter.json()["user"]["id"]
+    for _ in range(3):  # more sign-ups with the address cannot push the owner out of reach
+        assert sign_up(anon, taken, f"probe {time.time_ns()}").status_code == 201
+    assert anon.ok("POST", "/api/auth/login", {"email": taken, "password": "the owner's password"})["user"]["id"] \
+        == owner.json()["user"]["id"]
+
+
+def test_an_unverified_sign_up_is_never_made_an_admin(chat: ChatappProcess, anon: Api) -> None:
+    email = f"support.{chat.port}.{time.time_ns()}@example.com"
+    squatter = Api(chat.base_url, sign_up(anon, email, "squatter password").json()["token"])
+    result = chat.cli("create-admin", "--email", email, "--name", "Real Admin", "--password", "admin password 1")
+    assert "created admin" in result.stdout, result.stdout
+    assert squatter.ok("GET", "/api/auth/me")["user"]["role"] == "user"
+    admin = anon.ok("POST", "/api/auth/login", {"email": email, "password": "admin password 1"})["user"]
+    assert admin["role"] == "admin" and admin["email_verified"] is True
+    again = chat.cli("create-admin", "--email", email, "--password", "admin password 2")
+    assert f"(id {admin['id']}) is an admin" in again.stdout, "the verified admin is the one updated"
+
+
+def test_a_site_identity_gets_its_address_even_when_someone_signed_up_with_it(chat: ChatappProcess,
+                                                                              anon: Api) -> None:
+    email = f"site.{chat.port}.{time.time_ns()}@example.com"
+    assert sign_up(anon, email, "squatter password").status_code == 201
+    token = sign_identity_token(IDENTITY_SECRET, {"sub": f"s-{time.time_ns()}", "email": email,
+                                                  "exp": int(time.time()) + 60})
+    user = exchange(anon, token).json()["user"]
+    assert user["email"] == email and user["email_verified"] is True
+
+
 def test_guest_conversation_moves_to_the_signed_in_user(chat: ChatappProcess, new_guest: Callable[..., Api]) -> None:
     guest = new_guest("Anonymous")
     room_id = guest.send("I started as a guest")["room"]["id"]
@@ -122,8 +170,7 @@ def test_register_and_login(chat: ChatappProcess, anon: Api, new_guest: Callable
     assert created.status_code == 201 and created.json()["user"]["email"] == email.lower()
     assert created.json()["moved_rooms"] == 1
 
-    duplicate = anon.request("POST", "/api/auth/register", json={"email": email.lower(), "password": "long enough"})
-    assert duplicate.status_code == 409 and duplicate.json()["error"] == "email_taken"
+    assert created.json()["user"]["email_verified"] is False, "a sign-up proves nothing about the address"
     for bad, field in (({"email": "nope", "password": "long enough"}, "email"),
                        ({"email": "a@b.example", "password": "short"}, "password"),
                        ({"email": "a@b.example", "password": "long enough", "name": ""}, "name")):
