@@ -22,9 +22,9 @@ import httpx
 import orjson
 
 from chatapp.config import Settings
-from pyreverb.protocol.auth import channel_auth_signature, sign_request
+from pyreverb.protocol.auth import channel_auth_signature, sign_request, user_auth_signature
 
-__all__ = ["Broadcaster", "Event", "channel_auth", "fit_text", "MAX_EVENT_BYTES"]
+__all__ = ["Broadcaster", "Event", "channel_auth", "user_auth", "fit_text", "MAX_EVENT_BYTES"]
 
 log = logging.getLogger("chatapp.broadcasting")
 MAX_BATCH = 10
@@ -45,6 +45,11 @@ class Event:
 def channel_auth(settings: Settings, socket_id: str, channel: str, channel_data: str | None = None) -> str:
     """The ``auth`` value of a subscription answer: ``key:hmac``."""
     return f"{settings.reverb_key}:{channel_auth_signature(settings.reverb_secret, socket_id, channel, channel_data)}"
+
+
+def user_auth(settings: Settings, socket_id: str, user_data: str) -> str:
+    """The ``auth`` value of a ``pusher:signin``: ``key:hmac``."""
+    return f"{settings.reverb_key}:{user_auth_signature(settings.reverb_secret, socket_id, user_data)}"
 
 
 def fit_text(text: str, budget: int) -> tuple[str, bool]:

@@ -9,10 +9,21 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
-__all__ = ["Settings", "RateLimit", "ConfigError"]
+__all__ = ["Settings", "RateLimit", "ConfigError", "DEFAULT_PUSH_HOSTS"]
+
+# The push services browsers use: FCM (Chrome and most Chromium browsers), Mozilla autopush
+# (Firefox), Apple (Safari) and WNS (Edge on Windows).
+DEFAULT_PUSH_HOSTS: tuple[str, ...] = (
+    "fcm.googleapis.com",
+    "*.push.services.mozilla.com",
+    "*.push.apple.com",
+    "*.notify.windows.com",
+)
+_HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
 
 
 class ConfigError(ValueError):
@@ -99,6 +110,13 @@ class Settings:
     push_ttl: int = 3600
     # Plain-http push endpoints are for local test receivers only (each one is an outbound request).
     push_allow_insecure: bool = False
+    # Hosts push endpoints may be on: the browsers' push services ("*.x" = any subdomain of x).
+    push_hosts: tuple[str, ...] = DEFAULT_PUSH_HOSTS
+    # For local testing only: let pushes reach loopback, private and link-local addresses.
+    push_allow_private_addresses: bool = False
+    # Subscriptions kept per user (one per browser); a new one past this replaces the oldest.
+    push_max_subscriptions: int = 5
+    rate_push_subscriptions: RateLimit = RateLimit(10, 60)
     cors_origins: tuple[str, ...] = ("*",)
     # Proxies (IPs/CIDRs) whose X-Forwarded-For is believed; empty = clients connect directly.
     trusted_proxies: tuple[str, ...] = ()
@@ -168,6 +186,10 @@ class Settings:
             vapid_subject=env.get("CHATAPP_VAPID_SUBJECT") or d.vapid_subject,
             push_ttl=_int(env, "CHATAPP_PUSH_TTL", d.push_ttl),
             push_allow_insecure=_bool(env, "CHATAPP_PUSH_ALLOW_INSECURE", False),
+            push_hosts=_host_patterns(env, "CHATAPP_PUSH_HOSTS", d.push_hosts),
+            push_allow_private_addresses=_bool(env, "CHATAPP_PUSH_ALLOW_PRIVATE_ADDRESSES", False),
+            push_max_subscriptions=_int(env, "CHATAPP_PUSH_MAX_SUBSCRIPTIONS", d.push_max_subscriptions),
+            rate_push_subscriptions=_rate(env, "CHATAPP_RATE_PUSH_SUBSCRIPTIONS", d.rate_push_subscriptions),
             cors_origins=tuple(
                 o.strip() for o in env.get("CHATAPP_CORS_ORIGINS", "*").split(",") if o.strip()
             ),
@@ -196,6 +218,8 @@ class Settings:
             raise ConfigError("CHATAPP_IDENTITY_SECRET must be at least 16 characters")
         if not self.vapid_subject.startswith(("mailto:", "https://")):
             raise ConfigError("CHATAPP_VAPID_SUBJECT must be a mailto: or https:// URL")
+        if self.push_max_subscriptions < 1:
+            raise ConfigError("CHATAPP_PUSH_MAX_SUBSCRIPTIONS must be at least 1")
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -242,6 +266,27 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
             raise ConfigError(f"{name} must list IP addresses or CIDR networks, got {item!r}") from None
         found.append(str(network.network_address) if network.num_addresses == 1 else str(network))
     return tuple(found)
+
+
+def _host_patterns(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """Comma-separated host names, IP addresses or ``*.domain`` patterns; empty keeps ``default``."""
+    found: list[str] = []
+    for item in (part.strip().lower().rstrip(".") for part in env.get(name, "").split(",")):
+        if not item:
+            continue
+        name_part = item[2:] if item.startswith("*.") else item
+        if not (_HOST_NAME.fullmatch(name_part) or _is_ip(name_part)):
+            raise ConfigError(f"{name} must list host names or *.domain patterns, got {item!r}")
+        found.append(item)
+    return tuple(found) or default
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _rate(env: Mapping[str, str], name: str, default: RateLimit) -> RateLimit:

@@ -137,7 +137,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     ),
     "LockoutList": _obj({"data": {"type": "array", "items": _ref("Lockout")}}, ("data",)),
     "ChannelAuthResult": _obj({"auth": _STR, "channel_data": _STR}, ("auth",)),
-    "Subscribed": _obj({"subscribed": {"type": "boolean"}}, ("subscribed",)),
+    "UserAuthResult": _obj({"auth": _STR, "user_data": _STR}, ("auth", "user_data")),
+    "Subscribed": _obj(
+        {"subscribed": {"type": "boolean"},
+         "replaced": {**_INT, "description": "older subscriptions of mine forgotten to stay within the cap"}},
+        ("subscribed", "replaced"),
+    ),
     "Removed": _obj({"removed": _INT}, ("removed",)),
     "Revoked": _obj({"revoked": {**_INT, "description": "sessions signed out by this call"}}, ("revoked",)),
     "Health": _obj({"status": _STR}, ("status",)),
@@ -175,6 +180,7 @@ REQUEST_BODIES: dict[str, dict[str, Any]] = {
     "Typing": _obj({"is_typing": {"type": "boolean", "default": True}}),
     "Assign": _obj({"admin_id": _ID}),
     "Priority": _obj({"priority": {"type": "string", "enum": ["normal", "urgent"]}}, ("priority",)),
+    "UserAuth": _obj({"socket_id": {"type": "string", "pattern": r"^\d+\.\d+$"}}, ("socket_id",)),
     "ChannelAuth": _obj({"socket_id": {"type": "string", "pattern": r"^\d+\.\d+$"}, "channel_name": _STR},
                         ("socket_id", "channel_name")),
     "PushSubscription": _obj(
@@ -208,7 +214,7 @@ def _request_body(endpoint: Endpoint) -> dict[str, Any] | None:
     if endpoint.body == "Upload":
         return {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
     content: dict[str, Any] = {"application/json": {"schema": schema}}
-    if endpoint.body == "ChannelAuth":
+    if endpoint.body in ("ChannelAuth", "UserAuth"):
         content["application/x-www-form-urlencoded"] = {"schema": schema}
     optional = "required" not in REQUEST_BODIES[endpoint.body]
     return {"required": not optional, "content": content}

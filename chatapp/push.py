@@ -6,6 +6,10 @@ subscription to it). "Online" is what pyreverb says: an admin is online while on
 ``presence-admins``; a user while their ``private-user.{id}`` channel is
 occupied (the widget subscribes to it). When pyreverb cannot be asked, everyone
 counts as offline: a duplicate notification beats a missed one.
+
+Delivery never holds up a request: it runs in background tasks, the encryption and VAPID
+signature (CPU work) in a small thread pool, at most :data:`MAX_IN_FLIGHT` at a time, and
+every POST goes through :mod:`chatapp.egress`, which connects only to public addresses.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,12 +32,23 @@ from chatapp import repository as repo
 from chatapp.broadcasting import Broadcaster
 from chatapp.config import Settings
 from chatapp.db import Database
+from chatapp.egress import AddressRefused, public_only_transport
+from chatapp.errors import ChatError
 from chatapp.models import Message, Room
 from chatapp.policy import ADMIN_PRESENCE, user_channel
+from chatapp.push_endpoints import check_endpoint
 
-__all__ = ["PushNotifier", "load_vapid", "public_key_b64"]
+__all__ = ["PushNotifier", "load_vapid", "public_key_b64", "MAX_IN_FLIGHT"]
 
 log = logging.getLogger("chatapp.push")
+
+# Deliveries (encrypt + POST) at once. A reply to an unassigned room reaches every offline
+# admin's browsers; past this many they queue, so one burst cannot take every outbound
+# connection or keep the CPU busy for everything else.
+MAX_IN_FLIGHT = 16
+# Threads for encryption: two keep pace with MAX_IN_FLIGHT slow push services, and more would
+# only contend for the interpreter with the request handlers.
+ENCRYPT_THREADS = 2
 
 
 def _b64url(raw: bytes) -> str:
@@ -75,9 +91,17 @@ class PushNotifier:
         self.broadcaster = broadcaster
         self.vapid = vapid
         self.public_key = public_key_b64(vapid)
-        self._client = httpx.AsyncClient(timeout=10.0)
+        limits = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT)
+        self._client = httpx.AsyncClient(
+            transport=public_only_transport(settings.push_allow_private_addresses, limits=limits),
+            timeout=10.0,
+            follow_redirects=False,
+            trust_env=False,
+        )
+        self._in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
+        self._encryptor = ThreadPoolExecutor(ENCRYPT_THREADS, thread_name_prefix="push-encrypt")
         self._tasks: set[asyncio.Task[None]] = set()
-        self.counters = {"delivered": 0, "skipped_online": 0, "gone": 0, "failed": 0}
+        self.counters = {"delivered": 0, "skipped_online": 0, "gone": 0, "failed": 0, "refused": 0}
 
     async def stop(self, timeout: float = 5.0) -> None:
         if self._tasks:
@@ -85,6 +109,7 @@ class PushNotifier:
         for task in self._tasks:
             task.cancel()
         await self._client.aclose()
+        self._encryptor.shutdown(wait=False, cancel_futures=True)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro)
@@ -147,24 +172,20 @@ class PushNotifier:
 
     async def send(self, sub: dict[str, Any], data: bytes, urgent: bool = False) -> int | None:
         """Encrypt and POST one notification; forget subscriptions the service says are gone."""
+        async with self._in_flight:
+            return await self._deliver(sub, data, urgent)
+
+    async def _deliver(self, sub: dict[str, Any], data: bytes, urgent: bool) -> int | None:
         endpoint = sub["endpoint"]
         try:
-            body = WebPusher({"endpoint": endpoint, "keys": {"p256dh": sub["p256dh"], "auth": sub["auth"]}}).encode(
-                data, "aes128gcm"
-            )["body"]
-            parts = urlsplit(endpoint)
-            claims: dict[str, str | int] = {"aud": f"{parts.scheme}://{parts.netloc}", "sub": self.settings.vapid_subject}
-            headers = {
-                **self.vapid.sign(claims),
-                "Content-Encoding": "aes128gcm",
-                "Content-Type": "application/octet-stream",
-                "TTL": str(self.settings.push_ttl),
-                "Urgency": "high" if urgent else "normal",
-            }
+            check_endpoint(endpoint, self.settings)  # stored under older, looser rules?
+            loop = asyncio.get_running_loop()
+            body, headers = await loop.run_in_executor(self._encryptor, self._seal, sub, data, urgent)
             response = await self._client.post(endpoint, content=body, headers=headers)
         except Exception as exc:  # a bad endpoint or key must not break the others
-            self.counters["failed"] += 1
-            log.warning("web push to %s failed: %s", _short(endpoint), exc)
+            refused = isinstance(exc, ChatError) or isinstance(exc.__cause__, AddressRefused)
+            self.counters["refused" if refused else "failed"] += 1
+            log.warning("web push to %s %s: %s", _short(endpoint), "refused" if refused else "failed", exc)
             return None
         if response.status_code in (404, 410):
             await repo.delete_push_endpoint(self.db, endpoint)
@@ -177,6 +198,22 @@ class PushNotifier:
             self.counters["delivered"] += 1
             await repo.touch_push_subscription(self.db, endpoint)
         return response.status_code
+
+    def _seal(self, sub: dict[str, Any], data: bytes, urgent: bool) -> tuple[bytes, dict[str, str]]:
+        """The encrypted body (RFC 8291) and headers with a VAPID signature; CPU work, run in a thread."""
+        endpoint = sub["endpoint"]
+        keys = {"p256dh": sub["p256dh"], "auth": sub["auth"]}
+        body: bytes = WebPusher({"endpoint": endpoint, "keys": keys}).encode(data, "aes128gcm")["body"]
+        parts = urlsplit(endpoint)
+        claims: dict[str, str | int] = {"aud": f"{parts.scheme}://{parts.netloc}", "sub": self.settings.vapid_subject}
+        headers = {
+            **self.vapid.sign(claims),
+            "Content-Encoding": "aes128gcm",
+            "Content-Type": "application/octet-stream",
+            "TTL": str(self.settings.push_ttl),
+            "Urgency": "high" if urgent else "normal",
+        }
+        return body, headers
 
 
 def _preview(message: Message) -> str:

@@ -447,18 +447,31 @@ async def purge_typing(conn: Connection) -> int:
 
 async def save_push_subscription(
     conn: Connection, *, user_id: int, endpoint: str, p256dh: str, auth: str, user_agent: str
-) -> None:
-    """One row per endpoint; a browser re-subscribing moves it to the current user."""
-    await conn.execute(
+) -> bool:
+    """Store or refresh the caller's endpoint; False (nothing changed) when another user owns it."""
+    changed = await conn.execute(
         "INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth, user_agent, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (endpoint) DO UPDATE SET user_id = excluded.user_id, "
-        "p256dh = excluded.p256dh, auth = excluded.auth, user_agent = excluded.user_agent",
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (endpoint) DO UPDATE SET p256dh = excluded.p256dh, "
+        "auth = excluded.auth, user_agent = excluded.user_agent, created_at = excluded.created_at "
+        "WHERE push_subscriptions.user_id = excluded.user_id",
         user_id,
         endpoint,
         p256dh,
         auth,
         user_agent,
         utcnow(),
+    )
+    return changed > 0
+
+
+async def keep_newest_push_subscriptions(conn: Connection, user_id: int, keep: int) -> int:
+    """Forget all but the ``keep`` most recently registered subscriptions of ``user_id``."""
+    return await conn.execute(
+        "DELETE FROM push_subscriptions WHERE user_id = ? AND id NOT IN (SELECT id FROM push_subscriptions "
+        "WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?)",
+        user_id,
+        user_id,
+        keep,
     )
 
 

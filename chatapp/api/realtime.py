@@ -13,37 +13,50 @@ from starlette.responses import Response
 from chatapp import repository as repo
 from chatapp.api.access import caller
 from chatapp.api.common import MAX_JSON_BYTES, json_body, json_response, read_limited, state
-from chatapp.broadcasting import channel_auth
+from chatapp.broadcasting import channel_auth, user_auth
 from chatapp.errors import BadRequest, ChatError, Forbidden
 from chatapp.models import User
 from chatapp.policy import parse_channel
 from chatapp.push import public_key_b64
 from chatapp.validation import SOCKET_ID_RE
 
-__all__ = ["broadcasting_auth", "push_subscribe", "push_unsubscribe", "client_config", "health"]
+__all__ = ["broadcasting_auth", "broadcasting_user_auth", "push_subscribe", "push_unsubscribe", "client_config", "health"]
 
 
-async def _auth_fields(request: Request) -> tuple[str, str]:
-    """``socket_id`` and ``channel_name``, form-encoded (Echo's default) or JSON."""
+async def _socket_fields(request: Request, *names: str) -> dict[str, str]:
+    """``socket_id`` and ``names``, form-encoded (pusher-js's default) or JSON; each a non-empty string."""
+    wanted = ("socket_id", *names)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
         doc = await json_body(request)
-        fields = {k: doc.get(k) for k in ("socket_id", "channel_name")}
+        fields = {k: doc.get(k) for k in wanted}
     else:
         raw = await read_limited(request, MAX_JSON_BYTES)
         try:
             parsed = parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
         except UnicodeDecodeError:
             raise ChatError("Form body is not UTF-8", code="invalid_input") from None
-        fields = {k: (parsed.get(k) or [None])[0] for k in ("socket_id", "channel_name")}
-    socket_value, channel = fields["socket_id"], fields["channel_name"]
-    if not isinstance(socket_value, str) or not socket_value:
-        raise BadRequest("'socket_id' is required", field="socket_id")
-    if not isinstance(channel, str) or not channel:
-        raise BadRequest("'channel_name' is required", field="channel_name")
-    if not SOCKET_ID_RE.match(socket_value):
+        fields = {k: (parsed.get(k) or [None])[0] for k in wanted}
+    found: dict[str, str] = {}
+    for name in wanted:
+        value = fields[name]
+        if not isinstance(value, str) or not value:
+            raise BadRequest(f"'{name}' is required", field=name)
+        found[name] = value
+    if not SOCKET_ID_RE.match(found["socket_id"]):
         raise BadRequest("'socket_id' must look like '1234.5678'", field="socket_id")
-    return socket_value, channel
+    return found
+
+
+async def _auth_fields(request: Request) -> tuple[str, str]:
+    """``socket_id`` and ``channel_name`` of a subscription request."""
+    fields = await _socket_fields(request, "channel_name")
+    return fields["socket_id"], fields["channel_name"]
+
+
+def _ensure_realtime(request: Request) -> None:
+    if not state(request).settings.reverb_configured:
+        raise ChatError("Realtime is not configured on this server (REVERB_APP_*)", code="realtime_disabled")
 
 
 async def broadcasting_auth(request: Request) -> Response:
@@ -62,8 +75,7 @@ async def broadcasting_auth(request: Request) -> Response:
         allowed = room is not None and (user.is_admin or room.user_id == user.id)
     if not allowed:
         raise Forbidden(f"You may not subscribe to {channel}", code="channel_forbidden")
-    if not chat.settings.reverb_configured:
-        raise ChatError("Realtime is not configured on this server (REVERB_APP_*)", code="realtime_disabled")
+    _ensure_realtime(request)
     if rule.kind == "admin_presence":
         channel_data = orjson.dumps({"user_id": str(user.id), "user_info": user.public()}).decode()
         return json_response(
@@ -121,6 +133,20 @@ async def push_unsubscribe(request: Request) -> Response:
         raise BadRequest("'endpoint' is required", field="endpoint")
     removed = await repo.delete_push_subscription(state(request).db, user.id, endpoint)
     return json_response({"removed": removed})
+
+
+async def broadcasting_user_auth(request: Request) -> Response:
+    """Sign this socket in as the caller (``pusher:signin``).
+
+    A signed-in socket is one pyreverb can close by user id: signing out everywhere,
+    a new password or a deactivation then ends it, as it does the admin panel's
+    presence socket. The widget signs in, since it joins private channels only.
+    """
+    user = caller(request)
+    socket_value = (await _socket_fields(request))["socket_id"]
+    _ensure_realtime(request)
+    user_data = orjson.dumps({"id": str(user.id), "user_info": user.public()}).decode()
+    return json_response({"auth": user_auth(state(request).settings, socket_value, user_data), "user_data": user_data})
 
 
 async def client_config(request: Request) -> Response:

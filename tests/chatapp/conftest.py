@@ -92,8 +92,11 @@ def push_receiver() -> Iterator[PushReceiver]:
         receiver.close()
 
 
-async def start_echo(chat: ChatappProcess, reverb: ReverbProcess, token: str) -> NodeClient:
-    """A real laravel-echo client whose channel auth goes to chatapp's /broadcasting/auth."""
+async def start_echo(chat: ChatappProcess, reverb: ReverbProcess, token: str, *, signin: bool = False) -> NodeClient:
+    """A real laravel-echo client whose channel auth goes to chatapp's /broadcasting/auth.
+
+    ``signin``: also sign the socket in as the account through /broadcasting/user-auth, as the widget does.
+    """
     proc = await asyncio.create_subprocess_exec(
         "node",
         str(JS_DIR / "chat_client.mjs"),
@@ -104,7 +107,7 @@ async def start_echo(chat: ChatappProcess, reverb: ReverbProcess, token: str) ->
     client = NodeClient(proc, None)
     await client.wait_for(lambda e: e["type"] == "ready")
     client.send(cmd="echo", key=reverb.key, port=reverb.port, authEndpoint=f"{chat.base_url}/broadcasting/auth",
-                token=token)
+                token=token, userAuthEndpoint=f"{chat.base_url}/broadcasting/user-auth" if signin else None)
     await client.connected()
     return client
 

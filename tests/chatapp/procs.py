@@ -65,7 +65,10 @@ class ChatappProcess(ChildServer):
                 "CHATAPP_UPLOAD_DIR": str(self.workdir / "uploads"),
                 "CHATAPP_MAX_UPLOAD_BYTES": "300000",
                 "CHATAPP_RATE_AUTH": "10000/60",
+                # The local PushReceiver: plain http on loopback (both for local testing only).
                 "CHATAPP_PUSH_ALLOW_INSECURE": "true",
+                "CHATAPP_PUSH_ALLOW_PRIVATE_ADDRESSES": "true",
+                "CHATAPP_PUSH_HOSTS": "127.0.0.1",
                 "CHATAPP_BROADCAST_RETRIES": "2",
                 "PYTHONUNBUFFERED": "1",
             }
@@ -193,6 +196,20 @@ class Api:
         self.http.close()
 
 
+def guest_api(app: ChatappProcess, name: str = "Visitor") -> Api:
+    """A new anonymous visitor of ``app``, signed in."""
+    doc = Api(app.base_url).ok("POST", "/api/auth/guest", {"name": name})
+    return Api(app.base_url, doc["token"], doc["user"])
+
+
+def admin_api(app: ChatappProcess, password: str, name: str = "Alice Admin") -> Api:
+    """A new support admin of ``app`` made with ``chatapp create-admin``, signed in."""
+    email = f"admin-{secrets.token_hex(5)}@support.test"
+    app.cli("create-admin", "--email", email, "--name", name, "--password", password)
+    doc = Api(app.base_url).ok("POST", "/api/auth/login", {"email": email, "password": password})
+    return Api(app.base_url, doc["token"], doc["user"])
+
+
 # ---------------------------------------------------------------- Web Push
 
 
@@ -214,9 +231,13 @@ class PushSubscription:
 
 
 class PushReceiver:
-    """A local push service: records each POST and answers with the subscription's status."""
+    """A local push service: records each POST and answers with the subscription's status.
 
-    def __init__(self) -> None:
+    ``delay`` seconds before each answer make it a slow service, so deliveries stay in flight.
+    """
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
         self.received: list[dict[str, Any]] = []
         self.subscriptions: dict[str, PushSubscription] = {}
         self._cond = threading.Condition()
@@ -227,6 +248,7 @@ class PushReceiver:
                 length = int(self.headers.get("content-length", "0"))
                 body = self.rfile.read(length)
                 sub = receiver.subscriptions.get(self.path)
+                time.sleep(receiver.delay)
                 self.send_response(sub.status if sub else 404)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -237,7 +259,11 @@ class PushReceiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 512  # a burst of deliveries must not overflow the listen backlog
+            daemon_threads = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()

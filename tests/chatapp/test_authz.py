@@ -95,7 +95,6 @@ FACTS: dict[tuple[str, str], Facts] = {
     ("GET", "/api/admin/status"): Facts(),
     ("GET", "/api/admin/lockouts"): Facts(),
     ("GET", "/api/admin/status"): Facts(),
-    ("GET", "/api/admin/push/stats"): Facts(),
     ("GET", "/api/admin/admins"): Facts(),
     ("POST", "/broadcasting/auth"): Facts(
         channels={
@@ -108,6 +107,7 @@ FACTS: dict[tuple[str, str], Facts] = {
             "chat.1": NOBODY,
         }
     ),
+    ("POST", "/broadcasting/user-auth"): Facts(json={"socket_id": "1234.5678"}),
     ("POST", "/api/push/subscriptions"): Facts(push=True),
     ("DELETE", "/api/push/subscriptions"): Facts(json={"endpoint": "https://push.example/none"}),
 }

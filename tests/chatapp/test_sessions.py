@@ -174,6 +174,27 @@ async def test_revoked_admin_loses_its_live_connections(
     await _terminated(tab)
 
 
+async def test_a_signed_in_visitor_socket_is_ended_too(
+    chat: ChatappProcess, chat_reverb: ReverbProcess, new_guest: Callable[..., Api], echo_clients: list[NodeClient]
+) -> None:
+    """The widget signs its socket in (it joins private channels only), so terminate reaches visitors as well."""
+    visitor = new_guest("Vera Visitor")
+    tab = await start_echo(chat, chat_reverb, visitor.token or "", signin=True)
+    echo_clients.append(tab)
+    await tab.wait_for(lambda e: e["type"] == "signed_in")
+    tab.send(cmd="listen", kind="private", name=f"user.{visitor.id}", events=[".unread.updated"])
+    await tab.wait_for(lambda e: e["type"] == "echo_subscribed")
+    await asyncio.to_thread(visitor.ok, "POST", "/api/auth/logout-all")
+    await _terminated(tab)
+
+    bad = await asyncio.to_thread(Api(chat.base_url).post, "/broadcasting/user-auth", {"socket_id": "1.2"})
+    assert bad.status_code == 401
+    fresh = new_guest()
+    for body, field in (({}, "socket_id"), ({"socket_id": "nope"}, "socket_id")):
+        refused = await asyncio.to_thread(fresh.post, "/broadcasting/user-auth", body)
+        assert refused.status_code == 422 and refused.json()["field"] == field, refused.text
+
+
 def _secret_and_user(database_url: str, email: str) -> tuple[str, int]:
     async def read() -> tuple[str, int]:
         db = await connect(database_url)

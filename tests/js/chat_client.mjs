@@ -24,8 +24,16 @@ const commands = {
       disableStats: true,
       authEndpoint: cmd.authEndpoint,
       auth: { headers: { Authorization: `Bearer ${cmd.token}`, Accept: 'application/json' } },
+      // As the widget and the panel do: the socket is signed in as the account (pusher:signin).
+      userAuthentication: cmd.userAuthEndpoint
+        ? { endpoint: cmd.userAuthEndpoint, headers: { Authorization: `Bearer ${cmd.token}`, Accept: 'application/json' } }
+        : undefined,
     });
     const p = echo.connector.pusher;
+    if (cmd.userAuthEndpoint) {
+      p.connection.bind('message', (m) => { if (m.event === 'pusher:signin_success') out({ type: 'signed_in' }); });
+      p.signin();
+    }
     p.connection.bind('state_change', (s) => out({ type: 'state', current: s.current, socket_id: p.connection.socket_id ?? null }));
     p.connection.bind('error', (e) => out({ type: 'connection_error', code: e?.data?.code ?? e?.error?.data?.code ?? null }));
   },

@@ -36,6 +36,7 @@ export function loadPusher(base) {
 // After a drop, pusher-js waits out a 15 s timeout per attempt even when the server refuses at
 // once, so a restarted pyreverb would be noticed late. We restart its attempt on a short backoff.
 const RETRY_DELAYS_MS = [1000, 2000, 3000, 5000];
+const USER_AUTH_ENDPOINT = '/broadcasting/user-auth';
 const OFFLINE_AFTER_MS = 10000;
 
 export class Realtime {
@@ -60,8 +61,14 @@ export class Realtime {
       channelAuthorization: {
         customHandler: (params, callback) => this.authorize(config.authEndpoint || '/broadcasting/auth', params, callback),
       },
+      // Signing the socket in as this account lets the server end it when the account's
+      // sessions are revoked (sign out everywhere, a new password, deactivation).
+      userAuthentication: {
+        customHandler: ({ socketId }, callback) => this.authorize(USER_AUTH_ENDPOINT, { socketId }, callback),
+      },
     });
     this.pusher = this.echo.connector.pusher;
+    this.pusher.signin();
     api.socketId = () => this.socketId();
     this.pusher.connection.bind('state_change', ({ current }) => this.changed(current));
     this.onNetwork = () => this.update();
@@ -70,8 +77,9 @@ export class Realtime {
   }
 
   authorize(endpoint, { socketId, channelName }, callback) {
+    const fields = channelName ? { socket_id: socketId, channel_name: channelName } : { socket_id: socketId };
     this.api
-      .post(endpoint, { socket_id: socketId, channel_name: channelName })
+      .post(endpoint, fields)
       .then((doc) => callback(null, doc))
       .catch((error) => callback(error instanceof Error ? error : new Error(String(error)), null));
   }

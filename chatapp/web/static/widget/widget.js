@@ -330,6 +330,11 @@ export class Widget {
   }
 
   async logout() {
+    const owned = this.store.load();
+    if (owned && owned.token === this.api.token) {
+      // A token this widget obtained (guest, site identity) is revoked on the server too.
+      try { await this.api.post('/api/auth/logout'); } catch { /* offline or already revoked: gone here anyway */ }
+    }
     await this.reset();
     this.store.clear();
     this.outbox.clear();
