@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.routing import Route
 
-from chatapp.api import account, admin, auth, chat, realtime
+from chatapp.api import account, admin, auth, chat, realtime, webpush
 from chatapp.api.access import Auth, Handler, check_rule, guard
 
 __all__ = ["Endpoint", "Param", "ENDPOINTS", "starlette_routes"]
@@ -166,9 +166,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/broadcasting/user-auth", realtime.broadcasting_user_auth,
              "Sign this socket in as me (pusher:signin), so signing me out everywhere closes it", auth="any",
              body="UserAuth", response="UserAuthResult", tag="realtime"),
-    Endpoint("POST", "/api/push/subscriptions", realtime.push_subscribe, "Save this browser's Web Push subscription",
-             auth="any", body="PushSubscription", ok=201, response="Subscribed", tag="realtime"),
-    Endpoint("DELETE", "/api/push/subscriptions", realtime.push_unsubscribe, "Forget a Web Push subscription",
+    Endpoint("POST", "/api/push/subscriptions", webpush.subscribe,
+             "Save this browser's Web Push subscription (push service endpoints only; the oldest past the cap "
+             "is replaced)", auth="any", body="PushSubscription", ok=201, response="Subscribed",
+             errors=(400, 409, 429), tag="realtime"),
+    Endpoint("DELETE", "/api/push/subscriptions", webpush.unsubscribe, "Forget a Web Push subscription",
              auth="any", body="PushUnsubscribe", response="Removed", tag="realtime"),
 )
 

@@ -1,10 +1,8 @@
-"""Laravel Echo's ``/broadcasting/auth``, Web Push subscriptions, client config, health."""
+"""Laravel Echo's ``/broadcasting/auth``, client config, health."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import orjson
 from starlette.requests import Request
@@ -15,12 +13,11 @@ from chatapp.api.access import caller
 from chatapp.api.common import MAX_JSON_BYTES, json_body, json_response, read_limited, state
 from chatapp.broadcasting import channel_auth, user_auth
 from chatapp.errors import BadRequest, ChatError, Forbidden
-from chatapp.models import User
 from chatapp.policy import parse_channel
 from chatapp.push import public_key_b64
 from chatapp.validation import SOCKET_ID_RE
 
-__all__ = ["broadcasting_auth", "broadcasting_user_auth", "push_subscribe", "push_unsubscribe", "client_config", "health"]
+__all__ = ["broadcasting_auth", "broadcasting_user_auth", "client_config", "health"]
 
 
 async def _socket_fields(request: Request, *names: str) -> dict[str, str]:
@@ -84,57 +81,6 @@ async def broadcasting_auth(request: Request) -> Response:
     return json_response({"auth": channel_auth(chat.settings, socket_value, channel)})
 
 
-def _b64url_bytes(value: object, name: str, length: int) -> str:
-    if not isinstance(value, str) or len(value) > 200:
-        raise BadRequest(f"'keys.{name}' must be a base64url string", field=f"keys.{name}")
-    try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-    except (binascii.Error, ValueError):
-        raise BadRequest(f"'keys.{name}' is not base64url", field=f"keys.{name}") from None
-    if len(raw) != length or (name == "p256dh" and raw[0] != 4):
-        raise BadRequest(f"'keys.{name}' must decode to {length} bytes", field=f"keys.{name}")
-    return value
-
-
-def _endpoint(request: Request, value: object) -> str:
-    if not isinstance(value, str) or len(value) > 2000:
-        raise BadRequest("'endpoint' must be the push service URL", field="endpoint")
-    parts = urlsplit(value)
-    insecure_ok = state(request).settings.push_allow_insecure and parts.scheme == "http"
-    if not (parts.scheme == "https" or insecure_ok) or not parts.netloc:
-        raise BadRequest("'endpoint' must be an https:// push service URL", field="endpoint")
-    return value
-
-
-async def push_subscribe(request: Request) -> Response:
-    """Store the browser's ``PushSubscription.toJSON()`` for the caller."""
-    user: User = caller(request)
-    doc = await json_body(request)
-    endpoint = _endpoint(request, doc.get("endpoint"))
-    keys = doc.get("keys")
-    if not isinstance(keys, dict):
-        raise BadRequest("'keys' must be an object with 'p256dh' and 'auth'", field="keys")
-    await repo.save_push_subscription(
-        state(request).db,
-        user_id=user.id,
-        endpoint=endpoint,
-        p256dh=_b64url_bytes(keys.get("p256dh"), "p256dh", 65),
-        auth=_b64url_bytes(keys.get("auth"), "auth", 16),
-        user_agent=request.headers.get("user-agent", "")[:300],
-    )
-    return json_response({"subscribed": True}, 201)
-
-
-async def push_unsubscribe(request: Request) -> Response:
-    user = caller(request)
-    doc = await json_body(request)
-    endpoint = doc.get("endpoint")
-    if not isinstance(endpoint, str):
-        raise BadRequest("'endpoint' is required", field="endpoint")
-    removed = await repo.delete_push_subscription(state(request).db, user.id, endpoint)
-    return json_response({"removed": removed})
-
-
 async def broadcasting_user_auth(request: Request) -> Response:
     """Sign this socket in as the caller (``pusher:signin``).
 
@@ -189,6 +135,5 @@ async def health(request: Request) -> Response:
         {
             "status": "ok",
             "broadcast": {"sent": chat.broadcaster.sent, "dropped": chat.broadcaster.dropped},
-            "push": dict(chat.push.counters) if chat.push else None,
         }
     )
