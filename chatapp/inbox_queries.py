@@ -1,0 +1,262 @@
+"""The admin inbox's SQL: filtered newest-first pages, ranked search, statistics.
+
+Every query here is served by an index (migration 006), so its cost follows the
+rooms on screen or the active rooms, not the whole history:
+
+* pages are keyset pages (a cursor after the last room shown), urgent active
+  chats first, then everything else newest first along the recency index;
+* search goes through SQLite FTS5 or PostgreSQL GIN indexes that fold case and
+  accents in every script, ranked by relevance, then recency;
+* statistics count the active rooms and the unread ones through covering and
+  partial indexes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from chatapp.db import Connection
+from chatapp.models import Room
+from chatapp.repository import ROOM_FILTERS
+
+__all__ = [
+    "InboxCursor",
+    "search_terms",
+    "list_rooms",
+    "count_rooms",
+    "search_rooms",
+    "stats",
+    "InboxPage",
+    "inbox_page",
+    "MAX_SEARCH_TERMS",
+]
+
+_ROOM_SELECT = (
+    "SELECT r.*, u.name AS user_name, u.email AS user_email, u.role AS user_role, a.name AS admin_name "
+    "FROM support_chat_rooms r JOIN users u ON u.id = r.user_id "
+    "LEFT JOIN users a ON a.id = r.assigned_admin_id"
+)
+_ACTIVE = "('open', 'assigned')"
+_URGENT = f"r.status IN {_ACTIVE} AND r.priority = 'urgent'"
+# The same expression as the recency indexes of migration 006, so the planner can walk them.
+_AT = "COALESCE(r.last_message_at, r.created_at)"
+_NEWEST_FIRST = f"ORDER BY {_AT} DESC, r.id DESC"
+MAX_SEARCH_TERMS = 8
+_ID_HIT_SCORE = 1e9  # "#123" or "123" names a room outright: above any text match
+
+
+@dataclass(frozen=True)
+class InboxCursor:
+    """Where a page of the inbox ended: (urgent first, newest first, then id)."""
+
+    rank: int  # 0: an urgent active chat, 1: any other
+    at: datetime
+    id: int
+
+    @classmethod
+    def after(cls, room: Room) -> "InboxCursor":
+        rank = 0 if room.is_active and room.priority == "urgent" else 1
+        return cls(rank, room.last_message_at or room.created_at, room.id)
+
+    def encode(self) -> str:
+        raw = f"{self.rank}|{self.at.astimezone(timezone.utc).isoformat()}|{self.id}".encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str) -> "InboxCursor":
+        """Raises ValueError for anything :meth:`encode` did not make."""
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+            rank, at, room_id = raw.split("|")
+            cursor = cls(int(rank), datetime.fromisoformat(at), int(room_id))
+        except (ValueError, binascii.Error, UnicodeDecodeError):
+            raise ValueError("not an inbox cursor") from None
+        if cursor.rank not in (0, 1) or cursor.at.tzinfo is None or cursor.id < 1:
+            raise ValueError("not an inbox cursor")
+        return cursor
+
+
+def _filter(filter_name: str, admin_id: int) -> tuple[str, list[Any]]:
+    condition, takes_admin = ROOM_FILTERS[filter_name]
+    return f"({condition})", [admin_id] if takes_admin else []
+
+
+async def list_rooms(
+    conn: Connection, *, filter_name: str, admin_id: int, limit: int, before: InboxCursor | None
+) -> list[Room]:
+    """One page after ``before`` (the first page when None).
+
+    Urgent active chats come first; they are few, so a small sort serves them. The
+    rest is read newest first along the recency index and stops at ``limit`` rows.
+    """
+    condition, args = _filter(filter_name, admin_id)
+    rows: list[dict[str, Any]] = []
+    if before is None or before.rank == 0:
+        keyset, keyset_args = (f"AND ({_AT}, r.id) < (?, ?)", [before.at, before.id]) if before else ("", [])
+        rows += await conn.fetch_all(
+            f"{_ROOM_SELECT} WHERE {condition} AND {_URGENT} {keyset} {_NEWEST_FIRST} LIMIT ?",
+            *args,
+            *keyset_args,
+            limit,
+        )
+    if len(rows) < limit:
+        rest = before is not None and before.rank == 1
+        keyset, keyset_args = (f"AND ({_AT}, r.id) < (?, ?)", [before.at, before.id]) if rest and before else ("", [])
+        rows += await conn.fetch_all(
+            f"{_ROOM_SELECT} WHERE {condition} AND NOT ({_URGENT}) {keyset} {_NEWEST_FIRST} LIMIT ?",
+            *args,
+            *keyset_args,
+            limit - len(rows),
+        )
+    return [Room.from_row(r) for r in rows]
+
+
+async def count_rooms(conn: Connection, *, filter_name: str, admin_id: int) -> int:
+    condition, args = _filter(filter_name, admin_id)
+    return int(await conn.fetch_val(f"SELECT COUNT(*) FROM support_chat_rooms r WHERE {condition}", *args) or 0)
+
+
+# ------------------------------------------------------------------------ search
+
+
+def search_terms(text: str) -> list[str]:
+    """The words of a search box, letters and digits only, at most :data:`MAX_SEARCH_TERMS`.
+
+    Everything else (quotes, ``*``, ``-``, ``%``, ``_``, ``NEAR``'s parentheses) only
+    separates words, so no input can inject FTS5 or tsquery syntax.
+    """
+    return re.findall(r"[^\W_]+", unicodedata.normalize("NFC", text))[:MAX_SEARCH_TERMS]
+
+
+def _hits(dialect: str, terms: list[str], room_id: int | None) -> tuple[str, list[Any]]:
+    """A CTE ``best(room_id, score)``: each matching room with its best relevance (higher is better)."""
+    if dialect == "sqlite":
+        match = " ".join(f'"{t}"*' for t in terms)  # every word, each as a prefix
+        parts = [
+            "SELECT m.room_id AS room_id, -s.rank AS score FROM support_chat_messages_search s "
+            "JOIN support_chat_messages m ON m.id = s.rowid WHERE support_chat_messages_search MATCH ?",
+            "SELECT s.rowid AS room_id, -s.rank AS score FROM support_chat_rooms_search s "
+            "WHERE support_chat_rooms_search MATCH ?",
+        ]
+        args: list[Any] = [match, match]
+    else:
+        query = " & ".join(f"'{t}':*" for t in terms)
+        parts = [
+            "SELECT m.room_id AS room_id, ts_rank(chat_search_vector(m.body), q.query) AS score "
+            "FROM support_chat_messages m, q WHERE chat_search_vector(m.body) @@ q.query",
+            "SELECT r.id AS room_id, ts_rank(chat_search_vector(r.subject), q.query) AS score "
+            "FROM support_chat_rooms r, q WHERE chat_search_vector(r.subject) @@ q.query",
+            "SELECT r.id AS room_id, ts_rank(chat_search_vector(u.name || ' ' || COALESCE(u.email, '')), q.query) "
+            "AS score FROM users u JOIN support_chat_rooms r ON r.user_id = u.id, q "
+            "WHERE chat_search_vector(u.name || ' ' || COALESCE(u.email, '')) @@ q.query",
+        ]
+        args = [query]
+    if room_id is not None:
+        parts.append(f"SELECT id AS room_id, {_ID_HIT_SCORE} AS score FROM support_chat_rooms WHERE id = ?")
+        args.append(room_id)
+    prefix = "q (query) AS (SELECT chat_search_query(?)), " if dialect == "postgres" else ""
+    cte = (
+        f"WITH {prefix}hits (room_id, score) AS ({' UNION ALL '.join(parts)}), "
+        "best (room_id, score) AS (SELECT room_id, MAX(score) FROM hits GROUP BY room_id) "
+    )
+    return cte, args
+
+
+async def search_rooms(
+    conn: Connection, *, filter_name: str, admin_id: int, search: str, limit: int, offset: int
+) -> tuple[list[Room], int]:
+    """Rooms whose messages, subject or visitor name or e-mail hold every word of ``search``
+    (each as a word prefix, case and accents ignored), most relevant first, then newest."""
+    terms = search_terms(search)
+    digits = search.strip().lstrip("#")
+    room_id = int(digits) if digits.isdigit() and len(digits) < 18 else None
+    if not terms and room_id is None:
+        return [], 0
+    if not terms:
+        terms = [digits]
+    cte, args = _hits(conn.dialect, terms, room_id)
+    condition, filter_args = _filter(filter_name, admin_id)
+    rows = await conn.fetch_all(
+        f"{cte}{_ROOM_SELECT} JOIN best b ON b.room_id = r.id WHERE {condition} "
+        f"ORDER BY b.score DESC, {_AT} DESC, r.id DESC LIMIT ? OFFSET ?",
+        *args,
+        *filter_args,
+        limit,
+        offset,
+    )
+    total = await conn.fetch_val(
+        f"{cte}SELECT COUNT(*) FROM best b JOIN support_chat_rooms r ON r.id = b.room_id WHERE {condition}",
+        *args,
+        *filter_args,
+    )
+    return [Room.from_row(r) for r in rows], int(total or 0)
+
+
+# -------------------------------------------------------------------- statistics
+
+# Each sub-select reads one index: the covering inbox index for the active rooms and
+# the finished ones, the partial unread index for unread chats.
+STATS_SQL = (
+    "SELECT "
+    "(SELECT COUNT(*) FROM support_chat_rooms WHERE status IN ('open', 'assigned')) AS open, "
+    "(SELECT COUNT(*) FROM support_chat_rooms WHERE status = 'assigned') AS assigned, "
+    "(SELECT COUNT(*) FROM support_chat_rooms WHERE status IN ('open', 'assigned') "
+    "AND assigned_admin_id IS NULL) AS unassigned, "
+    "(SELECT COUNT(*) FROM support_chat_rooms WHERE status IN ('open', 'assigned') AND priority = 'urgent') "
+    "AS urgent, "
+    "(SELECT COALESCE(SUM(admin_unread_count), 0) FROM support_chat_rooms WHERE admin_unread_count > 0) "
+    "AS unread_messages, "
+    "(SELECT COUNT(*) FROM support_chat_rooms WHERE admin_unread_count > 0) AS unread_chats, "
+    "(SELECT COUNT(*) FROM support_chat_rooms WHERE status = 'resolved') AS resolved, "
+    "(SELECT COUNT(*) FROM support_chat_rooms WHERE status = 'closed') AS closed"
+)
+
+
+async def stats(conn: Connection) -> dict[str, int]:
+    row = await conn.fetch_one(STATS_SQL)
+    assert row is not None
+    return {k: int(v) for k, v in row.items()}
+
+
+# ------------------------------------------------------------------------- pages
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    rooms: list[Room]
+    total: int
+    next_cursor: str | None  # None at the end, and for search results (ranked, paged by number)
+
+
+async def inbox_page(
+    conn: Connection,
+    *,
+    filter_name: str,
+    admin_id: int,
+    search: str,
+    page: int,
+    per_page: int,
+    before: InboxCursor | None,
+) -> InboxPage:
+    """A search page (ranked, by page number) or a list page (keyset; ``page`` > 1 without a
+    cursor still works for older clients, through OFFSET)."""
+    if search:
+        rooms, total = await search_rooms(
+            conn, filter_name=filter_name, admin_id=admin_id, search=search, limit=per_page,
+            offset=(page - 1) * per_page,
+        )
+        return InboxPage(rooms, total, None)
+    total = await count_rooms(conn, filter_name=filter_name, admin_id=admin_id)
+    skip = 0 if before is not None else (page - 1) * per_page
+    rooms = await list_rooms(conn, filter_name=filter_name, admin_id=admin_id, limit=skip + per_page + 1,
+                             before=before)
+    rooms = rooms[skip:]
+    more = len(rooms) > per_page
+    rooms = rooms[:per_page]
+    return InboxPage(rooms, total, InboxCursor.after(rooms[-1]).encode() if more and rooms else None)
