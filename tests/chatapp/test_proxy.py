@@ -16,8 +16,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.routing import Mount, Route
 from websockets.sync.client import connect
 
+from chatapp.pages import page_routes
+from chatapp.routes import ENDPOINTS
 from tests.chatapp.procs import ChatappProcess, chatapp_stack
 from tests.helpers.procs import ROOT, TIME_FACTOR
 from tests.helpers.tools import debian_tool, make_tls_pair
@@ -86,6 +89,28 @@ def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Nginx, C
             yield nginx, app
         finally:
             nginx.stop()
+
+
+def served_paths() -> list[tuple[str, str]]:
+    """(method, a concrete path) for every route chatapp serves: its API table and its pages."""
+    routes = [(e.method, e.path) for e in ENDPOINTS] + [("GET", "/api/openapi.json")]
+    for route in page_routes():
+        if isinstance(route, Mount):
+            routes.append(("GET", f"{route.path}/icon.svg"))
+        elif isinstance(route, Route):
+            routes.append(("GET" if "GET" in (route.methods or ()) else sorted(route.methods or ())[0], route.path))
+    return [(method, re.sub(r"\{[^}]+\}", "1", path)) for method, path in routes]
+
+
+def test_no_route_of_chatapp_is_stopped_at_the_proxy(proxied: tuple[Nginx, ChatappProcess]) -> None:
+    """Whatever chatapp answers (401, 404 of its own, ...), nginx's own 404 never does."""
+    nginx, _ = proxied
+    paths = served_paths()
+    assert ("POST", "/broadcasting/auth") in paths and ("GET", "/widget.js") in paths
+    with nginx.client() as client:
+        for method, path in paths:
+            response = client.request(method, path)
+            assert "<center>nginx" not in response.text, f"{method} {path} stops at nginx: {response.status_code}"
 
 
 def test_every_chatapp_path_is_routed_and_text_is_compressed(proxied: tuple[Nginx, ChatappProcess]) -> None:
