@@ -98,7 +98,7 @@ def served_paths() -> list[tuple[str, str]]:
         if isinstance(route, Mount):
             routes.append(("GET", f"{route.path}/icon.svg"))
         elif isinstance(route, Route):
-            routes.append(("GET" if "GET" in (route.methods or ()) else sorted(route.methods or ())[0], route.path))
+            routes.append(("GET" if "GET" in (route.methods or ()) else min(route.methods or ()), route.path))
     return [(method, re.sub(r"\{[^}]+\}", "1", path)) for method, path in routes]
 
 
