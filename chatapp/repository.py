@@ -107,7 +107,20 @@ async def delete_idle_guests(conn: Connection, created_before: datetime) -> int:
 
 
 async def move_rooms(conn: Connection, from_user: int, to_user: int) -> int:
-    """Hand a guest's conversations to the account they signed in to."""
+    """Hand a guest's conversations to the account they signed in to.
+
+    Both may have a current (not closed) conversation; one visitor keeps only one, the newest,
+    so the older one is closed first (the database allows one per visitor).
+    """
+    await conn.execute(
+        f"UPDATE support_chat_rooms SET status = 'closed', closed_at = ? WHERE {_CURRENT} AND user_id IN (?, ?) "
+        f"AND id < (SELECT MAX(id) FROM support_chat_rooms WHERE {_CURRENT} AND user_id IN (?, ?))",
+        utcnow(),
+        from_user,
+        to_user,
+        from_user,
+        to_user,
+    )
     await conn.execute("UPDATE support_chat_messages SET sender_id = ? WHERE sender_id = ?", to_user, from_user)
     await conn.execute("UPDATE chat_attachments SET uploader_id = ? WHERE uploader_id = ?", to_user, from_user)
     await conn.execute("DELETE FROM chat_typing_indicators WHERE user_id = ?", from_user)
@@ -123,6 +136,8 @@ _ROOM_SELECT = (
     "LEFT JOIN users a ON a.id = r.assigned_admin_id"
 )
 _ACTIVE = "('open', 'assigned')"
+# A visitor's current conversation: at most one per visitor (a partial unique index, migration 004).
+_CURRENT = "status <> 'closed'"
 _ROOM_FIELDS = {
     "status",
     "priority",
@@ -158,7 +173,7 @@ async def get_room(conn: Connection, room_id: int) -> Room | None:
 async def current_room_for_user(conn: Connection, user_id: int) -> Room | None:
     """The newest conversation that is not closed (a resolved one reopens on reply)."""
     row = await conn.fetch_one(
-        f"{_ROOM_SELECT} WHERE r.user_id = ? AND r.status <> 'closed' ORDER BY r.id DESC LIMIT 1", user_id
+        f"{_ROOM_SELECT} WHERE r.user_id = ? AND r.{_CURRENT} ORDER BY r.id DESC LIMIT 1", user_id
     )
     return Room.from_row(row) if row else None
 
@@ -171,17 +186,19 @@ async def rooms_for_user(conn: Connection, user_id: int, limit: int, offset: int
     return [Room.from_row(r) for r in rows], int(total or 0)
 
 
-async def create_room(conn: Connection, user_id: int, subject: str) -> int:
+async def create_room(conn: Connection, user_id: int, subject: str) -> int | None:
+    """The new room's id, or None when the visitor already has a current room (a concurrent
+    first message made it; on PostgreSQL the insert waits until that one commits or rolls back)."""
     now = utcnow()
     room_id = await conn.fetch_val(
         "INSERT INTO support_chat_rooms (user_id, subject, status, priority, created_at, updated_at) "
-        "VALUES (?, ?, 'open', 'normal', ?, ?) RETURNING id",
+        f"VALUES (?, ?, 'open', 'normal', ?, ?) ON CONFLICT (user_id) WHERE {_CURRENT} DO NOTHING RETURNING id",
         user_id,
         subject,
         now,
         now,
     )
-    return int(room_id)
+    return None if room_id is None else int(room_id)
 
 
 async def update_room(conn: Connection, room_id: int, **changes: Any) -> None:

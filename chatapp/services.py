@@ -17,7 +17,7 @@ from typing import Any
 
 from chatapp import repository as repo
 from chatapp.config import Settings
-from chatapp.db import Connection, Database, DatabaseUnavailable, utcnow
+from chatapp.db import Connection, Database, DatabaseUnavailable, IntegrityError, utcnow
 from chatapp.errors import BadRequest, Conflict, NotFound
 from chatapp.events import Events
 from chatapp.models import PRIORITIES, Attachment, Message, Room, User
@@ -86,9 +86,9 @@ class ChatService:
             room = await repo.current_room_for_user(conn, user.id)
             if room is not None:
                 return room, False
-            room_id = await repo.create_room(conn, user.id, subject)
-            room = await repo.get_room(conn, room_id)
-        assert room is not None
+            room, created = await self._new_room(conn, user, subject)
+            if not created:
+                return room, False
         self.events.chat_created(room)
         await self._publish_stats()
         return room, True
@@ -133,10 +133,7 @@ class ChatService:
         role = "admin" if user.is_admin else "user"
         created_room = False
         async with self.db.transaction() as conn:
-            room = await self._target_room(conn, user, room_id)
-            if room is None:
-                room = await self._new_room(conn, user, body)
-                created_room = True
+            room, created_room = await self._room_to_write(conn, user, room_id, _preview(body, None)[:80])
             ensure_transition(room, "reply")
             attachment = await self._attachment_for(conn, attachment_id, room)
             changes: dict[str, Any] = {}
@@ -196,11 +193,30 @@ class ChatService:
             raise BadRequest("'room_id' is required for support replies", field="room_id")
         return await repo.current_room_for_user(conn, user.id)
 
-    async def _new_room(self, conn: Connection, user: User, body: str) -> Room:
-        room_id = await repo.create_room(conn, user.id, _preview(body, None)[:80])
-        room = await repo.get_room(conn, room_id)
-        assert room is not None
-        return room
+    async def _room_to_write(
+        self, conn: Connection, user: User, room_id: int | None, subject: str
+    ) -> tuple[Room, bool]:
+        """The room a message or upload goes to, and whether it was made just now."""
+        room = await self._target_room(conn, user, room_id)
+        if room is not None:
+            return room, False
+        return await self._new_room(conn, user, subject)
+
+    async def _new_room(self, conn: Connection, user: User, subject: str) -> tuple[Room, bool]:
+        """A new current room, or the one a concurrent first message made (then False).
+
+        The database keeps one current room per visitor: of two first messages at once one
+        insert wins and the other uses the winner's room instead of making a second.
+        """
+        for _ in range(2):  # the winner may close in between: then try once more
+            new_id = await repo.create_room(conn, user.id, subject)
+            room = await repo.get_room(conn, new_id) if new_id is not None else None
+            if room is not None:
+                return room, True
+            winner = await repo.current_room_for_user(conn, user.id)
+            if winner is not None:
+                return winner, False
+        raise Conflict("Your conversation changed while this was sent; send it again", code="room_busy")
 
     async def _attachment_for(self, conn: Connection, attachment_id: int | None, room: Room) -> Attachment | None:
         if attachment_id is None:
@@ -309,7 +325,13 @@ class ChatService:
 
     async def reopen(self, admin: User, room_id: int) -> Room:
         ensure_admin(admin)
-        return await self._change(admin, room_id, "reopen", f"{admin.name} reopened the chat")
+        try:
+            return await self._change(admin, room_id, "reopen", f"{admin.name} reopened the chat")
+        except IntegrityError:  # one current conversation per visitor
+            raise Conflict(
+                "The visitor has started another conversation since; reply there instead",
+                code="visitor_has_open_chat",
+            ) from None
 
     async def _change(self, user: User, room_id: int, action: str, note: str | None, **changes: Any) -> Room:
         """Apply one state change with its system message, then announce it."""
@@ -390,10 +412,7 @@ class ChatService:
         if room_id is None and user.is_admin:
             raise BadRequest("'room_id' is required for support uploads", field="room_id")
         async with self.db.transaction() as conn:
-            room = await self._target_room(conn, user, room_id)
-            created_room = room is None
-            if room is None:
-                room = await self._new_room(conn, user, "")
+            room, created_room = await self._room_to_write(conn, user, room_id, "")
             ensure_transition(room, "reply")
         if created_room:
             self.events.chat_created(room)
