@@ -33,10 +33,9 @@ from chatapp.broadcasting import Broadcaster
 from chatapp.config import Settings
 from chatapp.db import Database
 from chatapp.egress import AddressRefused, public_only_transport
-from chatapp.errors import ChatError
 from chatapp.models import Message, Room
 from chatapp.policy import ADMIN_PRESENCE, user_channel
-from chatapp.push_endpoints import check_endpoint
+from chatapp.push_endpoints import EndpointRefused, check_endpoint
 
 __all__ = ["PushNotifier", "load_vapid", "public_key_b64", "MAX_IN_FLIGHT"]
 
@@ -183,7 +182,7 @@ class PushNotifier:
             body, headers = await loop.run_in_executor(self._encryptor, self._seal, sub, data, urgent)
             response = await self._client.post(endpoint, content=body, headers=headers)
         except Exception as exc:  # a bad endpoint or key must not break the others
-            refused = isinstance(exc, ChatError) or isinstance(exc.__cause__, AddressRefused)
+            refused = isinstance(exc, EndpointRefused) or isinstance(exc.__cause__, AddressRefused)
             self.counters["refused" if refused else "failed"] += 1
             log.warning("web push to %s %s: %s", _short(endpoint), "refused" if refused else "failed", exc)
             return None

@@ -16,7 +16,9 @@ import httpx
 import pytest
 from py_vapid import Vapid02
 
+from chatapp.config import ConfigError, Settings
 from chatapp.egress import AddressRefused, is_public_address, public_only_transport
+from chatapp.push_endpoints import host_allowed
 from tests.chatapp.conftest import ADMIN_PASSWORD, start_echo
 from tests.chatapp.procs import (
     Api,
@@ -230,6 +232,27 @@ async def test_transport_connects_only_to_public_addresses(push_receiver: PushRe
 )
 def test_which_addresses_are_public(address: str, public: bool) -> None:
     assert is_public_address(address) is public
+
+
+@pytest.mark.parametrize(
+    ("host", "allowed"),
+    [("fcm.googleapis.com", True), ("FCM.googleapis.com.", True), ("updates.push.services.mozilla.com", True),
+     ("web.push.apple.com", True), ("wns2-par02p.notify.windows.com", True), ("push.apple.com", False),
+     ("evilpush.apple.com", False), ("fcm.googleapis.com.attacker.test", False), ("googleapis.com", False)],
+)
+def test_push_host_patterns(host: str, allowed: bool) -> None:
+    assert host_allowed(host, Settings().push_hosts) is allowed
+
+
+def test_push_settings_are_checked() -> None:
+    settings = Settings.from_env({"CHATAPP_PUSH_HOSTS": " Push.Example.com, *.Example.net ,127.0.0.1"})
+    assert settings.push_hosts == ("push.example.com", "*.example.net", "127.0.0.1")
+    assert not settings.push_allow_private_addresses and not settings.push_allow_insecure, "secure by default"
+    assert Settings.from_env({"CHATAPP_PUSH_HOSTS": ""}).push_hosts == Settings().push_hosts
+    for name, value in [("CHATAPP_PUSH_HOSTS", "https://push.example.com/"), ("CHATAPP_PUSH_MAX_SUBSCRIPTIONS", "0"),
+                        ("CHATAPP_RATE_PUSH_SUBSCRIPTIONS", "ten")]:
+        with pytest.raises(ConfigError, match=name):
+            Settings.from_env({name: value})
 
 
 # ------------------------------------------------------------------ how many, whose, how often
