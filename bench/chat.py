@@ -33,6 +33,7 @@ import aiohttp
 from bench.chat_clients import Agent, Deliveries, Visitor, tag_body
 from bench.chat_data import SEARCH_TERMS, History, chat_body
 from bench.chat_db import discard, prepare
+from bench.chat_profile import Profiler, hot_spots
 from bench.chat_stack import AGENT_PASSWORD, UNLIMITED, ChatStack
 from bench.pinning import LOAD_CPUS, raise_open_files
 from bench.report import machine, markdown_table, medians, table, write_json
@@ -63,12 +64,12 @@ class ChatConfig:
 FULL = ChatConfig(
     name="full", rooms=100_000, messages=1_000_000, small_rooms=1_000, small_messages=10_000,
     visitors=400, agents=2,
-    ramp_rates=(50, 100, 200, 300, 400, 500, 600, 800, 1_000, 1_200, 1_500, 2_000),
+    ramp_rates=(25, 50, 75, 100, 150, 200, 300, 400, 600, 800, 1_000, 1_200, 1_500, 2_000),
     step_seconds=5.0, half_seconds=15.0, search_rounds=8, max_in_flight=512, quiet_wait=30.0,
 )
 QUICK = ChatConfig(
     name="quick", rooms=200, messages=2_000, small_rooms=50, small_messages=500,
-    visitors=12, agents=2, ramp_rates=(20, 40), step_seconds=1.0, half_seconds=1.5, search_rounds=1,
+    visitors=12, agents=2, ramp_rates=(5, 20, 40), step_seconds=1.0, half_seconds=1.5, search_rounds=1,
     max_in_flight=64, quiet_wait=0.0,
 )
 
@@ -233,17 +234,21 @@ class Load:
     async def search(self, rounds: int) -> dict[str, Any]:
         agent = self.agents[0]
         times: list[float] = []
+        by_term: dict[str, list[float]] = {term: [] for term in SEARCH_TERMS}
         found: dict[str, int] = {}
         failures = 0
         for _ in range(rounds):
             for term in SEARCH_TERMS:
                 started = time.perf_counter()
                 status, hits = await agent.search(term)
-                times.append((time.perf_counter() - started) * 1000)
+                took = (time.perf_counter() - started) * 1000
+                times.append(took)
+                by_term[term].append(took)
                 failures += status != 200
                 found[term] = hits
         return {"queries": len(times), "failures": failures, "p50_ms": _pct(times, 50), "p99_ms": _pct(times, 99),
-                "max_ms": round(max(times), 2), "rooms_found_first_page": found}
+                "max_ms": round(max(times), 2), "rooms_found_first_page": found,
+                "median_ms_by_term": {t: _pct(v, 50) for t, v in by_term.items()}}
 
 
 def _past_knee(step: dict[str, Any]) -> bool:
@@ -254,10 +259,11 @@ def _past_knee(step: dict[str, Any]) -> bool:
                 or p99_ack > ACK_KNEE_MS or p99_agent > DELIVERY_KNEE_MS)
 
 
-async def _big_run(url: str, cfg: ChatConfig, say: Any) -> dict[str, Any]:
+async def _big_run(url: str, cfg: ChatConfig, say: Any, profile: str | None) -> dict[str, Any]:
     stack = ChatStack(url).start()
     try:
         load = await Load.start(stack, cfg)
+        profiler = Profiler(stack.chatapp_pid, profile) if profile else None
         try:
             await load.offer(cfg.ramp_rates[0] / 2, min(2.0, cfg.step_seconds), 0.0, cfg.max_in_flight)  # warm-up
             steps: list[dict[str, Any]] = []
@@ -277,17 +283,33 @@ async def _big_run(url: str, cfg: ChatConfig, say: Any) -> dict[str, Any]:
             latency = await load.offer(half, cfg.half_seconds, 0.5, cfg.max_in_flight)
             say(f"   half max ({half:.0f}/s, half agent replies): v->a {latency['to_agents_ms']}, "
                 f"a->v {latency['to_visitors_ms']}, {latency['cpu_ms_per_message']} CPU ms/msg")
+            spots = _hot_spots(profiler, say)
+            profiler = None
             search = await load.search(cfg.search_rounds)
             say(f"   search: p50 {search['p50_ms']} ms, p99 {search['p99_ms']} ms over {search['queries']} queries")
             missing = await load.drain()
             return {"ramp": steps, "sustained_per_s": sustained, "half_rate": half, "half": latency,
-                    "search": search, "undelivered_at_end": missing,
+                    "search": search, "undelivered_at_end": missing, "hot_spots": spots,
                     "sent": {"from_visitors": len(load.from_visitors), "from_agents": len(load.from_agents)}}
         finally:
+            if profiler is not None:
+                profiler.stop()
             await load.close()
     finally:
         stack.stop()
         _check_log(stack)
+
+
+def _hot_spots(profiler: Profiler | None, say: Any) -> list[tuple[str, float]]:
+    """Stop the profiler and print where chatapp spent the ramp and the half-max phase."""
+    path = profiler.stop() if profiler else None
+    if path is None:
+        return []
+    spots = hot_spots(path)
+    say(f"   chatapp hot spots (share of samples on the stack; {path}):")
+    for label, pct in spots:
+        say(f"     {pct:5.1f}%  {label}")
+    return spots
 
 
 async def _cost_run(url: str, cfg: ChatConfig, rate: float) -> dict[str, Any]:
@@ -343,7 +365,7 @@ def verdicts(heads: dict[str, dict[str, float | None]]) -> list[dict[str, Any]]:
     return rows
 
 
-async def run(cfg: ChatConfig, say: Any = print) -> dict[str, Any]:
+async def run(cfg: ChatConfig, say: Any = print, profile: bool = False) -> dict[str, Any]:
     """Every database, ``cfg.repeat`` times; returns the document written to results/."""
     raise_open_files()
     runs: dict[str, list[dict[str, Any]]] = {}
@@ -354,7 +376,7 @@ async def run(cfg: ChatConfig, say: Any = print) -> dict[str, Any]:
             say(f"-- {database}, {cfg.rooms:,} rooms (run {attempt + 1}/{cfg.repeat}; machine {busy:.0f}% busy before)")
             url = await asyncio.to_thread(prepare, database, big, say)
             try:
-                big_result = await _big_run(url, cfg, say)
+                big_result = await _big_run(url, cfg, say, database if profile else None)
             finally:
                 await asyncio.to_thread(discard, url)
             say(f"-- {database}, {cfg.small_rooms:,} rooms at {big_result['half_rate']:.0f}/s (cost comparison)")
@@ -406,6 +428,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=None, help="runs per database; tables show medians")
     parser.add_argument("--databases", default=None, help="comma-separated: sqlite,postgres")
     parser.add_argument("--markdown", action="store_true", help="also print the tables as Markdown")
+    parser.add_argument("--profile", action="store_true",
+                        help="sample chatapp with py-spy during the ramp and half-max phases; print its hot spots")
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     if args.repeat:
@@ -416,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
         os.sched_setaffinity(0, LOAD_CPUS)  # the clients stay off chatapp's core
     import uvloop
 
-    doc = uvloop.run(run(cfg, lambda *a: print(*a, flush=True)))
+    doc = uvloop.run(run(cfg, lambda *a: print(*a, flush=True), args.profile))
     if args.markdown:
         print(markdown(doc))
     return 0

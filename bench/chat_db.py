@@ -142,15 +142,14 @@ def _sqlite_template(history: History, say: Say) -> Path:
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     for old in CACHE_DIR.glob(f"sqlite-*-{history.key}.sqlite3*"):
         old.unlink()
-    building = path.with_suffix(".building")
-    building.unlink(missing_ok=True)
+    building = path.with_suffix(f".building-{secrets.token_hex(4)}")  # two builders never share a file
     started = time.monotonic()
     say(f"   building the SQLite template: {history.rooms:,} rooms, {history.messages:,} messages ...")
     _migrate(f"sqlite:///{building}")
     _load_sqlite(building, history)
     for suffix in ("-wal", "-shm"):
         Path(f"{building}{suffix}").unlink(missing_ok=True)
-    building.rename(path)
+    building.replace(path)
     say(f"   built in {time.monotonic() - started:.0f} s: {path}")
     return path
 
@@ -209,7 +208,7 @@ def _pg_template(history: History, say: Say) -> str:
     for old in olds:
         if old["datname"].endswith(suffix):  # the same history on an older schema
             asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{old["datname"]}" WITH (FORCE)'))
-    building = f"{name}_building"
+    building = f"chatapp_bench_build_{secrets.token_hex(4)}"  # names stop at 63 bytes
     started = time.monotonic()
     say(f"   building the PostgreSQL template: {history.rooms:,} rooms, {history.messages:,} messages ...")
     asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)',
@@ -217,7 +216,10 @@ def _pg_template(history: History, say: Say) -> str:
                           "LC_COLLATE 'C.UTF-8' TEMPLATE template0"))
     _migrate(_pg_url(building))
     asyncio.run(_load_postgres(_pg_url(building), history))
-    asyncio.run(_pg_admin(f'ALTER DATABASE "{building}" RENAME TO "{name}"'))
+    try:
+        asyncio.run(_pg_admin(f'ALTER DATABASE "{building}" RENAME TO "{name}"'))
+    except asyncpg.DuplicateDatabaseError:  # another run built the same template meanwhile
+        asyncio.run(_pg_admin(f'DROP DATABASE "{building}" WITH (FORCE)'))
     say(f"   built in {time.monotonic() - started:.0f} s: database {name}")
     return name
 
@@ -243,8 +245,8 @@ def discard(url: str) -> None:
     """Drop a run's copy (the templates stay)."""
     if url.startswith("sqlite"):
         path = Path(url.split("://", 1)[1][1:])
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        for each in path.parent.glob(f"{path.name}*"):  # the file, its WAL and chatapp's lock files
+            each.unlink(missing_ok=True)
         return
     name = url.rsplit("/", 1)[1]
     if name.startswith(_COPY_PREFIX):

@@ -1,0 +1,83 @@
+"""Where chatapp's time goes under load: py-spy on the running process, summarised.
+
+``py-spy record --pid`` samples the chatapp process while the load runs and writes
+collapsed stacks (flame-graph input, ``var/profiles/chat-<database>.folded``);
+:func:`hot_spots` turns them into the share of samples each project function is on
+the stack for, which the report prints beside the figures.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+from bench.servers import ROOT
+
+__all__ = ["Profiler", "hot_spots", "PROFILE_DIR"]
+
+PROFILE_DIR = ROOT / "var" / "profiles"
+_FRAME = re.compile(r"^(?P<func>[^ ]+) \((?P<file>[^:]+)(?::\d+)?\)$")
+_OURS = ("chatapp/", "pyreverb/")
+_ENTRY = {"chatapp.cli.serve", "chatapp.__main__.<module>"}
+_LIBS = ("sqlite3", "aiosqlite", "asyncpg", "uvicorn", "starlette", "httpx", "orjson")
+
+
+class Profiler:
+    """``py-spy record`` attached to ``pid`` until :meth:`stop`."""
+
+    def __init__(self, pid: int, name: str) -> None:
+        PROFILE_DIR.mkdir(parents=True, exist_ok=True)
+        self.path = PROFILE_DIR / f"chat-{name}.folded"
+        spy = Path(sys.executable).with_name("py-spy")
+        self.proc = subprocess.Popen([str(spy), "record", "--pid", str(pid), "--rate", "200", "--nonblocking",
+                                      "--format", "raw", "-o", str(self.path)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self) -> Path | None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.path if self.path.exists() else None
+
+
+def _label(frame: str) -> str | None:
+    match = _FRAME.match(frame.strip())
+    if match is None:
+        return None
+    path = match.group("file")
+    for root in _OURS:
+        if root in path:
+            module = path[path.index(root):].removesuffix(".py").replace("/", ".")
+            return f"{module}.{match.group('func')}"
+    for lib in _LIBS:
+        if f"/{lib}/" in path or path.endswith(f"/{lib}.py"):
+            return f"[{lib}] {match.group('func')}"
+    return None
+
+
+def hot_spots(path: Path, top: int = 15) -> list[tuple[str, float]]:
+    """(function, percent of the samples that run project code it is on the stack for), most first."""
+    inclusive: Counter[str] = Counter()
+    busy = 0
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not count_text.isdigit():
+            continue
+        labels = {lab for lab in map(_label, stack.split(";")) if lab and lab not in _ENTRY}
+        if not labels:
+            continue  # the event loop or a driver thread with no request code on the stack: waiting
+        count = int(count_text)
+        busy += count
+        for label in labels:
+            inclusive[label] += count
+    if not busy:
+        return []
+    return [(label, round(100 * n / busy, 1)) for label, n in inclusive.most_common(top)]
