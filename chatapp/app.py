@@ -33,6 +33,7 @@ from chatapp.errors import ChatError, TooManyRequests
 from chatapp.events import Events
 from chatapp.login_throttle import LoginThrottle
 from chatapp.openapi import build_openapi
+from chatapp.outbox import Outbox, Relay
 from chatapp.pages import page_routes
 from chatapp.push import PushNotifier, load_vapid
 from chatapp.ratelimit import RateLimiter
@@ -66,7 +67,14 @@ async def build_state(settings: Settings) -> ChatState:
         uploads.ensure()
         push = PushNotifier(settings, db, broadcaster, await load_vapid(settings, db)) if settings.push_enabled else None
         limiter = RateLimiter()
-        service = ChatService(settings, db, Events(broadcaster, settings.public_url), uploads, limiter, push)
+        outbox = Outbox(settings)
+        relay = Relay(settings, db, broadcaster)
+        outbox.relay = relay
+        service = ChatService(settings, db, Events(broadcaster, outbox, settings.public_url), uploads, limiter, push)
+        if settings.reverb_configured:
+            relay.start()  # rows left by a previous run (even one killed -9) go out now
+        service.stats_feed.start()
+        service.auto_closer.start()
         return ChatState(
             settings=settings,
             db=db,
@@ -81,6 +89,7 @@ async def build_state(settings: Settings) -> ChatState:
             broadcaster=broadcaster,
             uploads=uploads,
             service=service,
+            relay=relay,
             push=push,
         )
     except BaseException:
@@ -89,6 +98,9 @@ async def build_state(settings: Settings) -> ChatState:
 
 
 async def close_state(chat: ChatState) -> None:
+    await chat.service.auto_closer.stop()
+    await chat.service.stats_feed.stop()
+    await chat.relay.stop()
     await chat.broadcaster.stop()
     if chat.push:
         await chat.push.stop()

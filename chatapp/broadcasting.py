@@ -1,10 +1,13 @@
-"""Publishing through pyreverb's Pusher HTTP API, off the request path.
+"""Publishing through pyreverb's Pusher HTTP API: the one place that speaks it.
 
-``publish()`` only enqueues: a message is already stored when it is published,
-so a slow or stopped pyreverb never fails a send. One worker drains the queue in
-order (batches of up to ten events), retries connection errors and 5xx answers
-with backoff, and drops an event with a log line once it has failed every try or
-outlived its deadline. Clients recover dropped messages with "messages after id N".
+``deliver()`` posts one ``batch_events`` request and says whether a failure is
+worth retrying; the outbox relay (chatapp.outbox) calls it for every durable event.
+
+``publish()`` is for hints only (typing, stats, unread counters): it enqueues in
+memory and returns at once; one worker drains the queue in order, retries
+connection errors and 5xx answers with backoff, and drops a hint with a log line
+once it has failed every try or outlived its short deadline. The next hint, or a
+client's resync, replaces a lost one.
 """
 
 from __future__ import annotations
@@ -24,7 +27,17 @@ import orjson
 from chatapp.config import Settings
 from pyreverb.protocol.auth import channel_auth_signature, sign_request, user_auth_signature
 
-__all__ = ["Broadcaster", "Event", "channel_auth", "user_auth", "fit_text", "MAX_EVENT_BYTES"]
+__all__ = [
+    "Broadcaster",
+    "Event",
+    "DeliveryFailed",
+    "batches",
+    "channel_auth",
+    "user_auth",
+    "fit_text",
+    "MAX_BATCH",
+    "MAX_EVENT_BYTES",
+]
 
 log = logging.getLogger("chatapp.broadcasting")
 MAX_BATCH = 10
@@ -39,7 +52,47 @@ class Event:
     name: str
     data: str
     socket_id: str | None
-    deadline: float
+    deadline: float = 0.0  # monotonic; in-memory hints only
+
+    @property
+    def cost(self) -> int:
+        """Bytes this event adds to a batch request (its data is JSON-escaped once more)."""
+        return len(self.data) * 2 + 200
+
+
+class DeliveryFailed(Exception):
+    """pyreverb did not take a batch; ``permanent`` when sending the same request again cannot help."""
+
+    def __init__(self, problem: str, *, permanent: bool) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.permanent = permanent
+
+
+def batches(events: list[Event]) -> list[list[Event]]:
+    """``events`` in order, cut into requests of at most MAX_BATCH events and MAX_BATCH_BYTES."""
+    out: list[list[Event]] = []
+    size = 0
+    for event in events:
+        if not out or len(out[-1]) >= MAX_BATCH or size + event.cost > MAX_BATCH_BYTES:
+            out.append([])
+            size = 0
+        out[-1].append(event)
+        size += event.cost
+    return out
+
+
+def batch_body(batch: list[Event]) -> bytes:
+    """The JSON body of one ``batch_events`` request."""
+    return orjson.dumps(
+        {
+            "batch": [
+                {"channel": e.channel, "name": e.name, "data": e.data}
+                | ({"socket_id": e.socket_id} if e.socket_id else {})
+                for e in batch
+            ]
+        }
+    )
 
 
 def channel_auth(settings: Settings, socket_id: str, channel: str, channel_data: str | None = None) -> str:
@@ -151,27 +204,17 @@ class Broadcaster:
                 self.dropped += 1
                 log.warning("broadcast dropped (too old): %s on %s", event.name, event.channel)
                 continue
-            cost = len(event.data) * 2 + 200
-            if batch and size + cost > MAX_BATCH_BYTES:
+            if batch and size + event.cost > MAX_BATCH_BYTES:
                 break
             batch.append(self._queue.popleft())
-            size += cost
+            size += event.cost
         return batch
 
     async def _deliver(self, batch: list[Event]) -> None:
         if not batch:
             return
-        body = orjson.dumps(
-            {
-                "batch": [
-                    {"channel": e.channel, "name": e.name, "data": e.data}
-                    | ({"socket_id": e.socket_id} if e.socket_id else {})
-                    for e in batch
-                ]
-            }
-        )
         path = f"/apps/{self.settings.reverb_app_id}/batch_events"
-        problem = await self._post_with_retries(path, body, min(e.deadline for e in batch), "broadcast")
+        problem = await self._post_with_retries(path, batch_body(batch), min(e.deadline for e in batch), "broadcast")
         if problem is None:
             self.sent += len(batch)
             return
@@ -202,6 +245,18 @@ class Broadcaster:
                 continue
             break
         return problem
+
+    async def deliver(self, batch: list[Event]) -> None:
+        """POST ``batch`` (at most MAX_BATCH events) to ``batch_events`` once; raise DeliveryFailed."""
+        try:
+            response = await self._request("POST", f"/apps/{self.settings.reverb_app_id}/batch_events",
+                                           batch_body(batch))
+        except httpx.HTTPError as exc:
+            raise DeliveryFailed(f"{type(exc).__name__}: {exc}", permanent=False) from None
+        if response.status_code >= 300:
+            # 4xx: our request is wrong and the same bytes will be refused again; a 5xx may pass later.
+            problem = f"HTTP {response.status_code}: {response.text[:300]}"
+            raise DeliveryFailed(problem, permanent=response.status_code < 500)
 
     # ------------------------------------------------------------- terminate
 

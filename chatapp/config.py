@@ -87,6 +87,10 @@ class Settings:
     broadcast_timeout: float = 2.0
     broadcast_retries: int = 3
     broadcast_queue_size: int = 1000
+    # The outbox: a durable event is retried until it is this many seconds old, then dropped.
+    outbox_max_age: float = 24 * 3600
+    # Seconds between looks for rows another instance wrote (this process's own commits wake the relay).
+    outbox_poll_interval: float = 1.0
     # Content limits.
     max_message_length: int = 5000
     max_subject_length: int = 200
@@ -120,6 +124,13 @@ class Settings:
     cors_origins: tuple[str, ...] = ("*",)
     # Proxies (IPs/CIDRs) whose X-Forwarded-For is believed; empty = clients connect directly.
     trusted_proxies: tuple[str, ...] = ()
+    # Resolved chats nobody wrote in for this many days are closed (0 = never); checked every
+    # auto_close_interval seconds.
+    auto_close_days: float = 7.0
+    auto_close_interval: float = 300.0
+    # Seconds between two checks for missed messages by an open conversation whose socket is
+    # up (a closed widget with a live socket does not check at all).
+    live_poll_interval: float = 30.0
     debug: bool = False
 
     @property
@@ -170,6 +181,8 @@ class Settings:
             broadcast_timeout=_float(env, "CHATAPP_BROADCAST_TIMEOUT", d.broadcast_timeout),
             broadcast_retries=_int(env, "CHATAPP_BROADCAST_RETRIES", d.broadcast_retries),
             broadcast_queue_size=_int(env, "CHATAPP_BROADCAST_QUEUE_SIZE", d.broadcast_queue_size),
+            outbox_max_age=_float(env, "CHATAPP_OUTBOX_MAX_AGE", d.outbox_max_age),
+            outbox_poll_interval=_float(env, "CHATAPP_OUTBOX_POLL_INTERVAL", d.outbox_poll_interval),
             max_message_length=_int(env, "CHATAPP_MAX_MESSAGE_LENGTH", d.max_message_length),
             upload_dir=env.get("CHATAPP_UPLOAD_DIR") or d.upload_dir,
             max_upload_bytes=_int(env, "CHATAPP_MAX_UPLOAD_BYTES", d.max_upload_bytes),
@@ -194,6 +207,9 @@ class Settings:
                 o.strip() for o in env.get("CHATAPP_CORS_ORIGINS", "*").split(",") if o.strip()
             ),
             trusted_proxies=_networks(env, "CHATAPP_TRUSTED_PROXIES"),
+            auto_close_days=_float(env, "CHATAPP_AUTO_CLOSE_DAYS", d.auto_close_days),
+            auto_close_interval=_float(env, "CHATAPP_AUTO_CLOSE_INTERVAL", d.auto_close_interval),
+            live_poll_interval=_float(env, "CHATAPP_LIVE_POLL_INTERVAL", d.live_poll_interval),
             debug=_bool(env, "CHATAPP_DEBUG", False),
         )
         settings.validate()
@@ -206,8 +222,16 @@ class Settings:
             raise ConfigError("CHATAPP_DB_TIMEOUT must be more than 0 and at most 300 seconds")
         if self.admin_idle_timeout < 0:
             raise ConfigError("CHATAPP_ADMIN_IDLE_TIMEOUT must be 0 (off) or a number of seconds")
+        if self.outbox_max_age <= 0:
+            raise ConfigError("CHATAPP_OUTBOX_MAX_AGE must be a positive number of seconds")
+        if not 0 < self.outbox_poll_interval <= 3600:
+            raise ConfigError("CHATAPP_OUTBOX_POLL_INTERVAL must be more than 0 and at most 3600 seconds")
         if self.login_backoff_after < 1 or self.login_backoff_max < 1:
             raise ConfigError("CHATAPP_LOGIN_BACKOFF_AFTER and CHATAPP_LOGIN_BACKOFF_MAX must be at least 1")
+        if self.auto_close_days < 0:
+            raise ConfigError("CHATAPP_AUTO_CLOSE_DAYS must be 0 (never) or a number of days")
+        if not 0 < self.auto_close_interval <= 86400:
+            raise ConfigError("CHATAPP_AUTO_CLOSE_INTERVAL must be more than 0 and at most 86400 seconds")
         if self.max_message_length < 1:
             raise ConfigError("CHATAPP_MAX_MESSAGE_LENGTH must be at least 1")
         if self.max_upload_bytes < 1:
@@ -218,6 +242,8 @@ class Settings:
             raise ConfigError("CHATAPP_IDENTITY_SECRET must be at least 16 characters")
         if not self.vapid_subject.startswith(("mailto:", "https://")):
             raise ConfigError("CHATAPP_VAPID_SUBJECT must be a mailto: or https:// URL")
+        if not 1 <= self.live_poll_interval <= 3600:
+            raise ConfigError("CHATAPP_LIVE_POLL_INTERVAL must be between 1 and 3600 seconds")
         if self.push_max_subscriptions < 1:
             raise ConfigError("CHATAPP_PUSH_MAX_SUBSCRIPTIONS must be at least 1")
 

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -63,6 +63,19 @@ class Connection:
     """Query methods shared by a plain database handle and a transaction."""
 
     dialect: Dialect
+    # Set on the connection a transaction yields: callbacks to run once it has committed.
+    _on_commit: list[Callable[[], None]] | None = None
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once this connection's transaction commits; at once outside a transaction."""
+        if self._on_commit is None:
+            callback()
+        else:
+            self._on_commit.append(callback)
+
+    def _committed(self) -> None:
+        for callback in self._on_commit or ():
+            callback()
 
     async def fetch_all(self, sql: str, *args: Any) -> list[Row]:
         raise NotImplementedError
@@ -194,13 +207,16 @@ class SqliteDatabase(Database, _SqliteConn):
         async with self._turn():
             with _sqlite_errors():
                 await self._conn.execute("BEGIN IMMEDIATE")
+            tx = _SqliteConn(self._conn)
+            tx._on_commit = []
             try:
-                yield _SqliteConn(self._conn)
+                yield tx
                 with _sqlite_errors():
                     await self._conn.execute("COMMIT")
             except BaseException:
                 await self._rollback()
                 raise
+        tx._committed()
 
     async def _rollback(self) -> None:
         """Undo an open transaction; a failed COMMIT must not leave one open for the next caller."""
@@ -252,6 +268,8 @@ _PG_TRANSIENT = (
     asyncpg.PostgresConnectionError,  # class 08, and a connection lost mid-statement
     asyncpg.exceptions.OperatorInterventionError,  # class 57: shutdown, terminated, starting up
     asyncpg.exceptions.InsufficientResourcesError,  # class 53: too many connections, disk full
+    # The server's goodbye arrived while a statement was in flight ("another operation is in progress").
+    asyncpg.InternalClientError,
 )
 
 
@@ -315,8 +333,10 @@ class PostgresDatabase(Database, _PgConn):
             tx = conn.transaction()
             with _pg_errors(conn):
                 await tx.start()
+            tx_conn = _PgConn(conn)
+            tx_conn._on_commit = []
             try:
-                yield _PgConn(conn)
+                yield tx_conn
                 with _pg_errors(conn):
                     await tx.commit()
             except BaseException:
@@ -326,6 +346,7 @@ class PostgresDatabase(Database, _PgConn):
                 raise
         finally:
             await self._pool.release(conn)
+        tx_conn._committed()
 
     async def close(self) -> None:
         await self._pool.close()

@@ -4,14 +4,26 @@ Channels: ``private-chat.{room}`` (the visitor and support), ``private-admin.cha
 (the admin feed), ``private-user.{id}`` (a visitor's own counters),
 ``presence-admins`` (who of support is online). Event names have no leading dot;
 Echo listens with ``.message.sent``.
+
+Events that announce a change take the transaction's ``Connection`` and are written
+to the outbox with it (chatapp.outbox), so they are sent exactly when the change
+committed, even if this process dies a moment later. Typing, statistics and unread
+counters are hints, published from memory (chatapp.outbox says why).
+
+Gap detection: a ``message.sent`` event carries ``previous_id``, the room's message
+before it, so a conversation view that does not hold that id fetches "messages after
+id N"; admin-feed events get ``feed_seq`` from the relay.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from chatapp import repository as repo
 from chatapp.broadcasting import MAX_EVENT_BYTES, Broadcaster, fit_text
+from chatapp.db import Connection
 from chatapp.models import Message, Room
+from chatapp.outbox import Outbox
 from chatapp.policy import ADMIN_CHANNEL, room_channel, user_channel
 
 __all__ = ["Events", "message_payload"]
@@ -37,31 +49,39 @@ def message_payload(message: Message, base_url: str) -> dict[str, Any]:
 
 
 class Events:
-    def __init__(self, broadcaster: Broadcaster, base_url: str) -> None:
+    def __init__(self, broadcaster: Broadcaster, outbox: Outbox, base_url: str) -> None:
         self.b = broadcaster
+        self.outbox = outbox
         self.base_url = base_url
 
-    def chat_created(self, room: Room) -> None:
-        self.b.publish([ADMIN_CHANNEL], CHAT_CREATED, {"room": room.to_json(for_admin=True)})
+    # ------------------------------------------------- durable: in the transaction
 
-    def message_sent(self, room: Room, message: Message, *, created_room: bool, socket_id: str | None) -> None:
+    async def chat_created(self, conn: Connection, room: Room) -> None:
+        await self.outbox.add(conn, [ADMIN_CHANNEL], CHAT_CREATED, {"room": room.to_json(for_admin=True)})
+
+    async def message_sent(
+        self, conn: Connection, room: Room, message: Message, *, created_room: bool, socket_id: str | None
+    ) -> None:
         payload = message_payload(message, self.base_url)
-        self.b.publish([room_channel(room.id)], MESSAGE_SENT, payload, socket_id=socket_id)
-        summary = room.to_json(for_admin=True)
+        payload["previous_id"] = await repo.previous_message_id(conn, room.id, message.id)
+        await self.outbox.add(conn, [room_channel(room.id)], MESSAGE_SENT, payload, socket_id=socket_id)
         if created_room:
-            self.chat_created(room)
-        self.b.publish([ADMIN_CHANNEL], CHAT_MESSAGE, {"room": summary, "message": payload})
+            await self.chat_created(conn, room)
+        summary = room.to_json(for_admin=True)
+        await self.outbox.add(conn, [ADMIN_CHANNEL], CHAT_MESSAGE, {"room": summary, "message": payload})
+
+    async def read(self, conn: Connection, room: Room, receipt: dict[str, Any], socket_id: str | None) -> None:
+        await self.outbox.add(conn, [room_channel(room.id)], MESSAGES_READ, receipt, socket_id=socket_id)
+
+    async def room_updated(self, conn: Connection, room: Room) -> None:
+        await self.outbox.add(conn, [room_channel(room.id)], ROOM_UPDATED, {"room": room.to_json()})
+        await self.outbox.add(conn, [ADMIN_CHANNEL], ROOM_UPDATED, {"room": room.to_json(for_admin=True)})
+
+    # ------------------------------------------------------------ hints: in memory
 
     def typing(self, room: Room, user_id: int, name: str, role: str, is_typing: bool, socket_id: str | None) -> None:
         data = {"room_id": room.id, "user_id": user_id, "name": name, "role": role, "is_typing": is_typing}
         self.b.publish([room_channel(room.id)], USER_TYPING, data, socket_id=socket_id, ttl=5.0)
-
-    def read(self, room: Room, receipt: dict[str, Any], socket_id: str | None) -> None:
-        self.b.publish([room_channel(room.id)], MESSAGES_READ, receipt, socket_id=socket_id)
-
-    def room_updated(self, room: Room) -> None:
-        self.b.publish([room_channel(room.id)], ROOM_UPDATED, {"room": room.to_json()})
-        self.b.publish([ADMIN_CHANNEL], ROOM_UPDATED, {"room": room.to_json(for_admin=True)})
 
     def stats(self, stats: dict[str, int]) -> None:
         self.b.publish([ADMIN_CHANNEL], STATS_UPDATED, {"stats": stats}, ttl=10.0)

@@ -90,8 +90,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "MaybeRoomEnvelope": _obj({"room": {"oneOf": [_ref("Room"), {"type": "null"}]}}, ("room",)),
     "AdminRoomEnvelope": _obj({"room": _ref("Room")}, ("room",)),
     "RoomPage": _obj({"data": {"type": "array", "items": _ref("Room")}, "meta": _ref("PageMeta")}, ("data", "meta")),
+    "InboxPageMeta": _obj(
+        {"page": _INT, "per_page": _INT, "total": _INT, "pages": _INT,
+         "next_cursor": {"type": ["string", "null"], "description": "pass as 'before' for the next page; "
+                         "null at the end and for search results"}},
+        ("total", "next_cursor"),
+    ),
     "AdminRoomPage": _obj(
-        {"data": {"type": "array", "items": _ref("Room")}, "meta": _ref("PageMeta")}, ("data", "meta")
+        {"data": {"type": "array", "items": _ref("Room")}, "meta": _ref("InboxPageMeta")}, ("data", "meta")
     ),
     "MessagePage": _obj(
         {
@@ -117,7 +123,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "TypingAck": _obj({"ok": {"type": "boolean"}, "is_typing": {"type": "boolean"}}, ("ok",)),
     "ReadReceipt": _obj(
         {"room_id": _INT, "reader_id": _INT, "reader_role": _STR, "marked": _INT,
-         "up_to_id": {"type": ["integer", "null"]}, "read_at": _STR},
+         "up_to_id": {"type": ["integer", "null"]},
+         "ids": {"type": ["array", "null"], "items": _INT}, "read_at": _STR},
         ("room_id", "marked"),
     ),
     "UnreadCount": _obj({"unread_count": _INT}, ("unread_count",)),
@@ -146,9 +153,21 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Removed": _obj({"removed": _INT}, ("removed",)),
     "Revoked": _obj({"revoked": {**_INT, "description": "sessions signed out by this call"}}, ("revoked",)),
     "Health": _obj({"status": _STR}, ("status",)),
+    "OperatorStatus": _obj(
+        {"outbox": _obj(
+            {"depth": {**_INT, "description": "events not yet delivered to pyreverb"},
+             "oldest_age_seconds": {"type": "number", "description": "age of the oldest undelivered event"},
+             "head_attempts": _INT, "last_error": {"type": ["string", "null"]},
+             "delivered": _INT, "expired": _INT, "rejected": _INT, "max_age_seconds": {"type": "number"}},
+            ("depth", "oldest_age_seconds")),
+         "hints": {"type": "object"}, "push": {"type": ["object", "null"]}},
+        ("outbox",),
+    ),
     "ClientConfig": _obj(
         {"echo": {"type": "object"}, "vapid_public_key": {"type": ["string", "null"]}, "limits": {"type": "object"},
-         "features": {"type": "object"}},
+         "features": {"type": "object"},
+         "live_poll_seconds": {"type": "number", "description": "how often an open conversation with a live "
+                               "socket checks for missed messages"}},
         ("echo", "limits", "features"),
     ),
 }
@@ -178,7 +197,7 @@ REQUEST_BODIES: dict[str, dict[str, Any]] = {
          "idempotency_key": {"type": "string", "minLength": 1, "maxLength": 100}},
     ),
     "Typing": _obj({"is_typing": {"type": "boolean", "default": True}}),
-    "Assign": _obj({"admin_id": _ID}),
+    "Assign": _obj({"admin_id": _ID, "expected_admin_id": {"type": ["integer", "null"], "minimum": 1}}),
     "Priority": _obj({"priority": {"type": "string", "enum": ["normal", "urgent"]}}, ("priority",)),
     "UserAuth": _obj({"socket_id": {"type": "string", "pattern": r"^\d+\.\d+$"}}, ("socket_id",)),
     "ChannelAuth": _obj({"socket_id": {"type": "string", "pattern": r"^\d+\.\d+$"}, "channel_name": _STR},

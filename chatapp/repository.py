@@ -131,7 +131,8 @@ async def move_rooms(conn: Connection, from_user: int, to_user: int) -> int:
 # ------------------------------------------------------------------------- rooms
 
 _ROOM_SELECT = (
-    "SELECT r.*, u.name AS user_name, u.email AS user_email, u.role AS user_role, a.name AS admin_name "
+    "SELECT r.*, u.name AS user_name, u.email AS user_email, u.email_verified_at AS user_email_verified_at, "
+    "u.role AS user_role, a.name AS admin_name "
     "FROM support_chat_rooms r JOIN users u ON u.id = r.user_id "
     "LEFT JOIN users a ON a.id = r.assigned_admin_id"
 )
@@ -201,6 +202,22 @@ async def create_room(conn: Connection, user_id: int, subject: str) -> int | Non
     return None if room_id is None else int(room_id)
 
 
+async def claim_room(conn: Connection, room_id: int, admin_id: int, expected_admin_id: int | None) -> bool:
+    """Assign the room to ``admin_id`` only if its assignee is still ``expected_admin_id``
+    (None: nobody); False when someone else changed it first (compare-and-set)."""
+    condition = "assigned_admin_id IS NULL" if expected_admin_id is None else "assigned_admin_id = ?"
+    expected = [] if expected_admin_id is None else [expected_admin_id]
+    changed = await conn.execute(
+        f"UPDATE support_chat_rooms SET status = 'assigned', assigned_admin_id = ?, updated_at = ? "
+        f"WHERE id = ? AND {condition}",
+        admin_id,
+        utcnow(),
+        room_id,
+        *expected,
+    )
+    return changed == 1
+
+
 async def update_room(conn: Connection, room_id: int, **changes: Any) -> None:
     unknown = set(changes) - _ROOM_FIELDS
     if unknown:
@@ -215,61 +232,23 @@ async def update_room(conn: Connection, room_id: int, **changes: Any) -> None:
     )
 
 
-def _like(term: str) -> str:
-    escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+async def close_resolved_before(conn: Connection, cutoff: datetime, limit: int) -> list[int]:
+    """Close up to ``limit`` chats resolved before ``cutoff``; the ids closed here.
 
-
-async def list_rooms(
-    conn: Connection, *, filter_name: str, admin_id: int, search: str, limit: int, offset: int
-) -> tuple[list[Room], int]:
-    condition, takes_admin = ROOM_FILTERS[filter_name]
-    where = [condition]
-    args: list[Any] = [admin_id] if takes_admin else []
-    if search:
-        like = _like(search)
-        parts = [
-            "LOWER(r.subject) LIKE ? ESCAPE '\\'",
-            "LOWER(u.name) LIKE ? ESCAPE '\\'",
-            "LOWER(COALESCE(u.email, '')) LIKE ? ESCAPE '\\'",
-            "EXISTS (SELECT 1 FROM support_chat_messages m WHERE m.room_id = r.id AND LOWER(m.body) LIKE ? ESCAPE '\\')",
-        ]
-        args += [like] * 4
-        if search.isdigit() and len(search) < 18:
-            parts.append("r.id = ?")
-            args.append(int(search))
-        where.append(" OR ".join(parts))
-    sql_where = " AND ".join(f"({w})" for w in where)
+    Only rows still 'resolved' change, so two instances sweeping at once never close
+    (or announce) one room twice.
+    """
+    now = utcnow()
     rows = await conn.fetch_all(
-        f"{_ROOM_SELECT} WHERE {sql_where} "
-        "ORDER BY CASE WHEN r.status IN ('open', 'assigned') AND r.priority = 'urgent' THEN 0 ELSE 1 END, "
-        "COALESCE(r.last_message_at, r.created_at) DESC, r.id DESC LIMIT ? OFFSET ?",
-        *args,
+        "UPDATE support_chat_rooms SET status = 'closed', closed_at = ?, updated_at = ? "
+        "WHERE id IN (SELECT id FROM support_chat_rooms WHERE status = 'resolved' AND resolved_at < ? "
+        "ORDER BY resolved_at LIMIT ?) AND status = 'resolved' RETURNING id",
+        now,
+        now,
+        cutoff,
         limit,
-        offset,
     )
-    total = await conn.fetch_val(
-        f"SELECT COUNT(*) FROM support_chat_rooms r JOIN users u ON u.id = r.user_id WHERE {sql_where}", *args
-    )
-    return [Room.from_row(r) for r in rows], int(total or 0)
-
-
-async def stats(conn: Connection) -> dict[str, int]:
-    row = await conn.fetch_one(
-        "SELECT "
-        f"COALESCE(SUM(CASE WHEN status IN {_ACTIVE} THEN 1 ELSE 0 END), 0) AS open, "
-        "COALESCE(SUM(CASE WHEN status = 'assigned' THEN 1 ELSE 0 END), 0) AS assigned, "
-        f"COALESCE(SUM(CASE WHEN status IN {_ACTIVE} AND assigned_admin_id IS NULL THEN 1 ELSE 0 END), 0) "
-        "AS unassigned, "
-        f"COALESCE(SUM(CASE WHEN status IN {_ACTIVE} AND priority = 'urgent' THEN 1 ELSE 0 END), 0) AS urgent, "
-        "COALESCE(SUM(admin_unread_count), 0) AS unread_messages, "
-        "COALESCE(SUM(CASE WHEN admin_unread_count > 0 THEN 1 ELSE 0 END), 0) AS unread_chats, "
-        "COALESCE(SUM(CASE WHEN status = 'resolved' THEN 1 ELSE 0 END), 0) AS resolved, "
-        "COALESCE(SUM(CASE WHEN status = 'closed' THEN 1 ELSE 0 END), 0) AS closed "
-        "FROM support_chat_rooms"
-    )
-    assert row is not None
-    return {k: int(v) for k, v in row.items()}
+    return sorted(int(r["id"]) for r in rows)
 
 
 async def count_mine(conn: Connection, admin_id: int) -> int:
@@ -354,6 +333,14 @@ async def messages_after(conn: Connection, room_id: int, after: int, limit: int)
     return [Message.from_row(r) for r in rows]
 
 
+async def previous_message_id(conn: Connection, room_id: int, message_id: int) -> int | None:
+    """The id of the room's message before ``message_id`` (what a client must hold to have no gap)."""
+    value = await conn.fetch_val(
+        "SELECT MAX(id) FROM support_chat_messages WHERE room_id = ? AND id < ?", room_id, message_id
+    )
+    return None if value is None else int(value)
+
+
 async def after_message_stored(conn: Connection, room_id: int, sender_role: str, preview: str) -> None:
     """Move the room's last-message fields and the other side's unread counter."""
     counter = {"user": "admin_unread_count", "admin": "user_unread_count"}.get(sender_role)
@@ -369,22 +356,32 @@ async def after_message_stored(conn: Connection, room_id: int, sender_role: str,
     )
 
 
-async def mark_read(conn: Connection, room_id: int, reader_side: str) -> tuple[int, int | None, datetime]:
-    """Mark the other side's messages read; (how many, newest id read, when)."""
+async def mark_read(conn: Connection, room_id: int, reader_side: str) -> tuple[list[int], datetime]:
+    """Mark the other side's unread messages read; (the ids marked, oldest first; when).
+
+    One UPDATE picks and marks the rows, so a message committed meanwhile is neither marked
+    nor named. The unread counter goes down by the messages it counted among those marked
+    (counters only ever move by the rows that moved them, never reset to a guess).
+    """
     senders = "('admin', 'system')" if reader_side == "user" else "('user')"
-    counter = "user_unread_count" if reader_side == "user" else "admin_unread_count"
+    counter, counted_role = ("user_unread_count", "admin") if reader_side == "user" else ("admin_unread_count", "user")
     now = utcnow()
-    changed = await conn.execute(
+    rows = await conn.fetch_all(
         f"UPDATE support_chat_messages SET read_at = ? WHERE room_id = ? AND sender_role IN {senders} "
-        "AND read_at IS NULL",
+        "AND read_at IS NULL RETURNING id, sender_role",
         now,
         room_id,
     )
-    await conn.execute(f"UPDATE support_chat_rooms SET {counter} = 0 WHERE id = ?", room_id)
-    newest = await conn.fetch_val(
-        f"SELECT MAX(id) FROM support_chat_messages WHERE room_id = ? AND sender_role IN {senders}", room_id
-    )
-    return changed, None if newest is None else int(newest), now
+    counted = sum(1 for r in rows if r["sender_role"] == counted_role)
+    if counted:
+        await conn.execute(
+            f"UPDATE support_chat_rooms SET {counter} = CASE WHEN {counter} > ? THEN {counter} - ? ELSE 0 END "
+            "WHERE id = ?",
+            counted,
+            counted,
+            room_id,
+        )
+    return sorted(int(r["id"]) for r in rows), now
 
 
 # ------------------------------------------------------------------- attachments

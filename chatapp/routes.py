@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.routing import Route
 
-from chatapp.api import account, admin, auth, chat, realtime, webpush
+from chatapp.api import account, admin, auth, chat, operations, realtime, webpush
 from chatapp.api.access import Auth, Handler, check_rule, guard
 
 __all__ = ["Endpoint", "Param", "ENDPOINTS", "starlette_routes"]
@@ -127,7 +127,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     # -------------------------------------------------------------------- admin
     Endpoint("GET", "/api/admin/chat/rooms", admin.rooms, "Rooms by filter, with search and pages", auth="admin",
              query=(Param("filter", {"type": "string", "enum": list(FILTERS), "default": "all"}),
-                    Param("q", {"type": "string", "maxLength": 200}, "search subject, visitor, messages"),
+                    Param("q", {"type": "string", "maxLength": 200},
+                          "search subject, visitor name and e-mail, messages: every word as a prefix, case and "
+                          "accents ignored, most relevant first"),
+                    Param("before", {"type": "string", "maxLength": 200},
+                          "opaque cursor: the previous page's meta.next_cursor; continues the list after it"),
                     *PAGE),
              response="AdminRoomPage", tag="admin"),
     Endpoint("GET", "/api/admin/chat/rooms/{room_id}", admin.room, "One room with its newest messages",
@@ -155,6 +159,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              auth="admin", body="Typing", response="TypingAck", errors=(404, 409, 429), tag="admin"),
     Endpoint("GET", "/api/admin/chat/stats", admin.stats, "Open, assigned, unassigned, urgent, unread",
              auth="admin", response="StatsEnvelope", tag="admin"),
+    Endpoint("GET", "/api/admin/status", operations.status, "Outbox depth and oldest age, delivery counters",
+             auth="admin", response="OperatorStatus", tag="admin"),
     Endpoint("GET", "/api/admin/lockouts", admin.lockouts, "Recent sign-in lockouts and back-offs",
              auth="admin", response="LockoutList", tag="admin"),
     Endpoint("GET", "/api/admin/admins", admin.admins, "Support admins and who is online", auth="admin",

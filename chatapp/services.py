@@ -1,10 +1,10 @@
 """The chat's use cases: validate, store, then broadcast. No HTTP here.
 
-Every change is committed before any event is queued, so an event never
-announces something the database does not have, and a pyreverb outage never
-loses a stored message (clients catch up with "messages after id N"). What runs
-after the commit (unread counters, dashboard stats) is advisory: a database that
-drops out at that moment costs those events, never the answer to a stored change.
+Every event that announces a change is written to the outbox in the change's own
+transaction (chatapp.outbox), so it goes out exactly when the change committed and
+a pyreverb outage or a crash never loses it. What runs after the commit (unread
+counters, dashboard stats) is advisory: a database that drops out at that moment
+costs those hints, never the answer to a stored change.
 """
 
 from __future__ import annotations
@@ -15,16 +15,20 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from chatapp import inbox_queries
 from chatapp import repository as repo
+from chatapp.auto_close import AutoCloser
 from chatapp.config import Settings
 from chatapp.db import Connection, Database, DatabaseUnavailable, IntegrityError, utcnow
 from chatapp.errors import BadRequest, Conflict, NotFound
 from chatapp.events import Events
-from chatapp.models import PRIORITIES, Attachment, Message, Room, User
+from chatapp.inbox_queries import InboxCursor, InboxPage, inbox_page
+from chatapp.models import PRIORITIES, Attachment, Message, Room, User, iso
 from chatapp.policy import ensure_admin, ensure_room_access, ensure_transition
 from chatapp.push import PushNotifier
 from chatapp.ratelimit import RateLimiter
 from chatapp.repository import ROOM_FILTERS
+from chatapp.stats_feed import StatsFeed
 from chatapp.uploads import UploadStore, valid_name
 
 __all__ = ["ChatService", "Sent", "Page"]
@@ -33,6 +37,7 @@ log = logging.getLogger("chatapp")
 
 TYPING_TTL = timedelta(seconds=8)
 PREVIEW_LENGTH = 140
+RECEIPT_IDS_LIMIT = 500  # keeps a read receipt event well under pyreverb's payload limit
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,17 @@ def _preview(body: str, attachment: Attachment | None) -> str:
     return text[:PREVIEW_LENGTH]
 
 
+def _already_assigned(room: Room | None) -> Conflict:
+    """The answer to the agent who lost an assignment race: who has the chat now."""
+    if room is None or room.assigned_admin_id is None:
+        return Conflict("The chat's assignee changed meanwhile; look again", code="already_assigned", assigned_to=None)
+    return Conflict(
+        f"Already assigned to {room.admin_name}",
+        code="already_assigned",
+        assigned_to={"id": room.assigned_admin_id, "name": room.admin_name},
+    )
+
+
 class ChatService:
     def __init__(
         self,
@@ -71,6 +87,8 @@ class ChatService:
         self.uploads = uploads
         self.limiter = limiter
         self.push = push
+        self.stats_feed = StatsFeed(db, events, enabled=settings.reverb_configured)
+        self.auto_closer = AutoCloser(settings, db, events, self.stats_feed)
 
     # ------------------------------------------------------------------- rooms
 
@@ -89,7 +107,7 @@ class ChatService:
             room, created = await self._new_room(conn, user, subject)
             if not created:
                 return room, False
-        self.events.chat_created(room)
+            await self.events.chat_created(conn, room)
         await self._publish_stats()
         return room, True
 
@@ -162,10 +180,10 @@ class ChatService:
             await repo.clear_typing(conn, room.id, user.id)
             message = await repo.get_message(conn, message_id)
             fresh = await repo.get_room(conn, room.id)
-        assert message is not None and fresh is not None
-        self.events.message_sent(fresh, message, created_room=created_room, socket_id=socket_id)
-        if changes:
-            self.events.room_updated(fresh)
+            assert message is not None and fresh is not None
+            await self.events.message_sent(conn, fresh, message, created_room=created_room, socket_id=socket_id)
+            if changes:
+                await self.events.room_updated(conn, fresh)
         if role == "admin":
             await self._publish_unread(fresh.user_id, fresh.id)
             if self.push:
@@ -267,17 +285,21 @@ class ChatService:
         side = "admin" if user.is_admin else "user"
         async with self.db.transaction() as conn:
             room = await self.room_for(user, room_id, conn)
-            count, newest, when = await repo.mark_read(conn, room.id, side)
-        receipt = {
-            "room_id": room.id,
-            "reader_id": user.id,
-            "reader_role": side,
-            "marked": count,
-            "up_to_id": newest,
-            "read_at": when.isoformat().replace("+00:00", "Z"),
-        }
+            marked, when = await repo.mark_read(conn, room.id, side)
+            count = len(marked)
+            receipt = {
+                "room_id": room.id,
+                "reader_id": user.id,
+                "reader_role": side,
+                "marked": count,
+                "up_to_id": marked[-1] if marked else None,
+                # exactly what was marked (a message committed meanwhile is not); null when too many to list
+                "ids": marked if count <= RECEIPT_IDS_LIMIT else None,
+                "read_at": iso(when),  # as every read_at is written
+            }
+            if count:
+                await self.events.read(conn, room, receipt, socket_id)
         if count:
-            self.events.read(room, receipt, socket_id)
             if side == "user":
                 await self._publish_unread(user.id, room.id)
             else:
@@ -289,7 +311,15 @@ class ChatService:
     async def close_by_user(self, user: User, room_id: int) -> Room:
         return await self._change(user, room_id, "close", f"{user.name} closed the chat")
 
-    async def assign(self, admin: User, room_id: int, admin_id: int | None) -> Room:
+    async def assign(
+        self, admin: User, room_id: int, admin_id: int | None, expected_admin_id: int | None = None
+    ) -> Room:
+        """Assign to ``admin_id`` (default: me) if the assignee is still ``expected_admin_id``.
+
+        Compare-and-set: of two agents pressing "Assign to me" at once one wins; the other gets
+        409 ``already_assigned`` naming the winner. Taking over from another agent is a
+        deliberate override: the caller names the assignee it expects to replace.
+        """
         ensure_admin(admin)
         target = admin if admin_id in (None, admin.id) else await repo.get_user(self.db, admin_id or 0)
         if target is None or not target.is_admin:
@@ -298,7 +328,13 @@ class ChatService:
         if room.assigned_admin_id == target.id and room.status == "assigned":
             return room
         return await self._change(
-            admin, room_id, "assign", f"Assigned to {target.name}", status="assigned", assigned_admin_id=target.id
+            admin,
+            room_id,
+            "assign",
+            f"Assigned to {target.name}",
+            expected_assignee=expected_admin_id,
+            status="assigned",
+            assigned_admin_id=target.id,
         )
 
     async def unassign(self, admin: User, room_id: int) -> Room:
@@ -333,8 +369,20 @@ class ChatService:
                 code="visitor_has_open_chat",
             ) from None
 
-    async def _change(self, user: User, room_id: int, action: str, note: str | None, **changes: Any) -> Room:
-        """Apply one state change with its system message, then announce it."""
+    async def _change(
+        self,
+        user: User,
+        room_id: int,
+        action: str,
+        note: str | None,
+        *,
+        expected_assignee: int | None = None,
+        **changes: Any,
+    ) -> Room:
+        """Apply one state change with its system message, then announce it.
+
+        An assignment applies only while the assignee is still ``expected_assignee``.
+        """
         now = utcnow()
         async with self.db.transaction() as conn:
             room = await self.room_for(user, room_id, conn)
@@ -347,33 +395,43 @@ class ChatService:
                 changes.update(
                     status="assigned" if room.assigned_admin_id else "open", resolved_at=None, closed_at=None
                 )
-            await repo.update_room(conn, room.id, **changes)
+            if action != "assign":
+                await repo.update_room(conn, room.id, **changes)
+            elif not await repo.claim_room(conn, room.id, changes["assigned_admin_id"], expected_assignee):
+                raise _already_assigned(await repo.get_room(conn, room.id))
             if action in ("close", "resolve", "reopen"):
                 await repo.clear_typing(conn, room.id, user.id)
             message = await self.system_message(conn, room, note) if note else None
             fresh = await repo.get_room(conn, room.id)
-        assert fresh is not None
-        if message is not None:
-            self.events.message_sent(fresh, message, created_room=False, socket_id=None)
-        self.events.room_updated(fresh)
+            assert fresh is not None
+            if message is not None:
+                await self.events.message_sent(conn, fresh, message, created_room=False, socket_id=None)
+            await self.events.room_updated(conn, fresh)
         await self._publish_stats()
         return fresh
 
     # ------------------------------------------------------------------- admin
 
     async def admin_rooms(
-        self, admin: User, *, filter_name: str, search: str, page: int, per_page: int
-    ) -> tuple[list[Room], int]:
+        self, admin: User, *, filter_name: str, search: str, page: int, per_page: int, before: str | None = None
+    ) -> InboxPage:
+        """A page of the inbox: after the cursor ``before`` when given, else page ``page``."""
         ensure_admin(admin)
         if filter_name not in ROOM_FILTERS:
             raise BadRequest(f"'filter' must be one of: {', '.join(ROOM_FILTERS)}", field="filter")
-        return await repo.list_rooms(
+        try:
+            cursor = InboxCursor.decode(before) if before else None
+        except ValueError:
+            raise BadRequest("'before' is not a cursor this server gave out", code="invalid_cursor",
+                             field="before") from None
+        return await inbox_page(
             self.db,
             filter_name=filter_name,
             admin_id=admin.id,
             search=search.strip(),
-            limit=per_page,
-            offset=(page - 1) * per_page,
+            page=page,
+            per_page=per_page,
+            before=cursor,
         )
 
     async def typing_now(self, room: Room) -> list[dict[str, Any]]:
@@ -381,7 +439,7 @@ class ChatService:
 
     async def stats(self, admin: User) -> dict[str, int]:
         ensure_admin(admin)
-        numbers = await repo.stats(self.db)
+        numbers = await inbox_queries.stats(self.db)
         numbers["mine"] = await repo.count_mine(self.db, admin.id)
         return numbers
 
@@ -390,12 +448,8 @@ class ChatService:
         return await repo.list_admins(self.db)
 
     async def _publish_stats(self) -> None:
-        if not self.settings.reverb_configured:
-            return
-        try:
-            self.events.stats(await repo.stats(self.db))
-        except DatabaseUnavailable as exc:
-            log.warning("stats event skipped after a committed change: %s", exc)
+        """Mark the statistics stale; the feed publishes them at most once a second."""
+        self.stats_feed.changed()
 
     async def _publish_unread(self, user_id: int, room_id: int) -> None:
         try:
@@ -414,8 +468,8 @@ class ChatService:
         async with self.db.transaction() as conn:
             room, created_room = await self._room_to_write(conn, user, room_id, "")
             ensure_transition(room, "reply")
-        if created_room:
-            self.events.chat_created(room)
+            if created_room:
+                await self.events.chat_created(conn, room)
         stored = self.uploads.save(data, filename)
         try:
             return await repo.insert_attachment(

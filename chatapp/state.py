@@ -9,6 +9,7 @@ from chatapp.broadcasting import Broadcaster
 from chatapp.config import Settings
 from chatapp.db import Database
 from chatapp.login_throttle import LoginThrottle
+from chatapp.outbox import Relay
 from chatapp.push import PushNotifier
 from chatapp.ratelimit import RateLimiter
 from chatapp.services import ChatService
@@ -29,4 +30,5 @@ class ChatState:
     broadcaster: Broadcaster
     uploads: UploadStore
     service: ChatService
+    relay: Relay
     push: PushNotifier | None

@@ -17,8 +17,7 @@ from tests.chatapp.procs import (
     ChatappProcess,
     PushReceiver,
     chatapp_reverb,
-    create_pg_database,
-    drop_pg_database,
+    throwaway_database,
 )
 from tests.helpers.node_client import JS_DIR, NodeClient
 from tests.helpers.procs import ReverbProcess
@@ -38,14 +37,8 @@ def chat_reverb() -> Iterator[ReverbProcess]:
 
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('chat-sqlite') / 'chat.sqlite3'}"
-        return
-    url = create_pg_database()
-    try:
+    with throwaway_database(request.param, tmp_path_factory.mktemp("chat-db")) as url:
         yield url
-    finally:
-        drop_pg_database(url)
 
 
 @pytest.fixture(scope="session")

@@ -150,6 +150,19 @@ def drop_pg_database(url: str) -> None:
     asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@contextmanager
+def throwaway_database(kind: str, directory: Path) -> Iterator[str]:
+    """The URL of an empty ``sqlite`` file in ``directory`` or a fresh ``postgres`` database, dropped after."""
+    if kind == "sqlite":
+        yield f"sqlite:///{directory / 'chat.sqlite3'}"
+        return
+    url = create_pg_database()
+    try:
+        yield url
+    finally:
+        drop_pg_database(url)
+
+
 # ---------------------------------------------------------------------- API
 
 

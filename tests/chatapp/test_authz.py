@@ -94,7 +94,6 @@ FACTS: dict[tuple[str, str], Facts] = {
     ("GET", "/api/admin/chat/stats"): Facts(),
     ("GET", "/api/admin/status"): Facts(),
     ("GET", "/api/admin/lockouts"): Facts(),
-    ("GET", "/api/admin/status"): Facts(),
     ("GET", "/api/admin/admins"): Facts(),
     ("POST", "/broadcasting/auth"): Facts(
         channels={

@@ -4,6 +4,7 @@ import { Chime } from '../shared/sound.js';
 import { adminApi, loginUrl, signOut } from './session.js';
 import { AccountMenu } from './account.js';
 import { Inbox } from './inbox.js';
+import { FeedSequence, keepFresh } from './feed.js';
 import { RoomPane } from './room.js';
 import { Notifier } from './notify.js';
 import { Lockouts } from './lockouts.js';
@@ -65,6 +66,7 @@ class Panel {
       go: (id) => this.go(id),
     });
     if (this.realtime) this.listen();
+    keepFresh(() => this.inbox.scheduleRefresh());
     window.addEventListener('popstate', () => this.route());
     await this.inbox.start();
     new Lockouts({ api: this.api }).start().catch((error) => console.warn('lockouts unavailable:', error.message));
@@ -88,15 +90,17 @@ class Panel {
 
   /** The admin feed (new chats, messages, state changes, stats) and who of support is online. */
   listen() {
+    const feed = new FeedSequence(() => this.inbox.scheduleRefresh());
     this.realtime.onStatus((status) => {
       this.showConnection(status);
-      if (status === 'connected') this.inbox.scheduleRefresh();
+      if (status === 'connected') { feed.restart(); this.inbox.scheduleRefresh(); }
     });
+    const once = (handler) => (event) => { if (feed.accept(event)) handler(event); };
     this.realtime.private('admin.chat')
-      .listen('.chat.created', ({ room }) => this.chatCreated(room))
-      .listen('.chat.message', ({ room, message }) => this.chatMessage(room, message))
-      .listen('.room.updated', ({ room }) => this.inbox.upsert(room))
-      .listen('.stats.updated', ({ stats }) => { this.inbox.showStats(stats); this.inbox.scheduleRefresh(); });
+      .listen('.chat.created', once(({ room }) => this.chatCreated(room)))
+      .listen('.chat.message', once(({ room, message }) => this.chatMessage(room, message)))
+      .listen('.room.updated', once(({ room }) => this.inbox.upsert(room)))
+      .listen('.stats.updated', ({ stats }) => this.inbox.showStats(stats));
     const agents = document.getElementById('agents');
     const members = new Map();
     const show = () => { agents.textContent = `${members.size} ${members.size === 1 ? 'agent' : 'agents'} online`; };

@@ -6,7 +6,9 @@ import { TypingNotifier, TypingState } from './typing.js';
 import { NetworkError, newKey, retryDelay, transient } from './api.js';
 
 // Without a live connection we ask for new messages every few seconds; with one, rarely, in
-// case an event was dropped between chatapp and pyreverb while this socket stayed up.
+// case an event was dropped between chatapp and pyreverb while this socket stayed up, and
+// only while the conversation is on screen (hooks.pollWhileLive): a closed widget with a
+// live socket does not poll at all.
 const POLL_OFFLINE_MS = 5000;
 const POLL_LIVE_MS = 30000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -16,10 +18,12 @@ export class Conversation {
   /**
    * side: 'user' (widget) or 'admin' (panel); me: the signed-in account; realtime may be null.
    * routes: {room(id), messages(id), send(writableRoom, room) -> {path, extra}, typing(id), read(id), upload}
-   * hooks: {changed(), incoming(message), typing(names), room(room), roomChanged(room), visible(), read?(receipt)}
+   * hooks: {changed(), incoming(message), typing(names), room(room), roomChanged(room), visible(), read?(receipt),
+   *         pollWhileLive?() (false: no polling while the socket is up; call updatePolling() when it changes)}
+   * liveEveryMs: how often to poll while the socket is up (the server's live_poll_seconds).
    * outbox: unsent messages (the widget's survives a reload); send() queues them one at a time.
    */
-  constructor({ side, me, api, realtime, routes, hooks, outbox = new Outbox() }) {
+  constructor({ side, me, api, realtime, routes, hooks, outbox = new Outbox(), liveEveryMs = POLL_LIVE_MS }) {
     this.side = side;
     this.me = me;
     this.api = api;
@@ -38,7 +42,8 @@ export class Conversation {
     this.typingState = new TypingState((names) => this.hooks.typing(names));
     this.typingNotifier = new TypingNotifier((on) => this.sendTyping(on));
     this.pollTimer = null;
-    this.pollEvery = 0;
+    this.pollEvery = -1;
+    this.liveEveryMs = liveEveryMs;
     // "messages after id N" starts here: the newest id that a page from the server (never a live
     // event, never my own send) proved we hold everything up to. Catch-up re-reads a few
     // messages we already show (dropped as duplicates) but can never skip one.
@@ -100,12 +105,16 @@ export class Conversation {
     if (status === 'connected') this.resync();
   }
 
+  /** Poll often while the socket is down, rarely while it is up and wanted, else not at all. */
   updatePolling() {
-    const every = this.realtime && this.realtime.status === 'connected' ? POLL_LIVE_MS : POLL_OFFLINE_MS;
+    const live = this.realtime && this.realtime.status === 'connected';
+    const wanted = !this.hooks.pollWhileLive || this.hooks.pollWhileLive();
+    const every = !live ? POLL_OFFLINE_MS : (wanted ? this.liveEveryMs : 0);
     if (every === this.pollEvery) return;
     clearInterval(this.pollTimer);
+    this.pollTimer = null;
     this.pollEvery = every;
-    this.pollTimer = setInterval(() => { if (document.visibilityState === 'visible') this.resync(); }, every);
+    if (every) this.pollTimer = setInterval(() => { if (document.visibilityState === 'visible') this.resync(); }, every);
   }
 
   /** A newest-first page or a catch-up page is complete up to its last id. */
@@ -124,6 +133,13 @@ export class Conversation {
       return;
     }
     this.accept(message);
+    if (this.missedBefore(message)) this.catchUp();
+  }
+
+  /** The event names the room's message before it: not holding that one means an event was lost. */
+  missedBefore(message) {
+    const previous = message.previous_id;
+    return previous != null && previous > this.cursor && !this.thread.byId.has(previous);
   }
 
   accept(message) {
@@ -142,7 +158,7 @@ export class Conversation {
 
   onRead(receipt) {
     if (!this.room || receipt.room_id !== this.room.id || receipt.reader_role === this.side) return;
-    if (this.thread.markReadByOther(receipt.up_to_id, receipt.read_at)) this.hooks.changed();
+    if (this.thread.markReadByOther(receipt.up_to_id, receipt.read_at, receipt.ids)) this.hooks.changed();
   }
 
   onRoom(room) {

@@ -1,0 +1,364 @@
+"""The transactional outbox: durable realtime events and the relay that delivers them.
+
+``Outbox.add(conn, ...)`` writes an event as a row in the caller's transaction, so
+an event exists exactly when the change it announces was committed. The
+:class:`Relay` posts pending rows to pyreverb (``batch_events``, at most ten per
+request) and deletes each one once pyreverb took it.
+
+Order. The relay always works on the head of the queue (``ORDER BY id``) and never
+sends a row while an older one waits, so events reach a channel in the order they
+were written. A failed request postpones the head with back-off (0.5 s doubling to
+15 s) until a row is older than ``CHATAPP_OUTBOX_MAX_AGE`` (default 24 h): then it is
+dropped with a log line. A request pyreverb refuses as malformed (4xx) is retried
+one row at a time, and only the refused rows are dropped.
+
+One sender. On PostgreSQL each relay pass runs in one transaction that first takes
+``pg_try_advisory_xact_lock``: the instance that gets it sends, the others skip the
+pass. (``FOR UPDATE SKIP LOCKED`` alone would let two instances send consecutive
+rows of one channel at the same time, in either order.) On SQLite the relay holds
+an exclusive ``flock`` on ``<database>.relay.lock``, which the kernel releases when
+the process dies, so a second process on the same file takes over.
+
+Delivery is at least once: a relay that dies after pyreverb took a batch and
+before the rows were deleted sends them again. Clients drop repeats: messages by
+id, admin-feed events by ``feed_seq`` (below).
+
+Feed sequence. Every event on the admin feed leaves the outbox with ``feed_seq``,
+one more than the one before it (kept in ``outbox_sequences`` and advanced in the
+same step that deletes the row, for dropped rows too). An inbox that sees a number
+skipped knows it missed something and reloads its list.
+
+Hints stay out of the outbox: typing indicators, dashboard statistics and a
+visitor's unread counter are superseded within seconds by the next one or by the
+client's own resync, so a row per keystroke or per counter change would cost
+writes and relay traffic for nothing; they go through ``Broadcaster.publish``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import orjson
+
+from chatapp.broadcasting import Broadcaster, DeliveryFailed, Event, batches
+from chatapp.config import Settings
+from chatapp.db import (
+    Connection,
+    Database,
+    DatabaseUnavailable,
+    Row,
+    placeholders,
+    sqlite_path,
+    utcnow,
+)
+from chatapp.policy import ADMIN_CHANNEL
+
+__all__ = ["FEED_CHANNELS", "Outbox", "Relay", "status"]
+
+log = logging.getLogger("chatapp.outbox")
+
+FEED_CHANNELS = frozenset({ADMIN_CHANNEL})  # channels whose events carry ``feed_seq``
+HEAD = 50  # rows one relay pass reads
+FIRST_RETRY = 0.5
+LAST_RETRY = 15.0
+AFTER_DATABASE_ERROR = 1.0
+_LOCK_ID = 7_244_102  # the relay's advisory lock (chatapp.schema uses 7_244_101)
+
+
+@dataclass
+class OutboxRow:
+    id: int
+    event: Event
+    created_at: datetime
+    attempts: int
+    next_attempt_at: datetime
+
+    @classmethod
+    def of(cls, row: Row) -> OutboxRow:
+        event = Event(row["channel"], row["name"], row["data"], row["socket_id"])
+        return cls(int(row["id"]), event, row["created_at"], int(row["attempts"]), row["next_attempt_at"])
+
+
+class Outbox:
+    """Writes events in the caller's transaction and wakes this process's relay when it commits."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.enabled = settings.reverb_configured
+        self.relay: Relay | None = None
+
+    async def add(
+        self, conn: Connection, channels: list[str], name: str, data: dict[str, Any], socket_id: str | None = None
+    ) -> None:
+        if not self.enabled:
+            return
+        encoded = orjson.dumps(data).decode()
+        now = utcnow()
+        for channel in channels:
+            await conn.execute(
+                "INSERT INTO outbox (channel, name, data, socket_id, created_at, next_attempt_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                channel, name, encoded, socket_id, now, now,
+            )
+        if self.relay is not None:
+            conn.after_commit(self.relay.wake)
+
+
+async def status(db: Connection) -> dict[str, Any]:
+    """Depth and age of the queue, for operators."""
+    row = await db.fetch_one("SELECT COUNT(*) AS depth, MIN(id) AS head FROM outbox")
+    depth = int(row["depth"]) if row else 0
+    head = await db.fetch_one(
+        "SELECT created_at, attempts, last_error FROM outbox WHERE id = ?", row["head"]
+    ) if row and row["head"] is not None else None
+    age = (utcnow() - head["created_at"]).total_seconds() if head else 0.0
+    return {
+        "depth": depth,
+        "oldest_age_seconds": round(max(0.0, age), 3),
+        "head_attempts": int(head["attempts"]) if head else 0,
+        "last_error": head["last_error"] if head else None,
+    }
+
+
+class _Leadership(Protocol):
+    def held(self) -> bool: ...
+    def release(self) -> None: ...
+
+
+class _FileLock:
+    """SQLite: one relay per database file, held until this process ends or stops."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.fd: int | None = None
+
+    def held(self) -> bool:
+        if self.fd is not None:
+            return True
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self.fd = fd
+        return True
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing the descriptor drops the lock
+            self.fd = None
+
+
+class _Alone:
+    """An in-memory SQLite database: nobody else can see the rows."""
+
+    def held(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass
+
+
+class Relay:
+    """Delivers pending outbox rows to pyreverb; see the module docstring for the rules."""
+
+    def __init__(self, settings: Settings, db: Database, broadcaster: Broadcaster) -> None:
+        self.settings = settings
+        self.db = db
+        self.broadcaster = broadcaster
+        self.max_age = timedelta(seconds=settings.outbox_max_age)
+        self.poll_interval = settings.outbox_poll_interval
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._leadership: _Leadership | None = None
+        if db.dialect == "sqlite":
+            path = sqlite_path(db.url)
+            self._leadership = _Alone() if path == ":memory:" else _FileLock(path + ".relay.lock")
+        self.delivered = 0
+        self.expired = 0
+        self.rejected = 0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="chatapp-outbox-relay")
+
+    async def stop(self) -> None:
+        """Stop relaying; pending rows stay in the table for the next start."""
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._leadership:
+            self._leadership.release()
+
+    def wake(self) -> None:
+        """A transaction that wrote rows has committed: relay now rather than at the next poll."""
+        self._wake.set()
+
+    def counters(self) -> dict[str, int]:
+        return {"delivered": self.delivered, "expired": self.expired, "rejected": self.rejected}
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                delay, backing_off = await self.relay_once()
+            except DatabaseUnavailable as exc:
+                log.warning("outbox relay: %s", exc)
+                delay, backing_off = AFTER_DATABASE_ERROR, True
+            except Exception:
+                log.exception("outbox relay pass failed")
+                delay, backing_off = AFTER_DATABASE_ERROR, True
+            if delay <= 0:
+                continue
+            if backing_off:  # new rows cannot jump the postponed head: no use waking early
+                await asyncio.sleep(delay)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), delay)
+
+    # ------------------------------------------------------------------ one pass
+
+    async def relay_once(self) -> tuple[float, bool]:
+        """Deliver what is due; (seconds until the next pass is useful, whether that is a back-off)."""
+        if self._leadership is None:  # PostgreSQL
+            async with self.db.transaction() as conn:
+                if not await conn.fetch_val("SELECT pg_try_advisory_xact_lock(?)", _LOCK_ID):
+                    return self.poll_interval, False  # another instance is relaying
+                return await self._pass(conn)
+        if not self._leadership.held():
+            return self.poll_interval, False
+        return await self._pass(self.db)
+
+    @contextlib.asynccontextmanager
+    async def _step(self, conn: Connection) -> AsyncIterator[Connection]:
+        """Statements that must land together: the pass's own transaction, or a short one on SQLite."""
+        if conn is self.db:
+            async with self.db.transaction() as tx:
+                yield tx
+        else:
+            yield conn
+
+    async def _pass(self, conn: Connection) -> tuple[float, bool]:
+        rows = [
+            OutboxRow.of(r)
+            for r in await conn.fetch_all(
+                "SELECT id, channel, name, data, socket_id, created_at, attempts, next_attempt_at "
+                "FROM outbox ORDER BY id LIMIT ?",
+                HEAD,
+            )
+        ]
+        if not rows:
+            return self.poll_interval, False
+        now = utcnow()
+        stale = [r for r in rows if now - r.created_at > self.max_age]
+        if stale:
+            await self._drop(conn, stale, f"older than {self.settings.outbox_max_age:g} s")
+            self.expired += len(stale)
+            gone = {r.id for r in stale}
+            rows = [r for r in rows if r.id not in gone]
+        if rows and rows[0].next_attempt_at > now:
+            return (rows[0].next_attempt_at - now).total_seconds(), True
+        row_of = {id(r.event): r for r in rows}
+        for batch in batches([r.event for r in rows]):
+            outcome = await self._send(conn, [row_of[id(e)] for e in batch])
+            if outcome is not None:
+                return outcome, True
+        return (0.0 if len(rows) + len(stale) >= HEAD else self.poll_interval), False
+
+    async def _send(self, conn: Connection, chunk: list[OutboxRow]) -> float | None:
+        """Deliver ``chunk`` and delete it; None, or the back-off when pyreverb could not take it."""
+        seqs = await self._next_seqs(conn, chunk)
+        try:
+            await self.broadcaster.deliver([_numbered(r, seqs.get(r.id)) for r in chunk])
+        except DeliveryFailed as exc:
+            if not exc.permanent:
+                return await self._postpone(conn, chunk, exc.problem)
+            return await self._one_by_one(conn, chunk)
+        await self._finish(conn, chunk, seqs)
+        self.delivered += len(chunk)
+        return None
+
+    async def _one_by_one(self, conn: Connection, chunk: list[OutboxRow]) -> float | None:
+        """pyreverb refused the request as malformed: find the rows it refuses and drop only those."""
+        for row in chunk:
+            seqs = await self._next_seqs(conn, [row])
+            try:
+                await self.broadcaster.deliver([_numbered(row, seqs.get(row.id))])
+            except DeliveryFailed as exc:
+                if not exc.permanent:
+                    return await self._postpone(conn, [row], exc.problem)
+                await self._drop(conn, [row], f"refused by pyreverb: {exc.problem}")
+                self.rejected += 1
+                continue
+            await self._finish(conn, [row], seqs)
+            self.delivered += 1
+        return None
+
+    async def _postpone(self, conn: Connection, chunk: list[OutboxRow], problem: str) -> float:
+        attempts = chunk[0].attempts + 1
+        delay: float = min(LAST_RETRY, FIRST_RETRY * 2.0 ** (attempts - 1))
+        ids = [r.id for r in chunk]
+        async with self._step(conn) as tx:
+            await tx.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? "
+                f"WHERE id IN ({placeholders(ids)})",
+                utcnow() + timedelta(seconds=delay), problem[:500], *ids,
+            )
+        if attempts == 1 or attempts % 20 == 0:
+            log.warning("outbox: pyreverb did not take %d events (attempt %d, %s); retrying",
+                        len(chunk), attempts, problem)
+        return delay
+
+    async def _drop(self, conn: Connection, rows: list[OutboxRow], why: str) -> None:
+        seqs = await self._next_seqs(conn, rows)
+        await self._finish(conn, rows, seqs)
+        names = ", ".join(sorted({f"{r.event.name}@{r.event.channel}" for r in rows}))
+        log.warning("outbox dropped %d events (%s): %s", len(rows), why, names)
+
+    async def _next_seqs(self, conn: Connection, rows: list[OutboxRow]) -> dict[int, int]:
+        """The feed numbers ``rows`` get when they leave the outbox (stored by :meth:`_finish`)."""
+        seqs: dict[int, int] = {}
+        last: dict[str, int] = {}
+        for row in rows:
+            channel = row.event.channel
+            if channel not in FEED_CHANNELS:
+                continue
+            if channel not in last:
+                stored = await conn.fetch_val("SELECT last_seq FROM outbox_sequences WHERE channel = ?", channel)
+                last[channel] = int(stored or 0)
+            last[channel] += 1
+            seqs[row.id] = last[channel]
+        return seqs
+
+    async def _finish(self, conn: Connection, rows: list[OutboxRow], seqs: dict[int, int]) -> None:
+        """Delete ``rows`` and advance their feeds' sequences, together."""
+        newest: dict[str, int] = {}
+        for row in rows:
+            if row.id in seqs:
+                newest[row.event.channel] = seqs[row.id]
+        async with self._step(conn) as tx:
+            for channel, seq in newest.items():
+                changed = await tx.execute("UPDATE outbox_sequences SET last_seq = ? WHERE channel = ?", seq, channel)
+                if not changed:
+                    await tx.execute("INSERT INTO outbox_sequences (channel, last_seq) VALUES (?, ?)", channel, seq)
+            ids = [r.id for r in rows]
+            await tx.execute(f"DELETE FROM outbox WHERE id IN ({placeholders(ids)})", *ids)
+
+
+def _numbered(row: OutboxRow, seq: int | None) -> Event:
+    """The row's event, with ``feed_seq`` added to its data on a feed channel."""
+    if seq is None:
+        return row.event
+    data = orjson.loads(row.event.data)
+    data["feed_seq"] = seq
+    event = row.event
+    return Event(event.channel, event.name, orjson.dumps(data).decode(), event.socket_id)
