@@ -42,8 +42,11 @@ async def _adopt_guest(request: Request, account: User) -> int:
         return 0
     if caller is None or not caller.is_guest or caller.id == account.id:
         return 0
-    async with state(request).db.transaction() as conn:
-        return await repo.move_rooms(conn, caller.id, account.id)
+    chat = state(request)
+    async with chat.db.transaction() as conn:
+        moved = await repo.move_rooms(conn, caller.id, account.id)
+        await repo.keep_newest_push_subscriptions(conn, account.id, chat.settings.push_max_subscriptions)
+        return moved
 
 
 async def register(request: Request) -> Response:

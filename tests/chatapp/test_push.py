@@ -274,6 +274,31 @@ def test_a_user_keeps_only_the_newest_subscriptions(
     assert [push_receiver.received_by(s) for s in subs[:2]] == [[], []], "the two oldest were forgotten"
 
 
+def test_signing_a_guest_in_keeps_the_cap(
+    chat: ChatappProcess, admin: Api, anon: Api, new_guest: Callable[..., Api], push_receiver: PushReceiver
+) -> None:
+    email, password = f"push.{chat.port}.{time.time_ns()}@example.com", "long enough password"
+    member = anon.ok("POST", "/api/auth/register", {"email": email, "password": password, "name": "Member"})
+    account = Api(chat.base_url, member["token"], member["user"])
+    at_home = [push_receiver.new_subscription() for _ in range(3)]
+    for sub in at_home:
+        account.ok("POST", "/api/push/subscriptions", sub.to_json(), status=201)
+    guest = new_guest("Later Member")
+    room_id = guest.send("started as a guest")["room"]["id"]
+    on_the_go = [push_receiver.new_subscription() for _ in range(4)]
+    for sub in on_the_go:
+        guest.ok("POST", "/api/push/subscriptions", sub.to_json(), status=201)
+
+    signed_in = anon.request("POST", "/api/auth/login", json={"email": email, "password": password},
+                             headers=guest.headers())
+    assert signed_in.status_code == 200 and signed_in.json()["moved_rooms"] == 1, signed_in.text
+    admin.ok("POST", f"/api/admin/chat/rooms/{room_id}/messages", {"body": "welcome back"})
+    for sub in [*at_home[2:], *on_the_go]:
+        assert decrypt_push(sub, push_receiver.wait_for(sub)[0])["body"] == "welcome back"
+    time.sleep(0.3)
+    assert [push_receiver.received_by(s) for s in at_home[:2]] == [[], []], "the two oldest of seven were forgotten"
+
+
 def test_subscribing_is_rate_limited_per_user(new_guest: Callable[..., Api], push_receiver: PushReceiver) -> None:
     eager, other = new_guest("Eager"), new_guest("Other")
     for _ in range(10):
