@@ -38,7 +38,8 @@ __all__ = [
 ]
 
 _ROOM_SELECT = (
-    "SELECT r.*, u.name AS user_name, u.email AS user_email, u.role AS user_role, a.name AS admin_name "
+    "SELECT r.*, u.name AS user_name, u.email AS user_email, u.email_verified_at AS user_email_verified_at, "
+    "u.role AS user_role, a.name AS admin_name "
     "FROM support_chat_rooms r JOIN users u ON u.id = r.user_id "
     "LEFT JOIN users a ON a.id = r.assigned_admin_id"
 )

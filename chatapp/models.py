@@ -191,6 +191,7 @@ class Room:
     closed_at: datetime | None = None
     user_name: str | None = None
     user_email: str | None = None
+    user_email_verified_at: datetime | None = None
     user_role: str | None = None
     admin_name: str | None = None
 
@@ -229,6 +230,7 @@ class Room:
                 "id": self.user_id,
                 "name": self.user_name,
                 "email": self.user_email,
+                "email_verified": self.user_email is not None and self.user_email_verified_at is not None,
                 "role": self.user_role,
             }
             doc["user_unread_count"] = self.user_unread_count

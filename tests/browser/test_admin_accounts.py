@@ -1,12 +1,15 @@
-"""What the panel tells support about accounts: sign-in lockouts."""
+"""What the panel tells support about accounts: sign-in lockouts, unverified e-mail addresses."""
 
 from __future__ import annotations
+
+import time
 
 import pytest
 from playwright.sync_api import expect
 
+from chatapp.identity import sign_identity_token
 from tests.browser.conftest import Pages, Stack, screenshot
-from tests.chatapp.procs import Api
+from tests.chatapp.procs import IDENTITY_SECRET, Api
 
 pytestmark = pytest.mark.browser
 
@@ -30,3 +33,25 @@ def test_the_panel_lists_recent_sign_in_lockouts(pages: Pages, stack: Stack) -> 
     entry = page.locator(f"#lockouts-list li[data-account='{email}']")
     expect(entry).to_contain_text(f"{email}: 5 failed sign-ins from 127.0.0.1")
     screenshot(page, "admin-lockouts")
+
+
+def test_an_unverified_email_is_marked_in_the_customer_details(pages: Pages, stack: Stack) -> None:
+    email, signed_up = stack.new_user("Sam Signup")
+    unverified_room = signed_up.send("I typed my address at sign-up")["room"]["id"]
+    site_email = f"site-{time.time_ns()}@shop.test"
+    token = sign_identity_token(IDENTITY_SECRET, {"sub": f"b-{time.time_ns()}", "name": "Vera Verified",
+                                                  "email": site_email, "exp": int(time.time()) + 600})
+    doc = Api(stack.url).ok("POST", "/api/auth/identity", {"identity": token})
+    verified_room = Api(stack.url, doc["token"]).send("The shop vouches for me")["room"]["id"]
+
+    page = pages.admin(f"/admin/chat/{unverified_room}")
+    details = page.locator(".details")
+    expect(details).to_contain_text(email)
+    badge = details.locator(".chip.unverified")
+    expect(badge).to_have_text("unverified")
+    expect(details).not_to_contain_text("Registered customer")
+    screenshot(page, "admin-unverified-email")
+
+    page.goto(f"{stack.url}/admin/chat/{verified_room}")
+    expect(details).to_contain_text(site_email)
+    expect(details.locator(".chip.unverified")).to_have_count(0)

@@ -147,6 +147,18 @@ def test_a_site_identity_gets_its_address_even_when_someone_signed_up_with_it(ch
     assert user["email"] == email and user["email_verified"] is True
 
 
+def test_admins_see_whether_a_visitors_email_is_verified(chat: ChatappProcess, admin: Api, anon: Api) -> None:
+    signed_up = Api(chat.base_url, sign_up(anon, f"typed.{time.time_ns()}@example.com", "a password").json()["token"])
+    token = sign_identity_token(IDENTITY_SECRET, {"sub": f"v-{time.time_ns()}", "email": f"v{time.time_ns()}@shop.test",
+                                                  "exp": int(time.time()) + 60})
+    site_user = Api(chat.base_url, exchange(anon, token).json()["token"])
+    for visitor, verified in ((signed_up, False), (site_user, True)):
+        room_id = visitor.send("hello")["room"]["id"]
+        assert admin.ok("GET", f"/api/admin/chat/rooms/{room_id}")["room"]["user"]["email_verified"] is verified
+        listed = admin.ok("GET", "/api/admin/chat/rooms", params={"filter": "all", "per_page": 100})["data"]
+        assert [r["user"]["email_verified"] for r in listed if r["id"] == room_id] == [verified]
+
+
 def test_guest_conversation_moves_to_the_signed_in_user(chat: ChatappProcess, new_guest: Callable[..., Api]) -> None:
     guest = new_guest("Anonymous")
     room_id = guest.send("I started as a guest")["room"]["id"]

@@ -24,7 +24,15 @@ const ACTIONS = [
   { name: 'reopen', label: 'Reopen', when: (r) => ['resolved', 'closed'].includes(r.status) },
 ];
 
-const ROLE_NAMES = { guest: 'Guest visitor', user: 'Registered customer', admin: 'Support admin' };
+const ROLE_NAMES = { guest: 'Guest visitor', user: 'Customer', admin: 'Support admin' };
+const UNVERIFIED = { text: 'unverified', title: 'Anyone can sign up with any address: this one is not proven to be theirs' };
+
+/** The visitor's e-mail, marked when it is only what they typed at sign-up. */
+function emailValue(user) {
+  if (!user.email) return '—';
+  if (user.email_verified) return user.email;
+  return [user.email, ' ', el('span', { class: 'chip unverified', title: UNVERIFIED.title, text: UNVERIFIED.text })];
+}
 
 function customerName(room) {
   return (room.user && room.user.name) || `Visitor #${room.user ? room.user.id : '?'}`;
@@ -173,7 +181,7 @@ export class RoomPane {
     const user = room.user || {};
     const rows = [
       ['Name', user.name || '—'],
-      ['E-mail', user.email || '—'],
+      ['E-mail', emailValue(user)],
       ['Type', ROLE_NAMES[user.role] || user.role || '—'],
       ['Customer id', user.id != null ? String(user.id) : '—'],
       ['Chat', `#${room.id}${room.subject ? ` · ${room.subject}` : ''}`],
@@ -186,7 +194,7 @@ export class RoomPane {
     ];
     if (room.resolved_at) rows.push(['Resolved', clockTime(room.resolved_at)]);
     if (room.closed_at) rows.push(['Closed', clockTime(room.closed_at)]);
-    this.details.replaceChildren(...rows.flatMap(([term, value]) => [el('dt', { text: term }), el('dd', { text: value })]));
+    this.details.replaceChildren(...rows.flatMap(([term, value]) => [el('dt', { text: term }), el('dd', {}, value)]));
   }
 
   async act(name) {
