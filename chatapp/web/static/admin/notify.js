@@ -48,11 +48,17 @@ export class Notifier {
     const key = this.config.vapid_public_key;
     if (!key || !('PushManager' in window)) return;
     const ready = await navigator.serviceWorker.ready;
-    let subscription = await ready.pushManager.getSubscription();
-    if (!subscription) {
-      subscription = await ready.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: urlBase64ToBytes(key) });
+    const fresh = () => ready.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: urlBase64ToBytes(key) });
+    const subscription = (await ready.pushManager.getSubscription()) || (await fresh());
+    try {
+      await this.api.post('/api/push/subscriptions', subscription.toJSON());
+    } catch (error) {
+      if (error.code !== 'push_endpoint_taken') throw error;
+      // This browser's endpoint is still registered to whoever signed in here before:
+      // let it go and ask the push service for a new one, for this account.
+      await subscription.unsubscribe();
+      await this.api.post('/api/push/subscriptions', (await fresh()).toJSON());
     }
-    await this.api.post('/api/push/subscriptions', subscription.toJSON());
   }
 
   /** An in-app toast always; a system notification when the panel is not in front. */
