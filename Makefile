@@ -8,7 +8,7 @@ JSSTAMP := $(JS)/node_modules/.installed
 WEB    := chatapp/web
 WEBSTAMP := $(WEB)/static/vendor/.installed
 
-.PHONY: run run-server test test-fast setup node chromium bench bench-smoke bench-chat soak clean
+.PHONY: run run-server test test-fast lint setup node chromium bench bench-smoke bench-chat soak clean
 
 setup: $(STAMP) $(JSSTAMP) $(WEBSTAMP)
 
@@ -45,6 +45,12 @@ test: setup chromium
 
 test-fast: setup
 	$(BIN)/pytest -q -m "not browser and not slow"
+
+# ruff and mypy (settings in pyproject.toml); chatapp joins once it is clean under both
+LINTED := pyreverb bench bin
+lint: setup
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/mypy pyreverb
 
 bench: setup
 	$(BIN)/python -m bench.run

@@ -43,7 +43,7 @@ class Agent:
         self._lock = asyncio.Lock()
 
     @classmethod
-    async def start(cls, name: str) -> "Agent":
+    async def start(cls, name: str) -> Agent:
         node = shutil.which("node")
         if node is None:
             raise RuntimeError("node is needed for the load agents")
@@ -88,7 +88,7 @@ class AgentPool:
         self.trigger = trigger
 
     @classmethod
-    async def start(cls, clients: int) -> "AgentPool":
+    async def start(cls, clients: int) -> AgentPool:
         ensure_node_modules()
         agents = [await Agent.start(f"client-{i}") for i in range(clients)]
         return cls(agents, await Agent.start("trigger"))
@@ -107,7 +107,7 @@ class AgentPool:
         parts = [channels[i::n] for i in range(n)]
         replies = await asyncio.gather(*(
             a.call("connect", target=target, channels=part, mode=mode, concurrency=concurrency)
-            for a, part in zip(self.clients, parts) if part
+            for a, part in zip(self.clients, parts, strict=True) if part
         ))
         errors = [e for r in replies for e in r.get("errors", [])]
         return {

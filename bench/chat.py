@@ -65,7 +65,7 @@ FULL = ChatConfig(
     name="full", rooms=100_000, messages=1_000_000, small_rooms=1_000, small_messages=10_000,
     visitors=400, agents=2,
     ramp_rates=(25, 50, 75, 100, 150, 200, 300, 400, 600, 800, 1_000, 1_200, 1_500, 2_000),
-    step_seconds=5.0, half_seconds=15.0, search_rounds=8, max_in_flight=512, quiet_wait=30.0,
+    step_seconds=5.0, half_seconds=12.0, search_rounds=4, max_in_flight=512, quiet_wait=20.0,
 )
 QUICK = ChatConfig(
     name="quick", rooms=200, messages=2_000, small_rooms=50, small_messages=500,
@@ -108,7 +108,7 @@ class Load:
     rng: random.Random
 
     @classmethod
-    async def start(cls, stack: ChatStack, cfg: ChatConfig) -> "Load":
+    async def start(cls, stack: ChatStack, cfg: ChatConfig) -> Load:
         session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=cfg.max_in_flight + 64),
                                         timeout=aiohttp.ClientTimeout(total=30))
         deliveries = Deliveries()

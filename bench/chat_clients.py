@@ -162,7 +162,7 @@ class Visitor(_Client):
 
     @classmethod
     async def start(cls, session: aiohttp.ClientSession, base: str, ws_url: str, name: str,
-                    deliveries: Deliveries) -> "Visitor":
+                    deliveries: Deliveries) -> Visitor:
         doc = await _token(session, base, "/api/auth/guest", {"name": name})
         visitor = cls(session, base, ws_url, doc["token"], doc["user"], deliveries)
         status, body = await visitor.call("POST", "/api/chat/room", {})
@@ -186,7 +186,7 @@ class Agent(_Client):
 
     @classmethod
     async def start(cls, session: aiohttp.ClientSession, base: str, ws_url: str, email: str, password: str,
-                    deliveries: Deliveries) -> "Agent":
+                    deliveries: Deliveries) -> Agent:
         doc = await _token(session, base, "/api/auth/login", {"email": email, "password": password})
         agent = cls(session, base, ws_url, doc["token"], doc["user"], deliveries)
         await agent.socket.connect()

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +96,7 @@ def _insert_sql(table: str, cols: tuple[str, ...]) -> str:
 
 
 def _sqlite_value(value: Any) -> Any:
-    return value.astimezone(timezone.utc).strftime(_TS_FORMAT) if isinstance(value, datetime) else value
+    return value.astimezone(UTC).strftime(_TS_FORMAT) if isinstance(value, datetime) else value
 
 
 def _sqlite_rows(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

@@ -78,7 +78,9 @@ class ChatStack:
         env.update(self.extra_env)
         return env
 
-    def _launch(self, name: str, cmd: list[str], env: dict[str, str], cpus: list[int]) -> tuple[subprocess.Popen[bytes], Path]:
+    def _launch(
+        self, name: str, cmd: list[str], env: dict[str, str], cpus: list[int]
+    ) -> tuple[subprocess.Popen[bytes], Path]:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         log = LOG_DIR / f"chat-{name}.log"
         with open(log, "wb") as out:
@@ -86,7 +88,7 @@ class ChatStack:
         self.procs.append(proc)
         return proc, log
 
-    def start(self) -> "ChatStack":
+    def start(self) -> ChatStack:
         self.reverb_port, self.port = free_port(), free_port()
         reverb_env = {**os.environ, "REVERB_APP_ID": APP_ID, "REVERB_APP_KEY": APP_KEY,
                       "REVERB_APP_SECRET": APP_SECRET, "REVERB_APP_ACCEPT_CLIENT_EVENTS_FROM": "none"}

@@ -69,8 +69,13 @@ def table(title: str, rows: dict[str, dict[str, float | None]]) -> str:
     cols = list(next(iter(rows.values())))
     header = ["server", *cols]
     body = [[name, *(_fmt(r.get(c)) for c in cols)] for name, r in rows.items()]
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *body)]
-    line = lambda cells: "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *body, strict=True)]
+
+    def line(cells: list[Any]) -> str:
+        return "  ".join(
+            str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+
     return "\n".join([f"== {title} ==", line(header), line(["-" * w for w in widths]), *map(line, body)]) + "\n"
 
 
@@ -106,7 +111,7 @@ def plot(scenario: str, runs: dict[str, list[dict[str, Any]]]) -> Path | None:
     if scenario == "fanout":
         shapes = list(next(iter(first.values()))["shapes"])
         fig, axes = plt.subplots(1, len(shapes), figsize=(5.5 * len(shapes), 4.5), squeeze=False)
-        for ax, shape in zip(axes[0], shapes):
+        for ax, shape in zip(axes[0], shapes, strict=True):
             for name, r in first.items():
                 _latency_curve(ax, r["shapes"][shape]["steps"], name)
             ax.set_title(f"fan-out {shape} (channels x subscribers)")
@@ -153,7 +158,7 @@ def _latency_curve(ax: Any, steps: list[dict[str, Any]], name: str) -> None:
            if s["latency"]["p99_ms"] is not None]
     if not pts:
         return
-    xs, p50, p99 = zip(*pts)
+    xs, p50, p99 = zip(*pts, strict=True)
     (line,) = ax.plot(xs, p99, marker="o", label=f"{name} p99")
     ax.plot(xs, p50, linestyle="--", color=line.get_color(), alpha=0.6, label=f"{name} p50")
     ax.axhline(LATENCY_BUDGET_MS, color="grey", linestyle=":", linewidth=1)

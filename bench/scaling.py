@@ -97,11 +97,13 @@ class Proc:
     proc: subprocess.Popen[bytes] | None = None
     meter: ProcessMeter | None = None
 
-    def start(self, ready: Any) -> "Proc":
+    def start(self, ready: Any) -> Proc:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         log = open(LOG_DIR / f"scaling-{self.name}.log", "wb")
         env = {**os.environ, **self.env}
-        self.proc = subprocess.Popen(pinned(self.cmd, SERVER_CPUS), env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            pinned(self.cmd, SERVER_CPUS), env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + 30
         while not ready(self):
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -226,7 +228,7 @@ async def measure_topology(pool: AgentPool, cfg: ScalingConfig, nodes: list[Proc
     parts = [subscribers[k :: cfg.agents] for k in range(cfg.agents)]
     replies = await asyncio.gather(*(
         agent.call("connect", target=nodes[k % len(nodes)].target, channels=part, concurrency=100)
-        for k, (agent, part) in enumerate(zip(pool.clients, parts))
+        for k, (agent, part) in enumerate(zip(pool.clients, parts, strict=False))
     ))
     failed = sum(r["failed"] for r in replies)
     if failed:
@@ -264,7 +266,9 @@ def headline(result: dict[str, Any]) -> dict[str, float | None]:
         "bus +p50": median(
             round(r["latency_remote"]["p50_ms"] - r["latency_local"]["p50_ms"], 3)
             for r in runs
-            if r["latency_remote"] and r["latency_remote"]["p50_ms"] is not None and r["latency_local"]["p50_ms"] is not None
+            if r["latency_remote"]
+            and r["latency_remote"]["p50_ms"] is not None
+            and r["latency_local"]["p50_ms"] is not None
         ),
         "cpu %": median(r["server_cpu_pct"] for r in runs),
         "max msg/s": result["throughput"]["max_delivered_per_s"],
@@ -318,7 +322,12 @@ def _plot(results: dict[str, Any]) -> Path | None:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for label, r in results.items():
         steps = r["throughput"]["steps"]
-        ax.plot([s["delivered_per_s"] for s in steps], [s["latency"]["p99_ms"] or 0 for s in steps], marker="o", label=f"{label} p99")
+        ax.plot(
+            [s["delivered_per_s"] for s in steps],
+            [s["latency"]["p99_ms"] or 0 for s in steps],
+            marker="o",
+            label=f"{label} p99",
+        )
     ax.set_xlabel("delivered messages/s")
     ax.set_ylabel("trigger -> delivery p99 (ms)")
     ax.set_yscale("log")

@@ -130,7 +130,7 @@ class Server:
         path = {"pyreverb": "/up", "pyreverb-baseline": "/up", "soketi": "/ready"}.get(self.name, "/health")
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def start(self) -> "Server":
+    def start(self) -> Server:
         self.port = 6001 if self.name == "soketi" else free_port()  # soketi.json pins its port
         cmd, env, cwd = self.command()
         LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -192,7 +192,9 @@ def peer_available(name: str) -> bool:
 def SERVERS() -> dict[str, Server]:  # noqa: N802 - a factory: every run gets fresh objects
     return {
         "pyreverb": Server("pyreverb", "pusher", "pusher-http", "pusher-http", multi_channel_api=True),
-        "pyreverb-baseline": Server("pyreverb-baseline", "pusher", "pusher-http", "pusher-http", multi_channel_api=True),
+        "pyreverb-baseline": Server(
+            "pyreverb-baseline", "pusher", "pusher-http", "pusher-http", multi_channel_api=True
+        ),
         "python-socketio": Server("python-socketio", "socketio", "socketio-http", "socketio-http"),
         "websockets": Server("websockets", "room", "room-ws"),
         "node-ws": Server("node-ws", "room", "room-ws", "room-http"),

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import time
 from dataclasses import asdict, dataclass
@@ -84,7 +83,11 @@ async def _churner(node: ReverbProcess, stop_at: float, counters: dict[str, int]
                 else:
                     ch = f"presence-soak-{room}"
                     data = json.dumps({"user_id": str(random.randrange(50))})
-                    sub = {"channel": ch, "auth": f"{node.key}:{channel_auth_signature(node.secret, socket_id, ch, data)}", "channel_data": data}
+                    sub = {
+                        "channel": ch,
+                        "auth": f"{node.key}:{channel_auth_signature(node.secret, socket_id, ch, data)}",
+                        "channel_data": data,
+                    }
                 await ws.send(json.dumps({"event": "pusher:subscribe", "data": sub}))
                 deadline = time.monotonic() + random.uniform(0.05, 0.4)
                 while time.monotonic() < deadline:
@@ -98,19 +101,37 @@ async def _churner(node: ReverbProcess, stop_at: float, counters: dict[str, int]
             await asyncio.sleep(0.05)
 
 
-async def _trigger_loop(node: ReverbProcess, http: httpx.AsyncClient, stop_at: float, rate: float, counters: dict[str, int]) -> None:
+async def _trigger_loop(
+    node: ReverbProcess, http: httpx.AsyncClient, stop_at: float, rate: float, counters: dict[str, int]
+) -> None:
     path = f"/apps/{node.app_id}/events"
     while time.monotonic() < stop_at:
         room = random.randrange(20)
-        body = json.dumps({"name": "tick", "channels": [f"soak-{room}", f"private-soak-{room}", f"presence-soak-{room}"], "data": "{}"}).encode()
+        body = json.dumps(
+            {
+                "name": "tick",
+                "channels": [f"soak-{room}", f"private-soak-{room}", f"presence-soak-{room}"],
+                "data": "{}",
+            }
+        ).encode()
         await http.post(_signed(node, "POST", path, body), content=body)
         counters["triggers"] += 1
         await asyncio.sleep(1 / rate)
 
 
-async def _churn(node: ReverbProcess, http: httpx.AsyncClient, seconds: float, concurrency: int, rate: float, counters: dict[str, int]) -> None:
+async def _churn(
+    node: ReverbProcess,
+    http: httpx.AsyncClient,
+    seconds: float,
+    concurrency: int,
+    rate: float,
+    counters: dict[str, int],
+) -> None:
     stop_at = time.monotonic() + seconds
-    await asyncio.gather(_trigger_loop(node, http, stop_at, rate, counters), *(_churner(node, stop_at, counters) for _ in range(concurrency)))
+    await asyncio.gather(
+        _trigger_loop(node, http, stop_at, rate, counters),
+        *(_churner(node, stop_at, counters) for _ in range(concurrency)),
+    )
 
 
 async def _settled(node: ReverbProcess, http: httpx.AsyncClient) -> dict[str, Any]:
@@ -157,10 +178,16 @@ async def soak(seconds: float, concurrency: int = 40, trigger_rate: float = 50.0
         rate = result.connections_opened / max(result.seconds, 1)
         print(f"soak {result.seconds}s: {result.connections_opened} connections ({rate:.0f}/s), "
               f"{result.triggers_sent} triggers, {result.messages_received} messages received")
-        print(f"  RSS  {result.baseline['rss'] / 1e6:.1f} MB -> {result.after['rss'] / 1e6:.1f} MB "
-              f"(growth {result.rss_growth_bytes / 1e6:+.2f} MB, {result.rss_growth_per_hour_bytes / 1e6:+.1f} MB/hour extrapolated)")
-        print(f"  fds  {result.baseline['fds']} -> {result.after['fds']}; tasks {result.baseline['tasks']} -> {result.after['tasks']}; "
-              f"channels left {result.channels_left}; connections left {result.connections_left}")
+        print(
+            f"  RSS  {result.baseline['rss'] / 1e6:.1f} MB -> {result.after['rss'] / 1e6:.1f} MB "
+            f"(growth {result.rss_growth_bytes / 1e6:+.2f} MB, "
+            f"{result.rss_growth_per_hour_bytes / 1e6:+.1f} MB/hour extrapolated)"
+        )
+        print(
+            f"  fds  {result.baseline['fds']} -> {result.after['fds']}; "
+            f"tasks {result.baseline['tasks']} -> {result.after['tasks']}; "
+            f"channels left {result.channels_left}; connections left {result.connections_left}"
+        )
     return result
 
 
@@ -173,7 +200,9 @@ def main() -> None:
     result = asyncio.run(soak(args.seconds, args.concurrency, args.rate))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "soak.json").write_text(json.dumps(asdict(result), indent=2))
-    ok = result.connections_left == 0 and result.channels_left == 0 and result.fd_growth <= 5 and result.task_growth <= 5
+    ok = (
+        result.connections_left == 0 and result.channels_left == 0 and result.fd_growth <= 5 and result.task_growth <= 5
+    )
     raise SystemExit(0 if ok else 1)
 
 

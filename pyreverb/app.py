@@ -48,5 +48,7 @@ def create_app(settings: Settings, server: PusherServer | None = None) -> Any:
     app.state.pyreverb = node
     counter = HttpStatusCounter(app, node.stats.http_responses)
     if settings.metrics_enabled:
-        app.router.routes.insert(0, Route(f"{settings.prefix}/metrics", metrics_endpoint(node, counter), methods=["GET"]))
+        app.router.routes.insert(
+            0, Route(f"{settings.prefix}/metrics", metrics_endpoint(node, counter), methods=["GET"])
+        )
     return counter  # type: ignore[return-value]

@@ -79,7 +79,7 @@ class RedisChannelCache(ChannelCache):
     async def get(self, app_id: str, channel: str) -> bytes | None:
         try:
             value = await self._redis.get(self._key(app_id, channel))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - Redis down reads as a cache miss
             log.warning("cache channel read failed: %s", exc)
             return None
         return bytes(value) if value is not None else None

@@ -145,7 +145,15 @@ def restart() -> None:
     from pyreverb.restart import RestartError, request_restart
 
     try:  # only the scaling settings matter here: no app credentials needed
-        settings = Settings.from_env({**os.environ, "REVERB_APP_ID": "-", "REVERB_APP_KEY": "-", "REVERB_APP_SECRET": "-", "PYREVERB_APPS_FILE": ""})
+        settings = Settings.from_env(
+            {
+                **os.environ,
+                "REVERB_APP_ID": "-",
+                "REVERB_APP_KEY": "-",
+                "REVERB_APP_SECRET": "-",
+                "PYREVERB_APPS_FILE": "",
+            }
+        )
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     try:
@@ -194,7 +202,8 @@ def status(host: str, port: int | None, interval: float, tls: bool, insecure: bo
     def rate(key: str) -> float:
         return (float(second[key]) - float(first[key])) / interval  # type: ignore[arg-type]
 
-    click.echo(f"node {second['node_id']} up {second['uptime_seconds']}s  bus {'ok' if second['backend_healthy'] else 'DEGRADED'}")
+    bus_state = "ok" if second["backend_healthy"] else "DEGRADED"
+    click.echo(f"node {second['node_id']} up {second['uptime_seconds']}s  bus {bus_state}")
     click.echo(f"connections        {second['connections']} (app {app.app_id}: {second['app_connections']})")
     click.echo(f"channels           {second['app_channels']}")
     click.echo(f"messages in/s      {rate('messages_in'):.1f}")

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, Literal
 from urllib.parse import quote
-from typing import Any, Literal, Mapping
 
 __all__ = ["AppConfig", "Settings", "ConfigError", "ClientEventsFrom"]
 
@@ -92,12 +93,12 @@ class Settings:
             return ""
         return "/" + p.strip("/")
 
-    def with_overrides(self, **changes: Any) -> "Settings":
+    def with_overrides(self, **changes: Any) -> Settings:
         clean = {k: v for k, v in changes.items() if v is not None}
         return replace(self, **clean)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         apps_file = env.get("PYREVERB_APPS_FILE")
         apps = list(_apps_from_file(Path(apps_file))) if apps_file else []
@@ -194,7 +195,11 @@ def _check_types(raw: Mapping[str, Any]) -> None:
             if not isinstance(value, bool):
                 raise ConfigError(f"app setting '{name}' must be true or false")
         elif expected in (int, float):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or (expected is int and not float(value).is_integer()):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or (expected is int and not float(value).is_integer())
+            ):
                 raise ConfigError(f"app setting '{name}' must be a number")
             if value < 0:
                 raise ConfigError(f"app setting '{name}' must not be negative")

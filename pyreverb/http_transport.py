@@ -170,7 +170,12 @@ class PusherHttp(HttpToolsProtocol):
         chunks = self._inline_body
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         self._inline_body = []
-        scope = {"method": "POST", "path": self._inline_path, "query_string": self._inline_query, "headers": self.headers}
+        scope = {
+            "method": "POST",
+            "path": self._inline_path,
+            "query_string": self._inline_query,
+            "headers": self.headers,
+        }
         answer = self._answer(scope, app_id, body)
         if answer is None:
             self._hand_to_asgi(body)

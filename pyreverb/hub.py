@@ -6,8 +6,9 @@ behind the small :class:`Subscriber` protocol, so the hub is testable alone.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator, Protocol
+from typing import Protocol
 
 from pyreverb.framing import text_frame
 from pyreverb.protocol.channels import ChannelKind, PresenceMember

@@ -69,11 +69,21 @@ def render(server: PusherServer, http_counts: Counter[int]) -> str:
     metric("pyreverb_subscriptions", "gauge", "Channel subscriptions on this node.",
            [({"app_id": a}, sum(len(c.subscribers) for c in hub.channels(a).values())) for a in apps])
     stats = server.stats
-    metric("pyreverb_connections_opened_total", "counter", "Connections accepted since start.", [(None, stats.connections_total)])
+    metric(
+        "pyreverb_connections_opened_total",
+        "counter",
+        "Connections accepted since start.",
+        [(None, stats.connections_total)],
+    )
     metric("pyreverb_messages_received_total", "counter", "Client frames received.", [(None, stats.messages_in)])
     metric("pyreverb_messages_sent_total", "counter", "Frames written to clients by fan-out.", [(None, hub.frames_out)])
     metric("pyreverb_client_events_total", "counter", "Client events relayed.", [(None, stats.client_events)])
-    metric("pyreverb_api_messages_total", "counter", "Channel messages published through the HTTP API.", [(None, stats.api_messages)])
+    metric(
+        "pyreverb_api_messages_total",
+        "counter",
+        "Channel messages published through the HTTP API.",
+        [(None, stats.api_messages)],
+    )
     metric("pyreverb_http_requests_total", "counter", "HTTP responses by status code.",
            [({"status": str(code)}, n) for code, n in sorted(http_counts.items())] or [({"status": "200"}, 0)])
     hooks = server.webhooks
@@ -81,11 +91,26 @@ def render(server: PusherServer, http_counts: Counter[int]) -> str:
     metric("pyreverb_webhooks_sent_total", "counter", "Webhook events delivered.", [(None, hooks.sent)])
     metric("pyreverb_webhook_failures_total", "counter", "Webhook events given up after retries or dropped.",
            [({"reason": "retries_exhausted"}, hooks.failed), ({"reason": "queue_full"}, hooks.dropped)])
-    metric("pyreverb_bus_healthy", "gauge", "1 when the pub/sub backend is reachable.", [(None, 1 if server.backend.healthy else 0)])
+    metric(
+        "pyreverb_bus_healthy",
+        "gauge",
+        "1 when the pub/sub backend is reachable.",
+        [(None, 1 if server.backend.healthy else 0)],
+    )
     lag = getattr(server.backend, "bus_lag_seconds", None)
     if isinstance(lag, (int, float)):
-        metric("pyreverb_bus_lag_seconds", "gauge", "Age of the last bus message when it was received.", [(None, float(lag))])
-    metric("pyreverb_uptime_seconds", "gauge", "Seconds since the node started.", [(None, round(time.time() - stats.started_at, 3))])
+        metric(
+            "pyreverb_bus_lag_seconds",
+            "gauge",
+            "Age of the last bus message when it was received.",
+            [(None, float(lag))],
+        )
+    metric(
+        "pyreverb_uptime_seconds",
+        "gauge",
+        "Seconds since the node started.",
+        [(None, round(time.time() - stats.started_at, 3))],
+    )
     return "\n".join(out) + "\n"
 
 

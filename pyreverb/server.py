@@ -34,9 +34,6 @@ from pyreverb.protocol.errors import (
     UnknownApp,
 )
 from pyreverb.protocol.messages import encode_error, encode_event
-from pyreverb.restart import RestartWatch
-from pyreverb.speedups import load as load_speedups
-from pyreverb.webhooks import Webhooks
 from pyreverb.protocol.session import (
     Action,
     ClientEvent,
@@ -47,6 +44,9 @@ from pyreverb.protocol.session import (
     Subscribe,
     Unsubscribe,
 )
+from pyreverb.restart import RestartWatch
+from pyreverb.speedups import load as load_speedups
+from pyreverb.webhooks import Webhooks
 
 __all__ = ["PusherServer", "Connection", "ServerStats"]
 
@@ -215,7 +215,7 @@ class PusherServer:
                     conn.user_id = action.user_id
                 else:
                     self._apply_now(conn, action)
-        except Exception:  # noqa: BLE001 - one bad frame must not kill the node
+        except Exception:  # one bad frame must not kill the node (logged with its traceback)
             log.exception("error while handling frames of %s", conn.socket_id)
         finally:
             conn.pending = None
@@ -341,7 +341,7 @@ class PusherServer:
             await asyncio.sleep(interval)
             try:
                 self.sweep(time.monotonic())
-            except Exception:  # noqa: BLE001
+            except Exception:  # the sweeper must outlive one failed pass (logged)
                 log.exception("keep-alive sweep failed")
 
     def sweep(self, now: float) -> None:

@@ -211,7 +211,9 @@ class PusherWebSocket(asyncio.Protocol):
     def _too_slow(self) -> None:
         """The client stopped reading: stop buffering and tell it to reconnect (4100)."""
         assert self.transport is not None
-        log.warning("%s: send buffer over %d bytes, closing slow client", self.socket_id, self.server.settings.max_send_buffer)
+        log.warning(
+            "%s: send buffer over %d bytes, closing slow client", self.socket_id, self.server.settings.max_send_buffer
+        )
         self.closing = True
         self.transport.write(close_frame(4100, "Client too slow: send buffer full"))
         self._abort_later(CLOSE_GRACE_SECONDS)

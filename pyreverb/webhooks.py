@@ -48,8 +48,18 @@ class WebhookEndpoint:
     queue_size: int = 10_000
 
     @classmethod
-    def from_mapping(cls, raw: Mapping[str, Any]) -> "WebhookEndpoint":
-        allowed = {"url", "event_types", "events", "batch_ms", "max_batch", "max_attempts", "backoff_seconds", "timeout_seconds", "queue_size"}
+    def from_mapping(cls, raw: Mapping[str, Any]) -> WebhookEndpoint:
+        allowed = {
+            "url",
+            "event_types",
+            "events",
+            "batch_ms",
+            "max_batch",
+            "max_attempts",
+            "backoff_seconds",
+            "timeout_seconds",
+            "queue_size",
+        }
         extra = set(raw) - allowed
         if extra:
             raise ConfigError(f"unknown webhook setting(s): {', '.join(sorted(extra))}")
@@ -60,7 +70,11 @@ class WebhookEndpoint:
         unknown = set(types) - EVENT_TYPES
         if unknown:
             raise ConfigError(f"unknown webhook event type(s): {', '.join(sorted(unknown))}")
-        known = {k: raw[k] for k in ("batch_ms", "max_batch", "max_attempts", "backoff_seconds", "timeout_seconds", "queue_size") if k in raw}
+        known = {
+            k: raw[k]
+            for k in ("batch_ms", "max_batch", "max_attempts", "backoff_seconds", "timeout_seconds", "queue_size")
+            if k in raw
+        }
         return cls(url=url, event_types=frozenset(types), **known)
 
 
@@ -157,7 +171,9 @@ class Webhooks:
         endpoint = sender.endpoint
         for attempt in range(1, endpoint.max_attempts + 1):
             try:
-                response = await self._client.post(endpoint.url, content=body, headers=headers, timeout=endpoint.timeout_seconds)
+                response = await self._client.post(
+                    endpoint.url, content=body, headers=headers, timeout=endpoint.timeout_seconds
+                )
                 if 200 <= response.status_code < 300:
                     self.sent += len(events)
                     return
@@ -170,4 +186,9 @@ class Webhooks:
             log.warning("webhook to %s failed (%s); retry %d in %.1fs", endpoint.url, reason, attempt, delay)
             await asyncio.sleep(delay)
         self.failed += len(events)
-        log.error("webhook to %s gave up after %d attempts; %d event(s) lost", endpoint.url, endpoint.max_attempts, len(events))
+        log.error(
+            "webhook to %s gave up after %d attempts; %d event(s) lost",
+            endpoint.url,
+            endpoint.max_attempts,
+            len(events),
+        )

@@ -7,6 +7,7 @@ timestamp, so queueing shows as latency) and measures every delivery.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from typing import Any
@@ -27,8 +28,7 @@ async def run(server: Server, pool: AgentPool, cfg: BenchConfig, say: Callable[[
         if conn["failed"]:
             raise RuntimeError(f"{server.name}: {conn['failed']} subscribers failed: {conn['errors']}")
 
-        async def measure(offered: float) -> dict[str, Any]:
-            return await _step(server, pool, cfg, names, subscribers, offered)
+        measure = functools.partial(_step, server, pool, cfg, names, subscribers)
 
         say(f"   {channels}x{subscribers}")
         result = await ramp(cfg.fanout_rates, measure, say)

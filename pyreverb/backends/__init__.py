@@ -7,7 +7,7 @@ from pyreverb.backends.base import Backend, ChannelStats, PresenceJoin
 __all__ = ["Backend", "ChannelStats", "PresenceJoin", "create_backend"]
 
 
-def create_backend(settings: "object") -> Backend:
+def create_backend(settings: object) -> Backend:
     """Pick the backend the settings ask for (Reverb's REVERB_SCALING_ENABLED)."""
     from pyreverb.config import Settings
 

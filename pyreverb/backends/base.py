@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from pyreverb.hub import Hub, LocalChannel, LocalJoin, LocalLeave
 from pyreverb.protocol.channels import ChannelKind, PresenceMember, channel_kind
@@ -42,7 +43,7 @@ class Backend(ABC):
 
     # Set by the server: a presence member vanished without a local leave (a dead
     # node's members removed by this node), so webhooks can still report it.
-    on_member_gone: "Callable[[str, str, str], None] | None" = None
+    on_member_gone: Callable[[str, str, str], None] | None = None
 
     def member_gone(self, app_id: str, channel: str, user_id: str) -> None:
         if self.on_member_gone is not None:
@@ -53,10 +54,10 @@ class Backend(ABC):
         assert self.hub is not None, "backend not bound to a hub"
         return self.hub
 
-    async def start(self) -> None:
+    async def start(self) -> None:  # noqa: B027 - an optional hook: the in-process backend has nothing to start
         """Connect and begin listening; must not raise when the bus is down."""
 
-    async def stop(self) -> None:
+    async def stop(self) -> None:  # noqa: B027 - an optional hook, as start
         """Stop listening and forget this node's shared state."""
 
     @property

@@ -23,7 +23,7 @@ __all__ = ["Kind", "BusMessage", "BusDecodeError", "encode", "decode", "WIRE_VER
 WIRE_VERSION = 1
 
 
-class Kind(str, enum.Enum):
+class Kind(enum.StrEnum):
     """What a bus message asks its receivers to do (see docs/scaling.md)."""
 
     MESSAGE = "m"  # args: app, channel, except_socket_id | None; body: Pusher frame

@@ -383,7 +383,7 @@ class ClusterState:
                 for name in presence:
                     pipe.hlen(self._users_key(app_id, name))
                 users = await pipe.execute()
-        per_user = dict(zip(presence, users))
+        per_user = dict(zip(presence, users, strict=True))
         return {
             name: ChannelStats(count, int(per_user[name]) if name in per_user else None)
             for name, count in counts.items()

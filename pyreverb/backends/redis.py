@@ -72,7 +72,7 @@ class ClusterTiming:
         return self.node_ttl + self.heartbeat
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "ClusterTiming":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ClusterTiming:
         env = os.environ if env is None else env
         ttl = _seconds(env, "PYREVERB_NODE_TTL", cls.node_ttl)
         timing = cls(
@@ -317,7 +317,7 @@ class RedisBackend(Backend):
             snapshot = snapshot_of(self._hub)
             joined, left = await self._state.resync(snapshot, int(self.timing.node_ttl * 1000))
             channels = self._views.keys()
-            for (app_id, channel), members in zip(channels, await self._state.members_of(channels)):
+            for (app_id, channel), members in zip(channels, await self._state.members_of(channels), strict=True):
                 for frame in self._views.reconcile(app_id, channel, members):
                     self._hub.deliver(app_id, channel, frame)
             self._online = True
@@ -550,7 +550,7 @@ class RedisBackend(Backend):
         self.bus_lag_seconds = max(0.0, time.time() - msg.sent_at)
         try:
             self._dispatch(msg)
-        except Exception:  # noqa: BLE001 - one bad message must not stop the listener
+        except Exception:  # one bad message must not stop the listener (logged with its traceback)
             log.exception("failed to handle a %s message from node %s", msg.kind.name, msg.node)
 
     def _dispatch(self, msg: bus.BusMessage) -> None:

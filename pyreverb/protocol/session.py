@@ -12,7 +12,7 @@ import random
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import orjson
 
@@ -97,7 +97,7 @@ class Close:
     reason: str = ""
 
 
-Action = Union[Reply, Subscribe, Unsubscribe, ClientEvent, SignIn, Close]
+Action = Reply | Subscribe | Unsubscribe | ClientEvent | SignIn | Close
 
 
 @dataclass
@@ -261,7 +261,11 @@ class PusherSession:
         user_id = member.user_id if member is not None else None
         extra: dict[str, Any] = {"user_id": user_id} if kind is ChannelKind.PRESENCE and user_id else {}
         frame = encode_event(message.event, message.data, channel, **extra)
-        return [ClientEvent(channel=channel, event=message.event, frame=frame, user_id=user_id, data=encode_data(message.data))]
+        return [
+            ClientEvent(
+                channel=channel, event=message.event, frame=frame, user_id=user_id, data=encode_data(message.data)
+            )
+        ]
 
     def _within_rate_limit(self) -> bool:
         now = self.clock()
