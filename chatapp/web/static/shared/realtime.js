@@ -62,8 +62,11 @@ export class Realtime {
         customHandler: (params, callback) => this.authorize(config.authEndpoint || '/broadcasting/auth', params, callback),
       },
       // Signing the socket in as this account lets the server end it when the account's
-      // sessions are revoked (sign out everywhere, a new password, deactivation).
+      // sessions are revoked (sign out everywhere, a new password, deactivation). `headers`
+      // stays: Echo writes a host page's CSRF token into it, and our handler never sends it.
       userAuthentication: {
+        endpoint: USER_AUTH_ENDPOINT,
+        headers: {},
         customHandler: ({ socketId }, callback) => this.authorize(USER_AUTH_ENDPOINT, { socketId }, callback),
       },
     });
