@@ -51,4 +51,4 @@ def create_app(settings: Settings, server: PusherServer | None = None) -> Any:
         app.router.routes.insert(
             0, Route(f"{settings.prefix}/metrics", metrics_endpoint(node, counter), methods=["GET"])
         )
-    return counter  # type: ignore[return-value]
+    return counter

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from pyreverb.config import AppConfig
 
@@ -20,5 +20,5 @@ class AppRegistry:
     def find_by_id(self, app_id: str) -> AppConfig | None:
         return self._by_id.get(app_id)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[AppConfig]:
         return iter(self._by_id.values())

@@ -9,7 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING
+
+from pyreverb.config import Settings
+
+if TYPE_CHECKING:  # redis is imported only when scaling is on
+    from redis.asyncio import Redis
 
 __all__ = ["ChannelCache", "MemoryChannelCache", "RedisChannelCache", "create_channel_cache"]
 
@@ -58,7 +63,7 @@ class RedisChannelCache(ChannelCache):
     def __init__(self, url: str, namespace: str) -> None:
         import redis.asyncio as aioredis
 
-        self._redis: Any = aioredis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._redis: Redis = aioredis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._namespace = namespace
         self._pending: set[asyncio.Task[None]] = set()
 
@@ -82,7 +87,9 @@ class RedisChannelCache(ChannelCache):
         except Exception as exc:  # noqa: BLE001 - Redis down reads as a cache miss
             log.warning("cache channel read failed: %s", exc)
             return None
-        return bytes(value) if value is not None else None
+        if value is None:
+            return None
+        return value if isinstance(value, bytes) else value.encode()  # bytes unless decode_responses is set
 
     async def close(self) -> None:
         if self._pending:
@@ -90,7 +97,7 @@ class RedisChannelCache(ChannelCache):
         await self._redis.aclose()
 
 
-def create_channel_cache(settings: Any) -> ChannelCache:
+def create_channel_cache(settings: Settings) -> ChannelCache:
     if settings.scaling_enabled:
         return RedisChannelCache(settings.redis_url, settings.scaling_channel)
     return MemoryChannelCache()

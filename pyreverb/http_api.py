@@ -48,7 +48,8 @@ def json_response(doc: Any, status: int = 200) -> Response:
 
 
 def _server(request: Request) -> PusherServer:
-    return request.state.pyreverb  # type: ignore[no-any-return]
+    server: PusherServer = request.state.pyreverb
+    return server
 
 
 Handler = Callable[[Request, AppConfig, bytes], Awaitable[Response]]
@@ -129,7 +130,8 @@ def _query_params(raw: bytes) -> dict[str, str]:
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope["headers"]:
         if key == name:
-            return value.decode("latin-1")  # type: ignore[no-any-return]
+            raw: bytes = value
+            return raw.decode("latin-1")
     return None
 
 

@@ -198,7 +198,8 @@ class PusherHttp(HttpToolsProtocol):
         """Run the request through the ASGI app after all (its body is complete)."""
         self._begin_asgi_request()
         super().on_headers_complete()
-        self.cycle.body = body
+        # uvicorn reads it only through bytes(), which takes bytes without a copy
+        self.cycle.body = body  # type: ignore[assignment]
         self.cycle.more_body = False
         self.cycle.message_event.set()
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from pyreverb.framing import text_frame
 from pyreverb.protocol.channels import ChannelKind, PresenceMember
 
-__all__ = ["Subscriber", "Hub", "LocalChannel", "LocalJoin", "LocalLeave"]
+__all__ = ["Subscriber", "Hub", "AnyHub", "LocalChannel", "LocalJoin", "LocalLeave"]
 
 
 class Subscriber(Protocol):
@@ -27,11 +27,15 @@ class Subscriber(Protocol):
     def close(self, code: int, reason: str = "") -> None: ...
 
 
+# The hub hands back whatever the server put in, so the server reads its own attributes.
+S = TypeVar("S", bound=Subscriber)
+
+
 @dataclass(slots=True)
-class LocalChannel:
+class LocalChannel(Generic[S]):
     name: str
     kind: ChannelKind
-    subscribers: dict[str, Subscriber] = field(default_factory=dict)
+    subscribers: dict[str, S] = field(default_factory=dict)
     # presence: user id -> local socket ids, and the member info last given
     user_sockets: dict[str, set[str]] = field(default_factory=dict)
     members: dict[str, PresenceMember] = field(default_factory=dict)
@@ -52,48 +56,48 @@ class LocalLeave:
     member_gone: PresenceMember | None
 
 
-class Hub:
+class Hub(Generic[S]):
     """Channels and connections per app, on this node only."""
 
     def __init__(self) -> None:
-        self._channels: dict[str, dict[str, LocalChannel]] = {}
-        self._connections: dict[str, dict[str, Subscriber]] = {}
+        self._channels: dict[str, dict[str, LocalChannel[S]]] = {}
+        self._connections: dict[str, dict[str, S]] = {}
         self.frames_out = 0  # frames written by fan-out (for metrics)
 
     # -- connections -----------------------------------------------------------
-    def add_connection(self, sub: Subscriber) -> None:
+    def add_connection(self, sub: S) -> None:
         self._connections.setdefault(sub.app_id, {})[sub.socket_id] = sub
 
-    def remove_connection(self, sub: Subscriber) -> None:
+    def remove_connection(self, sub: S) -> None:
         conns = self._connections.get(sub.app_id)
         if conns is not None:
             conns.pop(sub.socket_id, None)
 
-    def connection(self, app_id: str, socket_id: str) -> Subscriber | None:
+    def connection(self, app_id: str, socket_id: str) -> S | None:
         return self._connections.get(app_id, {}).get(socket_id)
 
     def connection_count(self, app_id: str) -> int:
         return len(self._connections.get(app_id, ()))
 
-    def all_connections(self) -> Iterator[Subscriber]:
+    def all_connections(self) -> Iterator[S]:
         for conns in list(self._connections.values()):
             yield from list(conns.values())
 
-    def connections_of_user(self, app_id: str, user_id: str) -> list[Subscriber]:
+    def connections_of_user(self, app_id: str, user_id: str) -> list[S]:
         """Signed-in sockets of the user, plus sockets in presence as that user."""
-        found: dict[str, Subscriber] = {}
+        found: dict[str, S] = {}
         for sub in self._connections.get(app_id, {}).values():
             if sub.user_id == user_id:
                 found[sub.socket_id] = sub
         for ch in self._channels.get(app_id, {}).values():
             for sid in ch.user_sockets.get(user_id, ()):
-                sub = ch.subscribers.get(sid)
-                if sub is not None:
-                    found[sid] = sub
+                member_sub = ch.subscribers.get(sid)
+                if member_sub is not None:
+                    found[sid] = member_sub
         return list(found.values())
 
     # -- channels --------------------------------------------------------------
-    def join(self, sub: Subscriber, name: str, kind: ChannelKind, member: PresenceMember | None) -> LocalJoin:
+    def join(self, sub: S, name: str, kind: ChannelKind, member: PresenceMember | None) -> LocalJoin:
         channels = self._channels.setdefault(sub.app_id, {})
         channel = channels.get(name)
         created = channel is None
@@ -109,7 +113,7 @@ class Hub:
             channel.members[member.user_id] = member
         return LocalJoin(already_subscribed=already, channel_created=created, first_local_socket_of_user=first_of_user)
 
-    def leave(self, sub: Subscriber, name: str, member: PresenceMember | None) -> LocalLeave:
+    def leave(self, sub: S, name: str, member: PresenceMember | None) -> LocalLeave:
         channels = self._channels.get(sub.app_id, {})
         channel = channels.get(name)
         if channel is None or channel.subscribers.pop(sub.socket_id, None) is None:
@@ -127,10 +131,10 @@ class Hub:
             del channels[name]
         return LocalLeave(True, vacated, gone)
 
-    def channel(self, app_id: str, name: str) -> LocalChannel | None:
+    def channel(self, app_id: str, name: str) -> LocalChannel[S] | None:
         return self._channels.get(app_id, {}).get(name)
 
-    def channels(self, app_id: str) -> dict[str, LocalChannel]:
+    def channels(self, app_id: str) -> dict[str, LocalChannel[S]]:
         return self._channels.get(app_id, {})
 
     def app_ids(self) -> list[str]:
@@ -163,3 +167,7 @@ class Hub:
         for sub in subs:
             sub.write_frame(frame)
         return len(subs)
+
+
+# What the backends see: they read channels and deliver frames, whatever the subscriber type.
+AnyHub = Hub[Any]

@@ -86,7 +86,7 @@ class PusherServer:
     def __init__(self, settings: Settings, backend: Backend | None = None) -> None:
         self.settings = settings
         self.apps = AppRegistry(settings.apps)
-        self.hub = Hub()
+        self.hub: Hub[Connection] = Hub()
         self.backend = backend or create_backend(settings)
         self.backend.bind(self.hub)
         self.backend.on_member_gone = self._member_gone_elsewhere
@@ -351,18 +351,18 @@ class PusherServer:
             app = conn.app
             signin_timeout = app.user_authentication_timeout
             if signin_timeout is not None and conn.user_id is None and now - conn.opened_at >= signin_timeout:
-                err = Unauthorized(f"Sign in (pusher:signin) within {signin_timeout:g} seconds of connecting")
-                conn.send(encode_error(err.code, err.message))
-                conn.close(err.code, err.message)
+                late = Unauthorized(f"Sign in (pusher:signin) within {signin_timeout:g} seconds of connecting")
+                conn.send(encode_error(late.code, late.message))
+                conn.close(late.code, late.message)
                 continue
             if conn.ping_sent_at is None:
                 if now - conn.last_activity >= app.ping_interval:
                     conn.write_frame(ping)
                     conn.ping_sent_at = now
             elif now - conn.ping_sent_at >= app.pong_timeout:
-                err = PongNotReceived()
-                conn.send(encode_error(err.code, err.message))
-                conn.close(err.code, err.message)
+                silent = PongNotReceived()
+                conn.send(encode_error(silent.code, silent.message))
+                conn.close(silent.code, silent.message)
 
     async def _watch_restart(self) -> None:
         """Drain and exit when `pyreverb restart` asks (the supervisor restarts us)."""

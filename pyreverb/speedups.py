@@ -9,12 +9,24 @@ ever takes the common case and hands everything else back to it.
 
 from __future__ import annotations
 
-from types import ModuleType
+from typing import Protocol
 
-__all__ = ["load"]
+__all__ = ["Speedups", "load"]
 
 
-def load(wanted: bool = True) -> ModuleType | None:
+class Speedups(Protocol):
+    """What the compiled module offers (its stub is ``_speedups.pyi``)."""
+
+    def parse_trigger_request(
+        self, data: bytes, prefix: bytes, max_body: int
+    ) -> tuple[str, str, bytes, bytes, bool] | None: ...
+
+    def signature_ok(
+        self, method: bytes, path: str, query: bytes, body: bytes, key: str, secret: str, now: float, tolerance: int
+    ) -> bool: ...
+
+
+def load(wanted: bool = True) -> Speedups | None:
     """The compiled module, or ``None`` when it is off or was not built."""
     if not wanted:
         return None

@@ -14,7 +14,7 @@ import logging
 import re
 import time
 from collections import deque
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.frames import Frame, Opcode
@@ -38,6 +38,12 @@ _APP_PATH = re.compile(r"^/app/([^/]+)/?$")
 class PusherWebSocket(asyncio.Protocol):
     """One client socket after uvicorn saw an ``Upgrade: websocket`` request."""
 
+    # Set by connection_made, which uvicorn calls right after building the protocol.
+    transport: asyncio.Transport
+    # Set by the handshake, before the server first sees the socket (server.open).
+    app: AppConfig
+    session: PusherSession
+
     def __init__(
         self,
         config: Any,
@@ -48,11 +54,8 @@ class PusherWebSocket(asyncio.Protocol):
         self.server: PusherServer = app_state["pyreverb"]
         self.server_state = server_state
         self.proto = ServerProtocol(max_size=1 << 20)
-        self.transport: asyncio.Transport | None = None
         self.socket_id = ""
         self.app_id = ""
-        self.app: AppConfig | None = None  # type: ignore[assignment]
-        self.session: PusherSession | None = None  # type: ignore[assignment]
         self.user_id: str | None = None
         self.opened_at = self.last_activity = time.monotonic()
         self.ping_sent_at: float | None = None
@@ -66,7 +69,7 @@ class PusherWebSocket(asyncio.Protocol):
 
     # -- asyncio.Protocol ---------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]  # uvloop's is not a subclass
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass, but has the methods
         # The event loop calls pause_writing() once the send buffer passes this, so
         # a fan-out write needs no per-subscriber buffer check.
         self.transport.set_write_buffer_limits(high=self.server.settings.max_send_buffer)
@@ -77,7 +80,7 @@ class PusherWebSocket(asyncio.Protocol):
         for event in self.proto.events_received():
             if isinstance(event, Request):
                 self._handshake(event)
-            else:
+            elif isinstance(event, Frame):
                 self._frame(event)
         self._flush()
 
@@ -105,7 +108,7 @@ class PusherWebSocket(asyncio.Protocol):
             err = ServerShuttingDown()
             self.send(encode_error(err.code, err.message))
             self.close(err.code, err.message)
-        elif not self.opened and self.transport is not None:
+        elif not self.opened:
             self.transport.close()
 
     # -- handshake -------------------------------------------------------------------
@@ -146,7 +149,6 @@ class PusherWebSocket(asyncio.Protocol):
 
     def _refuse(self, error: PusherError) -> None:
         """Pusher's way: the socket opens, gets pusher:error, then a close with that code."""
-        assert self.transport is not None
         self.transport.write(text_frame(encode_error(error.code, error.message)))
         self.closing = True
         self.proto.send_close(error.code, error.message)
@@ -158,7 +160,7 @@ class PusherWebSocket(asyncio.Protocol):
         opcode = frame.opcode
         if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
             if frame.fin:
-                self._message(frame.data, opcode is Opcode.BINARY)
+                self._message(bytes(frame.data), opcode is Opcode.BINARY)
             else:
                 self._fragments = [bytes(frame.data)]
                 self._fragments_binary = opcode is Opcode.BINARY
@@ -185,7 +187,7 @@ class PusherWebSocket(asyncio.Protocol):
     def write_frame(self, frame: bytes) -> None:
         """The fan-out hot path: one check, one write (connection_made set the transport)."""
         if not self.closing:
-            self.transport.write(frame)  # type: ignore[union-attr]
+            self.transport.write(frame)
 
     def pause_writing(self) -> None:
         """The send buffer passed ``max_send_buffer``: the client stopped reading."""
@@ -201,7 +203,7 @@ class PusherWebSocket(asyncio.Protocol):
         self.write_frame(text_frame(payload))
 
     def close(self, code: int, reason: str = "") -> None:
-        if self.closing or self.transport is None:
+        if self.closing:
             return
         self.closing = True
         self.proto.send_close(code, reason)
@@ -210,7 +212,6 @@ class PusherWebSocket(asyncio.Protocol):
 
     def _too_slow(self) -> None:
         """The client stopped reading: stop buffering and tell it to reconnect (4100)."""
-        assert self.transport is not None
         log.warning(
             "%s: send buffer over %d bytes, closing slow client", self.socket_id, self.server.settings.max_send_buffer
         )
@@ -220,8 +221,6 @@ class PusherWebSocket(asyncio.Protocol):
 
     def _flush(self) -> None:
         transport = self.transport
-        if transport is None:
-            return
         for chunk in self.proto.data_to_send():
             if chunk:
                 transport.write(chunk)
@@ -239,11 +238,11 @@ class PusherWebSocket(asyncio.Protocol):
             self._abort_later(CLOSE_GRACE_SECONDS)
 
     def _abort_later(self, delay: float) -> None:
-        if self._close_timer is None and self.transport is not None:
+        if self._close_timer is None:
             self._close_timer = asyncio.get_running_loop().call_later(delay, self._abort)
 
     def _abort(self) -> None:
-        if self.transport is not None and not self.transport.is_closing():
+        if not self.transport.is_closing():
             self.transport.abort()
 
 

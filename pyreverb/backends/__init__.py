@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from pyreverb.backends.base import Backend, ChannelStats, PresenceJoin
+from pyreverb.config import Settings
 
 __all__ = ["Backend", "ChannelStats", "PresenceJoin", "create_backend"]
 
 
-def create_backend(settings: object) -> Backend:
+def create_backend(settings: Settings) -> Backend:
     """Pick the backend the settings ask for (Reverb's REVERB_SCALING_ENABLED)."""
-    from pyreverb.config import Settings
-
-    assert isinstance(settings, Settings)
     if settings.scaling_enabled:
         from pyreverb.backends.redis import RedisBackend
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pyreverb.hub import Hub, LocalChannel, LocalJoin, LocalLeave
+from pyreverb.hub import AnyHub, LocalChannel, LocalJoin, LocalLeave
 from pyreverb.protocol.channels import ChannelKind, PresenceMember, channel_kind
 
 __all__ = ["Backend", "ChannelStats", "PresenceJoin"]
@@ -36,9 +36,9 @@ class Backend(ABC):
 
     def __init__(self) -> None:
         self.node_id = uuid.uuid4().hex[:12]
-        self.hub: Hub | None = None
+        self.hub: AnyHub | None = None
 
-    def bind(self, hub: Hub) -> None:
+    def bind(self, hub: AnyHub) -> None:
         self.hub = hub
 
     # Set by the server: a presence member vanished without a local leave (a dead
@@ -50,7 +50,7 @@ class Backend(ABC):
             self.on_member_gone(app_id, channel, user_id)
 
     @property
-    def _hub(self) -> Hub:
+    def _hub(self) -> AnyHub:
         assert self.hub is not None, "backend not bound to a hub"
         return self.hub
 
@@ -135,6 +135,6 @@ class Backend(ABC):
         return len(subs)
 
 
-def _stats(channel: LocalChannel) -> ChannelStats:
+def _stats(channel: LocalChannel[Any]) -> ChannelStats:
     users = len(channel.user_sockets) if channel.kind is ChannelKind.PRESENCE else None
     return ChannelStats(subscription_count=len(channel.subscribers), user_count=users)

@@ -25,7 +25,7 @@ import orjson
 from redis.asyncio import Redis
 
 from pyreverb.backends.base import ChannelStats
-from pyreverb.hub import Hub
+from pyreverb.hub import AnyHub
 from pyreverb.protocol.channels import ChannelKind, channel_kind
 
 __all__ = ["ClusterState", "Snapshot", "PresenceChange", "snapshot_of"]
@@ -232,7 +232,7 @@ def _info_json(info: Any) -> str:
     return orjson.dumps(info).decode()
 
 
-def snapshot_of(hub: Hub) -> Snapshot:
+def snapshot_of(hub: AnyHub) -> Snapshot:
     snap = Snapshot()
     for app_id in hub.app_ids():
         for name, channel in hub.channels(app_id).items():

@@ -213,7 +213,7 @@ class RedisBackend(Backend):
     async def _run(self) -> None:
         """Connect, serve until Redis is lost, back off, repeat."""
         backoff = self.timing.backoff_min
-        while not self._stopping:
+        while True:  # stop() sets _stopping, then cancels this task
             try:
                 await self._connect_and_serve()
             except asyncio.CancelledError:
@@ -253,13 +253,14 @@ class RedisBackend(Backend):
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
             for task in done:
-                if not task.cancelled() and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
+                failure = None if task.cancelled() else task.exception()
+                if failure is not None:
+                    raise failure
             raise ConnectionError("a Redis command failed")
         finally:
             self._online = self._bus_open = False
             with contextlib.suppress(*REDIS_DOWN, RuntimeError):
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves PubSub.aclose unannotated
             # Fail commands still waiting on dead sockets so they fall back to local answers.
             with contextlib.suppress(*REDIS_DOWN):
                 await self._redis.connection_pool.disconnect()

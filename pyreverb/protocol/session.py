@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,7 +115,7 @@ class PusherSession:
     socket_id: str = field(default_factory=new_socket_id)
     channels: dict[str, PresenceMember | None] = field(default_factory=dict)
     user_id: str | None = None
-    clock: Any = time.monotonic
+    clock: Callable[[], float] = time.monotonic
     _rate: _RateWindow = field(default_factory=_RateWindow)
 
     # -- outgoing frames the server sends on its own ------------------------------
