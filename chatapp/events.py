@@ -83,8 +83,10 @@ class Events:
         data = {"room_id": room.id, "user_id": user_id, "name": name, "role": role, "is_typing": is_typing}
         self.b.publish([room_channel(room.id)], USER_TYPING, data, socket_id=socket_id, ttl=5.0)
 
-    def stats(self, stats: dict[str, int]) -> None:
-        self.b.publish([ADMIN_CHANNEL], STATS_UPDATED, {"stats": stats}, ttl=10.0)
+    def stats(self, stats: dict[str, int], mine_by_admin: dict[int, int] | None = None) -> None:
+        """The inbox numbers, and each agent's own active chats (their "mine"), in one event."""
+        mine = {str(admin_id): count for admin_id, count in (mine_by_admin or {}).items()}
+        self.b.publish([ADMIN_CHANNEL], STATS_UPDATED, {"stats": stats, "mine_by_admin": mine}, ttl=10.0)
 
     def unread(self, user_id: int, room_id: int, unread: int) -> None:
         self.b.publish([user_channel(user_id)], UNREAD_UPDATED, {"room_id": room_id, "unread_count": unread}, ttl=30.0)

@@ -32,6 +32,7 @@ __all__ = [
     "count_rooms",
     "search_rooms",
     "stats",
+    "mine_by_admin",
     "InboxPage",
     "inbox_page",
     "MAX_SEARCH_TERMS",
@@ -223,6 +224,15 @@ async def stats(conn: Connection) -> dict[str, int]:
     row = await conn.fetch_one(STATS_SQL)
     assert row is not None
     return {k: int(v) for k, v in row.items()}
+
+
+async def mine_by_admin(conn: Connection) -> dict[int, int]:
+    """Active chats per assignee (each agent's "mine"), from the covering inbox index."""
+    rows = await conn.fetch_all(
+        "SELECT assigned_admin_id AS admin_id, COUNT(*) AS n FROM support_chat_rooms "
+        "WHERE status IN ('open', 'assigned') AND assigned_admin_id IS NOT NULL GROUP BY assigned_admin_id"
+    )
+    return {int(r["admin_id"]): int(r["n"]) for r in rows}
 
 
 # ------------------------------------------------------------------------- pages

@@ -155,7 +155,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "Health": _obj({"status": _STR}, ("status",)),
     "OperatorStatus": _obj(
         {"outbox": _obj(
-            {"depth": {**_INT, "description": "events not yet delivered to pyreverb"},
+            {"feed_seq": {**_INT, "description": "the admin feed's last feed_seq, where an inbox starts counting"},
+             "depth": {**_INT, "description": "events not yet delivered to pyreverb"},
              "oldest_age_seconds": {"type": "number", "description": "age of the oldest undelivered event"},
              "head_attempts": _INT, "last_error": {"type": ["string", "null"]},
              "delivered": _INT, "expired": _INT, "rejected": _INT, "max_age_seconds": {"type": "number"}},

@@ -46,7 +46,8 @@ class StatsFeed(BackgroundLoop):
             await self._stale.wait()
             self._stale.clear()
             try:
-                self.events.stats(await inbox_queries.stats(self.db))
+                numbers = await inbox_queries.stats(self.db)
+                self.events.stats(numbers, await inbox_queries.mine_by_admin(self.db))
             except DatabaseUnavailable as exc:
                 log.warning("stats event postponed: %s", exc)
                 self._stale.set()  # try again after the interval

@@ -40,17 +40,18 @@ __all__ = [
 
 
 async def rooms(request: Request) -> Response:
-    """Filter: all, open, assigned, unassigned, urgent, unread, mine, resolved, closed; ``q`` searches."""
+    """Filter: all, open, assigned, unassigned, urgent, unread, mine, resolved, closed; ``q`` searches;
+    ``before`` (the previous page's ``meta.next_cursor``) continues the list where it ended."""
     user = caller(request)
     page, per_page = paging(request)
     q = request.query_params
     search = q.get("q", "")[:200]
-    found, total = await state(request).service.admin_rooms(
-        user, filter_name=q.get("filter", "all"), search=search, page=page, per_page=per_page
+    found = await state(request).service.admin_rooms(
+        user, filter_name=q.get("filter", "all"), search=search, page=page, per_page=per_page,
+        before=q.get("before") or None,
     )
-    return json_response(
-        {"data": [r.to_json(for_admin=True) for r in found], "meta": page_meta(page, per_page, total)}
-    )
+    meta = {**page_meta(page, per_page, found.total), "next_cursor": found.next_cursor}
+    return json_response({"data": [r.to_json(for_admin=True) for r in found.rooms], "meta": meta})
 
 
 async def room(request: Request) -> Response:
@@ -82,10 +83,13 @@ async def reply(request: Request) -> Response:
 
 
 async def assign(request: Request) -> Response:
-    """Assign to ``admin_id`` (default: myself)."""
+    """Assign to ``admin_id`` (default: myself) if the assignee is still ``expected_admin_id``
+    (absent or null: nobody); otherwise 409 ``already_assigned`` with ``assigned_to``."""
     user = caller(request)
     doc = await json_body(request, allow_empty=True)
-    found = await state(request).service.assign(user, path_id(request), optional_id(doc, "admin_id"))
+    found = await state(request).service.assign(
+        user, path_id(request), optional_id(doc, "admin_id"), optional_id(doc, "expected_admin_id")
+    )
     return json_response({"room": found.to_json(for_admin=True)})
 
 

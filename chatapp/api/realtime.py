@@ -115,6 +115,7 @@ async def client_config(request: Request) -> Response:
             },
             "vapid_public_key": public_key_b64(chat.push.vapid) if chat.push else None,
             "limits": {"max_message_length": s.max_message_length, "max_upload_bytes": s.max_upload_bytes},
+            "live_poll_seconds": s.live_poll_interval,
             "features": {
                 "guests": s.allow_guests,
                 "registration": s.allow_registration,
@@ -131,9 +132,5 @@ async def health(request: Request) -> Response:
         await chat.db.fetch_val("SELECT 1")
     except Exception as exc:
         return json_response({"status": "error", "database": str(exc)[:200]}, 503)
-    return json_response(
-        {
-            "status": "ok",
-            "broadcast": {"sent": chat.broadcaster.sent, "dropped": chat.broadcaster.dropped},
-        }
-    )
+    # Delivery counters and the outbox's depth are for operators: GET /api/admin/status.
+    return json_response({"status": "ok"})

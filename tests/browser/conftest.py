@@ -82,12 +82,16 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    # Tests seed long histories through the API faster than the default per-user limit allows.
+    yield from running_stack(tmp_path_factory, {"CHATAPP_RATE_MESSAGES": "1000/10"})
+
+
+def running_stack(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]) -> Iterator[Stack]:
+    """A pyreverb and a chatapp (SQLite) with ``env``, and a signed-in admin, until closed."""
     ensure_web_assets()
     workdir = tmp_path_factory.mktemp("chatapp-browser")
     reverb = chatapp_reverb()
-    # Tests seed long histories through the API faster than the default per-user limit allows.
-    chat = ChatappProcess(f"sqlite:///{workdir / 'chat.sqlite3'}", reverb.port, workdir,
-                          env={"CHATAPP_RATE_MESSAGES": "1000/10"})
+    chat = ChatappProcess(f"sqlite:///{workdir / 'chat.sqlite3'}", reverb.port, workdir, env=env)
     s = Stack(reverb, chat, "", Api(""))
     try:
         chat.start()
@@ -137,9 +141,10 @@ class Pages:
             page.goto(self.stack.url + path)
         return page
 
-    def admin(self, path: str = "/admin/chat", api: Api | None = None, **options: Any) -> Page:
+    def admin(self, path: str = "/admin/chat", api: Api | None = None, context: BrowserContext | None = None,
+              **options: Any) -> Page:
         """An admin page already signed in (the login form itself has its own test)."""
-        context = self.context(**options)
+        context = context or self.context(**options)
         token = (api or self.stack.admin).token
         context.add_init_script(f"localStorage.setItem('chatapp.admin.token', {token!r});")
         page = self.page(path, context)
@@ -161,9 +166,9 @@ def pages(browser: Browser, stack: Stack) -> Iterator[Pages]:
     assert not opened.errors, f"uncaught errors in the page: {opened.errors}"
 
 
-def visitor_page(pages: Pages, user: Api, **context_options: Any) -> Page:
+def visitor_page(pages: Pages, user: Api, context: BrowserContext | None = None, **context_options: Any) -> Page:
     """The demo store with this customer signed in (the store keeps its session in localStorage)."""
-    context = pages.context(**context_options)
+    context = context or pages.context(**context_options)
     session = json.dumps({"token": user.token, "name": user.user["name"]})
     context.add_init_script(f"localStorage.setItem('northwind.session', {json.dumps(session)});")
     page = pages.page("/", context)

@@ -48,6 +48,7 @@ async def plans_of_inbox_queries(database_url: str) -> list[str]:
                 await conn.execute("SET LOCAL enable_seqscan = off")
             probe = Explaining(conn)
             await inbox_queries.stats(probe)
+            await inbox_queries.mine_by_admin(probe)
             for name in FILTERS:
                 first = await inbox_queries.list_rooms(probe, filter_name=name, admin_id=1, limit=30, before=None)
                 if first:

@@ -1,8 +1,35 @@
 // The room list: statistics, filters, search, pages; kept current by the admin feed.
+//
+// Pages after the first continue from the server's cursor (meta.next_cursor), so rooms
+// moving meanwhile are neither repeated nor skipped. A live event updates, inserts, moves
+// or removes its one room in place; the loaded pages stay. Only a resync (reconnect, a
+// gap in the feed, the slow timer) asks the server again, for as many rooms as are shown.
 import { el, ago } from '../shared/dom.js';
 
 const STAT_IDS = { open: 'open', assigned: 'assigned', unassigned: 'unassigned', urgent: 'urgent', unread: 'unread_messages', mine: 'mine' };
 const PER_PAGE = 30;
+const MAX_PER_PAGE = 100;
+const ACTIVE = ['open', 'assigned'];
+
+// Which rooms each filter shows: the same rules as the server's ROOM_FILTERS.
+const FILTER_RULES = {
+  all: () => true,
+  open: (r) => ACTIVE.includes(r.status),
+  assigned: (r) => r.status === 'assigned',
+  unassigned: (r) => ACTIVE.includes(r.status) && !r.assigned_admin,
+  urgent: (r) => ACTIVE.includes(r.status) && r.priority === 'urgent',
+  unread: (r) => (r.unread_count || 0) > 0,
+  mine: (r, me) => ACTIVE.includes(r.status) && Boolean(r.assigned_admin) && r.assigned_admin.id === me.id,
+  resolved: (r) => r.status === 'resolved',
+  closed: (r) => r.status === 'closed',
+};
+
+/** The list order: urgent active chats first, then newest activity, then newest id. */
+function compareRooms(a, b) {
+  const rank = (r) => (ACTIVE.includes(r.status) && r.priority === 'urgent' ? 0 : 1);
+  const at = (r) => Date.parse(r.last_message_at || r.created_at) || 0;
+  return rank(a) - rank(b) || at(b) - at(a) || b.id - a.id;
+}
 
 function roomName(room) {
   return (room.user && room.user.name) || `Visitor #${room.user ? room.user.id : '?'}`;
@@ -23,6 +50,7 @@ export class Inbox {
     this.filter = new URLSearchParams(location.search).get('filter') || 'open';
     this.query = '';
     this.page = 1;
+    this.cursor = null; // where the next page starts; null when everything is loaded
     this.rooms = new Map();
     this.order = [];
     this.activeId = null;
@@ -44,12 +72,12 @@ export class Inbox {
       event.preventDefault();
       this.setQuery(this.search.value);
     });
-    this.more.addEventListener('click', () => this.load(this.page + 1));
+    this.more.addEventListener('click', () => this.loadMore());
     this.showFilter();
   }
 
   async start() {
-    await Promise.all([this.load(1), this.loadStats()]);
+    await Promise.all([this.load(), this.loadStats()]);
     this.root.dataset.ready = 'true';
   }
 
@@ -60,13 +88,13 @@ export class Inbox {
     const url = new URL(location.href);
     url.searchParams.set('filter', filter);
     history.replaceState(history.state, '', url);
-    this.load(1);
+    this.load();
   }
 
   setQuery(query) {
     if (query.trim() === this.query) return;
     this.query = query.trim();
-    this.load(1);
+    this.load();
   }
 
   showFilter() {
@@ -75,22 +103,80 @@ export class Inbox {
     }
   }
 
-  /** Page 1 replaces the list; later pages append. */
-  async load(page) {
+  /** One page: after ``cursor`` for the list, by number for search results (ranked, not by time). */
+  fetchPage({ cursor = null, page = 1, perPage = PER_PAGE } = {}) {
+    const params = { filter: this.filter, q: this.query, per_page: perPage };
+    if (cursor) params.before = cursor;
+    else params.page = page;
+    return this.api.get('/api/admin/chat/rooms', params);
+  }
+
+  /** The first page, replacing the list (a new filter or search). */
+  async load() {
     const filter = this.filter;
     const query = this.query;
-    const doc = await this.api.get('/api/admin/chat/rooms', { filter, q: query, page, per_page: PER_PAGE });
+    const doc = await this.fetchPage();
     if (filter !== this.filter || query !== this.query) return; // an older answer
-    if (page === 1) { this.rooms.clear(); this.order = []; }
+    this.replace(doc.data, doc, 1);
+  }
+
+  /** The next page, appended. */
+  async loadMore() {
+    const filter = this.filter;
+    const query = this.query;
+    const doc = this.query ? await this.fetchPage({ page: this.page + 1 }) : await this.fetchPage({ cursor: this.cursor });
+    if (filter !== this.filter || query !== this.query) return;
     for (const room of doc.data) {
       if (!this.rooms.has(room.id)) this.order.push(room.id);
       this.rooms.set(room.id, room);
     }
-    this.page = page;
-    this.more.hidden = page >= doc.meta.pages;
-    this.count.textContent = `${doc.meta.total} ${doc.meta.total === 1 ? 'conversation' : 'conversations'}`;
+    this.showPaging(doc, this.page + 1);
     this.render();
-    this.root.dataset.shown = `${filter}|${query}`; // what the list holds now
+  }
+
+  /** Ask the server again for as many rooms as are shown, then swap the list in one go. */
+  async reload() {
+    const filter = this.filter;
+    const query = this.query;
+    const want = Math.max(this.order.length, PER_PAGE);
+    const rooms = [];
+    let doc;
+    let page = 0;
+    if (query) {
+      do {
+        page += 1;
+        doc = await this.fetchPage({ page });
+        rooms.push(...doc.data);
+      } while (page < this.page && page < doc.meta.pages);
+    } else {
+      let cursor = null;
+      do {
+        doc = await this.fetchPage({ cursor, perPage: Math.min(MAX_PER_PAGE, want - rooms.length) });
+        rooms.push(...doc.data);
+        cursor = doc.meta.next_cursor;
+      } while (cursor && rooms.length < want);
+    }
+    if (filter !== this.filter || query !== this.query) return;
+    this.replace(rooms, doc, Math.max(page, 1));
+  }
+
+  replace(rooms, doc, page) {
+    this.rooms.clear();
+    this.order = [];
+    for (const room of rooms) {
+      if (!this.rooms.has(room.id)) this.order.push(room.id);
+      this.rooms.set(room.id, room);
+    }
+    this.showPaging(doc, page);
+    this.render();
+    this.root.dataset.shown = `${this.filter}|${this.query}`; // what the list holds now
+  }
+
+  showPaging(doc, page) {
+    this.page = page;
+    this.cursor = doc.meta.next_cursor || null;
+    this.more.hidden = this.query ? page >= doc.meta.pages : !this.cursor;
+    this.count.textContent = `${doc.meta.total} ${doc.meta.total === 1 ? 'conversation' : 'conversations'}`;
   }
 
   async loadStats() {
@@ -98,8 +184,10 @@ export class Inbox {
     this.showStats(stats);
   }
 
-  showStats(stats) {
+  /** ``mineByAdmin`` (from the feed): each agent's active chats; this agent's is "mine". */
+  showStats(stats, mineByAdmin = null) {
     this.stats = { ...this.stats, ...stats };
+    if (mineByAdmin) this.stats.mine = mineByAdmin[String(this.me.id)] || 0;
     for (const [name, key] of Object.entries(STAT_IDS)) {
       const node = document.getElementById(`stat-${name}`);
       if (node && this.stats[key] !== undefined) node.textContent = String(this.stats[key]);
@@ -107,30 +195,42 @@ export class Inbox {
     this.onTotals(this.stats);
   }
 
-  /** Live events: show the change at once, then re-ask the server for the exact list. */
+  /** A live event: update, insert, move or remove this one room; the other loaded rooms stay. */
   upsert(room) {
-    if (this.rooms.has(room.id)) {
-      this.rooms.set(room.id, { ...this.rooms.get(room.id), ...room });
-      this.render();
+    const known = this.rooms.get(room.id);
+    const merged = known ? { ...known, ...room } : room;
+    if (this.query) {
+      // Search results are ranked by relevance: refresh a shown room, add none.
+      if (known) { this.rooms.set(room.id, merged); this.render(); }
+      return;
     }
-    this.scheduleRefresh();
+    const rule = FILTER_RULES[this.filter] || FILTER_RULES.all;
+    if (!rule(merged, this.me)) {
+      if (known) { this.rooms.delete(room.id); this.order = this.order.filter((id) => id !== room.id); this.render(); }
+      return;
+    }
+    const shown = this.order.map((id) => this.rooms.get(id)).filter(Boolean);
+    const last = shown[shown.length - 1];
+    // Past the last loaded room while more pages exist: it will come with its page.
+    if (!known && this.cursor && last && compareRooms(merged, last) > 0) return;
+    this.rooms.set(room.id, merged);
+    if (!known) this.order.push(room.id);
+    this.order.sort((a, b) => compareRooms(this.rooms.get(a), this.rooms.get(b)));
+    this.render();
   }
 
+  /** Resync soon (reconnect, a gap in the feed, the slow timer), once for a burst of calls. */
   scheduleRefresh() {
     clearTimeout(this.refreshTimer);
     this.refreshTimer = setTimeout(() => {
-      this.load(1).catch(() => {});
+      this.reload().catch(() => {});
       this.loadStats().catch(() => {});
     }, 250);
   }
 
   markRead(roomId) {
     const room = this.rooms.get(roomId);
-    if (room && room.unread_count) {
-      room.unread_count = 0;
-      this.render();
-    }
-    this.scheduleRefresh();
+    if (room && room.unread_count) this.upsert({ ...room, unread_count: 0 });
   }
 
   setActive(roomId) {

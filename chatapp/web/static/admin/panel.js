@@ -68,6 +68,7 @@ class Panel {
     if (this.realtime) this.listen();
     keepFresh(() => this.inbox.scheduleRefresh());
     window.addEventListener('popstate', () => this.route());
+    if (this.feed) await this.feed.sync(); // before the list loads, so a loss in between is noticed
     await this.inbox.start();
     new Lockouts({ api: this.api }).start().catch((error) => console.warn('lockouts unavailable:', error.message));
     await this.route();
@@ -90,17 +91,21 @@ class Panel {
 
   /** The admin feed (new chats, messages, state changes, stats) and who of support is online. */
   listen() {
-    const feed = new FeedSequence(() => this.inbox.scheduleRefresh());
+    const feed = new FeedSequence(
+      () => this.api.get('/api/admin/status').then((doc) => doc.outbox.feed_seq),
+      () => this.inbox.scheduleRefresh(),
+    );
+    this.feed = feed;
     this.realtime.onStatus((status) => {
       this.showConnection(status);
-      if (status === 'connected') { feed.restart(); this.inbox.scheduleRefresh(); }
+      if (status === 'connected') feed.sync().then(() => this.inbox.scheduleRefresh());
     });
     const once = (handler) => (event) => { if (feed.accept(event)) handler(event); };
     this.realtime.private('admin.chat')
       .listen('.chat.created', once(({ room }) => this.chatCreated(room)))
       .listen('.chat.message', once(({ room, message }) => this.chatMessage(room, message)))
       .listen('.room.updated', once(({ room }) => this.inbox.upsert(room)))
-      .listen('.stats.updated', ({ stats }) => this.inbox.showStats(stats));
+      .listen('.stats.updated', ({ stats, mine_by_admin: mine }) => this.inbox.showStats(stats, mine));
     const agents = document.getElementById('agents');
     const members = new Map();
     const show = () => { agents.textContent = `${members.size} ${members.size === 1 ? 'agent' : 'agents'} online`; };

@@ -156,6 +156,7 @@ export class Widget {
     }
     this.conversation = new Conversation({
       side: 'user', me: this.me, api: this.api, realtime: this.realtime, routes: VISITOR_ROUTES, outbox: this.outbox,
+      liveEveryMs: (Number(this.config && this.config.live_poll_seconds) || 30) * 1000,
       hooks: {
         changed: () => this.renderThread(),
         incoming: (message) => this.incoming(message),
@@ -163,6 +164,7 @@ export class Widget {
         room: (room) => this.view.setRoom(room, this.options.subtitle),
         roomChanged: () => this.view.threadView.clear(),
         visible: () => this.isOpen && document.visibilityState === 'visible',
+        pollWhileLive: () => this.isOpen,
       },
     });
     const loading = this.loadRoom(this.conversation);
@@ -222,6 +224,7 @@ export class Widget {
     this.isOpen = true;
     this.view.setOpen(true);
     try { sessionStorage.setItem('chatapp.widget.open', '1'); } catch { /* ignore */ }
+    if (this.conversation) this.conversation.updatePolling();
     this.emit('open');
     if (!this.me) await this.ensureGuest();
     if (this.unread > 0 || (this.conversation && this.conversation.room)) this.markRead();
@@ -233,6 +236,7 @@ export class Widget {
     this.view.setOpen(false);
     if (this.conversation) this.conversation.typingNotifier.stop();
     try { sessionStorage.removeItem('chatapp.widget.open'); } catch { /* ignore */ }
+    if (this.conversation) this.conversation.updatePolling();
     if (returnFocus) this.view.launcher.focus();
     this.emit('close');
   }
