@@ -196,8 +196,15 @@ class Agent(_Client):
     async def reply(self, room_id: int, body: str) -> int:
         return (await self.call("POST", f"/api/admin/chat/rooms/{room_id}/messages", {"body": body}))[0]
 
-    async def search(self, query: str) -> tuple[int, int]:
-        """(status, rooms found) for the inbox search box."""
+    async def search(self, query: str, timeout: float) -> tuple[int, int]:
+        """(status, rooms found) for the inbox search box; status 0 when it took over ``timeout`` s."""
+        try:
+            async with asyncio.timeout(timeout):
+                return await self._search(query)
+        except TimeoutError:
+            return 0, 0
+
+    async def _search(self, query: str) -> tuple[int, int]:
         async with self.session.get(self.base + "/api/admin/chat/rooms", params={"q": query, "filter": "all"},
                                     headers=self.headers) as response:
             body = await response.read()

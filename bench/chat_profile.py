@@ -8,6 +8,8 @@ the stack for, which the report prints beside the figures.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 import signal
 import subprocess
@@ -15,9 +17,11 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import asyncpg
+
 from bench.servers import ROOT
 
-__all__ = ["Profiler", "hot_spots", "PROFILE_DIR"]
+__all__ = ["Profiler", "PgWaits", "hot_spots", "PROFILE_DIR"]
 
 PROFILE_DIR = ROOT / "var" / "profiles"
 _FRAME = re.compile(r"^(?P<func>[^ ]+) \((?P<file>[^:]+)(?::\d+)?\)$")
@@ -81,3 +85,48 @@ def hot_spots(path: Path, top: int = 15) -> list[tuple[str, float]]:
     if not busy:
         return []
     return [(label, round(100 * n / busy, 1)) for label, n in inclusive.most_common(top)]
+
+
+class PgWaits:
+    """What chatapp's PostgreSQL sessions are doing, sampled every 50 ms from ``pg_stat_activity``.
+
+    Counts of ``state`` / ``wait_event_type:wait_event`` over the run's database: many
+    ``active`` samples waiting on ``Lock`` or ``IO`` mean the database, not chatapp's
+    CPU, sets the pace; ``idle`` ones mean the pool has connections to spare.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.samples: Counter[str] = Counter()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> "PgWaits":
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def _run(self) -> None:
+        database = self.url.rsplit("/", 1)[1]
+        conn = await asyncpg.connect(self.url.rsplit("/", 1)[0] + "/postgres")
+        try:
+            while True:
+                rows = await conn.fetch(
+                    "SELECT state, wait_event_type, wait_event FROM pg_stat_activity "
+                    "WHERE datname = $1 AND pid <> pg_backend_pid()", database)
+                for row in rows:
+                    wait = f"{row['wait_event_type']}:{row['wait_event']}" if row["wait_event_type"] else "cpu"
+                    self.samples[f"{row['state']} / {wait}"] += 1
+                await asyncio.sleep(0.05)
+        finally:
+            await conn.close()
+
+    def take(self) -> dict[str, int]:
+        """The counts since the last take, most first."""
+        counts = dict(self.samples.most_common(8))
+        self.samples.clear()
+        return counts
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task

@@ -21,7 +21,7 @@ from tests.helpers.procs import ROOT
 
 pytestmark = pytest.mark.slow
 
-HEADLINE = ("max msg/s", "v->a p50 ms", "v->a p99 ms", "a->v p50 ms", "a->v p99 ms", "search p50 ms",
+HEADLINE = ("max msg/s", "msg/s per core", "v->a p50 ms", "v->a p99 ms", "a->v p50 ms", "a->v p99 ms", "search p50 ms",
             "search p99 ms", "CPU ms/msg small", "CPU ms/msg big", "cost ratio")
 
 
