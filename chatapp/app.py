@@ -167,7 +167,7 @@ def client_address_middleware(settings: Settings) -> list[Middleware]:
     """
     if not settings.trusted_proxies:
         return []
-    return [Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))]  # type: ignore[arg-type]
+    return [Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))]
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
