@@ -15,7 +15,7 @@ setup: $(STAMP) $(JSSTAMP) $(WEBSTAMP)
 $(STAMP): pyproject.toml setup.py pyreverb/_speedups.pyx
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[chat,redis,dev,bench]'
 	@touch $@
 
 $(JSSTAMP): $(JS)/package.json

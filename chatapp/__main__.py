@@ -1,3 +1,6 @@
+"""``python -m chatapp``: the same commands as the ``chatapp`` script."""
+
 from chatapp.cli import main
 
-main()
+if __name__ == "__main__":
+    main()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from chatapp.config import ConfigError, Settings
+from pyreverb import __version__  # chatapp ships in the pyreverb distribution
 
 if TYPE_CHECKING:
     from chatapp.db import Database
@@ -26,6 +27,7 @@ def _settings() -> Settings:
 
 
 @click.group()
+@click.version_option(__version__, prog_name="chatapp")
 def main() -> None:
     """chatapp: the live support chat, publishing through pyreverb."""
 

@@ -1,3 +1,6 @@
+"""``python -m pyreverb``: the same commands as the ``pyreverb`` script."""
+
 from pyreverb.cli import main
 
-main()
+if __name__ == "__main__":
+    main()

@@ -15,6 +15,7 @@ from typing import Any
 import click
 import uvicorn
 
+from pyreverb import __version__
 from pyreverb.config import ConfigError, Settings
 from pyreverb.listening import listening_address
 
@@ -87,6 +88,7 @@ def serve(settings: Settings) -> None:
 
 
 @click.group()
+@click.version_option(__version__, prog_name="pyreverb")
 def main() -> None:
     """pyreverb: a Pusher-protocol realtime server (Laravel Reverb compatible)."""
 
