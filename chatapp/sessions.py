@@ -17,7 +17,7 @@ from chatapp import repository as repo
 from chatapp.auth import TokenClaims, Tokens
 from chatapp.broadcasting import Broadcaster
 from chatapp.config import Settings
-from chatapp.db import Database, utcnow
+from chatapp.db import Database, IntegrityError, utcnow
 from chatapp.errors import Forbidden, Unauthorized
 from chatapp.models import AuthSession, User
 
@@ -105,15 +105,18 @@ class Sessions:
         if await repo.count_sessions(self.db, user.id):
             return None
         signed_at = claims.signed_at.astimezone(timezone.utc)
-        await repo.create_session(
-            self.db,
-            session_id=claims.session_id,
-            user_id=user.id,
-            expires_at=signed_at + timedelta(seconds=self.lifetime(user)),
-            user_agent="",
-            ip="",
-            created_at=signed_at,
-        )
+        try:
+            await repo.create_session(
+                self.db,
+                session_id=claims.session_id,
+                user_id=user.id,
+                expires_at=signed_at + timedelta(seconds=self.lifetime(user)),
+                user_agent="",
+                ip="",
+                created_at=signed_at,
+            )
+        except IntegrityError:  # a concurrent request with the same token made the row first
+            pass
         return await repo.get_session(self.db, claims.session_id)
 
     async def close(self, session: AuthSession) -> None:

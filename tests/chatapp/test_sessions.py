@@ -243,6 +243,15 @@ def test_tokens_from_before_sessions(chat: ChatappProcess, new_guest: Callable[.
     veteran.ok("POST", "/api/auth/logout")
     assert_revoked(veteran)
 
+    # Several tabs of a pre-upgrade guest arriving at once all get in (one session row is made).
+    tabs = old_style.dumps({"u": asyncio.run(bare_guest())})
+
+    async def at_once() -> list[int]:
+        async with httpx.AsyncClient(base_url=chat.base_url, headers={"Authorization": f"Bearer {tabs}"}) as client:
+            return [r.status_code for r in await asyncio.gather(*(client.get("/api/auth/me") for _ in range(8)))]
+
+    assert asyncio.run(at_once()) == [200] * 8
+
 
 def test_admin_idle_timeout(tmp_path: Path) -> None:
     idle = 4.0 * TIME_FACTOR

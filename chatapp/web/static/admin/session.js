@@ -2,6 +2,7 @@
 import { Api } from '../shared/api.js';
 
 export const TOKEN_KEY = 'chatapp.admin.token';
+let leaving = false;
 
 export function loginUrl(reason) {
   const next = location.pathname + location.search;
@@ -16,6 +17,9 @@ export function adminApi() {
   return new Api(location.origin, {
     token,
     onUnauthorized: (error) => {
+      // Several calls in flight may all be refused: leave once, so no navigation cancels another.
+      if (leaving) return;
+      leaving = true;
       localStorage.removeItem(TOKEN_KEY);
       location.assign(loginUrl(error.code === 'token_revoked' ? 'signed-out' : 'expired'));
     },
