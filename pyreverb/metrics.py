@@ -1,8 +1,14 @@
-"""Prometheus text exposition of the node's counters, without extra dependencies.
+"""Prometheus metrics of the node, through a ``prometheus_client`` collector.
 
 Off by default (``PYREVERB_METRICS_ENABLED``). Served at ``/metrics``: with a
 bearer token (``PYREVERB_METRICS_TOKEN``) anyone presenting it may read; with
 no token only loopback clients may.
+
+The node already counts what it does in plain integers (``ServerStats``, the
+hub, the webhook queue); :class:`NodeCollector` reads them when Prometheus
+scrapes, so the message path pays nothing for metrics. prometheus_client
+writes the exposition (label escaping, the Prometheus text format or
+OpenMetrics as the scraper's ``Accept`` asks) and adds the process metrics.
 """
 
 from __future__ import annotations
@@ -10,16 +16,19 @@ from __future__ import annotations
 import hmac
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from typing import Any
 
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector, CollectorRegistry
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from pyreverb.server import PusherServer
 
-__all__ = ["HttpStatusCounter", "render", "metrics_endpoint"]
-
+__all__ = ["HttpStatusCounter", "NodeCollector", "node_registry", "render", "metrics_endpoint"]
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
 
@@ -45,77 +54,85 @@ class HttpStatusCounter:
         await self.app(scope, receive, counting_send)
 
 
-def _line(name: str, value: float, labels: dict[str, str] | None = None) -> str:
-    if labels:
-        inner = ",".join(f'{k}="{v}"' for k, v in labels.items())
-        return f"{name}{{{inner}}} {value}"
-    return f"{name} {value}"
+class NodeCollector(Collector):
+    """The node's own counters and gauges, read at scrape time."""
 
+    def __init__(self, server: PusherServer, http_counts: Counter[int]) -> None:
+        self.server = server
+        self.http_counts = http_counts
 
-def render(server: PusherServer, http_counts: Counter[int]) -> str:
-    out: list[str] = []
+    def collect(self) -> Iterator[Metric]:
+        server, hub, stats, hooks = self.server, self.server.hub, self.server.stats, self.server.webhooks
+        apps = [a.app_id for a in server.apps]
 
-    def metric(name: str, kind: str, help_text: str, samples: list[tuple[dict[str, str] | None, float]]) -> None:
-        out.append(f"# HELP {name} {help_text}")
-        out.append(f"# TYPE {name} {kind}")
-        out.extend(_line(name, value, labels) for labels, value in samples)
+        def per_app(name: str, help_text: str, value: Callable[[str], float]) -> GaugeMetricFamily:
+            family = GaugeMetricFamily(name, help_text, labels=["app_id"])
+            for app_id in apps:
+                family.add_metric([app_id], value(app_id))
+            return family
 
-    apps = [a.app_id for a in server.apps]
-    hub = server.hub
-    metric("pyreverb_connections", "gauge", "Open WebSocket connections on this node.",
-           [({"app_id": a}, hub.connection_count(a)) for a in apps])
-    metric("pyreverb_channels", "gauge", "Occupied channels on this node.",
-           [({"app_id": a}, len(hub.channels(a))) for a in apps])
-    metric("pyreverb_subscriptions", "gauge", "Channel subscriptions on this node.",
-           [({"app_id": a}, sum(len(c.subscribers) for c in hub.channels(a).values())) for a in apps])
-    stats = server.stats
-    metric(
-        "pyreverb_connections_opened_total",
-        "counter",
-        "Connections accepted since start.",
-        [(None, stats.connections_total)],
-    )
-    metric("pyreverb_messages_received_total", "counter", "Client frames received.", [(None, stats.messages_in)])
-    metric("pyreverb_messages_sent_total", "counter", "Frames written to clients by fan-out.", [(None, hub.frames_out)])
-    metric("pyreverb_client_events_total", "counter", "Client events relayed.", [(None, stats.client_events)])
-    metric(
-        "pyreverb_api_messages_total",
-        "counter",
-        "Channel messages published through the HTTP API.",
-        [(None, stats.api_messages)],
-    )
-    metric("pyreverb_http_requests_total", "counter", "HTTP responses by status code.",
-           [({"status": str(code)}, n) for code, n in sorted(http_counts.items())] or [({"status": "200"}, 0)])
-    hooks = server.webhooks
-    metric("pyreverb_webhook_queue_depth", "gauge", "Webhook events waiting to be sent.", [(None, hooks.queue_depth)])
-    metric("pyreverb_webhooks_sent_total", "counter", "Webhook events delivered.", [(None, hooks.sent)])
-    metric("pyreverb_webhook_failures_total", "counter", "Webhook events given up after retries or dropped.",
-           [({"reason": "retries_exhausted"}, hooks.failed), ({"reason": "queue_full"}, hooks.dropped)])
-    metric(
-        "pyreverb_bus_healthy",
-        "gauge",
-        "1 when the pub/sub backend is reachable.",
-        [(None, 1 if server.backend.healthy else 0)],
-    )
-    lag = getattr(server.backend, "bus_lag_seconds", None)
-    if isinstance(lag, (int, float)):
-        metric(
-            "pyreverb_bus_lag_seconds",
-            "gauge",
-            "Age of the last bus message when it was received.",
-            [(None, float(lag))],
+        yield per_app("pyreverb_connections", "Open WebSocket connections on this node.", hub.connection_count)
+        yield per_app("pyreverb_channels", "Occupied channels on this node.", lambda a: len(hub.channels(a)))
+        yield per_app(
+            "pyreverb_subscriptions",
+            "Channel subscriptions on this node.",
+            lambda a: sum(len(c.subscribers) for c in hub.channels(a).values()),
         )
-    metric(
-        "pyreverb_uptime_seconds",
-        "gauge",
-        "Seconds since the node started.",
-        [(None, round(time.time() - stats.started_at, 3))],
-    )
-    return "\n".join(out) + "\n"
+        totals = (
+            ("pyreverb_connections_opened_total", "Connections accepted since start.", stats.connections_total),
+            ("pyreverb_messages_received_total", "Client frames received.", stats.messages_in),
+            ("pyreverb_messages_sent_total", "Frames written to clients by fan-out.", hub.frames_out),
+            ("pyreverb_client_events_total", "Client events relayed.", stats.client_events),
+            ("pyreverb_api_messages_total", "Channel messages published through the HTTP API.", stats.api_messages),
+        )
+        for name, help_text, total in totals:
+            yield CounterMetricFamily(name, help_text, value=total)
+        requests = CounterMetricFamily(
+            "pyreverb_http_requests_total", "HTTP responses by status code.", labels=["status"]
+        )
+        for code, count in sorted(self.http_counts.items()) or [(200, 0)]:
+            requests.add_metric([str(code)], count)
+        yield requests
+        yield GaugeMetricFamily(
+            "pyreverb_webhook_queue_depth", "Webhook events waiting to be sent.", value=hooks.queue_depth
+        )
+        yield CounterMetricFamily("pyreverb_webhooks_sent_total", "Webhook events delivered.", value=hooks.sent)
+        failures = CounterMetricFamily(
+            "pyreverb_webhook_failures_total", "Webhook events given up after retries or dropped.", labels=["reason"]
+        )
+        failures.add_metric(["retries_exhausted"], hooks.failed)
+        failures.add_metric(["queue_full"], hooks.dropped)
+        yield failures
+        yield GaugeMetricFamily(
+            "pyreverb_bus_healthy", "1 when the pub/sub backend is reachable.", value=1 if server.backend.healthy else 0
+        )
+        lag = getattr(server.backend, "bus_lag_seconds", None)
+        if isinstance(lag, (int, float)):
+            yield GaugeMetricFamily(
+                "pyreverb_bus_lag_seconds", "Age of the last bus message when it was received.", value=float(lag)
+            )
+        yield GaugeMetricFamily(
+            "pyreverb_uptime_seconds", "Seconds since the node started.", value=round(time.time() - stats.started_at, 3)
+        )
+
+
+def node_registry(server: PusherServer, http_counts: Counter[int]) -> CollectorRegistry:
+    """A registry of this node alone (the node's metrics and its process), not the global one."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(NodeCollector(server, http_counts))
+    ProcessCollector(registry=registry)
+    return registry
+
+
+def render(registry: CollectorRegistry, accept: str = "") -> tuple[bytes, str]:
+    """The exposition the ``Accept`` header asks for (OpenMetrics or Prometheus text) and its media type."""
+    encode, media_type = choose_encoder(accept)
+    return encode(registry), media_type
 
 
 def metrics_endpoint(server: PusherServer, counter: HttpStatusCounter) -> Callable[[Request], Awaitable[Response]]:
     token = server.settings.metrics_token
+    registry = node_registry(server, counter.counts)
 
     async def endpoint(request: Request) -> Response:
         if token:
@@ -124,6 +141,7 @@ def metrics_endpoint(server: PusherServer, counter: HttpStatusCounter) -> Callab
                 return PlainTextResponse("metrics need 'Authorization: Bearer <PYREVERB_METRICS_TOKEN>'\n", 401)
         elif (request.client.host if request.client else "") not in ("127.0.0.1", "::1", "localhost"):
             return PlainTextResponse("metrics are only served to loopback clients unless a token is set\n", 403)
-        return PlainTextResponse(render(server, counter.counts), media_type="text/plain; version=0.0.4")
+        body, media_type = render(registry, request.headers.get("accept", ""))
+        return Response(body, headers={"content-type": media_type})
 
     return endpoint

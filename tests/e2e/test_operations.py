@@ -20,6 +20,7 @@ import httpx
 import pusher
 import pytest
 import websockets
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.test_http_api import signed_url
@@ -150,6 +151,19 @@ async def test_metrics_counts_match_traffic(node_clients: list[NodeClient]) -> N
         assert samples[("pyreverb_http_requests_total", (("status", "401"),))] >= 1
         assert samples[("pyreverb_http_requests_total", (("status", "200"),))] >= 5
         assert samples[("pyreverb_webhook_queue_depth", ())] == 0
+    finally:
+        node.stop()
+
+
+def test_metrics_negotiate_openmetrics_with_the_scraper() -> None:
+    node = ReverbProcess(env={"PYREVERB_METRICS_ENABLED": "true"}).start()
+    try:
+        plain = httpx.get(f"{node.base_url}/metrics")
+        assert plain.status_code == 200 and plain.headers["content-type"].startswith("text/plain; version=0.0.4")
+        scraped = httpx.get(f"{node.base_url}/metrics", headers={"Accept": "application/openmetrics-text;version=1.0.0"})
+        assert scraped.headers["content-type"].startswith("application/openmetrics-text; version=1.0.0")
+        families = {f.name for f in openmetrics_families(scraped.text)}
+        assert {"pyreverb_connections_opened", "pyreverb_uptime_seconds", "process_resident_memory_bytes"} <= families
     finally:
         node.stop()
 
