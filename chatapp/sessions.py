@@ -103,7 +103,8 @@ class Sessions:
         if user is None or not user.is_guest:
             raise Unauthorized(MESSAGES["expired"], code="token_expired")
         if await repo.count_sessions(self.db, user.id):
-            return None
+            # Honoured only if that session is this token's, made a moment ago by a concurrent request.
+            return await repo.get_session(self.db, claims.session_id)
         signed_at = claims.signed_at.astimezone(timezone.utc)
         try:
             await repo.create_session(
