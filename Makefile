@@ -65,6 +65,13 @@ bench-chat: setup
 clean:
 	rm -rf $(VENV) $(JS)/node_modules .pytest_cache
 
+# constraints.txt: the versions the suite ran with, pinned for reproducible images (Dockerfile).
+# Rerun after upgrading a dependency, then run the tests.
+.PHONY: constraints
+constraints: setup
+	@echo "# pip constraints: the versions the test suite ran with (make constraints). The Docker image installs these." > constraints.txt
+	$(BIN)/pip freeze --exclude-editable >> constraints.txt
+
 # The long soak run (minutes; stops by itself). SOAK_SECONDS=600 make soak
 soak: setup
 	$(BIN)/python -m bench.soak --seconds $${SOAK_SECONDS:-300}

@@ -139,16 +139,10 @@ def _settings_or_exit() -> Settings:
         raise click.UsageError(str(exc)) from exc
 
 
-@main.command()
-def restart() -> None:
-    """Ask every running node to drain (4200 to clients) and exit 0, as `reverb:restart` does.
-
-    Run nodes under a supervisor (systemd, supervisord) so they start again.
-    """
-    from pyreverb.restart import RestartError, request_restart
-
-    try:  # only the scaling settings matter here: no app credentials needed
-        settings = Settings.from_env(
+def _node_settings_or_exit() -> Settings:
+    """The settings of the node itself (address, path, TLS, scaling): no app credentials needed."""
+    try:
+        return Settings.from_env(
             {
                 **os.environ,
                 "REVERB_APP_ID": "-",
@@ -159,12 +153,48 @@ def restart() -> None:
         )
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
+
+
+@main.command()
+def restart() -> None:
+    """Ask every running node to drain (4200 to clients) and exit 0, as `reverb:restart` does.
+
+    Run nodes under a supervisor (systemd, supervisord) so they start again.
+    """
+    from pyreverb.restart import RestartError, request_restart
+
+    settings = _node_settings_or_exit()
     try:
         places = request_restart(settings)
     except RestartError as exc:
         raise click.ClickException(str(exc)) from exc
     for where in places:
         click.echo(f"restart requested via {where}; nodes drain within ~1 s")
+
+
+@main.command()
+@click.option("--timeout", type=float, default=3.0, help="Seconds to wait for the answer")
+def health(timeout: float) -> None:
+    """Exit 0 when the node on this machine answers `{path}/up` with 200 (a container health check).
+
+    The address, path prefix and scheme come from the same settings `pyreverb start` reads
+    (REVERB_SERVER_PORT, REVERB_SERVER_PATH, REVERB_TLS_CERT). The certificate is not
+    verified: it names the public host, and the probe goes over the loopback.
+    """
+    import httpx
+
+    settings = _node_settings_or_exit()
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "", "::", "localhost") else settings.host
+    host = f"[{host}]" if ":" in host else host
+    scheme = "https" if settings.tls_cert else "http"
+    url = f"{scheme}://{host}:{settings.port}{settings.prefix}/up"
+    try:
+        response = httpx.get(url, timeout=timeout, verify=False)
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"{url}: {exc}") from exc
+    if response.status_code != 200:
+        raise click.ClickException(f"{url} answered {response.status_code}: {response.text}")
+    click.echo(f"{url}: {response.text}")
 
 
 @main.command()
