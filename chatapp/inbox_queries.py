@@ -51,6 +51,7 @@ _AT = "COALESCE(r.last_message_at, r.created_at)"
 _NEWEST_FIRST = f"ORDER BY {_AT} DESC, r.id DESC"
 MAX_SEARCH_TERMS = 8
 _ID_HIT_SCORE = 1e9  # "#123" or "123" names a room outright: above any text match
+SEARCH_CANDIDATES = 1000  # newest matching messages (and rooms, and visitors) that are ranked
 
 
 @dataclass(frozen=True)
@@ -137,32 +138,50 @@ def search_terms(text: str) -> list[str]:
 
 
 def _hits(dialect: str, terms: list[str], room_id: int | None) -> tuple[str, list[Any]]:
-    """A CTE ``best(room_id, score)``: each matching room with its best relevance (higher is better)."""
+    """A CTE ``best(room_id, score)``: each matching room with its best relevance (higher is better).
+
+    Relevance is computed for the newest :data:`SEARCH_CANDIDATES` matching messages and
+    rooms only: a word in half of a million messages costs a bounded ranking, and the
+    conversations an agent looks for are the recent ones.
+    """
     if dialect == "sqlite":
         match = " ".join(f'"{t}"*' for t in terms)  # every word, each as a prefix
         parts = [
-            "SELECT m.room_id AS room_id, -s.rank AS score FROM support_chat_messages_search s "
-            "JOIN support_chat_messages m ON m.id = s.rowid WHERE support_chat_messages_search MATCH ?",
-            "SELECT s.rowid AS room_id, -s.rank AS score FROM support_chat_rooms_search s "
-            "WHERE support_chat_rooms_search MATCH ?",
+            "SELECT m.room_id AS room_id, -s.score AS score FROM (SELECT rowid, rank AS score "
+            "FROM support_chat_messages_search WHERE support_chat_messages_search MATCH ? "
+            "ORDER BY rowid DESC LIMIT ?) s JOIN support_chat_messages m ON m.id = s.rowid",
+            "SELECT s.rowid AS room_id, -s.score AS score FROM (SELECT rowid, rank AS score "
+            "FROM support_chat_rooms_search WHERE support_chat_rooms_search MATCH ? ORDER BY rowid DESC LIMIT ?) s",
         ]
-        args: list[Any] = [match, match]
+        args: list[Any] = [match, SEARCH_CANDIDATES, match, SEARCH_CANDIDATES]
+        sources = ""
     else:
         query = " & ".join(f"'{t}':*" for t in terms)
+        visitor = "chat_search_vector(u.name || ' ' || COALESCE(u.email, ''))"
+        # Each source is found through its GIN index first (MATERIALIZED keeps the planner from
+        # walking the primary key instead, row by row, hoping to meet the limit early).
+        sources = (
+            "found_messages AS MATERIALIZED (SELECT m.id FROM support_chat_messages m, q "
+            "WHERE chat_search_vector(m.body) @@ q.query), "
+            "found_rooms AS MATERIALIZED (SELECT r.id FROM support_chat_rooms r, q "
+            "WHERE chat_search_vector(r.subject) @@ q.query), "
+            f"found_visitors AS MATERIALIZED (SELECT u.id FROM users u, q WHERE {visitor} @@ q.query), "
+        )
         parts = [
-            "SELECT m.room_id AS room_id, ts_rank(chat_search_vector(m.body), q.query) AS score "
-            "FROM support_chat_messages m, q WHERE chat_search_vector(m.body) @@ q.query",
-            "SELECT r.id AS room_id, ts_rank(chat_search_vector(r.subject), q.query) AS score "
-            "FROM support_chat_rooms r, q WHERE chat_search_vector(r.subject) @@ q.query",
-            "SELECT r.id AS room_id, ts_rank(chat_search_vector(u.name || ' ' || COALESCE(u.email, '')), q.query) "
-            "AS score FROM users u JOIN support_chat_rooms r ON r.user_id = u.id, q "
-            "WHERE chat_search_vector(u.name || ' ' || COALESCE(u.email, '')) @@ q.query",
+            "SELECT m.room_id AS room_id, ts_rank(chat_search_vector(m.body), q.query) AS score FROM "
+            "(SELECT id FROM found_messages ORDER BY id DESC LIMIT ?) f "
+            "JOIN support_chat_messages m ON m.id = f.id, q",
+            "SELECT r.id AS room_id, ts_rank(chat_search_vector(r.subject), q.query) AS score FROM "
+            "(SELECT id FROM found_rooms ORDER BY id DESC LIMIT ?) f JOIN support_chat_rooms r ON r.id = f.id, q",
+            f"SELECT r.id AS room_id, ts_rank({visitor}, q.query) AS score FROM "
+            "(SELECT id FROM found_visitors ORDER BY id DESC LIMIT ?) f JOIN users u ON u.id = f.id "
+            "JOIN support_chat_rooms r ON r.user_id = u.id, q",
         ]
-        args = [query]
+        args = [query, SEARCH_CANDIDATES, SEARCH_CANDIDATES, SEARCH_CANDIDATES]
     if room_id is not None:
         parts.append(f"SELECT id AS room_id, {_ID_HIT_SCORE} AS score FROM support_chat_rooms WHERE id = ?")
         args.append(room_id)
-    prefix = "q (query) AS (SELECT chat_search_query(?)), " if dialect == "postgres" else ""
+    prefix = f"q (query) AS (SELECT chat_search_query(?)), {sources}" if dialect == "postgres" else ""
     cte = (
         f"WITH {prefix}hits (room_id, score) AS ({' UNION ALL '.join(parts)}), "
         "best (room_id, score) AS (SELECT room_id, MAX(score) FROM hits GROUP BY room_id) "
@@ -185,19 +204,23 @@ async def search_rooms(
     cte, args = _hits(conn.dialect, terms, room_id)
     condition, filter_args = _filter(filter_name, admin_id)
     rows = await conn.fetch_all(
-        f"{cte}{_ROOM_SELECT} JOIN best b ON b.room_id = r.id WHERE {condition} "
+        f"{cte}{_ROOM_SELECT.replace('SELECT r.*', 'SELECT COUNT(*) OVER () AS found_total, r.*', 1)} "
+        f"JOIN best b ON b.room_id = r.id WHERE {condition} "
         f"ORDER BY b.score DESC, {_AT} DESC, r.id DESC LIMIT ? OFFSET ?",
         *args,
         *filter_args,
         limit,
         offset,
     )
-    total = await conn.fetch_val(
-        f"{cte}SELECT COUNT(*) FROM best b JOIN support_chat_rooms r ON r.id = b.room_id WHERE {condition}",
-        *args,
-        *filter_args,
-    )
-    return [Room.from_row(r) for r in rows], int(total or 0)
+    if rows or offset == 0:
+        total = int(rows[0]["found_total"]) if rows else 0
+    else:  # a page past the end: count without it
+        total = int(await conn.fetch_val(
+            f"{cte}SELECT COUNT(*) FROM best b JOIN support_chat_rooms r ON r.id = b.room_id WHERE {condition}",
+            *args,
+            *filter_args,
+        ) or 0)
+    return [Room.from_row(r) for r in rows], total
 
 
 # -------------------------------------------------------------------- statistics

@@ -55,6 +55,8 @@ async def plans_of_inbox_queries(database_url: str) -> list[str]:
                     cursor = inbox_queries.InboxCursor.after(first[-1])
                     await inbox_queries.list_rooms(probe, filter_name=name, admin_id=1, limit=30, before=cursor)
             await repository.close_resolved_before(probe, datetime.now(timezone.utc) - timedelta(days=7), 10)
+            for query in ("plan", "olena 12"):
+                await inbox_queries.search_rooms(probe, filter_name="open", admin_id=1, search=query, limit=30, offset=0)
             return probe.plans
     finally:
         await db.close()
