@@ -1,4 +1,5 @@
-"""Concurrent requests for one conversation, on SQLite and PostgreSQL: one room per visitor."""
+"""Concurrent requests for one conversation, on SQLite and PostgreSQL: one room per visitor,
+reads that count only what they saw, assignment that one agent wins."""
 
 from __future__ import annotations
 
@@ -141,3 +142,64 @@ async def test_the_migration_settles_rooms_doubled_before_it(dialect: str, tmp_p
         if dialect == "postgres":
             await asyncio.to_thread(drop_pg_database, url)
 
+
+def second_admin(chat: ChatappProcess, name: str) -> Api:
+    email = f"{name.split()[0].lower()}-{time.time_ns()}@support.test"
+    chat.cli("create-admin", "--email", email, "--name", name, "--password", "second-admin-password")
+    doc = Api(chat.base_url).ok("POST", "/api/auth/login", {"email": email, "password": "second-admin-password"})
+    return Api(chat.base_url, doc["token"], doc["user"])
+
+
+def test_two_agents_assigning_at_once_one_wins_the_other_hears_who(
+    chat: ChatappProcess, admin: Api, new_guest: Callable[..., Api]
+) -> None:
+    bob = second_admin(chat, "Bob Racer")
+    names = {admin.id: admin.user["name"], bob.id: "Bob Racer"}
+    for attempt in range(5):
+        room_id = new_guest().send(f"who takes me? {attempt}")["room"]["id"]
+        claim: Call = ("POST", f"/api/admin/chat/rooms/{room_id}/assign", {"json": {}})
+        answers = asyncio.run(at_once([(admin, claim), (bob, claim)]))
+        assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
+        won, lost = (answers[0], answers[1]) if answers[0].status_code == 200 else (answers[1], answers[0])
+        winner = won.json()["room"]["assigned_admin"]
+        assert lost.json()["error"] == "already_assigned"
+        assert lost.json()["assigned_to"] == winner == {"id": winner["id"], "name": names[winner["id"]]}
+        assert lost.json()["message"] == f"Already assigned to {winner['name']}"
+        assert admin.ok("GET", f"/api/admin/chat/rooms/{room_id}")["room"]["assigned_admin"] == winner
+
+    # Taking over is deliberate: it names the assignee it replaces; a stale name is refused.
+    loser = bob if winner["id"] == admin.id else admin
+    stale = loser.request("POST", f"/api/admin/chat/rooms/{room_id}/assign", json={"expected_admin_id": None})
+    assert stale.status_code == 409 and stale.json()["assigned_to"] == winner
+    taken = loser.ok("POST", f"/api/admin/chat/rooms/{room_id}/assign", {"expected_admin_id": winner["id"]})
+    assert taken["room"]["assigned_admin"]["id"] == loser.id
+    handed = loser.ok("POST", f"/api/admin/chat/rooms/{room_id}/assign",
+                      {"admin_id": winner["id"], "expected_admin_id": loser.id})
+    assert handed["room"]["assigned_admin"]["id"] == winner["id"]
+
+
+def test_reads_racing_sends_mark_exactly_what_they_name(admin: Api, new_guest: Callable[..., Api]) -> None:
+    """Every read receipt names the messages it marked; nothing else is read; counters match rows."""
+    for round_no in range(3):
+        visitor = new_guest(f"Chatty {round_no}")
+        room_id = visitor.send("opening line")["room"]["id"]
+        read: Call = ("POST", f"/api/admin/chat/rooms/{room_id}/read", {})
+        mixed: list[tuple[Api, Call]] = []
+        for i in range(16):
+            mixed += [(visitor, first_message(f"line {round_no}.{i}")), (admin, read)]
+        answers = asyncio.run(at_once(mixed, spread=0.002))
+        assert all(a.status_code in (200, 201) for a in answers), [a.text for a in answers if a.status_code >= 300]
+        receipts = [a.json() for (who, _), a in zip(mixed, answers) if who is admin]
+
+        stored = admin.ok("GET", f"/api/admin/chat/rooms/{room_id}/messages", params={"limit": 100})["data"]
+        read_at = {m["id"]: m["read_at"] for m in stored if m["sender_role"] == "user"}
+        unread = sum(1 for when in read_at.values() if not when)
+        assert admin.ok("GET", f"/api/admin/chat/rooms/{room_id}")["room"]["unread_count"] == unread, \
+            "the unread counter counts the unread rows"
+        named = [i for r in receipts for i in r["ids"]]
+        assert len(named) == len(set(named)), "no message is marked twice"
+        assert set(named) == {i for i, when in read_at.items() if when}, "read exactly what the receipts name"
+        for receipt in receipts:
+            assert receipt["marked"] == len(receipt["ids"])
+            assert receipt["up_to_id"] == (max(receipt["ids"]) if receipt["ids"] else None)
+            assert all(read_at[i] == receipt["read_at"] for i in receipt["ids"])

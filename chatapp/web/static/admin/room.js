@@ -24,6 +24,11 @@ const ACTIONS = [
   { name: 'reopen', label: 'Reopen', when: (r) => ['resolved', 'closed'].includes(r.status) },
 ];
 
+const TEXT = {
+  alreadyAssigned: (name) => `Already assigned to ${name}`,
+  assigneeChanged: 'The assignee changed meanwhile; the chat is shown as it is now.',
+};
+
 const ROLE_NAMES = { guest: 'Guest visitor', user: 'Customer', admin: 'Support admin' };
 const UNVERIFIED = { text: 'unverified', title: 'Anyone can sign up with any address: this one is not proven to be theirs' };
 
@@ -197,6 +202,13 @@ export class RoomPane {
     this.details.replaceChildren(...rows.flatMap(([term, value]) => [el('dt', { text: term }), el('dd', {}, value)]));
   }
 
+  /** Assigning names the assignee this pane shows, so it never silently takes a chat someone just took. */
+  actionBody(name) {
+    if (name === 'priority') return { priority: this.room.priority === 'urgent' ? 'normal' : 'urgent' };
+    if (name === 'assign') return { expected_admin_id: this.room.assigned_admin ? this.room.assigned_admin.id : null };
+    return undefined;
+  }
+
   async act(name) {
     if (!this.room) return;
     const id = this.room.id;
@@ -204,11 +216,17 @@ export class RoomPane {
     button.disabled = true;
     this.actionError.textContent = '';
     try {
-      const body = name === 'priority' ? { priority: this.room.priority === 'urgent' ? 'normal' : 'urgent' } : undefined;
-      const doc = await this.api.post(`/api/admin/chat/rooms/${id}/${name}`, body);
+      const doc = await this.api.post(`/api/admin/chat/rooms/${id}/${name}`, this.actionBody(name));
       if (this.conversation && this.conversation.room && this.conversation.room.id === id) this.conversation.onRoom(doc.room);
     } catch (error) {
-      this.actionError.textContent = error.message;
+      if (error.code === 'already_assigned') {
+        // Another agent took the chat first: say who, and show the chat as it is now.
+        const winner = error.doc.assigned_to;
+        this.actionError.textContent = winner ? TEXT.alreadyAssigned(winner.name) : TEXT.assigneeChanged;
+        if (this.conversation) this.conversation.resync();
+      } else {
+        this.actionError.textContent = error.message;
+      }
     } finally {
       button.disabled = false;
     }

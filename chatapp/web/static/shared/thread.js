@@ -60,11 +60,13 @@ export class Thread {
     return this.add({ ...message, localKey: key });
   }
 
-  /** The other side read my messages up to ``upToId``. */
-  markReadByOther(upToId, readAt) {
+  /** The other side read my messages: exactly ``ids`` when the receipt lists them, else up to ``upToId``. */
+  markReadByOther(upToId, readAt, ids = null) {
+    const marked = Array.isArray(ids) ? new Set(ids) : null;
     let changed = false;
     for (const message of this.byId.values()) {
-      if (message.id <= upToId && this.ours(message) && !message.read_at) {
+      const read = marked ? marked.has(message.id) : message.id <= upToId;
+      if (read && this.ours(message) && !message.read_at) {
         message.read_at = readAt;
         changed = true;
       }
