@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
-__all__ = ["AppConfig", "Settings", "ConfigError", "ClientEventsFrom"]
+from pyreverb.envparse import ConfigError, env_bool, env_float, env_int, env_list, env_str
+from pyreverb.webhook_endpoint import WebhookEndpoint
+
+__all__ = ["AppConfig", "Settings", "ClusterTiming", "ConfigError", "ClientEventsFrom", "default_restart_file"]
 
 ClientEventsFrom = Literal["members", "all", "none"]
-
-
-class ConfigError(ValueError):
-    """A setting is missing or malformed; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,47 @@ class AppConfig:
     # Sign-in and cache channels (extended protocol).
     user_authentication_timeout: float | None = None
     cache_ttl: float = 3600.0
-    webhooks: tuple[Mapping[str, Any], ...] = ()
+    webhooks: tuple[WebhookEndpoint, ...] = ()
 
     @property
     def client_events_enabled(self) -> bool:
         return self.accept_client_events_from != "none"
+
+
+@dataclass(frozen=True)
+class ClusterTiming:
+    """Heartbeat, expiry and retry timings of the Redis backend (seconds); short values make tests quick."""
+
+    node_ttl: float = 15.0
+    heartbeat: float = 5.0
+    query_timeout: float = 1.0
+    redis_timeout: float = 2.0
+    backoff_min: float = 0.1
+    backoff_max: float = 5.0
+
+    @property
+    def expiry_bound(self) -> float:
+        """Longest time a killed node's presence members can outlive it."""
+        return self.node_ttl + self.heartbeat
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ClusterTiming:
+        ttl = env_float(env, "PYREVERB_NODE_TTL", cls.node_ttl, positive=True)
+        timing = cls(
+            node_ttl=ttl,
+            heartbeat=env_float(env, "PYREVERB_NODE_HEARTBEAT", ttl / 3, positive=True),
+            query_timeout=env_float(env, "PYREVERB_CLUSTER_QUERY_TIMEOUT", cls.query_timeout, positive=True),
+            redis_timeout=env_float(env, "PYREVERB_REDIS_TIMEOUT", cls.redis_timeout, positive=True),
+            backoff_max=env_float(env, "PYREVERB_REDIS_BACKOFF_MAX", cls.backoff_max, positive=True),
+        )
+        if timing.heartbeat >= timing.node_ttl:
+            raise ConfigError("PYREVERB_NODE_HEARTBEAT must be shorter than PYREVERB_NODE_TTL")
+        return timing
+
+
+def default_restart_file() -> Path:
+    """Where `pyreverb restart` and the nodes on this machine meet, unless PYREVERB_RESTART_FILE says."""
+    return Path(tempfile.gettempdir()) / "pyreverb.restart"
 
 
 @dataclass(frozen=True)
@@ -77,12 +113,14 @@ class Settings:
     max_send_buffer: int = 4 * 1024 * 1024
     scaling_enabled: bool = False
     scaling_channel: str = "reverb"
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: str = field(default_factory=lambda: _redis_url({}))  # built from the REDIS_* defaults
     node_id: str | None = None
     metrics_enabled: bool = False
     metrics_token: str | None = None
     tls_cert: str | None = None
     tls_key: str | None = None
+    cluster: ClusterTiming = ClusterTiming()
+    restart_file: Path = field(default_factory=default_restart_file)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -111,27 +149,31 @@ class Settings:
                 "or PYREVERB_APPS_FILE"
             )
         _check_unique(apps)
+        restart_file = env_str(env, "PYREVERB_RESTART_FILE")
+        # Defaults are the dataclass's own (cls.port is the field's default).
         return cls(
             apps=tuple(apps),
-            host=env.get("REVERB_SERVER_HOST", "0.0.0.0"),
-            port=_int(env, "REVERB_SERVER_PORT", 8080),
-            path=env.get("REVERB_SERVER_PATH", ""),
-            debug=_bool(env, "REVERB_DEBUG", False),
-            max_request_size=_int(env, "REVERB_MAX_REQUEST_SIZE", 102_400),
-            event_data_limit=_int(env, "PYREVERB_EVENT_DATA_LIMIT", 10_240),
-            timestamp_tolerance=_int(env, "PYREVERB_TIMESTAMP_TOLERANCE", 600),
-            shutdown_timeout=_float(env, "PYREVERB_SHUTDOWN_TIMEOUT", 10.0),
-            http_keep_alive=_float(env, "PYREVERB_HTTP_KEEP_ALIVE", 5.0),
-            speedups=_bool(env, "PYREVERB_SPEEDUPS", True),
-            max_send_buffer=_int(env, "PYREVERB_MAX_SEND_BUFFER", 4 * 1024 * 1024),
-            scaling_enabled=_bool(env, "REVERB_SCALING_ENABLED", False),
-            scaling_channel=env.get("REVERB_SCALING_CHANNEL", "reverb"),
+            host=env_str(env, "REVERB_SERVER_HOST", cls.host),
+            port=env_int(env, "REVERB_SERVER_PORT", cls.port),
+            path=env_str(env, "REVERB_SERVER_PATH", cls.path),
+            debug=env_bool(env, "REVERB_DEBUG", cls.debug),
+            max_request_size=env_int(env, "REVERB_MAX_REQUEST_SIZE", cls.max_request_size),
+            event_data_limit=env_int(env, "PYREVERB_EVENT_DATA_LIMIT", cls.event_data_limit),
+            timestamp_tolerance=env_int(env, "PYREVERB_TIMESTAMP_TOLERANCE", cls.timestamp_tolerance),
+            shutdown_timeout=env_float(env, "PYREVERB_SHUTDOWN_TIMEOUT", cls.shutdown_timeout, non_negative=True),
+            http_keep_alive=env_float(env, "PYREVERB_HTTP_KEEP_ALIVE", cls.http_keep_alive, non_negative=True),
+            speedups=env_bool(env, "PYREVERB_SPEEDUPS", cls.speedups),
+            max_send_buffer=env_int(env, "PYREVERB_MAX_SEND_BUFFER", cls.max_send_buffer),
+            scaling_enabled=env_bool(env, "REVERB_SCALING_ENABLED", cls.scaling_enabled),
+            scaling_channel=env_str(env, "REVERB_SCALING_CHANNEL", cls.scaling_channel),
             redis_url=_redis_url(env),
-            node_id=env.get("PYREVERB_NODE_ID") or None,
-            metrics_enabled=_bool(env, "PYREVERB_METRICS_ENABLED", False),
-            metrics_token=env.get("PYREVERB_METRICS_TOKEN") or None,
-            tls_cert=env.get("REVERB_TLS_CERT") or None,
-            tls_key=env.get("REVERB_TLS_KEY") or None,
+            node_id=env_str(env, "PYREVERB_NODE_ID"),
+            metrics_enabled=env_bool(env, "PYREVERB_METRICS_ENABLED", cls.metrics_enabled),
+            metrics_token=env_str(env, "PYREVERB_METRICS_TOKEN"),
+            tls_cert=env_str(env, "REVERB_TLS_CERT"),
+            tls_key=env_str(env, "REVERB_TLS_KEY"),
+            cluster=ClusterTiming.from_env(env),
+            restart_file=Path(restart_file) if restart_file else default_restart_file(),
         )
 
 
@@ -141,27 +183,40 @@ def _default_app(env: Mapping[str, str]) -> AppConfig | None:
         return None
     if not (app_id and key and secret):
         raise ConfigError("REVERB_APP_ID, REVERB_APP_KEY and REVERB_APP_SECRET must be set together")
-    origins = env.get("REVERB_APP_ALLOWED_ORIGINS", "*")
+    defaults = AppConfig  # its field defaults are the defaults here too
     return _app_from_mapping(
         {
             "app_id": app_id,
             "key": key,
             "secret": secret,
-            "allowed_origins": [o.strip() for o in origins.split(",") if o.strip()],
-            "ping_interval": _float(env, "REVERB_APP_PING_INTERVAL", 60.0),
-            "activity_timeout": _int(env, "REVERB_APP_ACTIVITY_TIMEOUT", 30),
-            "pong_timeout": _float(env, "PYREVERB_APP_PONG_TIMEOUT", 30.0),
-            "max_connections": _int(env, "REVERB_APP_MAX_CONNECTIONS", 0) or None,
-            "max_message_size": _int(env, "REVERB_APP_MAX_MESSAGE_SIZE", 10_000),
-            "accept_client_events_from": env.get("REVERB_APP_ACCEPT_CLIENT_EVENTS_FROM", "members"),
-            "max_presence_members": _int(env, "PYREVERB_APP_MAX_PRESENCE_MEMBERS", 100),
-            "max_channels_per_connection": _int(env, "PYREVERB_APP_MAX_CHANNELS_PER_CONNECTION", 500),
-            "rate_limiting_enabled": _bool(env, "REVERB_APP_RATE_LIMITING_ENABLED", False),
-            "rate_limit_max_attempts": _int(env, "REVERB_APP_RATE_LIMIT_MAX_ATTEMPTS", 60),
-            "rate_limit_decay_seconds": _float(env, "REVERB_APP_RATE_LIMIT_DECAY_SECONDS", 60.0),
-            "rate_limit_terminate": _bool(env, "REVERB_APP_RATE_LIMIT_TERMINATE", False),
-            "user_authentication_timeout": _float(env, "PYREVERB_APP_USER_AUTHENTICATION_TIMEOUT", 0.0) or None,
-            "cache_ttl": _float(env, "PYREVERB_APP_CACHE_TTL", 3600.0),
+            "allowed_origins": list(env_list(env, "REVERB_APP_ALLOWED_ORIGINS", defaults.allowed_origins)),
+            "ping_interval": env_float(env, "REVERB_APP_PING_INTERVAL", defaults.ping_interval, non_negative=True),
+            "activity_timeout": env_int(env, "REVERB_APP_ACTIVITY_TIMEOUT", defaults.activity_timeout),
+            "pong_timeout": env_float(env, "PYREVERB_APP_PONG_TIMEOUT", defaults.pong_timeout, non_negative=True),
+            # 0 means no limit, as unset does
+            "max_connections": env_int(env, "REVERB_APP_MAX_CONNECTIONS", 0) or None,
+            "max_message_size": env_int(env, "REVERB_APP_MAX_MESSAGE_SIZE", defaults.max_message_size),
+            "accept_client_events_from": env_str(
+                env, "REVERB_APP_ACCEPT_CLIENT_EVENTS_FROM", defaults.accept_client_events_from
+            ),
+            "max_presence_members": env_int(env, "PYREVERB_APP_MAX_PRESENCE_MEMBERS", defaults.max_presence_members),
+            "max_channels_per_connection": env_int(
+                env, "PYREVERB_APP_MAX_CHANNELS_PER_CONNECTION", defaults.max_channels_per_connection
+            ),
+            "rate_limiting_enabled": env_bool(env, "REVERB_APP_RATE_LIMITING_ENABLED", defaults.rate_limiting_enabled),
+            "rate_limit_max_attempts": env_int(
+                env, "REVERB_APP_RATE_LIMIT_MAX_ATTEMPTS", defaults.rate_limit_max_attempts
+            ),
+            "rate_limit_decay_seconds": env_float(
+                env, "REVERB_APP_RATE_LIMIT_DECAY_SECONDS", defaults.rate_limit_decay_seconds, non_negative=True
+            ),
+            "rate_limit_terminate": env_bool(env, "REVERB_APP_RATE_LIMIT_TERMINATE", defaults.rate_limit_terminate),
+            # 0 means no sign-in deadline, as unset does
+            "user_authentication_timeout": env_float(
+                env, "PYREVERB_APP_USER_AUTHENTICATION_TIMEOUT", 0.0, non_negative=True
+            )
+            or None,
+            "cache_ttl": env_float(env, "PYREVERB_APP_CACHE_TTL", defaults.cache_ttl, non_negative=True),
             "webhooks": _webhooks_from_env(env),
         }
     )
@@ -169,13 +224,13 @@ def _default_app(env: Mapping[str, str]) -> AppConfig | None:
 
 def _webhooks_from_env(env: Mapping[str, str]) -> list[dict[str, Any]]:
     """One webhook endpoint for the default app: PYREVERB_APP_WEBHOOK_URL and friends."""
-    url = env.get("PYREVERB_APP_WEBHOOK_URL")
-    if not url:
+    url = env_str(env, "PYREVERB_APP_WEBHOOK_URL")
+    if url is None:
         return []
-    hook: dict[str, Any] = {"url": url, "batch_ms": _int(env, "PYREVERB_APP_WEBHOOK_BATCH_MS", 0)}
-    events = env.get("PYREVERB_APP_WEBHOOK_EVENTS")
+    hook: dict[str, Any] = {"url": url, "batch_ms": env_int(env, "PYREVERB_APP_WEBHOOK_BATCH_MS", 0)}
+    events = env_list(env, "PYREVERB_APP_WEBHOOK_EVENTS")
     if events:
-        hook["event_types"] = [e.strip() for e in events.split(",") if e.strip()]
+        hook["event_types"] = list(events)
     return [hook]
 
 
@@ -233,13 +288,9 @@ def _app_from_mapping(raw: Mapping[str, Any]) -> AppConfig:
     if "webhooks" in values:
         if not isinstance(values["webhooks"], (list, tuple)):
             raise ConfigError("app setting 'webhooks' must be a list of endpoints")
-        from pyreverb.webhooks import WebhookEndpoint  # validates each endpoint now, not at start-up
-
-        for hook in values["webhooks"]:
-            if not isinstance(hook, Mapping):
-                raise ConfigError("each webhook must be an object with a 'url'")
-            WebhookEndpoint.from_mapping(hook)
-        values["webhooks"] = tuple(values["webhooks"])
+        if not all(isinstance(hook, Mapping) for hook in values["webhooks"]):
+            raise ConfigError("each webhook must be an object with a 'url'")
+        values["webhooks"] = tuple(WebhookEndpoint.from_mapping(hook) for hook in values["webhooks"])
     if values.get("accept_client_events_from", "members") not in ("members", "all", "none"):
         raise ConfigError("accept_client_events_from must be one of members, all, none")
     return AppConfig(**values)
@@ -264,41 +315,13 @@ def _check_unique(apps: list[AppConfig]) -> None:
 
 
 def _redis_url(env: Mapping[str, str]) -> str:
-    if env.get("REDIS_URL"):
-        return env["REDIS_URL"]
-    host = env.get("REDIS_HOST", "127.0.0.1")
-    port = env.get("REDIS_PORT", "6379")
-    db = env.get("REDIS_DB", "0")
-    password = env.get("REDIS_PASSWORD")
+    """REDIS_URL, or one built from Reverb's REDIS_HOST/PORT/DB/PASSWORD."""
+    url = env_str(env, "REDIS_URL")
+    if url is not None:
+        return url
+    host = env_str(env, "REDIS_HOST", "127.0.0.1")
+    port = env_int(env, "REDIS_PORT", 6379)
+    db = env_int(env, "REDIS_DB", 0)
+    password = env_str(env, "REDIS_PASSWORD")
     auth = f":{quote(password, safe='')}@" if password else ""
     return f"redis://{auth}{host}:{port}/{db}"
-
-
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
-    if value < 0:
-        raise ConfigError(f"{name} must not be negative, got {raw!r}")
-    return value
-
-
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    return raw.strip().lower() in ("1", "true", "yes", "on")

@@ -8,29 +8,27 @@ own start drains (clients get 4200) and exits 0, so its supervisor starts it aga
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import time
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-__all__ = ["restart_file", "request_restart", "RestartWatch", "RestartError"]
+from pyreverb.config import Settings
+
+if TYPE_CHECKING:  # redis is imported only when scaling is on
+    from redis.asyncio import Redis
+
+__all__ = ["request_restart", "RestartWatch", "RestartError"]
 
 log = logging.getLogger("pyreverb.restart")
 
 
-def restart_file() -> Path:
-    return Path(os.environ.get("PYREVERB_RESTART_FILE") or Path(tempfile.gettempdir()) / "pyreverb.restart")
-
-
-def _redis_key(settings: Any) -> str:
+def _redis_key(settings: Settings) -> str:
     return f"{settings.scaling_channel}:restart"
 
 
-def request_restart(settings: Any) -> list[str]:
+def request_restart(settings: Settings) -> list[str]:
     """Record the restart request everywhere nodes look; return where it went."""
     now = f"{time.time():.6f}"
-    path = restart_file()
+    path = settings.restart_file
     done = []
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -61,11 +59,11 @@ class RestartError(RuntimeError):
 class RestartWatch:
     """Polled by the node's sweeper; True once a restart newer than start was asked."""
 
-    def __init__(self, settings: Any, started_at: float) -> None:
+    def __init__(self, settings: Settings, started_at: float) -> None:
         self.settings = settings
         self.started_at = started_at
-        self.path = restart_file()
-        self._redis: Any = None
+        self.path = settings.restart_file
+        self._redis: Redis | None = None
         if settings.scaling_enabled:
             import redis.asyncio as aioredis
 

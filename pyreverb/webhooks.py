@@ -14,68 +14,22 @@ import hashlib
 import hmac
 import logging
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import orjson
 
-from pyreverb.config import AppConfig, ConfigError
+from pyreverb.config import AppConfig
+from pyreverb.webhook_endpoint import EVENT_TYPES, WebhookEndpoint
 
 __all__ = ["WebhookEndpoint", "Webhooks", "EVENT_TYPES", "sign_body"]
 
 log = logging.getLogger("pyreverb.webhooks")
 
-EVENT_TYPES = frozenset(
-    {"channel_occupied", "channel_vacated", "member_added", "member_removed", "client_event", "cache_miss"}
-)
-
 
 def sign_body(secret: str, body: bytes) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-@dataclass(frozen=True)
-class WebhookEndpoint:
-    url: str
-    event_types: frozenset[str] = EVENT_TYPES
-    batch_ms: int = 0
-    max_batch: int = 50
-    max_attempts: int = 6
-    backoff_seconds: float = 0.5
-    timeout_seconds: float = 5.0
-    queue_size: int = 10_000
-
-    @classmethod
-    def from_mapping(cls, raw: Mapping[str, Any]) -> WebhookEndpoint:
-        allowed = {
-            "url",
-            "event_types",
-            "events",
-            "batch_ms",
-            "max_batch",
-            "max_attempts",
-            "backoff_seconds",
-            "timeout_seconds",
-            "queue_size",
-        }
-        extra = set(raw) - allowed
-        if extra:
-            raise ConfigError(f"unknown webhook setting(s): {', '.join(sorted(extra))}")
-        url = raw.get("url")
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise ConfigError("webhook 'url' must be an http(s) URL")
-        types = raw.get("event_types") or raw.get("events") or sorted(EVENT_TYPES)
-        unknown = set(types) - EVENT_TYPES
-        if unknown:
-            raise ConfigError(f"unknown webhook event type(s): {', '.join(sorted(unknown))}")
-        known = {
-            k: raw[k]
-            for k in ("batch_ms", "max_batch", "max_attempts", "backoff_seconds", "timeout_seconds", "queue_size")
-            if k in raw
-        }
-        return cls(url=url, event_types=frozenset(types), **known)
 
 
 @dataclass
@@ -110,7 +64,7 @@ class Webhooks:
 
     async def start(self) -> None:
         for app in self._apps:
-            senders = [_Sender(app, WebhookEndpoint.from_mapping(raw)) for raw in app.webhooks]
+            senders = [_Sender(app, endpoint) for endpoint in app.webhooks]
             if senders:
                 self._senders[app.app_id] = senders
         if self._senders:

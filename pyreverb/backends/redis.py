@@ -16,13 +16,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import random
 import time
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -37,11 +35,12 @@ from pyreverb.backends.bus import Kind
 from pyreverb.backends.cluster_state import ClusterState, PresenceChange, snapshot_of
 from pyreverb.backends.gate import Gate
 from pyreverb.backends.presence_view import PresenceViews
-from pyreverb.config import ConfigError, Settings
+from pyreverb.config import ClusterTiming, ConfigError, Settings
 from pyreverb.hub import LocalJoin, LocalLeave
 from pyreverb.protocol.channels import PresenceMember
 from pyreverb.protocol.messages import encode_event
 
+# ClusterTiming lives in the settings; named here too for code that builds a backend by hand.
 __all__ = ["RedisBackend", "ClusterTiming"]
 
 log = logging.getLogger("pyreverb.scaling")
@@ -53,51 +52,6 @@ MAX_BATCH = 512
 # A burst of subscriptions waits for one of these instead of opening a connection each.
 MAX_REDIS_CONNECTIONS = 32
 MAX_OUTBOX = 100_000
-
-
-@dataclass(frozen=True)
-class ClusterTiming:
-    """Heartbeat, expiry and retry timings (seconds); short values make tests quick."""
-
-    node_ttl: float = 15.0
-    heartbeat: float = 5.0
-    query_timeout: float = 1.0
-    redis_timeout: float = 2.0
-    backoff_min: float = 0.1
-    backoff_max: float = 5.0
-
-    @property
-    def expiry_bound(self) -> float:
-        """Longest time a killed node's presence members can outlive it."""
-        return self.node_ttl + self.heartbeat
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> ClusterTiming:
-        env = os.environ if env is None else env
-        ttl = _seconds(env, "PYREVERB_NODE_TTL", cls.node_ttl)
-        timing = cls(
-            node_ttl=ttl,
-            heartbeat=_seconds(env, "PYREVERB_NODE_HEARTBEAT", ttl / 3),
-            query_timeout=_seconds(env, "PYREVERB_CLUSTER_QUERY_TIMEOUT", cls.query_timeout),
-            redis_timeout=_seconds(env, "PYREVERB_REDIS_TIMEOUT", cls.redis_timeout),
-            backoff_max=_seconds(env, "PYREVERB_REDIS_BACKOFF_MAX", cls.backoff_max),
-        )
-        if timing.heartbeat >= timing.node_ttl:
-            raise ConfigError("PYREVERB_NODE_HEARTBEAT must be shorter than PYREVERB_NODE_TTL")
-        return timing
-
-
-def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be positive, got {raw!r}")
-    return value
 
 
 def redacted(url: str) -> str:
@@ -138,7 +92,7 @@ class RedisBackend(Backend):
             self.node_id = settings.node_id
         self.url = settings.redis_url
         self.channel = settings.scaling_channel
-        self.timing = timing or ClusterTiming.from_env()
+        self.timing = timing or settings.cluster
         self.dropped = 0  # bus messages not sent because Redis was unreachable
         self.bus_lag_seconds = 0.0  # age of the last message from another node when it arrived
         self._redis: Redis | None = None
