@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
+from pyreverb.envparse import ConfigError, env_bool, env_float, env_int
+
 __all__ = ["Settings", "RateLimit", "ConfigError", "DEFAULT_PUSH_HOSTS"]
 
 # The push services browsers use: FCM (Chrome and most Chromium browsers), Mozilla autopush
@@ -24,10 +26,6 @@ DEFAULT_PUSH_HOSTS: tuple[str, ...] = (
     "*.notify.windows.com",
 )
 _HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*")
-
-
-class ConfigError(ValueError):
-    """A setting is missing or malformed; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -248,36 +246,9 @@ class Settings:
             raise ConfigError("CHATAPP_PUSH_MAX_SUBSCRIPTIONS must be at least 1")
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-
-
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    value = raw.strip().lower()
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+# pyreverb's strict parser, shared so both packages read the environment alike: unset or
+# blank means the default, anything malformed is a ConfigError naming the variable.
+_int, _float, _bool = env_int, env_float, env_bool
 
 
 def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:

@@ -41,3 +41,12 @@ def test_strings_and_lists_keep_what_was_given() -> None:
     assert env_str({"S": " secret with spaces "}, "S") == " secret with spaces "
     assert env_list({"L": "a.example, ,*.b.example,"}, "L") == ("a.example", "*.b.example")
     assert env_float({"F": "-2.5"}, "F", 0.0) == -2.5
+
+
+def test_both_packages_read_the_environment_with_this_parser() -> None:
+    import chatapp.config
+    import pyreverb.config
+
+    assert chatapp.config.ConfigError is pyreverb.config.ConfigError is ConfigError
+    with pytest.raises(ConfigError, match="CHATAPP_PUSH_ENABLED must be true or false, got 'ture'"):
+        chatapp.config.Settings.from_env({"CHATAPP_PUSH_ENABLED": "ture"})
