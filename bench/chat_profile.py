@@ -100,7 +100,7 @@ class PgWaits:
         self.samples: Counter[str] = Counter()
         self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> "PgWaits":
+    async def start(self) -> PgWaits:
         self._task = asyncio.create_task(self._run())
         return self
 
