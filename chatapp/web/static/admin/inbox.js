@@ -57,7 +57,7 @@ export class Inbox {
     this.stats = {};
     this.refreshTimer = null;
     this.statsTimer = null;
-    this.loading = null;
+    this.loading = Promise.resolve(); // the tail of the load queue (see serial())
     this.onTotals = () => {};
 
     for (const button of document.querySelectorAll('[data-filter]')) {
@@ -111,8 +111,17 @@ export class Inbox {
     return this.api.get('/api/admin/chat/rooms', params);
   }
 
+  /** Loads run one after another, so a resync never overwrites a page loaded meanwhile. */
+  serial(task) {
+    const run = this.loading.then(task, task);
+    this.loading = run.catch(() => {});
+    return run;
+  }
+
   /** The first page, replacing the list (a new filter or search). */
-  async load() {
+  load() { return this.serial(() => this.loadFirst()); }
+
+  async loadFirst() {
     const filter = this.filter;
     const query = this.query;
     const doc = await this.fetchPage();
@@ -121,7 +130,9 @@ export class Inbox {
   }
 
   /** The next page, appended. */
-  async loadMore() {
+  loadMore() { return this.serial(() => this.loadNext()); }
+
+  async loadNext() {
     const filter = this.filter;
     const query = this.query;
     const doc = this.query ? await this.fetchPage({ page: this.page + 1 }) : await this.fetchPage({ cursor: this.cursor });
@@ -135,7 +146,9 @@ export class Inbox {
   }
 
   /** Ask the server again for as many rooms as are shown, then swap the list in one go. */
-  async reload() {
+  reload() { return this.serial(() => this.loadAgain()); }
+
+  async loadAgain() {
     const filter = this.filter;
     const query = this.query;
     const want = Math.max(this.order.length, PER_PAGE);
