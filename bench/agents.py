@@ -64,10 +64,10 @@ class Agent:
             line = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
         if not line:
             raise AgentError(f"agent {self.name} exited (code {self.proc.returncode}) during {cmd}")
-        reply = json.loads(line)
+        reply: dict[str, Any] = json.loads(line)
         if not reply.get("ok"):
             raise AgentError(f"agent {self.name} failed {cmd}: {reply.get('error')}")
-        return reply  # type: ignore[no-any-return]
+        return reply
 
     async def stop(self) -> None:
         if self.proc.returncode is None:

@@ -152,7 +152,8 @@ async def _token(session: aiohttp.ClientSession, base: str, path: str, doc: dict
         body = await r.read()
         if r.status not in (200, 201):
             raise RuntimeError(f"{path}: {r.status} {body[:300]!r}")
-        return orjson.loads(body)  # type: ignore[no-any-return]
+        token: dict[str, Any] = orjson.loads(body)
+        return token
 
 
 class Visitor(_Client):

@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = replace(cfg, agents=args.agents)
     if args.shapes:
         shapes = tuple(tuple(int(x) for x in s.split("x")) for s in args.shapes.split(","))
-        cfg = replace(cfg, fanout_shapes=shapes)  # type: ignore[arg-type]
+        cfg = replace(cfg, fanout_shapes=shapes)  # type: ignore[arg-type]  # each shape is CHANNELSxSUBSCRIBERS
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     unknown = [s for s in scenarios if s not in SCENARIOS]
     if unknown:

@@ -58,11 +58,12 @@ def _signed(node: ReverbProcess, method: str, path: str, body: bytes = b"") -> s
 
 
 async def _status(node: ReverbProcess, http: httpx.AsyncClient) -> dict[str, Any]:
-    doc = (await http.get(_signed(node, "GET", f"/apps/{node.app_id}/status"))).json()
-    proc = psutil.Process(node.proc.pid)  # type: ignore[union-attr]
+    doc: dict[str, Any] = (await http.get(_signed(node, "GET", f"/apps/{node.app_id}/status"))).json()
+    assert node.proc is not None, "the node was started"
+    proc = psutil.Process(node.proc.pid)
     doc["rss"] = proc.memory_info().rss
     doc["fds"] = proc.num_fds()
-    return doc  # type: ignore[no-any-return]
+    return doc
 
 
 async def _churner(node: ReverbProcess, stop_at: float, counters: dict[str, int]) -> None:
