@@ -30,7 +30,7 @@ from pyreverb.protocol.auth import channel_auth_signature, sign_request, user_au
 __all__ = [
     "Broadcaster",
     "Event",
-    "DeliveryFailed",
+    "DeliveryError",
     "batches",
     "channel_auth",
     "user_auth",
@@ -60,7 +60,7 @@ class Event:
         return len(self.data) * 2 + 200
 
 
-class DeliveryFailed(Exception):
+class DeliveryError(Exception):
     """pyreverb did not take a batch; ``permanent`` when sending the same request again cannot help."""
 
     def __init__(self, problem: str, *, permanent: bool) -> None:
@@ -247,16 +247,16 @@ class Broadcaster:
         return problem
 
     async def deliver(self, batch: list[Event]) -> None:
-        """POST ``batch`` (at most MAX_BATCH events) to ``batch_events`` once; raise DeliveryFailed."""
+        """POST ``batch`` (at most MAX_BATCH events) to ``batch_events`` once; raise DeliveryError."""
         try:
             response = await self._request("POST", f"/apps/{self.settings.reverb_app_id}/batch_events",
                                            batch_body(batch))
-        except httpx.HTTPError as exc:
-            raise DeliveryFailed(f"{type(exc).__name__}: {exc}", permanent=False) from None
+        except Exception as exc:  # noqa: BLE001 - httpx, or httpcore tripping over a reset socket
+            raise DeliveryError(f"{type(exc).__name__}: {exc}", permanent=False) from None
         if response.status_code >= 300:
             # 4xx: our request is wrong and the same bytes will be refused again; a 5xx may pass later.
             problem = f"HTTP {response.status_code}: {response.text[:300]}"
-            raise DeliveryFailed(problem, permanent=response.status_code < 500)
+            raise DeliveryError(problem, permanent=response.status_code < 500)
 
     # ------------------------------------------------------------- terminate
 

@@ -48,7 +48,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from chatapp.broadcasting import Broadcaster, DeliveryFailed, Event, batches
+from chatapp.broadcasting import Broadcaster, DeliveryError, Event, batches
 from chatapp.config import Settings
 from chatapp.db import (
     Connection,
@@ -119,7 +119,9 @@ async def status(db: Connection) -> dict[str, Any]:
         "SELECT created_at, attempts, last_error FROM outbox WHERE id = ?", row["head"]
     ) if row and row["head"] is not None else None
     age = (utcnow() - head["created_at"]).total_seconds() if head else 0.0
+    feed_seq = await db.fetch_val("SELECT last_seq FROM outbox_sequences WHERE channel = ?", ADMIN_CHANNEL)
     return {
+        "feed_seq": int(feed_seq or 0),  # the admin feed's last number: where an inbox starts counting
         "depth": depth,
         "oldest_age_seconds": round(max(0.0, age), 3),
         "head_attempts": int(head["attempts"]) if head else 0,
@@ -279,7 +281,7 @@ class Relay:
         seqs = await self._next_seqs(conn, chunk)
         try:
             await self.broadcaster.deliver([_numbered(r, seqs.get(r.id)) for r in chunk])
-        except DeliveryFailed as exc:
+        except DeliveryError as exc:
             if not exc.permanent:
                 return await self._postpone(conn, chunk, exc.problem)
             return await self._one_by_one(conn, chunk)
@@ -293,7 +295,7 @@ class Relay:
             seqs = await self._next_seqs(conn, [row])
             try:
                 await self.broadcaster.deliver([_numbered(row, seqs.get(row.id))])
-            except DeliveryFailed as exc:
+            except DeliveryError as exc:
                 if not exc.permanent:
                     return await self._postpone(conn, [row], exc.problem)
                 await self._drop(conn, [row], f"refused by pyreverb: {exc.problem}")

@@ -8,10 +8,20 @@
 const RESYNC_EVERY_MS = 60000;
 
 export class FeedSequence {
-  /** onGap(): called when an event was skipped. */
-  constructor(onGap) {
+  /** current(): a promise of the feed's last number now; onGap(): called when an event was skipped. */
+  constructor(current, onGap) {
     this.last = null;
+    this.current = current;
     this.onGap = onGap;
+  }
+
+  /** Start counting from the server's number; call it before loading what the feed keeps current. */
+  async sync() {
+    this.last = null;
+    try {
+      const seq = await this.current();
+      if (this.last === null && Number.isInteger(seq)) this.last = seq;
+    } catch { /* unknown: the next event sets the start */ }
   }
 
   /** True when ``event`` is new and should be shown; false for a repeat. */
@@ -23,11 +33,6 @@ export class FeedSequence {
     this.last = seq;
     if (skipped) this.onGap();
     return true;
-  }
-
-  /** After a reconnect the next number may be anything (the caller reloads anyway). */
-  restart() {
-    this.last = null;
   }
 }
 
