@@ -6,7 +6,8 @@ messages; bench.chat_db), real pyreverb and ``chatapp serve`` processes
 (bench.chat_clients). Measured:
 
 * the visitor messages per second one chatapp process sustains: open-loop steps
-  of rising rate until errors, a backlog or the latency knee;
+  of rising rate until errors or a backlog ("max"), and the best rate still below
+  the latency knee ("knee");
 * visitor->agent (admin feed) and agent->visitor (room channel) delivery p50/p99
   at half that rate, from the send time written in each message body;
 * admin search p99 over the history (``GET /api/admin/chat/rooms?q=``);
@@ -26,6 +27,7 @@ import random
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -81,11 +83,25 @@ TARGETS: tuple[tuple[str, str, str, float, str], ...] = (
     ("search p99 ms", "*", "<=", 50, "admin search p99 over the history"),
     ("cost ratio", "*", "<=", 1.2, "CPU per message at 100,000 rooms / at 1,000"),
 )
-ACK_KNEE_MS = 250.0  # a step past this p99 (send -> HTTP answer) is past the knee
-DELIVERY_KNEE_MS = 500.0  # ... or past this p99 visitor -> agent delivery
+# A step within both is below the latency knee ("knee msg/s").
+ACK_KNEE_MS = 250.0  # p99 send -> HTTP answer
+DELIVERY_KNEE_MS = 500.0  # p99 visitor -> agent delivery
+BEHIND_MS = 5_000.0  # a p99 delivery past this is a backlog: the ramp stops ("max msg/s")
 DRAIN_SECONDS = 30.0
 SEARCH_TIMEOUT = 5.0  # seconds one search may take before it counts as timed out
 SEARCH_BUDGET = 60.0  # seconds of searching after which no new round starts
+
+
+def _runqueue_wait(pid: int) -> float:
+    """Seconds the process's threads have spent runnable but waiting for a core
+    (``/proc/<pid>/task/*/schedstat``): on a shared machine, time taken by others."""
+    total = 0
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        try:
+            total += int(stat.read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / 1e9
 
 
 def _pct(values: list[float], p: float) -> float | None:
@@ -194,6 +210,7 @@ class Load:
         total = max(1, round(rate * seconds))
         agent_every = round(1 / agent_share) if agent_share else 0
         self.stack.meter.mark()
+        waited = _runqueue_wait(self.stack.chatapp_pid)
         loop = asyncio.get_running_loop()
         start = loop.time()
         for n in range(total):
@@ -201,7 +218,7 @@ class Load:
             if due > loop.time():
                 await asyncio.sleep(due - loop.time())
             if len(in_flight) >= cap:
-                refused += 1  # the server is this far behind: a knee
+                refused += 1  # this many answers outstanding: the server is behind
                 continue
             send = self.agent_reply(n) if agent_every and n % agent_every == 1 else self.visitor_send(n)
             task = asyncio.create_task(timed(send))
@@ -211,6 +228,7 @@ class Load:
             await asyncio.wait(in_flight, timeout=60)
         elapsed = loop.time() - start
         cpu = self.stack.meter.cpu_seconds()
+        waited = _runqueue_wait(self.stack.chatapp_pid) - waited
         gone = await self.drain(cap=10.0)
         ok = sum(1 for s in statuses if s in (200, 201))
         return {
@@ -228,6 +246,8 @@ class Load:
                                "p99": _pct(self.deliveries.to_visitors, 99)},
             "chatapp_cpu_s": round(cpu, 3),
             "chatapp_cpu_pct": round(100 * cpu / elapsed, 1),
+            # chatapp ready to run but its core busy with other work: not chatapp's cost
+            "chatapp_runqueue_wait_pct": round(100 * waited / elapsed, 1),
             "cpu_ms_per_message": round(1000 * cpu / ok, 3) if ok else None,
             "undelivered_after_drain": gone,
             "seconds": round(elapsed, 2),
@@ -266,12 +286,32 @@ class Load:
                 "median_ms_by_term": {t: _pct(v, 50) for t, v in by_term.items()}}
 
 
-def _past_knee(step: dict[str, Any]) -> bool:
-    p99_ack = step["ack_ms"]["p99"] or 0
+async def _half_phase(load: Load, rate: float, cfg: ChatConfig) -> dict[str, Any]:
+    """Half visitor messages, half agent replies at ``rate``; CPU per message also net of
+    what the process spends idle (timers, polls), measured just before with the same clients."""
+    meter = load.stack.meter
+    assert meter is not None
+    idle_seconds = min(5.0, cfg.half_seconds)
+    meter.mark()
+    await asyncio.sleep(idle_seconds)
+    idle_per_s = meter.cpu_seconds() / idle_seconds
+    result = await load.offer(rate, cfg.half_seconds, 0.5, cfg.max_in_flight)
+    busy = result["chatapp_cpu_s"] - idle_per_s * result["seconds"]
+    result["idle_cpu_pct"] = round(100 * idle_per_s, 2)
+    result["net_cpu_ms_per_message"] = round(1000 * max(busy, 0.0) / result["ok"], 3) if result["ok"] else None
+    return result
+
+
+def _falls_behind(step: dict[str, Any]) -> bool:
+    """The process no longer keeps up: errors, a backlog, or messages not delivered."""
     p99_agent = step["to_agents_ms"]["p99"] or 0
     return bool(step["errors"] or step["refused_client_side"] or sum(step["undelivered_after_drain"].values())
-                or step["achieved_per_s"] < 0.95 * step["offered_per_s"]
-                or p99_ack > ACK_KNEE_MS or p99_agent > DELIVERY_KNEE_MS)
+                or step["achieved_per_s"] < 0.95 * step["offered_per_s"] or p99_agent > BEHIND_MS)
+
+
+def _within_latency(step: dict[str, Any]) -> bool:
+    """Below the latency knee: answers and deliveries still prompt."""
+    return bool((step["ack_ms"]["p99"] or 0) <= ACK_KNEE_MS and (step["to_agents_ms"]["p99"] or 0) <= DELIVERY_KNEE_MS)
 
 
 async def _big_run(url: str, cfg: ChatConfig, say: Any, profile: str | None) -> dict[str, Any]:
@@ -283,7 +323,8 @@ async def _big_run(url: str, cfg: ChatConfig, say: Any, profile: str | None) -> 
         try:
             await load.offer(cfg.ramp_rates[0] / 2, min(2.0, cfg.step_seconds), 0.0, cfg.max_in_flight)  # warm-up
             steps: list[dict[str, Any]] = []
-            sustained = 0.0
+            sustained = knee = 0.0
+            past_knee = False
             for rate in cfg.ramp_rates:
                 if waits is not None:
                     waits.take()
@@ -291,27 +332,33 @@ async def _big_run(url: str, cfg: ChatConfig, say: Any, profile: str | None) -> 
                 if waits is not None:
                     step["pg_sessions"] = waits.take()
                 steps.append(step)
-                knee = _past_knee(step)
+                behind, prompt = _falls_behind(step), _within_latency(step)
                 say(f"   {rate:>5}/s offered: {step['achieved_per_s']:>7.1f}/s ok, errors {step['errors']}, "
-                    f"ack p99 {step['ack_ms']['p99']} ms, v->a p99 {step['to_agents_ms']['p99']} ms, "
-                    f"chatapp CPU {step['chatapp_cpu_pct']}%" + ("  <- knee" if knee else ""))
-                if knee:
+                    f"ack p50/p99 {step['ack_ms']['p50']}/{step['ack_ms']['p99']} ms, "
+                    f"v->a p50/p99 {step['to_agents_ms']['p50']}/{step['to_agents_ms']['p99']} ms, "
+                    f"chatapp CPU {step['chatapp_cpu_pct']}%, waiting for a core {step['chatapp_runqueue_wait_pct']}%"
+                    + ("  <- falls behind" if behind else "" if prompt else "  (past the latency knee)"))
+                if behind:
                     if waits is not None:
-                        say(f"     PostgreSQL sessions at the knee (state / wait, samples): {step['pg_sessions']}")
+                        say(f"     PostgreSQL sessions then (state / wait: samples): {step['pg_sessions']}")
                     break
                 sustained = step["achieved_per_s"]
+                past_knee = past_knee or not prompt
+                if not past_knee:
+                    knee = sustained
             half = max(1.0, sustained / 2) if sustained else cfg.ramp_rates[0] / 2
             await load.drain()
-            latency = await load.offer(half, cfg.half_seconds, 0.5, cfg.max_in_flight)
+            latency = await _half_phase(load, half, cfg)
             say(f"   half max ({half:.0f}/s, half agent replies): v->a {latency['to_agents_ms']}, "
-                f"a->v {latency['to_visitors_ms']}, {latency['cpu_ms_per_message']} CPU ms/msg")
+                f"a->v {latency['to_visitors_ms']}, {latency['net_cpu_ms_per_message']} CPU ms/msg "
+                f"(idle: {latency['idle_cpu_pct']}% CPU)")
             spots = _hot_spots(profiler, say)
             profiler = None
             search = await load.search(cfg.search_rounds)
             say(f"   search: p50 {search['p50_ms']} ms, p99 {search['p99_ms']} ms over {search['queries']} queries "
                 f"({search['timeouts']} over {SEARCH_TIMEOUT:g} s)")
             missing = await load.drain()
-            return {"ramp": steps, "sustained_per_s": sustained, "half_rate": half, "half": latency,
+            return {"ramp": steps, "sustained_per_s": sustained, "knee_per_s": knee, "half_rate": half, "half": latency,
                     "search": search, "undelivered_at_end": missing, "hot_spots": spots,
                     "sent": {"from_visitors": len(load.from_visitors), "from_agents": len(load.from_agents)}}
         finally:
@@ -343,7 +390,7 @@ async def _cost_run(url: str, cfg: ChatConfig, rate: float) -> dict[str, Any]:
         load = await Load.start(stack, cfg)
         try:
             await load.offer(cfg.ramp_rates[0] / 2, min(2.0, cfg.step_seconds), 0.0, cfg.max_in_flight)
-            result = await load.offer(rate, cfg.half_seconds, 0.5, cfg.max_in_flight)
+            result = await _half_phase(load, rate, cfg)
             result["undelivered_at_end"] = await load.drain()
             return result
         finally:
@@ -361,9 +408,10 @@ def _check_log(stack: ChatStack) -> None:
 
 def headline(run: dict[str, Any]) -> dict[str, float | None]:
     big, small = run["big"], run["small"]
-    big_cost, small_cost = big["half"]["cpu_ms_per_message"], small["cpu_ms_per_message"]
+    big_cost, small_cost = big["half"]["net_cpu_ms_per_message"], small["net_cpu_ms_per_message"]
     return {
         "max msg/s": big["sustained_per_s"],
+        "knee msg/s": big["knee_per_s"],
         # what one whole core would carry at the half-max phase's CPU cost: steadier than
         # "max msg/s" on a machine shared with other work
         "msg/s per core": round(1000 / big_cost, 1) if big_cost else None,
@@ -401,7 +449,9 @@ async def run(cfg: ChatConfig, say: Any = print, profile: bool = False) -> dict[
     for attempt in range(cfg.repeat):
         for database in cfg.databases:
             busy = await asyncio.to_thread(wait_for_quiet, 25.0, cfg.quiet_wait)
-            say(f"-- {database}, {cfg.rooms:,} rooms (run {attempt + 1}/{cfg.repeat}; machine {busy:.0f}% busy before)")
+            load_before = [round(x, 2) for x in os.getloadavg()]
+            say(f"-- {database}, {cfg.rooms:,} rooms (run {attempt + 1}/{cfg.repeat}; machine {busy:.0f}% busy before, "
+                f"load average {load_before[0]})")
             url = await asyncio.to_thread(prepare, database, big, say)
             try:
                 big_result = await _big_run(url, cfg, say, database if profile else None)
@@ -413,10 +463,10 @@ async def run(cfg: ChatConfig, say: Any = print, profile: bool = False) -> dict[
                 small_result = await _cost_run(url, cfg, big_result["half_rate"])
             finally:
                 await asyncio.to_thread(discard, url)
-            say(f"   {small_result['cpu_ms_per_message']} CPU ms/msg (vs {big_result['half']['cpu_ms_per_message']} "
+            say(f"   {small_result['net_cpu_ms_per_message']} CPU ms/msg (vs {big_result['half']['net_cpu_ms_per_message']} "
                 f"at {cfg.rooms:,} rooms)")
             runs.setdefault(database, []).append({"big": big_result, "small": small_result,
-                                                  "machine_busy_pct_before": busy})
+                                                  "machine_busy_pct_before": busy, "loadavg_before": load_before})
     heads = {db: medians([headline(r) for r in rs]) for db, rs in runs.items()}
     doc: dict[str, Any] = {
         "scenario": "chat",
