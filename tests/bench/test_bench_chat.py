@@ -43,6 +43,7 @@ def test_every_acknowledged_message_reached_every_receiver(quick: dict[str, Any]
         assert big["undelivered_at_end"] == {"to_agents": 0, "to_visitors": 0}, database
         assert small["undelivered_at_end"] == {"to_agents": 0, "to_visitors": 0}, database
         assert big["half"]["errors"] == 0 and small["errors"] == 0, database
+        assert big["chatapp_unhandled_errors"] == small["chatapp_unhandled_errors"] == 0, database
         assert big["half"]["ok"] == big["half"]["sent"] > 0
 
 
