@@ -105,8 +105,11 @@ class ChatStack:
     def create_admin(self) -> str:
         """A support admin made with ``chatapp create-admin``; returns the e-mail."""
         email = f"agent-{secrets.token_hex(4)}@bench.test"
-        subprocess.run([sys.executable, "-m", "chatapp", "create-admin", "--email", email, "--name", "Bench Agent",
-                        "--password", AGENT_PASSWORD], env=self.env(), cwd=ROOT, check=True, capture_output=True)
+        done = subprocess.run([sys.executable, "-m", "chatapp", "create-admin", "--email", email, "--name",
+                               "Bench Agent", "--password", AGENT_PASSWORD], env=self.env(), cwd=ROOT,
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"chatapp create-admin failed: {done.stderr.strip().splitlines()[-1:]}")
         return email
 
     def log(self) -> str:
