@@ -7,8 +7,8 @@ Echo listens with ``.message.sent``.
 
 Events that announce a change take the transaction's ``Connection`` and are written
 to the outbox with it (chatapp.outbox), so they are sent exactly when the change
-committed, even if this process dies a moment later. Typing, statistics and unread
-counters are hints, published from memory (chatapp.outbox says why).
+committed, even if this process dies a moment later. Typing indicators and statistics
+are hints, published from memory (chatapp.outbox says why).
 
 Gap detection: a ``message.sent`` event carries ``previous_id``, the room's message
 before it, so a conversation view that does not hold that id fetches "messages after
@@ -73,6 +73,12 @@ class Events:
     async def read(self, conn: Connection, room: Room, receipt: dict[str, Any], socket_id: str | None) -> None:
         await self.outbox.add(conn, [room_channel(room.id)], MESSAGES_READ, receipt, socket_id=socket_id)
 
+    async def unread(self, conn: Connection, user_id: int, room_id: int, unread: int) -> None:
+        """Durable, so it reaches the visitor after the message.sent it counts (the widget adds
+        one per message it sees and takes this absolute number as the truth)."""
+        data = {"room_id": room_id, "unread_count": unread}
+        await self.outbox.add(conn, [user_channel(user_id)], UNREAD_UPDATED, data)
+
     async def room_updated(self, conn: Connection, room: Room) -> None:
         await self.outbox.add(conn, [room_channel(room.id)], ROOM_UPDATED, {"room": room.to_json()})
         await self.outbox.add(conn, [ADMIN_CHANNEL], ROOM_UPDATED, {"room": room.to_json(for_admin=True)})
@@ -88,5 +94,3 @@ class Events:
         mine = {str(admin_id): count for admin_id, count in (mine_by_admin or {}).items()}
         self.b.publish([ADMIN_CHANNEL], STATS_UPDATED, {"stats": stats, "mine_by_admin": mine}, ttl=10.0)
 
-    def unread(self, user_id: int, room_id: int, unread: int) -> None:
-        self.b.publish([user_channel(user_id)], UNREAD_UPDATED, {"room_id": room_id, "unread_count": unread}, ttl=30.0)

@@ -28,10 +28,12 @@ one more than the one before it (kept in ``outbox_sequences`` and advanced in th
 same step that deletes the row, for dropped rows too). An inbox that sees a number
 skipped knows it missed something and reloads its list.
 
-Hints stay out of the outbox: typing indicators, dashboard statistics and a
-visitor's unread counter are superseded within seconds by the next one or by the
-client's own resync, so a row per keystroke or per counter change would cost
-writes and relay traffic for nothing; they go through ``Broadcaster.publish``.
+Hints stay out of the outbox: typing indicators and dashboard statistics are
+superseded within seconds by the next one or by the client's own resync, so a row
+per keystroke or per statistics change would cost writes and relay traffic for
+nothing; they go through ``Broadcaster.publish``. A visitor's unread counter is a
+row: the widget counts the messages it sees and must get the absolute number
+after them, in the same order.
 """
 
 from __future__ import annotations

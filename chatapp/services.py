@@ -2,9 +2,9 @@
 
 Every event that announces a change is written to the outbox in the change's own
 transaction (chatapp.outbox), so it goes out exactly when the change committed and
-a pyreverb outage or a crash never loses it. What runs after the commit (unread
-counters, dashboard stats) is advisory: a database that drops out at that moment
-costs those hints, never the answer to a stored change.
+a pyreverb outage or a crash never loses it. What runs after the commit (dashboard
+statistics, Web Push) is advisory: a database that drops out at that moment costs
+those, never the answer to a stored change.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from chatapp import inbox_queries
 from chatapp import repository as repo
 from chatapp.auto_close import AutoCloser
 from chatapp.config import Settings
-from chatapp.db import Connection, Database, DatabaseUnavailable, IntegrityError, utcnow
+from chatapp.db import Connection, Database, IntegrityError, utcnow
 from chatapp.errors import BadRequest, Conflict, NotFound
 from chatapp.events import Events
+from chatapp.i18n import DEFAULT_LOCALE, LOCALES_DIR, Catalogues
 from chatapp.inbox_queries import InboxCursor, InboxPage, inbox_page
 from chatapp.models import PRIORITIES, Attachment, Message, Room, User, iso
 from chatapp.policy import ensure_admin, ensure_room_access, ensure_transition
@@ -37,6 +38,8 @@ log = logging.getLogger("chatapp")
 
 TYPING_TTL = timedelta(seconds=8)
 PREVIEW_LENGTH = 140
+# A system message: its catalogue code and parameters, e.g. ("chat.resolved", {"agent": "Olena"}).
+SystemNote = tuple[str, dict[str, Any]]
 RECEIPT_IDS_LIMIT = 500  # keeps a read receipt event well under pyreverb's payload limit
 
 
@@ -89,6 +92,7 @@ class ChatService:
         self.push = push
         self.stats_feed = StatsFeed(db, events, enabled=settings.reverb_configured)
         self.auto_closer = AutoCloser(settings, db, events, self.stats_feed)
+        self.catalogues = Catalogues(Path(settings.locales_dir) if settings.locales_dir else LOCALES_DIR)
 
     # ------------------------------------------------------------------- rooms
 
@@ -184,8 +188,9 @@ class ChatService:
             await self.events.message_sent(conn, fresh, message, created_room=created_room, socket_id=socket_id)
             if changes:
                 await self.events.room_updated(conn, fresh)
+            if role == "admin":
+                await self._queue_unread(conn, fresh.user_id, fresh.id)
         if role == "admin":
-            await self._publish_unread(fresh.user_id, fresh.id)
             if self.push:
                 self.push.admin_message(fresh, message)
         elif self.push:
@@ -258,8 +263,14 @@ class ChatService:
         rows = await repo.messages_before(self.db, room.id, before, limit + 1)
         return Page(rows[-limit:] if len(rows) > limit else rows, len(rows) > limit)
 
-    async def system_message(self, conn: Connection, room: Room, text: str) -> Message:
-        message_id = await repo.insert_message(conn, room_id=room.id, sender_id=None, sender_role="system", body=text)
+    async def system_message(self, conn: Connection, room: Room, note: SystemNote) -> Message:
+        """Stored as a catalogue code with parameters (each reader sees it in their language);
+        ``body`` keeps the English text for previews, search and clients without catalogues."""
+        code, params = note
+        text = self.catalogues.text(DEFAULT_LOCALE, code, params)
+        message_id = await repo.insert_message(
+            conn, room_id=room.id, sender_id=None, sender_role="system", body=text, system=(code, params)
+        )
         assert message_id is not None
         await repo.after_message_stored(conn, room.id, "system", text[:PREVIEW_LENGTH])
         message = await repo.get_message(conn, message_id)
@@ -299,17 +310,16 @@ class ChatService:
             }
             if count:
                 await self.events.read(conn, room, receipt, socket_id)
-        if count:
-            if side == "user":
-                await self._publish_unread(user.id, room.id)
-            else:
-                await self._publish_stats()
+                if side == "user":
+                    await self._queue_unread(conn, user.id, room.id)
+        if count and side == "admin":
+            await self._publish_stats()
         return receipt
 
     # ------------------------------------------------------------------ states
 
     async def close_by_user(self, user: User, room_id: int) -> Room:
-        return await self._change(user, room_id, "close", f"{user.name} closed the chat")
+        return await self._change(user, room_id, "close", ("chat.closed", {"name": user.name}))
 
     async def assign(
         self, admin: User, room_id: int, admin_id: int | None, expected_admin_id: int | None = None
@@ -331,7 +341,7 @@ class ChatService:
             admin,
             room_id,
             "assign",
-            f"Assigned to {target.name}",
+            ("chat.assigned", {"agent": target.name}),
             expected_assignee=expected_admin_id,
             status="assigned",
             assigned_admin_id=target.id,
@@ -339,7 +349,7 @@ class ChatService:
 
     async def unassign(self, admin: User, room_id: int) -> Room:
         ensure_admin(admin)
-        return await self._change(admin, room_id, "unassign", "Unassigned", status="open", assigned_admin_id=None)
+        return await self._change(admin, room_id, "unassign", ("chat.unassigned", {}), status="open", assigned_admin_id=None)
 
     async def set_priority(self, admin: User, room_id: int, priority: object) -> Room:
         ensure_admin(admin)
@@ -353,16 +363,16 @@ class ChatService:
 
     async def resolve(self, admin: User, room_id: int) -> Room:
         ensure_admin(admin)
-        return await self._change(admin, room_id, "resolve", f"{admin.name} resolved the chat", status="resolved")
+        return await self._change(admin, room_id, "resolve", ("chat.resolved", {"agent": admin.name}), status="resolved")
 
     async def close(self, admin: User, room_id: int) -> Room:
         ensure_admin(admin)
-        return await self._change(admin, room_id, "close", f"{admin.name} closed the chat")
+        return await self._change(admin, room_id, "close", ("chat.closed", {"name": admin.name}))
 
     async def reopen(self, admin: User, room_id: int) -> Room:
         ensure_admin(admin)
         try:
-            return await self._change(admin, room_id, "reopen", f"{admin.name} reopened the chat")
+            return await self._change(admin, room_id, "reopen", ("chat.reopened", {"agent": admin.name}))
         except IntegrityError:  # one current conversation per visitor
             raise Conflict(
                 "The visitor has started another conversation since; reply there instead",
@@ -374,7 +384,7 @@ class ChatService:
         user: User,
         room_id: int,
         action: str,
-        note: str | None,
+        note: SystemNote | None,
         *,
         expected_assignee: int | None = None,
         **changes: Any,
@@ -451,11 +461,9 @@ class ChatService:
         """Mark the statistics stale; the feed publishes them at most once a second."""
         self.stats_feed.changed()
 
-    async def _publish_unread(self, user_id: int, room_id: int) -> None:
-        try:
-            self.events.unread(user_id, room_id, await repo.unread_for_user(self.db, user_id))
-        except DatabaseUnavailable as exc:
-            log.warning("unread event skipped after a committed change: %s", exc)
+    async def _queue_unread(self, conn: Connection, user_id: int, room_id: int) -> None:
+        """The visitor's new unread count, queued with the change (after its message.sent, never before)."""
+        await self.events.unread(conn, user_id, room_id, await repo.unread_for_user(conn, user_id))
 
     # ----------------------------------------------------------------- uploads
 

@@ -211,7 +211,7 @@ async def test_pyreverb_stopped_two_minutes_during_traffic(stack: Stack) -> None
         assert traffic.sent > 3 * 120 / 0.5, "traffic kept flowing while pyreverb was down"
 
         every: list[int] = []
-        for room_id, channel in zip(rooms, channels):
+        for room_id, channel in zip(rooms, channels, strict=True):
             expected = [m["id"] for m in stored(admin, room_id)][1:]  # "first" went out before the subscriber came
             got = await settle(sub, channel, expected, timeout=90)
             assert not repeats(got), f"delivered twice: {repeats(got)}"
@@ -274,7 +274,7 @@ async def test_kill9_during_traffic_keeps_every_acknowledged_message(stack: Stac
             t.join(timeout=120)
         assert sum(map(len, acknowledged.values())) == 90
 
-        for room_id, channel in zip(rooms, channels):
+        for room_id, channel in zip(rooms, channels, strict=True):
             bodies = [m["body"] for m in stored(admin, room_id)]
             assert len(bodies) == len(set(bodies)) == 31, "every acknowledged message stored once, retries too"
             expected = [m["id"] for m in stored(admin, room_id)][1:]  # "start" went out before the subscriber came
@@ -322,7 +322,7 @@ async def test_two_instances_relay_one_outbox_exactly_once(pg_url: str, tmp_path
             a.kill()
 
             every: list[int] = []
-            for room_id, channel in zip(rooms, channels):
+            for room_id, channel in zip(rooms, channels, strict=True):
                 expected = [m["id"] for m in stored(Api(b.base_url, admin.token), room_id)][1:]  # after "hello"
                 got = await settle(sub, channel, expected, timeout=60)
                 assert got == expected, "each row delivered by one instance, once, in order"
