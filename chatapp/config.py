@@ -93,6 +93,8 @@ class Settings:
     max_message_length: int = 5000
     max_subject_length: int = 200
     upload_dir: str = "var/uploads"
+    # Message catalogues (one <locale>.json each); empty: the ones chatapp ships (chatapp/locales).
+    locales_dir: str = ""
     max_upload_bytes: int = 10 * 1024 * 1024
     public_url: str = ""
     # Per-actor rate limits.
@@ -183,6 +185,7 @@ class Settings:
             outbox_poll_interval=_float(env, "CHATAPP_OUTBOX_POLL_INTERVAL", d.outbox_poll_interval),
             max_message_length=_int(env, "CHATAPP_MAX_MESSAGE_LENGTH", d.max_message_length),
             upload_dir=env.get("CHATAPP_UPLOAD_DIR") or d.upload_dir,
+            locales_dir=env.get("CHATAPP_LOCALES_DIR") or d.locales_dir,
             max_upload_bytes=_int(env, "CHATAPP_MAX_UPLOAD_BYTES", d.max_upload_bytes),
             public_url=(env.get("CHATAPP_PUBLIC_URL") or "").rstrip("/"),
             rate_messages=_rate(env, "CHATAPP_RATE_MESSAGES", d.rate_messages),

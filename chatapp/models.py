@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timezone
 from typing import Any, Literal, TypeVar
@@ -52,6 +53,7 @@ class User:
     external_id: str | None = None
     created_at: datetime | None = None
     email_verified_at: datetime | None = None
+    locale: str | None = None  # the panel's language this person chose (None: their browser's)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "User":
@@ -82,6 +84,7 @@ class User:
             "email_verified": self.email_verified,
             "external_id": self.external_id,
             "created_at": iso(self.created_at),
+            "locale": self.locale,
         }
 
 
@@ -153,11 +156,17 @@ class Message:
     idempotency_key: str | None = None
     sender_name: str | None = None
     attachment: Attachment | None = None
+    # A system message's catalogue code and parameters; None for people's messages and for
+    # system messages stored as English text before catalogues existed (``body`` is shown).
+    system_code: str | None = None
+    system_params: dict[str, Any] | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "Message":
         attachment = Attachment.from_row(row, "att_") if row.get("att_id") is not None else None
-        return replace(_from_row(cls, row), attachment=attachment)
+        raw = row.get("system_params")
+        params = json.loads(raw) if isinstance(raw, str) else raw
+        return replace(_from_row(cls, row), attachment=attachment, system_params=params)
 
     def to_json(self, base_url: str = "") -> dict[str, Any]:
         return {
@@ -167,6 +176,7 @@ class Message:
             "sender_role": self.sender_role,
             "sender_name": self.sender_name,
             "body": self.body,
+            "system": {"code": self.system_code, "params": self.system_params or {}} if self.system_code else None,
             "attachment": self.attachment.to_json(base_url) if self.attachment else None,
             "read_at": iso(self.read_at),
             "created_at": iso(self.created_at),

@@ -39,6 +39,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "email_verified": {"type": "boolean", "description": "false for sign-ups: anyone can register any address"},
             "external_id": {"type": ["string", "null"]},
             "created_at": _TIME,
+            "locale": {"type": ["string", "null"], "description": "the language this person chose (POST /api/auth/locale)"},
         },
         ("id", "name", "role"),
     ),
@@ -55,6 +56,18 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "sender_role": {"type": "string", "enum": ["user", "admin", "system"]},
             "sender_name": {"type": ["string", "null"]},
             "body": _STR,
+            "system": {
+                "oneOf": [
+                    _obj(
+                        {"code": {**_STR, "description": "a catalogue key, e.g. chat.resolved"},
+                         "params": {"type": "object", "description": "the message's placeholders"}},
+                        ("code", "params"),
+                    ),
+                    {"type": "null"},
+                ],
+                "description": "system messages: shown as t(code, params) in the reader's language; 'body' is "
+                "the English text (and all there is for system messages older than catalogues)",
+            },
             "attachment": {"oneOf": [_ref("Attachment"), {"type": "null"}]},
             "read_at": _TIME,
             "created_at": _TIME,
@@ -164,6 +177,15 @@ SCHEMAS: dict[str, dict[str, Any]] = {
          "hints": {"type": "object"}, "push": {"type": ["object", "null"]}},
         ("outbox",),
     ),
+    "Catalogue": _obj(
+        {
+            "locale": {**_STR, "description": "the catalogue's language (a file name in chatapp/locales)"},
+            "messages": {"type": "object", "additionalProperties": _STR,
+                         "description": "key -> ICU MessageFormat pattern ({name}, {n, plural, ...})"},
+            "available": {"type": "array", "items": _obj({"code": _STR, "name": _STR}, ("code", "name"))},
+        },
+        ("locale", "messages", "available"),
+    ),
     "ClientConfig": _obj(
         {"echo": {"type": "object"}, "vapid_public_key": {"type": ["string", "null"]}, "limits": {"type": "object"},
          "features": {"type": "object"},
@@ -182,6 +204,7 @@ REQUEST_BODIES: dict[str, dict[str, Any]] = {
         ("email", "password"),
     ),
     "Login": _obj({"email": _STR, "password": _STR}, ("email", "password")),
+    "SetLocale": _obj({"locale": {**_STR, "description": "one of /api/i18n's available codes"}}, ("locale",)),
     "ChangePassword": _obj(
         {"current_password": _STR, "new_password": {"type": "string", "minLength": 8, "maxLength": 256}},
         ("current_password", "new_password"),
@@ -212,6 +235,15 @@ REQUEST_BODIES: dict[str, dict[str, Any]] = {
     "Upload": _obj({"file": {"type": "string", "format": "binary"}, "room_id": _ID}, ("file",)),
 }
 
+# A realistic request per body, shown by API browsers and sent first by schema-driven fuzzers.
+REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
+    "SendMessage": {"body": "Bonjour, où en est ma commande ?"},
+    "Reply": {"body": "Добрий день! Зараз перевірю."},
+    "Typing": {"is_typing": True},
+    "Priority": {"priority": "urgent"},
+    "OpenRoom": {"subject": "Livraison"},
+}
+
 _STATUS_TEXT = {
     400: "Malformed request",
     401: "Not signed in, or the token is invalid, expired or signed out (token_revoked)",
@@ -234,6 +266,8 @@ def _request_body(endpoint: Endpoint) -> dict[str, Any] | None:
     if endpoint.body == "Upload":
         return {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
     content: dict[str, Any] = {"application/json": {"schema": schema}}
+    if endpoint.body in REQUEST_EXAMPLES:
+        content["application/json"]["example"] = REQUEST_EXAMPLES[endpoint.body]
     if endpoint.body in ("ChannelAuth", "UserAuth"):
         content["application/x-www-form-urlencoded"] = {"schema": schema}
     optional = "required" not in REQUEST_BODIES[endpoint.body]

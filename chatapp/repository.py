@@ -6,6 +6,7 @@ transaction) and return domain records from :mod:`chatapp.models`.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +15,7 @@ from chatapp.models import Attachment, AuthSession, Message, Room, User
 
 # ------------------------------------------------------------------------- users
 
-_USER_COLUMNS = "id, role, name, email, external_id, created_at, email_verified_at"
+_USER_COLUMNS = "id, role, name, email, external_id, created_at, email_verified_at, locale"
 
 
 async def create_user(
@@ -86,6 +87,10 @@ async def update_verified_profile(conn: Connection, user_id: int, name: str, ema
         utcnow() if email else None,
         user_id,
     )
+
+
+async def set_user_locale(conn: Connection, user_id: int, locale: str) -> None:
+    await conn.execute("UPDATE users SET locale = ? WHERE id = ?", locale, user_id)
 
 
 async def list_admins(conn: Connection) -> list[User]:
@@ -269,7 +274,7 @@ async def unread_for_user(conn: Connection, user_id: int) -> int:
 
 _MESSAGE_SELECT = (
     "SELECT m.id, m.room_id, m.sender_id, m.sender_role, m.body, m.read_at, m.created_at, "
-    "m.idempotency_key, s.name AS sender_name, "
+    "m.idempotency_key, m.system_code, m.system_params, s.name AS sender_name, "
     "f.id AS att_id, f.room_id AS att_room_id, f.uploader_id AS att_uploader_id, "
     "f.stored_name AS att_stored_name, f.original_name AS att_original_name, "
     "f.content_type AS att_content_type, f.size AS att_size, f.created_at AS att_created_at "
@@ -287,12 +292,17 @@ async def insert_message(
     body: str,
     attachment_id: int | None = None,
     idempotency_key: str | None = None,
+    system: tuple[str, dict[str, Any]] | None = None,
 ) -> int | None:
-    """The new message id, or None when (sender, idempotency key) already exists."""
+    """The new message id, or None when (sender, idempotency key) already exists.
+
+    ``system``: a system message's catalogue code and parameters (rendered per reader).
+    """
     value = await conn.fetch_val(
         "INSERT INTO support_chat_messages "
-        "(room_id, sender_id, sender_role, body, attachment_id, idempotency_key, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sender_id, idempotency_key) DO NOTHING RETURNING id",
+        "(room_id, sender_id, sender_role, body, attachment_id, idempotency_key, created_at, "
+        "system_code, system_params) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sender_id, idempotency_key) DO NOTHING RETURNING id",
         room_id,
         sender_id,
         sender_role,
@@ -300,6 +310,8 @@ async def insert_message(
         attachment_id,
         idempotency_key,
         utcnow(),
+        system[0] if system else None,
+        json.dumps(system[1], ensure_ascii=False) if system else None,
     )
     return None if value is None else int(value)
 
@@ -533,7 +545,7 @@ async def get_or_create_secret(conn: Connection, name: str, candidate: str) -> s
 
 _SESSION_SELECT = (
     "SELECT s.id AS session_id, s.created_at AS session_created_at, s.last_seen_at, s.expires_at, s.revoked_at, "
-    "u.deactivated_at, u.id, u.role, u.name, u.email, u.external_id, u.created_at, u.email_verified_at "
+    "u.deactivated_at, u.id, u.role, u.name, u.email, u.external_id, u.created_at, u.email_verified_at, u.locale "
     "FROM auth_sessions s JOIN users u ON u.id = s.user_id"
 )
 

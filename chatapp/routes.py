@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.routing import Route
 
-from chatapp.api import account, admin, auth, chat, operations, realtime, webpush
+from chatapp.api import account, admin, auth, chat, i18n, operations, realtime, webpush
 from chatapp.api.access import Auth, Handler, check_rule, guard
 
 __all__ = ["Endpoint", "Param", "ENDPOINTS", "starlette_routes"]
@@ -77,6 +77,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              response="Health", errors=(503,), tag="service"),
     Endpoint("GET", "/api/config", realtime.client_config, "Public client settings (Echo, VAPID key, limits)",
              auth="none", response="ClientConfig", tag="service"),
+    Endpoint("GET", "/api/i18n", i18n.catalogue,
+             "The message catalogue of the best language for 'prefer', and the languages on offer", auth="none",
+             query=(Param("prefer", {"type": "string", "maxLength": 200},
+                          "BCP 47 language tags, comma-separated, best first (e.g. fr-CA,fr,en); English when none "
+                          "is available"),),
+             response="Catalogue", errors=(400,), tag="service"),
     # --------------------------------------------------------------------- auth
     Endpoint("POST", "/api/auth/register", auth.register,
              "Create an account (its e-mail unverified; an address in use answers the same)", auth="none",
@@ -97,6 +103,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/api/auth/password", account.change_password,
              "Change my password; signs out every other device and returns a new token for this one", auth="any",
              body="ChangePassword", response="TokenResponse", errors=(400, 409, 422, 429), tag="auth"),
+    Endpoint("POST", "/api/auth/locale", i18n.set_locale, "Set my language (one of /api/i18n's 'available')",
+             auth="any", body="SetLocale", response="UserEnvelope", errors=(400,), tag="auth"),
     # ------------------------------------------------------------------ visitor
     Endpoint("GET", "/api/chat/room", chat.get_room, "My current conversation (or null)", auth="visitor",
              response="MaybeRoomEnvelope"),

@@ -56,11 +56,13 @@ NOBODY: tuple[str, ...] = ()
 FACTS: dict[tuple[str, str], Facts] = {
     ("GET", "/up"): Facts(),
     ("GET", "/api/config"): Facts(),
+    ("GET", "/api/i18n"): Facts(queries=("", "?prefer=uk-UA,fr")),
     ("POST", "/api/auth/register"): Facts(json={"email": "{email}", "password": PASSWORD}),
     ("POST", "/api/auth/login"): Facts(json={"email": "{login}", "password": PASSWORD}),
     ("POST", "/api/auth/guest"): Facts(json={"name": "Another guest"}),
     ("POST", "/api/auth/identity"): Facts(json={"identity": "{identity}"}),
     ("GET", "/api/auth/me"): Facts(),
+    ("POST", "/api/auth/locale"): Facts(json={"locale": "uk"}),
     ("POST", "/api/auth/logout"): Facts(throwaway=True),
     ("POST", "/api/auth/logout-all"): Facts(throwaway=True),
     ("POST", "/api/auth/password"): Facts(  # a guest has no password to change

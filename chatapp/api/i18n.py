@@ -1,0 +1,43 @@
+"""Languages: the message catalogue a browser shows, and the panel language an agent picks."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from chatapp import repository as repo
+from chatapp.api.common import current_session, json_body, json_response, state
+from chatapp.errors import BadRequest
+from chatapp.models import User
+
+__all__ = ["catalogue", "set_locale"]
+
+MAX_PREFER = 200
+
+
+async def catalogue(request: Request) -> Response:
+    """The best catalogue for ``prefer`` (BCP 47 tags, best first), with the languages on offer."""
+    prefer = request.query_params.get("prefer", "")
+    if len(prefer) > MAX_PREFER:
+        raise BadRequest(f"'prefer' is longer than {MAX_PREFER} characters", field="prefer")
+    catalogues = state(request).service.catalogues
+    locale = catalogues.negotiate(prefer.split(","))
+    doc = {"locale": locale, "messages": catalogues.messages(locale), "available": catalogues.names()}
+    return json_response(doc, headers={"Cache-Control": "public, max-age=300", "Vary": "Accept-Encoding"})
+
+
+async def set_locale(request: Request) -> Response:
+    """Remember the caller's language (one of the catalogues); the panel shows it from then on."""
+    session = await current_session(request)
+    doc = await json_body(request)
+    locale = doc.get("locale")
+    catalogues = state(request).service.catalogues
+    if not isinstance(locale, str) or locale not in catalogues.available():
+        raise BadRequest(
+            f"'locale' must be one of: {', '.join(catalogues.available())}", code="unsupported_locale", field="locale"
+        )
+    chat = state(request)
+    await repo.set_user_locale(chat.db, session.user.id, locale)
+    user = await repo.get_user(chat.db, session.user.id)
+    assert user is not None
+    return json_response({"user": User.to_json(user)})
