@@ -12,8 +12,10 @@ from __future__ import annotations
 import itertools
 import re
 import socket
+import sqlite3
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -127,20 +129,41 @@ def test_tampered_tokens_are_refused(app: ChatappProcess) -> None:
     assert me(app, token).status_code == 200, "the genuine token still works"
 
 
+def session_rows(app: ChatappProcess, user_id: int) -> list[tuple[str, datetime, datetime]]:
+    """(id, created_at, expires_at) of every session the account holds, read from the SQLite file."""
+    with sqlite3.connect(app.database_url.removeprefix("sqlite:///")) as db:
+        rows = db.execute(
+            "SELECT id, created_at, expires_at FROM auth_sessions WHERE user_id = ? ORDER BY created_at", (user_id,)
+        ).fetchall()
+    return [(sid, datetime.fromisoformat(created), datetime.fromisoformat(expires)) for sid, created, expires in rows]
+
+
+def set_expiry(app: ChatappProcess, session_id: str, when: datetime) -> None:
+    with sqlite3.connect(app.database_url.removeprefix("sqlite:///")) as db:
+        db.execute("UPDATE auth_sessions SET expires_at = ? WHERE id = ?", (when.isoformat(), session_id))
+
+
 def test_tokens_expire_by_role(app: ChatappProcess) -> None:
     member, _ = register(app, "Morgan")
     visitor = guest(app)
-    now = time.time()
-    assert me(app, token_signed_at(member.id, now - 6 * DAY)).status_code == 200
-    error(me(app, token_signed_at(member.id, now - 8 * DAY)), 401, "token_expired")
-    assert me(app, token_signed_at(visitor.id, now - 29 * DAY)).status_code == 200, "guests keep 30 days"
-    error(me(app, token_signed_at(visitor.id, now - 31 * DAY)), 401, "token_expired")
+    lifetimes = {}
+    for who in (member, visitor):
+        [(sid, created, expires)] = session_rows(app, who.id)
+        lifetimes[who.id] = (expires - created).total_seconds()
+        set_expiry(app, sid, datetime.now(timezone.utc) + timedelta(minutes=5))
+        assert me(app, who.token).status_code == 200
+        set_expiry(app, sid, datetime.now(timezone.utc) - timedelta(seconds=1))
+        error(me(app, who.token), 401, "token_expired")
+    assert lifetimes == {member.id: 7 * DAY, visitor.id: 30 * DAY}, "accounts keep 7 days, guests 30"
     # An expired token reaches nothing, not only /me.
-    stale = Api(app.base_url, token_signed_at(member.id, now - 8 * DAY))
-    error(stale.post("/api/chat/messages", {"body": "late"}), 401, "token_expired")
-    error(stale.post("/broadcasting/auth", {"socket_id": "1.2", "channel_name": f"private-user.{member.id}"}),
+    error(member.post("/api/chat/messages", {"body": "late"}), 401, "token_expired")
+    error(member.post("/broadcasting/auth", {"socket_id": "1.2", "channel_name": f"private-user.{member.id}"}),
           401, "token_expired")
-    error(me(app, token_signed_at(987654321, now)), 401, "invalid_token")  # signed, but no such account
+    # Tokens of the format before sessions: an account's is refused whatever its age, and one
+    # signed beyond the longest lifetime is refused by its signature alone.
+    error(me(app, token_signed_at(member.id, time.time() - DAY)), 401, "token_expired")
+    error(me(app, token_signed_at(visitor.id, time.time() - 31 * DAY)), 401, "token_expired")
+    error(me(app, token_signed_at(987654321, time.time())), 401)  # signed, but no such account
 
 
 # ----------------------------------------------------------------- brute force
