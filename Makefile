@@ -34,13 +34,13 @@ chromium:
 	  else echo "chromium missing and not root: browser tests will fail" >&2; fi; \
 	fi
 
-run: setup
+run: setup widget
 	$(BIN)/python bin/run-demo
 
 run-server: setup
 	$(BIN)/pyreverb start --debug
 
-test: setup chromium
+test: setup chromium widget
 	$(BIN)/pytest -q
 
 test-fast: setup
@@ -88,4 +88,10 @@ $(WEBSTAMP): $(WEB)/package.json $(WEB)/package-lock.json
 	cp $(WEB)/node_modules/pusher-js/LICENCE $(WEB)/static/vendor/LICENSE.pusher-js.txt
 	cp $(WEB)/node_modules/laravel-echo/dist/echo.js $(WEB)/static/vendor/echo.js
 	cp $(WEB)/node_modules/laravel-echo/LICENSE.md $(WEB)/static/vendor/LICENSE.laravel-echo.md
+	cd $(WEB) && node build.mjs --force
 	@touch $@
+
+# The widget's bundle (chatapp/web/build): rebuilt only when a source is newer than it.
+.PHONY: widget
+widget: $(WEBSTAMP)
+	cd $(WEB) && node build.mjs

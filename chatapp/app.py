@@ -17,6 +17,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
@@ -198,6 +199,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             allow_headers=["Authorization", "Content-Type", "X-Socket-ID", "Idempotency-Key", "X-Requested-With"],
             max_age=600,
         ),
+        # API answers (JSON) compressed on the fly; browser files come pre-compressed (chatapp.assets).
+        Middleware(GZipMiddleware, minimum_size=1024),
     ]
     return Starlette(
         debug=False,

@@ -1,9 +1,11 @@
 """HTML pages and browser assets: the demo host page, the admin panel, the widget loader.
 
-Everything a browser runs comes from chatapp itself (no CDN): our own modules under
-``web/static`` and pusher-js / laravel-echo from npm, copied into ``web/static/vendor``
-by ``make web``. Admin pages carry a strict Content-Security-Policy; the widget's files
-are public and readable cross-origin, since any site may embed the widget.
+Everything a browser runs comes from chatapp itself (no CDN): the widget's bundle, which
+``make web`` builds into ``web/build`` (chatapp/web/build.mjs), the panel's modules under
+``web/static``, and pusher-js / laravel-echo from npm, copied into ``web/static/vendor``.
+Admin pages carry a strict Content-Security-Policy; the widget's files are public and
+readable cross-origin, since any site may embed the widget. Every file is served compressed
+with an ETag (chatapp/assets.py); content-hashed build files are cached for good.
 """
 
 from __future__ import annotations
@@ -12,20 +14,21 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route, Router
-from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chatapp.api.common import json_response, state
+from chatapp.assets import REVALIDATE, asset_response
 from chatapp.config import Settings
 
-__all__ = ["page_routes", "content_security_policy", "WEB_DIR", "VENDOR_FILES"]
+__all__ = ["page_routes", "content_security_policy", "WEB_DIR", "BUILD", "VENDOR_FILES"]
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
 PAGES = WEB_DIR / "pages"
 STATIC = WEB_DIR / "static"
 VENDOR = STATIC / "vendor"
+BUILD = WEB_DIR / "build"
 # What `make web` copies out of node_modules (see chatapp/web/package.json).
 VENDOR_FILES = ("pusher.min.js", "echo.js")
 
@@ -73,7 +76,8 @@ def _page(name: str, *, admin: bool) -> Callable[[Request], Awaitable[Response]]
         if admin:
             headers["X-Frame-Options"] = "DENY"
             headers["Cache-Control"] = "no-store"
-        return Response(path.read_bytes(), media_type="text/html; charset=utf-8", headers=headers)
+        cache_control = headers.pop("Cache-Control")
+        return asset_response(request, path, cache_control=cache_control, headers=headers)
 
     handler.__name__ = f"page_{path.stem}"
     return handler
@@ -88,11 +92,12 @@ class PublicAssets:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control"]
+                headers = list(message.get("headers", []))
                 headers += [
                     (b"access-control-allow-origin", b"*"),
                     (b"cross-origin-resource-policy", b"cross-origin"),
-                    (b"cache-control", b"no-cache"),
+                    # Host pages may read the sizes of these files in Resource Timing.
+                    (b"timing-allow-origin", b"*"),
                 ]
                 message["headers"] = headers
             await send(message)
@@ -100,38 +105,70 @@ class PublicAssets:
         await self.app(scope, receive, with_headers)
 
 
+NOT_FOUND = {"error": "not_found", "message": "No such file"}
+
+
+def assets_missing() -> Response:
+    return json_response(
+        {
+            "error": "assets_missing",
+            "message": "The browser files are not built: run `make web` (npm ci in chatapp/web, "
+            "copy pusher-js and laravel-echo to static/vendor, build the widget with build.mjs)",
+        },
+        503,
+    )
+
+
+def file_under(root: Path, relative: str) -> Path | None:
+    """``root/relative`` if that is a file inside ``root`` (no ``..`` or absolute escapes)."""
+    if not relative or relative.startswith("/") or "\\" in relative:
+        return None
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root.resolve()) or not path.is_file():
+        return None
+    return path
+
+
 async def vendor_file(request: Request) -> Response:
     name = request.path_params["name"]
     if name not in VENDOR_FILES:
-        return json_response({"error": "not_found", "message": "No such file"}, 404)
+        return json_response(NOT_FOUND, 404)
     path = VENDOR / name
     if not path.is_file():
-        return json_response(
-            {
-                "error": "assets_missing",
-                "message": "The browser libraries are not installed: run `make web` "
-                "(npm install in chatapp/web, then copy pusher-js and laravel-echo to static/vendor)",
-            },
-            503,
-        )
-    return FileResponse(path, media_type="text/javascript")
+        return assets_missing()
+    return asset_response(request, path)
+
+
+async def build_file(request: Request) -> Response:
+    """The widget's bundle: content-hashed names, so cached for good (chatapp.assets)."""
+    name = request.path_params["name"]
+    path = file_under(BUILD, name)
+    if path is None or path.suffix in (".gz", ".br", ".tmp"):
+        return json_response(NOT_FOUND, 404)
+    return asset_response(request, path)
+
+
+async def static_file(request: Request) -> Response:
+    path = file_under(STATIC, request.path_params["path"])
+    if path is None or path.is_relative_to(VENDOR.resolve()):
+        return json_response(NOT_FOUND, 404)
+    return asset_response(request, path)
 
 
 async def widget_loader(request: Request) -> Response:
-    return FileResponse(
-        WEB_DIR / "widget.js",
-        media_type="text/javascript",
-        headers={"Cache-Control": "public, max-age=300"},
+    """The small loader at a fixed URL: revalidated on every page view (a 304 when unchanged)."""
+    path = BUILD / "loader.js"
+    if not path.is_file():
+        return assets_missing()
+    return asset_response(
+        request, path, cache_control=REVALIDATE,
+        headers={"Access-Control-Allow-Origin": "*", "Timing-Allow-Origin": "*"},
     )
 
 
 async def service_worker(request: Request) -> Response:
     """Served from /admin/ so it may control the admin pages (Web Push while the tab is closed)."""
-    return FileResponse(
-        STATIC / "admin" / "sw.js",
-        media_type="text/javascript",
-        headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/admin/"},
-    )
+    return asset_response(request, STATIC / "admin" / "sw.js", headers={"Service-Worker-Allowed": "/admin/"})
 
 
 async def admin_home(request: Request) -> Response:
@@ -143,7 +180,8 @@ def page_routes() -> list[Route | Mount]:
     assets = Router(
         [
             Route("/vendor/{name}", vendor_file, methods=["GET", "HEAD"]),
-            Mount("/", app=StaticFiles(directory=STATIC)),
+            Route("/build/{name}", build_file, methods=["GET", "HEAD"]),
+            Route("/{path:path}", static_file, methods=["GET", "HEAD"]),
         ]
     )
     return [

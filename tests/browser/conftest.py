@@ -41,10 +41,12 @@ _ids = itertools.count(1)
 
 
 def ensure_web_assets() -> None:
-    """pusher-js and laravel-echo in chatapp/web/static/vendor (``make web``)."""
+    """pusher-js and laravel-echo in chatapp/web/static/vendor (``make web``), and the widget
+    built from the current sources: build.mjs rebuilds only when a source is newer (~1 s)."""
     vendor = WEB_DIR / "static" / "vendor"
     if not all((vendor / name).is_file() for name in VENDOR_FILES):
         subprocess.run(["make", "-s", "web"], cwd=ROOT, check=True, timeout=300)
+    subprocess.run(["node", "build.mjs"], cwd=WEB_DIR, check=True, timeout=120)
 
 
 @dataclass

@@ -2,6 +2,10 @@
 import Echo from '../vendor/echo.js';
 
 let pusherLoading = null;
+// The widget's build (chatapp/web/build.mjs) names its content-hashed copy; the panel's modules,
+// served as written, use the one `make web` copies.
+/* global __CHATAPP_PUSHER__ */
+const PUSHER_PATH = typeof __CHATAPP_PUSHER__ === 'string' ? __CHATAPP_PUSHER__ : '/static/vendor/pusher.min.js';
 
 /**
  * pusher-js from chatapp's own /static/vendor (copied from npm). Loaded with a classic
@@ -14,7 +18,7 @@ export function loadPusher(base) {
     const had = Object.prototype.hasOwnProperty.call(window, 'Pusher');
     const previous = window.Pusher;
     const script = document.createElement('script');
-    script.src = `${base}/static/vendor/pusher.min.js`;
+    script.src = `${base}${PUSHER_PATH}`;
     script.async = true;
     script.crossOrigin = 'anonymous';
     script.onload = () => {

@@ -4,19 +4,17 @@ import { icon } from '../shared/icons.js';
 import { Composer } from '../shared/composer.js';
 import { ThreadView } from '../shared/thread-view.js';
 import { typingText } from '../shared/typing.js';
+import { t } from '../shared/i18n.js';
 import { WIDGET_CSS } from './styles.js';
+import { adoptStyles, appearance, applyAppearance, launcherButton } from './appearance.js';
 
-const NOTES = {
-  resolved: 'Marked as resolved. Write again if you still need help.',
-  closed: 'This conversation was closed.',
-};
-const START_OVER = 'Start a new conversation';
-
+// Catalogue keys of the notice under a finished chat and of the connection banners.
+const NOTES = { resolved: 'widget.note.resolved', closed: 'widget.note.closed' };
 const BANNERS = {
   connecting: null,
   connected: null,
-  reconnecting: ['Reconnecting… your messages are saved and will appear when we are back.', 'reconnecting'],
-  offline: ['You are offline. Messages you send are delivered when the connection returns.', 'offline'],
+  reconnecting: ['widget.banner.reconnecting', 'reconnecting'],
+  offline: ['widget.banner.offline', 'offline'],
   disabled: null,
 };
 
@@ -30,31 +28,30 @@ export class WidgetView {
     this.applyStyles();
 
     this.badge = el('span', { class: 'badge', hidden: true, 'aria-hidden': 'true' });
-    this.launcher = el('button', {
-      type: 'button', class: 'launcher', 'aria-expanded': 'false', 'aria-controls': 'chatapp-panel',
-      'aria-label': 'Open support chat', onclick: () => actions.toggle(),
-    }, icon('chat'), icon('down'), this.badge);
+    const look = appearance(options);
+    this.launcher = launcherButton(look, t('widget.launcher.open'), () => actions.toggle());
+    this.launcher.append(this.badge);
 
     this.subtitle = el('p', { class: 'subtitle', text: options.subtitle });
     this.muteButton = el('button', { type: 'button', class: 'mute', 'aria-pressed': 'false', onclick: () => actions.mute() });
-    this.closeButton = el('button', { type: 'button', class: 'close', 'aria-label': 'Close chat', onclick: () => actions.close() }, icon('close'));
+    this.closeButton = el('button', { type: 'button', class: 'close', 'aria-label': t('widget.close'), onclick: () => actions.close() }, icon('close'));
     this.banner = el('p', { class: 'banner', role: 'status', hidden: true });
-    this.older = el('button', { type: 'button', class: 'older', hidden: true, onclick: () => actions.older(), text: 'Show earlier messages' });
-    this.list = el('ol', { class: 'messages', role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-label': 'Messages' });
+    this.older = el('button', { type: 'button', class: 'older', hidden: true, onclick: () => actions.older(), text: t('thread.older') });
+    this.list = el('ol', { class: 'messages', role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-label': t('thread.messages') });
     this.scroller = el('div', { class: 'scroller' },
       this.older,
       options.greeting ? el('p', { class: 'greeting', text: options.greeting }) : null,
       this.list);
     this.typing = el('div', { class: 'typing', role: 'status', 'aria-live': 'polite' });
     this.noteText = el('span', { class: 'note-text' });
-    this.startOverButton = el('button', { type: 'button', class: 'link-button start-over', hidden: true, onclick: () => actions.startOver(), text: START_OVER });
+    this.startOverButton = el('button', { type: 'button', class: 'link-button start-over', hidden: true, onclick: () => actions.startOver(), text: t('widget.startOver') });
     this.note = el('div', { class: 'note', role: 'status', hidden: true }, this.noteText, ' ', this.startOverButton);
     this.composer = new Composer({
-      idPrefix: 'chatapp', placeholder: 'Write a message…',
+      idPrefix: 'chatapp', placeholder: t('widget.placeholder'),
       onSend: (text, file) => actions.send(text, file),
       onInput: (text) => actions.input(text),
     });
-    this.endButton = el('button', { type: 'button', class: 'end', hidden: true, onclick: () => actions.endChat(), text: 'End chat' });
+    this.endButton = el('button', { type: 'button', class: 'end', hidden: true, onclick: () => actions.endChat(), text: t('widget.endChat') });
     this.panel = el('section', {
       id: 'chatapp-panel', class: 'panel', role: 'dialog', 'aria-modal': 'false', 'aria-labelledby': 'chatapp-title', hidden: true,
     },
@@ -62,31 +59,23 @@ export class WidgetView {
       el('div', { class: 'titles' }, el('h2', { id: 'chatapp-title', text: options.title }), this.subtitle),
       this.muteButton, this.closeButton),
     this.banner, this.scroller, this.typing, this.note, this.composer.form,
-    el('div', { class: 'foot' }, el('span', { text: 'Live chat' }), this.endButton));
+    el('div', { class: 'foot' }, el('span', { text: t('widget.footer') }), this.endButton));
     this.panel.addEventListener('keydown', (event) => {
       if (event.key === 'Escape') { event.stopPropagation(); actions.close(); }
     });
-    this.root = el('div', { class: `root ${options.position === 'left' ? 'left' : ''}` }, this.panel, this.launcher);
-    if (options.color) this.root.style.setProperty('--accent', options.color);
+    this.root = el('div', { class: 'root' }, this.panel, this.launcher);
+    applyAppearance(this.root, look);
     this.shadow.append(this.root);
     this.threadView = new ThreadView({
       list: this.list, scroller: this.scroller, api,
-      labels: { ours: () => 'You', theirs: (m) => m.sender_name || 'Support' },
+      labels: { ours: () => t('thread.you'), theirs: (m) => m.sender_name || t('thread.support') },
       onRetry: (key) => actions.retry(key), onDiscard: (key) => actions.discard(key),
     });
     this.setMuted(false);
     this.setVisible(false);
   }
 
-  applyStyles() {
-    try {
-      const sheet = new CSSStyleSheet();
-      sheet.replaceSync(WIDGET_CSS);
-      this.shadow.adoptedStyleSheets = [sheet];
-    } catch {
-      this.shadow.append(el('style', { text: WIDGET_CSS }));
-    }
-  }
+  applyStyles() { adoptStyles(this.shadow, WIDGET_CSS); }
 
   mount() { (document.body || document.documentElement).append(this.host); }
 
@@ -114,31 +103,31 @@ export class WidgetView {
 
   updateLauncherLabel() {
     const open = this.launcher.getAttribute('aria-expanded') === 'true';
-    let label = open ? 'Close support chat' : 'Open support chat';
-    if (this.unread > 0) label += `, ${this.unread} unread ${this.unread === 1 ? 'message' : 'messages'}`;
+    let label = t(open ? 'widget.launcher.close' : 'widget.launcher.open');
+    if (this.unread > 0) label = t('widget.launcher.withUnread', { label, count: this.unread });
     this.launcher.setAttribute('aria-label', label);
   }
 
   setMuted(muted) {
     this.muteButton.replaceChildren(icon(muted ? 'bellOff' : 'bell'));
     this.muteButton.setAttribute('aria-pressed', String(muted));
-    this.muteButton.setAttribute('aria-label', muted ? 'Unmute new message sound' : 'Mute new message sound');
-    this.muteButton.title = muted ? 'Sound off' : 'Sound on';
+    this.muteButton.setAttribute('aria-label', t(muted ? 'widget.sound.unmute' : 'widget.sound.mute'));
+    this.muteButton.title = t(muted ? 'widget.sound.off' : 'widget.sound.on');
   }
 
   setBanner(status) {
     const banner = BANNERS[status];
     this.banner.hidden = !banner;
     this.banner.className = `banner ${banner ? banner[1] : ''}`;
-    this.banner.textContent = banner ? banner[0] : '';
+    this.banner.textContent = banner ? t(banner[0]) : '';
   }
 
   setTyping(names) { this.typing.textContent = typingText(names); }
 
   setRoom(room, defaultSubtitle) {
     let subtitle = defaultSubtitle;
-    if (room && room.assigned_admin && room.assigned_admin.name) subtitle = `${room.assigned_admin.name} is helping you`;
-    const note = (room && NOTES[room.status]) || '';
+    if (room && room.assigned_admin && room.assigned_admin.name) subtitle = t('widget.helping', { name: room.assigned_admin.name });
+    const note = room && NOTES[room.status] ? t(NOTES[room.status]) : '';
     this.subtitle.textContent = subtitle;
     this.noteText.textContent = note;
     this.note.hidden = !note;

@@ -1,19 +1,23 @@
 // The embeddable support chat: boot() is called by /widget.js with the page's options.
 import { Api, ApiError, newKey, retryDelay, transient } from '../shared/api.js';
-import { connectRealtime } from '../shared/realtime.js';
-import { Conversation } from '../shared/conversation.js';
 import { Outbox } from '../shared/outbox.js';
 import { Thread } from '../shared/thread.js';
 import { Chime } from '../shared/sound.js';
+import { errorText, loadCatalogue, t } from '../shared/i18n.js';
 import { WidgetView } from './view.js';
 import { SessionStore, resolveSession, newGuest } from './session.js';
 
+// title, subtitle and greeting default to the catalogue's text in the visitor's language.
 const DEFAULTS = {
-  title: 'Support',
-  subtitle: 'We usually reply in a few minutes',
-  greeting: 'Hi! Ask us anything, we are here to help.',
+  title: '',
+  subtitle: '',
+  greeting: '',
+  locale: '',
   position: 'right',
   color: '',
+  accent: '',
+  theme: 'auto',
+  label: '',
   requireLogin: false,
   name: '',
   identity: '',
@@ -37,7 +41,7 @@ function normalise(raw) {
   const options = { ...DEFAULTS };
   for (const name of Object.keys(DEFAULTS)) if (raw[name] !== undefined && raw[name] !== null) options[name] = raw[name];
   options.requireLogin = options.requireLogin === true || options.requireLogin === 'true';
-  if (!/^#[0-9a-f]{3,8}$/i.test(options.color || '')) options.color = '';
+  for (const name of ['title', 'subtitle', 'greeting']) options[name] = options[name] || t(`widget.${name}`);
   return options;
 }
 
@@ -128,6 +132,14 @@ export class Widget {
     }
     if (session) await this.useToken(session.token);
     this.view.setVisible(this.visible());
+    this.handOverLauncher();
+  }
+
+  /** The loader's stand-in launcher goes once this widget's own is shown (or known hidden). */
+  handOverLauncher() {
+    if (!this.placeholder) return;
+    this.placeholder.handOver(this.visible() ? this.view.launcher : null);
+    this.placeholder = null;
   }
 
   async useToken(token) {
@@ -142,6 +154,10 @@ export class Widget {
   }
 
   async connect() {
+    // The conversation code, laravel-echo and pusher-js load only once there is a chat to show.
+    const [{ connectRealtime }, { Conversation }] = await Promise.all([
+      import('../shared/realtime.js'), import('../shared/conversation.js'),
+    ]);
     try {
       this.realtime = await connectRealtime(this.base, this.api, this.config);
     } catch (error) {
@@ -247,7 +263,7 @@ export class Widget {
       this.starting = this.newGuestSession()
         .then((session) => this.useToken(session.token))
         .catch((error) => {
-          const reason = `Cannot start the chat: ${error.message}`;
+          const reason = t('widget.cannotStart', { reason: errorText(error) });
           this.view.composer.error.textContent = reason;
           this.outbox.failQueued(reason);
           this.renderThread();
@@ -308,7 +324,7 @@ export class Widget {
       const doc = await this.api.post(`/api/chat/rooms/${room.id}/close`);
       this.conversation.onRoom(doc.room);
     } catch (error) {
-      this.view.composer.error.textContent = error.message;
+      this.view.composer.error.textContent = errorText(error);
     }
   }
 
@@ -375,9 +391,16 @@ export class Widget {
   }
 }
 
+/** The visitor's languages, best first: the tag's data-locale, the host page's <html lang>, the browser's. */
+export function visitorLocales(tagLocale) {
+  return [tagLocale, document.documentElement.lang, ...(navigator.languages || [navigator.language])].filter(Boolean);
+}
+
 /** Called by /widget.js: replace the queued stubs of window.ChatWidget with the real methods. */
-export async function boot(base, options, publicApi, queue) {
+export async function boot(base, options, publicApi, queue, placeholder = null) {
+  await loadCatalogue(new Api(base), visitorLocales(options.locale));
   const widget = new Widget(base, options);
+  widget.placeholder = placeholder;
   const methods = ['open', 'close', 'identify', 'setToken', 'logout', 'on', 'off', 'setMuted', 'destroy'];
   for (const name of methods) publicApi[name] = (...args) => widget[name](...args);
   publicApi.toggle = () => (widget.isOpen ? widget.close() : widget.open());
@@ -385,7 +408,7 @@ export async function boot(base, options, publicApi, queue) {
   publicApi.isMuted = () => widget.chime.muted;
   const early = queue.splice(0);
   for (const [name, args] of early.filter(([n]) => n === 'on' || n === 'off')) widget[name](...args);
-  widget.started = widget.start();
+  widget.started = widget.start().finally(() => widget.handOverLauncher());
   await widget.started;
   for (const [name, args] of early.filter(([n]) => n !== 'on' && n !== 'off')) await publicApi[name](...args);
   return widget;

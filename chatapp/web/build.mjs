@@ -1,0 +1,112 @@
+// Builds what a host page loads for the chat widget (run by `make web`, `make run`, `make test`
+// and the browser tests' fixture; it does nothing when no source is newer than the output):
+//
+//   build/loader.js         served at /widget.js (short cache): options, window.ChatWidget and
+//                           the launcher, drawn at once; then it imports the widget module
+//   build/widget-HASH.js    the widget (immutable); conversation code, laravel-echo and
+//   build/chunk-HASH.js     pusher-js are chunks it imports only when a chat starts
+//   build/manifest.json     logical name -> hashed file
+//
+// Every file gets .gz and .br siblings so chatapp serves them compressed without work per request.
+// Usage: node build.mjs [--force]
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, constants as zlib, gzipSync } from 'node:zlib';
+import * as esbuild from 'esbuild';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const OUT = path.join(HERE, 'build');
+const STATIC = path.join(HERE, 'static');
+const MANIFEST = path.join(OUT, 'manifest.json');
+const PUSHER = path.join(HERE, 'node_modules', 'pusher-js', 'dist', 'web', 'pusher.min.js');
+const ECHO = path.join(HERE, 'node_modules', 'laravel-echo', 'dist', 'echo.js');
+const SOURCES = [path.join(STATIC, 'widget'), path.join(STATIC, 'shared'), path.join(HERE, 'build.mjs'),
+  path.join(HERE, 'package-lock.json')];
+const TARGET = 'es2020';
+
+function newestMtime(entry) {
+  const stat = fs.statSync(entry);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return Math.max(stat.mtimeMs, ...fs.readdirSync(entry).map((name) => newestMtime(path.join(entry, name))));
+}
+
+function upToDate() {
+  if (!fs.existsSync(MANIFEST)) return false;
+  const built = fs.statSync(MANIFEST).mtimeMs;
+  return SOURCES.every((source) => newestMtime(source) < built);
+}
+
+// The panel imports the copy `make web` puts in static/vendor; the bundle takes npm's file itself.
+const echoFromNpm = {
+  name: 'echo-from-npm',
+  setup(build) { build.onResolve({ filter: /\/vendor\/echo\.js$/ }, () => ({ path: ECHO })); },
+};
+
+const hashOf = (bytes) => createHash('sha256').update(bytes).digest('base64url').slice(0, 10);
+
+/** Write through a temporary name: a server answering meanwhile never reads half a file. */
+function writeAtomically(file, bytes) {
+  const temporary = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temporary, bytes);
+  fs.renameSync(temporary, file);
+}
+
+function emit(name, bytes, written) {
+  const file = path.join(OUT, name);
+  writeAtomically(file, bytes);
+  writeAtomically(`${file}.gz`, gzipSync(bytes, { level: 9 }));
+  writeAtomically(`${file}.br`, brotliCompressSync(bytes, {
+    params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: bytes.length },
+  }));
+  written.add(name);
+}
+
+async function build() {
+  fs.mkdirSync(OUT, { recursive: true });
+  const written = new Set();
+
+  // pusher-js as npm ships it (already minified), under a content-hashed name.
+  const pusher = fs.readFileSync(PUSHER);
+  const pusherName = `pusher-${hashOf(pusher)}.min.js`;
+  emit(pusherName, pusher, written);
+
+  const widget = await esbuild.build({
+    entryPoints: { widget: path.join(STATIC, 'widget', 'widget.js') },
+    plugins: [echoFromNpm],
+    bundle: true, splitting: true, format: 'esm', minify: true, target: TARGET,
+    entryNames: '[name]-[hash]', chunkNames: 'chunk-[hash]', outdir: OUT, write: false, metafile: true,
+    define: { __CHATAPP_PUSHER__: JSON.stringify(`/static/build/${pusherName}`) },
+    legalComments: 'eof', logLevel: 'warning',
+  });
+  let widgetName = null;
+  for (const file of widget.outputFiles) {
+    const name = path.relative(OUT, file.path);
+    if (/^widget-/.test(name)) widgetName = name;
+    emit(name, Buffer.from(file.contents), written);
+  }
+
+  const loader = await esbuild.build({
+    entryPoints: [path.join(STATIC, 'widget', 'loader.js')],
+    bundle: true, format: 'iife', minify: true, target: TARGET, write: false, logLevel: 'warning',
+    define: { __CHATAPP_WIDGET__: JSON.stringify(`/static/build/${widgetName}`) },
+  });
+  emit('loader.js', Buffer.from(loader.outputFiles[0].contents), written);
+
+  const manifest = { 'widget.js': widgetName, 'loader.js': 'loader.js', 'pusher.min.js': pusherName };
+  writeAtomically(MANIFEST, `${JSON.stringify(manifest, null, 2)}\n`);
+  written.add('manifest.json');
+
+  // Files of earlier builds go (after the new ones are in place, so nothing is ever missing).
+  for (const name of fs.readdirSync(OUT)) {
+    const base = name.replace(/\.(gz|br)$/, '');
+    if (!written.has(base)) fs.rmSync(path.join(OUT, name), { force: true });
+  }
+  return manifest;
+}
+
+if (!process.argv.includes('--force') && upToDate()) process.exit(0);
+const started = Date.now();
+const manifest = await build();
+console.log(`chat widget built in ${Date.now() - started} ms: ${Object.values(manifest).join(', ')}`);
