@@ -2,12 +2,7 @@
 // change the password. The server revokes the tokens; a 401 anywhere sends the panel to
 // the login page (see session.js), so other devices leave as soon as they next ask.
 import { TOKEN_KEY, signOut } from './session.js';
-
-const TEXT = {
-  mismatch: 'The new passwords do not match.',
-  changed: 'Password changed. Every other device has been signed out.',
-  failed: 'Could not sign out everywhere: ',
-};
+import { errorText, t } from '../shared/i18n.js';
 
 export class AccountMenu {
   /** api: the panel's Api (its token is replaced after a password change). */
@@ -38,7 +33,7 @@ export class AccountMenu {
       await this.api.post('/api/auth/logout-all');
     } catch (error) {
       if (error.status === 401) return; // already revoked: the 401 handler took us to the login page
-      this.notice.textContent = TEXT.failed + error.message;
+      this.notice.textContent = t('account.failed', { reason: errorText(error) });
       return;
     }
     signOut();
@@ -54,7 +49,7 @@ export class AccountMenu {
     const current = this.form.elements.namedItem('current_password').value;
     const fresh = this.form.elements.namedItem('new_password').value;
     if (fresh !== this.form.elements.namedItem('new_password_again').value) {
-      this.error.textContent = TEXT.mismatch;
+      this.error.textContent = t('account.mismatch');
       return;
     }
     const submit = document.getElementById('password-submit');
@@ -66,9 +61,9 @@ export class AccountMenu {
       this.api.token = doc.token;
       localStorage.setItem(TOKEN_KEY, doc.token);
       this.dialog.close();
-      this.notice.textContent = TEXT.changed;
+      this.notice.textContent = t('account.changed');
     } catch (error) {
-      this.error.textContent = error.message;
+      this.error.textContent = errorText(error);
     } finally {
       submit.disabled = false;
     }

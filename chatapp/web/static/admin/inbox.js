@@ -5,6 +5,7 @@
 // or removes its one room in place; the loaded pages stay. Only a resync (reconnect, a
 // gap in the feed, the slow timer) asks the server again, for as many rooms as are shown.
 import { el, ago } from '../shared/dom.js';
+import { t } from '../shared/i18n.js';
 
 const STAT_IDS = { open: 'open', assigned: 'assigned', unassigned: 'unassigned', urgent: 'urgent', unread: 'unread_messages', mine: 'mine' };
 const PER_PAGE = 30;
@@ -32,7 +33,7 @@ function compareRooms(a, b) {
 }
 
 function roomName(room) {
-  return (room.user && room.user.name) || `Visitor #${room.user ? room.user.id : '?'}`;
+  return (room.user && room.user.name) || t('inbox.visitor', { id: room.user ? room.user.id : '?' });
 }
 
 export class Inbox {
@@ -189,7 +190,7 @@ export class Inbox {
     this.page = page;
     this.cursor = doc.meta.next_cursor || null;
     this.more.hidden = this.query ? page >= doc.meta.pages : !this.cursor;
-    this.count.textContent = `${doc.meta.total} ${doc.meta.total === 1 ? 'conversation' : 'conversations'}`;
+    this.count.textContent = t('panel.count', { count: doc.meta.total });
   }
 
   async loadStats() {
@@ -269,21 +270,25 @@ export class Inbox {
     if (unread) classes.push('unread');
     if (room.priority === 'urgent') classes.push('urgent');
     if (room.id === this.activeId) classes.push('active');
-    const assignee = room.assigned_admin ? (room.assigned_admin.id === this.me.id ? 'You' : room.assigned_admin.name) : null;
+    const assignee = room.assigned_admin ? (room.assigned_admin.id === this.me.id ? t('inbox.you') : room.assigned_admin.name) : null;
     const link = el('a', {
       href: `/admin/chat/${room.id}`,
       'aria-current': room.id === this.activeId ? 'page' : null,
-      'aria-label': `${name}${unread ? `, ${unread} unread` : ''}${room.priority === 'urgent' ? ', urgent' : ''}, ${room.status}: ${room.last_message_preview || room.subject || ''}`,
+      'aria-label': t('inbox.itemLabel', {
+        name,
+        state: [unread ? t('inbox.unreadLabel', { count: unread }) : '', room.priority === 'urgent' ? t('priority.urgent') : '', t(`status.${room.status}`)].filter(Boolean).join(', '),
+        preview: room.last_message_preview || room.subject || '',
+      }),
     },
-    el('span', { class: 'avatar', 'aria-hidden': 'true', text: name.trim().charAt(0).toUpperCase() || '?' }),
-    el('span', { class: 'room-name', text: name }),
+    el('span', { class: 'avatar', 'aria-hidden': 'true', 'data-user-content': '', text: name.trim().charAt(0).toUpperCase() || '?' }),
+    el('span', { class: 'room-name', text: name, 'data-user-content': room.user && room.user.name ? '' : null }),
     el('time', { class: 'room-time', datetime: room.last_message_at || room.created_at, text: ago(room.last_message_at || room.created_at) }),
-    el('span', { class: 'room-preview', text: room.last_message_preview || room.subject || 'No messages yet' }),
+    el('span', { class: 'room-preview', ...(room.last_message_preview || room.subject ? { 'data-user-content': '' } : {}), text: room.last_message_preview || room.subject || t('inbox.noMessages') }),
     el('span', { class: 'unread-badge', hidden: !unread, text: unread > 99 ? '99+' : String(unread) }),
     el('span', { class: 'chips' },
-      el('span', { class: `chip status-${room.status}`, text: room.status }),
-      room.priority === 'urgent' ? el('span', { class: 'chip urgent', text: 'urgent' }) : null,
-      assignee ? el('span', { class: 'chip', text: `→ ${assignee}` }) : null,
+      el('span', { class: `chip status-${room.status}`, text: t(`status.${room.status}`) }),
+      room.priority === 'urgent' ? el('span', { class: 'chip urgent', text: t('priority.urgent') }) : null,
+      assignee ? el('span', { class: 'chip', text: `→ ${assignee}`, 'data-user-content': room.assigned_admin.id === this.me.id ? null : '' }) : null,
       el('span', { class: 'chip', text: `#${room.id}` })));
     link.addEventListener('click', (event) => {
       if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;

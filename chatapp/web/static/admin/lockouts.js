@@ -1,10 +1,11 @@
 // Sign-in lockouts and back-offs: shown to support only while there are recent ones.
 import { el, clockTime } from '../shared/dom.js';
+import { t } from '../shared/i18n.js';
 
 const TEXT = {
-  summary: (n) => `${n} sign-in ${n === 1 ? 'lockout' : 'lockouts'} recently`,
-  address: (lk) => `${lk.account}: ${lk.failures} failed sign-ins from ${lk.address}; that address waits until ${clockTime(lk.until)}`,
-  account: (lk) => `${lk.account}: ${lk.failures} failed sign-ins from several addresses (latest ${lk.address}); failing addresses back off`,
+  summary: (n) => t('lockouts.summary', { count: n }),
+  address: (lk) => t('lockouts.address', { account: lk.account, count: lk.failures, address: lk.address, until: clockTime(lk.until) }),
+  account: (lk) => t('lockouts.account', { account: lk.account, count: lk.failures, address: lk.address }),
 };
 const REFRESH_MS = 60_000;
 

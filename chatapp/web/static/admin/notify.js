@@ -1,6 +1,7 @@
 // Telling support about new chats: an in-app toast, a chime, a browser notification when the
 // tab is in the background, and Web Push (through the service worker) when it is closed.
 import { el } from '../shared/dom.js';
+import { errorText, t } from '../shared/i18n.js';
 
 function urlBase64ToBytes(value) {
   const padded = value.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (value.length % 4)) % 4);
@@ -30,7 +31,7 @@ export class Notifier {
       return;
     }
     const permission = Notification.permission;
-    this.button.textContent = text || (permission === 'granted' ? 'Notifications on' : permission === 'denied' ? 'Notifications blocked' : 'Enable notifications');
+    this.button.textContent = text || t(permission === 'granted' ? 'notify.on' : permission === 'denied' ? 'notify.blocked' : 'notify.enable');
     this.button.disabled = permission !== 'default';
   }
 
@@ -38,7 +39,7 @@ export class Notifier {
     if (!this.supported()) return;
     const permission = await Notification.requestPermission();
     this.showState();
-    if (permission === 'granted') await this.subscribe().catch((error) => this.showState(`Notifications on (no push: ${error.message})`));
+    if (permission === 'granted') await this.subscribe().catch((error) => this.showState(t('notify.noPush', { reason: errorText(error) })));
   }
 
   /** Register the service worker and a Web Push subscription so chats reach a closed tab. */
@@ -74,11 +75,11 @@ export class Notifier {
     const open = el('a', {
       href: `/admin/chat/${roomId}`,
       onclick: (event) => { event.preventDefault(); close(); this.go(roomId); },
-      text: 'Open',
+      text: t('notify.open'),
     });
     const node = el('div', { class: `toast ${urgent ? 'urgent' : ''}`, dataset: { room: roomId } },
-      el('div', { class: 'toast-text' }, el('strong', { text: title }), el('span', { text: body }), ' ', open),
-      el('button', { type: 'button', 'aria-label': 'Dismiss', onclick: close }, '×'));
+      el('div', { class: 'toast-text' }, el('strong', { text: title }), el('span', { text: body, 'data-user-content': '' }), ' ', open),
+      el('button', { type: 'button', 'aria-label': t('notify.dismiss'), onclick: close }, '×'));
     this.toasts.append(node);
     while (this.toasts.children.length > 4) this.toasts.firstElementChild.remove();
     setTimeout(close, 8000);

@@ -8,10 +8,8 @@ import { FeedSequence, keepFresh } from './feed.js';
 import { RoomPane } from './room.js';
 import { Notifier } from './notify.js';
 import { Lockouts } from './lockouts.js';
-
-const CONNECTION_TEXT = {
-  connecting: 'Connecting…', connected: 'Live', reconnecting: 'Reconnecting…', offline: 'Offline', disabled: 'Live updates off',
-};
+import { LocaleMenu, useAgentLocale } from './locale.js';
+import { has, t } from '../shared/i18n.js';
 
 function roomIdFromPath() {
   const match = location.pathname.match(/^\/admin\/chat\/(\d+)\/?$/);
@@ -19,7 +17,7 @@ function roomIdFromPath() {
 }
 
 function customer(room) {
-  return (room.user && room.user.name) || 'A visitor';
+  return (room.user && room.user.name) || t('panel.aVisitor');
 }
 
 class Panel {
@@ -40,6 +38,8 @@ class Panel {
     }
     if (me.role !== 'admin') { signOut('forbidden'); return; }
     this.me = me;
+    await useAgentLocale(this.api, me);
+    new LocaleMenu({ api: this.api, select: document.getElementById('locale-select') }).start();
     document.getElementById('me-name').textContent = me.name;
     new AccountMenu({ api: this.api }).start();
     this.config = await this.api.get('/api/config');
@@ -78,7 +78,7 @@ class Panel {
     const button = document.getElementById('sound-button');
     const show = () => {
       button.setAttribute('aria-pressed', String(!this.chime.muted));
-      button.textContent = this.chime.muted ? 'Sound off' : 'Sound on';
+      button.textContent = t(this.chime.muted ? 'panel.sound.off' : 'panel.sound.on');
     };
     button.addEventListener('click', () => { this.chime.setMuted(!this.chime.muted); show(); });
     show();
@@ -86,7 +86,7 @@ class Panel {
 
   showConnection(status) {
     this.connection.dataset.status = status;
-    this.connection.textContent = CONNECTION_TEXT[status] || status;
+    this.connection.textContent = has(`panel.connection.${status}`) ? t(`panel.connection.${status}`) : status;
   }
 
   /** The admin feed (new chats, messages, state changes, stats) and who of support is online. */
@@ -108,7 +108,7 @@ class Panel {
       .listen('.stats.updated', ({ stats, mine_by_admin: mine }) => this.inbox.showStats(stats, mine));
     const agents = document.getElementById('agents');
     const members = new Map();
-    const show = () => { agents.textContent = `${members.size} ${members.size === 1 ? 'agent' : 'agents'} online`; };
+    const show = () => { agents.textContent = t('panel.agentsOnline', { count: members.size }); };
     this.realtime.join('admins')
       .here((list) => { members.clear(); list.forEach((m) => members.set(m.id, m)); show(); })
       .joining((m) => { members.set(m.id, m); show(); })
@@ -124,8 +124,8 @@ class Panel {
     this.recentlyCreated.add(room.id);
     setTimeout(() => this.recentlyCreated.delete(room.id), 5000);
     this.notifier.announce({
-      title: `New chat from ${customer(room)}`,
-      body: room.last_message_preview || room.subject || 'Waiting for the first message',
+      title: t('panel.newChat', { name: customer(room) }),
+      body: room.last_message_preview || room.subject || t('panel.waitingFirst'),
       roomId: room.id, urgent: room.priority === 'urgent',
     });
   }
@@ -140,7 +140,8 @@ class Panel {
       this.chime.play();
       return;
     }
-    this.notifier.announce({ title: `${room.priority === 'urgent' ? 'Urgent: ' : ''}${customer(room)}`, body: text, roomId: room.id, urgent: room.priority === 'urgent' });
+    const title = room.priority === 'urgent' ? t('panel.urgentTitle', { name: customer(room) }) : customer(room);
+    this.notifier.announce({ title, body: text, roomId: room.id, urgent: room.priority === 'urgent' });
   }
 
   go(roomId) {
@@ -161,7 +162,8 @@ class Panel {
   /** "(3) Olena · Support inbox": unread messages across all chats, then where I am. */
   updateTitle() {
     const unread = (this.inbox && this.inbox.stats.unread_messages) || 0;
-    document.title = `${unread ? `(${unread}) ` : ''}${this.roomName ? `${this.roomName} · ` : ''}Support inbox`;
+    const title = `${this.roomName ? `${this.roomName} · ` : ''}${t('panel.title')}`;
+    document.title = unread ? t('panel.titleWithUnread', { count: unread, title }) : title;
   }
 }
 
@@ -169,5 +171,5 @@ const api = adminApi();
 if (!api) location.assign(loginUrl());
 else new Panel(api).start().catch((error) => {
   console.error(error);
-  document.getElementById('connection').textContent = `Error: ${error.message}`;
+  document.getElementById('connection').textContent = t('panel.error', { reason: error.message });
 });

@@ -4,6 +4,7 @@ import { Composer } from '../shared/composer.js';
 import { Conversation } from '../shared/conversation.js';
 import { ThreadView } from '../shared/thread-view.js';
 import { typingText } from '../shared/typing.js';
+import { errorText, t } from '../shared/i18n.js';
 
 const ROUTES = {
   room: (id) => `/api/admin/chat/rooms/${id}`,
@@ -16,31 +17,25 @@ const ROUTES = {
 
 // Which actions each status allows (mirrors the server's policy; it has the last word).
 const ACTIONS = [
-  { name: 'assign', label: 'Assign to me', when: (r, me) => ['open', 'assigned'].includes(r.status) && !(r.assigned_admin && r.assigned_admin.id === me.id) },
-  { name: 'unassign', label: 'Unassign', when: (r) => r.status === 'assigned' },
-  { name: 'priority', label: 'Urgent', when: (r) => ['open', 'assigned', 'resolved'].includes(r.status) },
-  { name: 'resolve', label: 'Resolve', when: (r) => ['open', 'assigned'].includes(r.status) },
-  { name: 'close', label: 'Close', when: (r) => ['open', 'assigned', 'resolved'].includes(r.status), danger: true },
-  { name: 'reopen', label: 'Reopen', when: (r) => ['resolved', 'closed'].includes(r.status) },
+  { name: 'assign', label: 'room.action.assign', when: (r, me) => ['open', 'assigned'].includes(r.status) && !(r.assigned_admin && r.assigned_admin.id === me.id) },
+  { name: 'unassign', label: 'room.action.unassign', when: (r) => r.status === 'assigned' },
+  { name: 'priority', label: 'room.action.priority', when: (r) => ['open', 'assigned', 'resolved'].includes(r.status) },
+  { name: 'resolve', label: 'room.action.resolve', when: (r) => ['open', 'assigned'].includes(r.status) },
+  { name: 'close', label: 'room.action.close', when: (r) => ['open', 'assigned', 'resolved'].includes(r.status), danger: true },
+  { name: 'reopen', label: 'room.action.reopen', when: (r) => ['resolved', 'closed'].includes(r.status) },
 ];
 
-const TEXT = {
-  alreadyAssigned: (name) => `Already assigned to ${name}`,
-  assigneeChanged: 'The assignee changed meanwhile; the chat is shown as it is now.',
-};
-
-const ROLE_NAMES = { guest: 'Guest visitor', user: 'Customer', admin: 'Support admin' };
-const UNVERIFIED = { text: 'unverified', title: 'Anyone can sign up with any address: this one is not proven to be theirs' };
 
 /** The visitor's e-mail, marked when it is only what they typed at sign-up. */
 function emailValue(user) {
   if (!user.email) return '—';
-  if (user.email_verified) return user.email;
-  return [user.email, ' ', el('span', { class: 'chip unverified', title: UNVERIFIED.title, text: UNVERIFIED.text })];
+  const email = el('span', { text: user.email, 'data-user-content': '' });
+  if (user.email_verified) return email;
+  return [email, ' ', el('span', { class: 'chip unverified', title: t('room.unverifiedTitle'), text: t('room.unverified') })];
 }
 
 function customerName(room) {
-  return (room.user && room.user.name) || `Visitor #${room.user ? room.user.id : '?'}`;
+  return (room.user && room.user.name) || t('inbox.visitor', { id: room.user ? room.user.id : '?' });
 }
 
 export class RoomPane {
@@ -62,15 +57,15 @@ export class RoomPane {
     this.title = el('h2', { id: 'room-title' });
     this.sub = el('p', { class: 'room-sub' });
     this.buttons = {};
-    const actions = el('div', { class: 'actions', role: 'toolbar', 'aria-label': 'Conversation actions' });
+    const actions = el('div', { class: 'actions', role: 'toolbar', 'aria-label': t('room.actions') });
     for (const action of ACTIONS) {
-      const button = el('button', { type: 'button', class: action.danger ? 'danger' : '', dataset: { action: action.name }, onclick: () => this.act(action.name), text: action.label });
+      const button = el('button', { type: 'button', class: action.danger ? 'danger' : '', dataset: { action: action.name }, onclick: () => this.act(action.name), text: t(action.label) });
       if (action.name === 'priority') button.setAttribute('aria-pressed', 'false');
       this.buttons[action.name] = button;
       actions.append(button);
     }
     this.detailsToggle = el('button', {
-      type: 'button', class: 'details-toggle', 'aria-expanded': 'false', 'aria-controls': 'room-details', text: 'Customer details',
+      type: 'button', class: 'details-toggle', 'aria-expanded': 'false', 'aria-controls': 'room-details', text: t('room.detailsToggle'),
       onclick: () => {
         const open = this.root.classList.toggle('show-details');
         this.detailsToggle.setAttribute('aria-expanded', String(open));
@@ -78,13 +73,13 @@ export class RoomPane {
     });
     actions.append(this.detailsToggle);
     this.actionError = el('p', { class: 'action-error', role: 'alert' });
-    this.older = el('button', { type: 'button', class: 'older', hidden: true, text: 'Show earlier messages', onclick: () => this.conversation.loadOlder() });
-    this.list = el('ol', { class: 'messages', role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-label': 'Messages' });
+    this.older = el('button', { type: 'button', class: 'older', hidden: true, text: t('thread.older'), onclick: () => this.conversation.loadOlder() });
+    this.list = el('ol', { class: 'messages', role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-label': t('thread.messages') });
     this.scroller = el('div', { class: 'scroller' }, this.older, this.list);
     this.typing = el('div', { class: 'typing', role: 'status', 'aria-live': 'polite' });
     this.note = el('p', { class: 'note', hidden: true });
     this.composer = new Composer({
-      idPrefix: 'reply', placeholder: 'Reply to the customer…',
+      idPrefix: 'reply', placeholder: t('room.replyPlaceholder'),
       maxLength: this.config.limits.max_message_length, maxBytes: this.config.limits.max_upload_bytes,
       onSend: (text, file) => { this.conversation.send(text, file); return true; },
       onInput: (text) => this.conversation && this.conversation.typed(text),
@@ -92,19 +87,19 @@ export class RoomPane {
     this.details = el('dl');
     this.root.replaceChildren(
       el('header', { class: 'room-head' },
-        el('a', { class: 'back', href: '/admin/chat', onclick: (event) => { event.preventDefault(); this.onBack(); }, text: '← Inbox' }),
+        el('a', { class: 'back', href: '/admin/chat', onclick: (event) => { event.preventDefault(); this.onBack(); }, text: t('room.back') }),
         el('div', { class: 'titles' }, this.title, this.sub),
         actions),
       this.actionError,
       el('div', { class: 'room-body' },
         el('div', { class: 'conversation' }, this.scroller, this.typing, this.note, this.composer.form),
         el('aside', { id: 'room-details', class: 'details', 'aria-labelledby': 'details-title' },
-          el('h3', { id: 'details-title', text: 'Customer' }), this.details)));
+          el('h3', { id: 'details-title', text: t('room.customer') }), this.details)));
     this.threadView = new ThreadView({
       list: this.list, scroller: this.scroller, api: this.api,
       labels: {
-        ours: (m) => (m.user_id === this.me.id || m.sender_role === 'local' ? 'You' : m.sender_name || 'Support'),
-        theirs: (m) => m.sender_name || 'Customer',
+        ours: (m) => (m.user_id === this.me.id || m.sender_role === 'local' ? t('thread.you') : m.sender_name || t('thread.support')),
+        theirs: (m) => m.sender_name || t('thread.customer'),
       },
       onRetry: (key) => this.conversation.retry(key),
       onDiscard: (key) => this.conversation.discard(key),
@@ -117,15 +112,15 @@ export class RoomPane {
     if (!this.title) this.build();
     this.root.hidden = false;
     this.threadView.clear();
-    this.title.textContent = `Chat #${roomId}`;
-    this.sub.textContent = 'Loading…';
+    this.title.textContent = t('room.chatNumber', { id: roomId });
+    this.sub.textContent = t('room.loading');
     this.actionError.textContent = '';
     this.typing.textContent = '';
     const ticket = (this.ticket = (this.ticket || 0) + 1);
     const doc = await this.api.get(ROUTES.room(roomId)).catch((error) => ({ error }));
     if (ticket !== this.ticket) return; // another conversation was opened meanwhile
     if (doc.error) {
-      this.sub.textContent = doc.error.status === 404 ? 'This conversation does not exist.' : doc.error.message;
+      this.sub.textContent = doc.error.status === 404 ? t('error.room_not_found') : errorText(doc.error);
       return;
     }
     this.room = doc.room;
@@ -168,38 +163,43 @@ export class RoomPane {
     this.room = room;
     const name = customerName(room);
     this.title.textContent = name;
-    const who = room.assigned_admin ? `assigned to ${room.assigned_admin.id === this.me.id ? 'you' : room.assigned_admin.name}` : 'unassigned';
-    this.sub.textContent = `#${room.id} · ${room.status} · ${room.priority} · ${who}`;
+    if (room.user && room.user.name) this.title.dataset.userContent = '';
+    else delete this.title.dataset.userContent;
+    let who = t('room.unassigned');
+    if (room.assigned_admin) who = room.assigned_admin.id === this.me.id ? t('room.assignedToYou') : t('room.assignedTo', { name: room.assigned_admin.name });
+    this.sub.textContent = `#${room.id} · ${t(`status.${room.status}`)} · ${t(`priority.${room.priority}`)} · ${who}`;
     for (const action of ACTIONS) this.buttons[action.name].hidden = !action.when(room, this.me);
     const urgent = room.priority === 'urgent';
     this.buttons.priority.setAttribute('aria-pressed', String(urgent));
-    this.buttons.priority.textContent = urgent ? 'Urgent ✓' : 'Mark urgent';
+    this.buttons.priority.textContent = t(urgent ? 'room.action.urgentOn' : 'room.action.priority');
     const closed = room.status === 'closed';
-    this.composer.setDisabled(closed, 'This chat is closed. Reopen it to reply.');
+    this.composer.setDisabled(closed, t('room.closedPlaceholder'));
     this.note.hidden = !closed && room.status !== 'resolved';
-    this.note.textContent = closed ? 'Closed. Reopen the chat to reply.' : 'Resolved. A reply from either side reopens it.';
+    this.note.textContent = t(closed ? 'room.note.closed' : 'room.note.resolved');
     this.showDetails(room);
     this.onRoomChange(room);
   }
 
   showDetails(room) {
     const user = room.user || {};
+    const people = (text) => el('span', { text, 'data-user-content': '' }); // what people typed: never translated
+    const when = (iso) => el('time', { datetime: iso, text: clockTime(iso) });
     const rows = [
-      ['Name', user.name || '—'],
-      ['E-mail', emailValue(user)],
-      ['Type', ROLE_NAMES[user.role] || user.role || '—'],
-      ['Customer id', user.id != null ? String(user.id) : '—'],
-      ['Chat', `#${room.id}${room.subject ? ` · ${room.subject}` : ''}`],
-      ['Status', room.status],
-      ['Priority', room.priority],
-      ['Assigned to', room.assigned_admin ? room.assigned_admin.name : 'Nobody'],
-      ['Started', clockTime(room.created_at)],
-      ['Last message', room.last_message_at ? clockTime(room.last_message_at) : '—'],
-      ['Unread by customer', String(room.user_unread_count ?? 0)],
+      ['name', user.name ? people(user.name) : '—'],
+      ['email', emailValue(user)],
+      ['type', user.role ? t(`room.role.${user.role}`) : '—'],
+      ['customerId', user.id != null ? String(user.id) : '—'],
+      ['chat', [`#${room.id}`, room.subject ? [' · ', people(room.subject)] : null]],
+      ['status', t(`status.${room.status}`)],
+      ['priority', t(`priority.${room.priority}`)],
+      ['assignedTo', room.assigned_admin ? people(room.assigned_admin.name) : t('room.detail.nobody')],
+      ['started', when(room.created_at)],
+      ['lastMessage', room.last_message_at ? when(room.last_message_at) : '—'],
+      ['unreadByCustomer', String(room.user_unread_count ?? 0)],
     ];
-    if (room.resolved_at) rows.push(['Resolved', clockTime(room.resolved_at)]);
-    if (room.closed_at) rows.push(['Closed', clockTime(room.closed_at)]);
-    this.details.replaceChildren(...rows.flatMap(([term, value]) => [el('dt', { text: term }), el('dd', {}, value)]));
+    if (room.resolved_at) rows.push(['resolved', when(room.resolved_at)]);
+    if (room.closed_at) rows.push(['closed', when(room.closed_at)]);
+    this.details.replaceChildren(...rows.flatMap(([term, value]) => [el('dt', { text: t(`room.detail.${term}`) }), el('dd', {}, value)]));
   }
 
   /** Assigning names the assignee this pane shows, so it never silently takes a chat someone just took. */
@@ -222,10 +222,10 @@ export class RoomPane {
       if (error.code === 'already_assigned') {
         // Another agent took the chat first: say who, and show the chat as it is now.
         const winner = error.doc.assigned_to;
-        this.actionError.textContent = winner ? TEXT.alreadyAssigned(winner.name) : TEXT.assigneeChanged;
+        this.actionError.textContent = winner ? t('error.already_assigned', { name: winner.name }) : t('error.assignee_changed');
         if (this.conversation) this.conversation.resync();
       } else {
-        this.actionError.textContent = error.message;
+        this.actionError.textContent = errorText(error);
       }
     } finally {
       button.disabled = false;

@@ -2,6 +2,7 @@
 // with a preview, the file's size checked before uploading.
 import { el, fileSize } from './dom.js';
 import { icon } from './icons.js';
+import { t } from './i18n.js';
 
 export class Composer {
   /** onSend(text, file) -> falsy to keep the draft; onInput(text) for typing indicators. */
@@ -19,17 +20,17 @@ export class Composer {
     this.fileInput = el('input', { id: `${idPrefix}-file`, type: 'file', class: 'sr-only' });
     this.chip = el('div', { class: 'file-chip', hidden: true });
     this.error = el('p', { class: 'composer-error', role: 'alert' });
-    this.sendButton = el('button', { type: 'submit', class: 'send', 'aria-label': 'Send message', title: 'Send (Enter)' }, icon('send'));
-    this.form = el('form', { class: 'composer', 'aria-label': 'Write a message' },
+    this.sendButton = el('button', { type: 'submit', class: 'send', 'aria-label': t('composer.send'), title: t('composer.sendTitle') }, icon('send'));
+    this.form = el('form', { class: 'composer', 'aria-label': t('composer.form') },
       this.chip,
       el('div', { class: 'composer-row' },
-        el('label', { class: 'sr-only', for: `${idPrefix}-input`, text: 'Message' }),
+        el('label', { class: 'sr-only', for: `${idPrefix}-input`, text: t('composer.label') }),
         this.input,
-        el('label', { class: 'attach', for: `${idPrefix}-file`, title: 'Attach a file' },
-          icon('clip'), el('span', { class: 'sr-only', text: 'Attach a file' })),
+        el('label', { class: 'attach', for: `${idPrefix}-file`, title: t('composer.attach') },
+          icon('clip'), el('span', { class: 'sr-only', text: t('composer.attach') })),
         this.fileInput,
         this.sendButton),
-      el('p', { id: `${idPrefix}-hint`, class: 'sr-only', text: 'Press Enter to send, Shift+Enter for a new line.' }),
+      el('p', { id: `${idPrefix}-hint`, class: 'sr-only', text: t('composer.hint') }),
       this.error);
     this.form.addEventListener('submit', (event) => { event.preventDefault(); this.submit(); });
     this.input.addEventListener('keydown', (event) => {
@@ -59,7 +60,7 @@ export class Composer {
     this.fileInput.value = '';
     if (!file) return;
     if (file.size > this.maxBytes) {
-      this.error.textContent = `${file.name} is ${fileSize(file.size)}; the limit is ${fileSize(this.maxBytes)}.`;
+      this.error.textContent = t('composer.tooLarge', { name: file.name, size: fileSize(file.size), limit: fileSize(this.maxBytes) });
       return;
     }
     this.clearFile();
@@ -68,8 +69,8 @@ export class Composer {
     if (image) this.previewUrl = URL.createObjectURL(file);
     this.chip.replaceChildren(
       image ? el('img', { src: this.previewUrl, alt: '' }) : null,
-      el('span', { class: 'chip-name', text: `${file.name} (${fileSize(file.size)})` }),
-      el('button', { type: 'button', class: 'chip-remove', 'aria-label': `Remove ${file.name}`, onclick: () => { this.clearFile(); this.input.focus(); } }, '×'),
+      el('span', { class: 'chip-name', text: `${file.name} (${fileSize(file.size)})`, 'data-user-content': '' }),
+      el('button', { type: 'button', class: 'chip-remove', 'aria-label': t('composer.remove', { name: file.name }), onclick: () => { this.clearFile(); this.input.focus(); } }, '×'),
     );
     this.chip.hidden = false;
     this.input.focus();

@@ -4,6 +4,7 @@ import { Thread } from './thread.js';
 import { Outbox } from './outbox.js';
 import { TypingNotifier, TypingState } from './typing.js';
 import { NetworkError, newKey, retryDelay, transient } from './api.js';
+import { errorText } from './i18n.js';
 
 // Without a live connection we ask for new messages every few seconds; with one, rarely, in
 // case an event was dropped between chatapp and pyreverb while this socket stayed up, and
@@ -272,7 +273,7 @@ export class Conversation {
           await sleep(retryDelay(attempt, error));
           continue;
         }
-        this.outbox.update(key, { status: 'failed', error: error.message || 'Not sent' });
+        this.outbox.update(key, { status: 'failed', error: errorText(error) });
         this.hooks.changed();
         return null;
       }

@@ -1,4 +1,5 @@
 // Building DOM safely: text is always text (never parsed as HTML), links are checked.
+import { intlLocale } from './i18n.js';
 
 /** el('div', {class: 'x', onclick: fn, 'aria-label': '...'}, child, 'text', ...) */
 export function el(tag, attrs, ...children) {
@@ -43,30 +44,36 @@ export function linkified(text) {
   return nodes;
 }
 
+/** "980 B", "1.5 KB", "12 MB" with the reader's digits and unit names (Intl). */
 export function fileSize(bytes) {
   if (!Number.isFinite(bytes)) return '';
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(bytes < 10240 ? 1 : 0)} KB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  const [value, unit] = bytes < 1024 ? [bytes, 'byte']
+    : bytes < 1024 * 1024 ? [bytes / 1024, 'kilobyte'] : [bytes / 1024 / 1024, 'megabyte'];
+  const digits = unit === 'byte' || (unit === 'kilobyte' && bytes >= 10240) ? 0 : 1;
+  return new Intl.NumberFormat(intlLocale(), {
+    style: 'unit', unit, unitDisplay: 'short', maximumFractionDigits: digits, minimumFractionDigits: digits,
+  }).format(value);
 }
 
+/** A message's time ("14:05"), with the day when it is not today ("12 бер., 14:05"). */
 export function clockTime(iso) {
   const date = iso ? new Date(iso) : new Date();
   if (Number.isNaN(date.getTime())) return '';
   const today = new Date().toDateString() === date.toDateString();
-  const time = date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-  return today ? time : `${date.toLocaleDateString([], { day: 'numeric', month: 'short' })} ${time}`;
+  const options = today ? { hour: '2-digit', minute: '2-digit' } : { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' };
+  return new Intl.DateTimeFormat(intlLocale(), options).format(date);
 }
 
-/** "just now", "5 min", "3 h", "12 Mar" for list rows. */
+/** "now", "5 min ago", "3 hr. ago", then the date ("12 Mar") for list rows, in the reader's language. */
 export function ago(iso) {
   const date = iso ? new Date(iso) : null;
   if (!date || Number.isNaN(date.getTime())) return '';
   const seconds = (Date.now() - date.getTime()) / 1000;
-  if (seconds < 45) return 'just now';
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
-  if (seconds < 86400) return `${Math.round(seconds / 3600)} h`;
-  return date.toLocaleDateString([], { day: 'numeric', month: 'short' });
+  const relative = new Intl.RelativeTimeFormat(intlLocale(), { numeric: 'auto', style: 'short' });
+  if (seconds < 45) return relative.format(0, 'second');
+  if (seconds < 3600) return relative.format(-Math.round(seconds / 60), 'minute');
+  if (seconds < 86400) return relative.format(-Math.round(seconds / 3600), 'hour');
+  return new Intl.DateTimeFormat(intlLocale(), { day: 'numeric', month: 'short' }).format(date);
 }
 
 export function isImage(attachment) {

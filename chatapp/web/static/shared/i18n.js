@@ -5,7 +5,7 @@
 // placeholders and {count, plural, one {# item} few {...} other {# items}} with plural
 // categories from Intl.PluralRules. Dates and times go through Intl with the same locale.
 
-const state = { locale: 'en', messages: {}, available: [], plural: new Intl.PluralRules('en') };
+const state = { locale: 'en', messages: {}, available: [], plural: /* @__PURE__ */ new Intl.PluralRules('en') };
 const parsed = new Map();
 
 /** Load the best catalogue for ``preferred`` (BCP 47 tags, best first); English if none fits. */

@@ -2,7 +2,7 @@
 // widget keeps them in localStorage, so neither a failed session start, a failed send nor a
 // reload loses typed text; each keeps its idempotency key, so a retry never stores it twice.
 
-const FILE_LOST = 'The attached file was not kept after the page reloaded; attach it again.';
+import { t } from './i18n.js';
 
 export class Outbox {
   /** storageKey: where the queue lives in localStorage, or null to keep it in memory only. */
@@ -89,7 +89,7 @@ export class Outbox {
       if (local.attachment && local.attachmentId === null) {
         // A file not uploaded before the reload is gone (files are not kept in storage).
         if (!local.body) continue;
-        Object.assign(local, { attachment: null, status: 'failed', error: FILE_LOST });
+        Object.assign(local, { attachment: null, status: 'failed', error: t('thread.fileLost') });
       }
       this.items.set(local.key, local);
     }

@@ -1,6 +1,16 @@
 // Renders a Thread into a role="log" list, updating nodes in place so screen readers
 // announce only what is new and the scroll position survives.
 import { el, linkified, fileSize, clockTime, isImage } from './dom.js';
+import { errorText, has, t } from './i18n.js';
+
+// What people wrote (names, bodies, file names) is marked data-user-content: never translated.
+const USER = { 'data-user-content': '' };
+
+/** A system message in the reader's language; its English body when older than catalogues. */
+function systemText(message) {
+  const system = message.system;
+  return system && has(system.code) ? t(system.code, system.params || {}) : message.body;
+}
 
 export class ThreadView {
   /**
@@ -58,11 +68,12 @@ export class ThreadView {
 
   build(thread, message) {
     if (message.sender_role === 'system') {
-      return el('li', { class: 'msg system', dataset: { id: message.id } }, el('span', { class: 'system-text', text: message.body }));
+      return el('li', { class: 'msg system', dataset: { id: message.id } }, el('span', { class: 'system-text', text: systemText(message) }));
     }
     const ours = thread.ours(message);
     const who = ours ? this.labels.ours(message) : this.labels.theirs(message);
-    const body = message.body ? el('p', { class: 'body' }, linkified(message.body)) : null;
+    const named = who === message.sender_name ? USER : {};
+    const body = message.body ? el('p', { class: 'body', ...USER }, linkified(message.body)) : null;
     const local = message.attachment && message.attachment.local;
     const status = el('span', { class: 'status' });
     const node = el(
@@ -71,9 +82,9 @@ export class ThreadView {
         class: `msg ${ours ? 'ours' : 'theirs'}`,
         dataset: { ...(message.id != null ? { id: message.id } : { key: message.key }), ...(local ? { localFile: '1' } : {}) },
       },
-      el('span', { class: 'sr-only', text: `${who}: ` }),
+      el('span', { class: 'sr-only', text: `${who}: `, ...named }),
       el('div', { class: 'bubble' }, body, message.attachment ? this.attachment(message.attachment) : null),
-      el('div', { class: 'meta' }, el('span', { class: 'who', 'aria-hidden': 'true', text: who }),
+      el('div', { class: 'meta' }, el('span', { class: 'who', 'aria-hidden': 'true', text: who, ...named }),
         el('time', { datetime: message.created_at, text: clockTime(message.created_at) }), status),
     );
     return node;
@@ -94,10 +105,10 @@ export class ThreadView {
     let state = '';
     if (message.sender_role === 'local') {
       state = message.status;
-      text = message.status === 'failed' ? 'Not sent' : 'Sending…';
+      text = t(message.status === 'failed' ? 'thread.notSent' : 'thread.sending');
     } else if (thread.ours(message) && message.id === lastOurs) {
       state = message.read_at ? 'seen' : 'sent';
-      text = message.read_at ? 'Seen' : 'Sent';
+      text = t(message.read_at ? 'thread.seen' : 'thread.sent');
     }
     if (status.dataset.state === state && status.dataset.text === text) return;
     status.dataset.state = state;
@@ -108,9 +119,9 @@ export class ThreadView {
     const actions = node.querySelector('.retry-actions');
     if (state === 'failed' && !actions) {
       node.append(el('div', { class: 'retry-actions' },
-        el('span', { class: 'error-text', role: 'alert', text: message.error || 'Not sent.' }),
-        el('button', { type: 'button', class: 'link-button', onclick: () => this.onRetry(message.key), text: 'Retry' }),
-        el('button', { type: 'button', class: 'link-button', onclick: () => this.onDiscard(message.key), text: 'Delete' })));
+        el('span', { class: 'error-text', role: 'alert', text: message.error || t('thread.notSent') }),
+        el('button', { type: 'button', class: 'link-button', onclick: () => this.onRetry(message.key), text: t('thread.retry') }),
+        el('button', { type: 'button', class: 'link-button', onclick: () => this.onDiscard(message.key), text: t('thread.delete') })));
     } else if (state !== 'failed' && actions) {
       actions.remove();
     }
@@ -119,7 +130,7 @@ export class ThreadView {
   /** knownUrl: an image already in memory (my own upload), so it is not downloaded again. */
   attachment(attachment, knownUrl = null) {
     const label = `${attachment.name} (${fileSize(attachment.size)})`;
-    const link = el('a', { class: 'file', href: this.api.resolve(attachment.url) || '#', download: attachment.name, text: `⬇ ${label}`, 'aria-label': `Download ${label}` });
+    const link = el('a', { class: 'file', href: this.api.resolve(attachment.url) || '#', download: attachment.name, text: `⬇ ${label}`, 'aria-label': t('thread.download', { file: label }), ...USER });
     link.addEventListener('click', (event) => {
       event.preventDefault();
       this.download(attachment, link);
@@ -127,7 +138,7 @@ export class ThreadView {
     const box = el('div', { class: 'attachment' });
     if (attachment.local) {
       if (attachment.previewUrl) box.append(el('img', { class: 'preview', src: attachment.previewUrl, alt: attachment.name }));
-      box.append(el('span', { class: 'file', text: label }));
+      box.append(el('span', { class: 'file', text: label, ...USER }));
       return box;
     }
     if (isImage(attachment) && knownUrl) {
@@ -141,7 +152,7 @@ export class ThreadView {
         img.src = url;
         img.removeAttribute('width');
         img.removeAttribute('height');
-      }).catch(() => img.replaceWith(el('span', { class: 'file-error', text: 'Preview unavailable' })));
+      }).catch(() => img.replaceWith(el('span', { class: 'file-error', text: t('thread.previewUnavailable') })));
       box.append(img);
     }
     box.append(link);
@@ -159,7 +170,7 @@ export class ThreadView {
       a.remove();
       setTimeout(() => URL.revokeObjectURL(url), 30000);
     } catch (error) {
-      link.after(el('span', { class: 'file-error', role: 'alert', text: ` Download failed: ${error.message}` }));
+      link.after(el('span', { class: 'file-error', role: 'alert', text: ` ${t('thread.downloadFailed', { reason: errorText(error) })}` }));
     } finally {
       link.removeAttribute('aria-busy');
     }

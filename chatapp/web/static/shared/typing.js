@@ -1,4 +1,5 @@
 // Typing indicators: tell the other side while I type, show when they do.
+import { listText, t } from './i18n.js';
 
 /** Sends "typing" at most every few seconds while keys are pressed, "stopped" after a pause. */
 export class TypingNotifier {
@@ -44,7 +45,7 @@ export class TypingState {
     if (known) clearTimeout(known.timer);
     if (typing) {
       const timer = setTimeout(() => this.remove(id), this.ttlMs);
-      this.people.set(id, { name: name || 'Someone', timer });
+      this.people.set(id, { name: name || t('typing.someone'), timer });
     } else {
       this.people.delete(id);
     }
@@ -70,6 +71,5 @@ export class TypingState {
 
 export function typingText(names) {
   if (!names.length) return '';
-  if (names.length === 1) return `${names[0]} is typing…`;
-  return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]} are typing…`;
+  return t('typing.text', { count: names.length, names: listText(names) });
 }
