@@ -82,7 +82,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              query=(Param("prefer", {"type": "string", "maxLength": 200},
                           "BCP 47 language tags, comma-separated, best first (e.g. fr-CA,fr,en); English when none "
                           "is available"),),
-             response="Catalogue", errors=(400,), tag="service"),
+             response="Catalogue", errors=(422,), tag="service"),
     # --------------------------------------------------------------------- auth
     Endpoint("POST", "/api/auth/register", auth.register,
              "Create an account (its e-mail unverified; an address in use answers the same)", auth="none",
@@ -104,7 +104,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "Change my password; signs out every other device and returns a new token for this one", auth="any",
              body="ChangePassword", response="TokenResponse", errors=(400, 409, 422, 429), tag="auth"),
     Endpoint("POST", "/api/auth/locale", i18n.set_locale, "Set my language (one of /api/i18n's 'available')",
-             auth="any", body="SetLocale", response="UserEnvelope", errors=(400,), tag="auth"),
+             auth="any", body="SetLocale", response="UserEnvelope", errors=(422,), tag="auth"),
     # ------------------------------------------------------------------ visitor
     Endpoint("GET", "/api/chat/room", chat.get_room, "My current conversation (or null)", auth="visitor",
              response="MaybeRoomEnvelope"),

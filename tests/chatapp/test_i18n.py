@@ -1,0 +1,66 @@
+"""Languages over the API: catalogues served per preference, an agent's language kept on the
+account, and system messages stored as codes that each reader renders in their own language."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from chatapp.i18n import LOCALES_DIR
+from tests.chatapp.procs import Api, ChatappProcess, chatapp_stack
+
+
+def test_the_catalogue_follows_the_preference_list(anon: Api) -> None:
+    french = anon.ok("GET", "/api/i18n", params={"prefer": "fr-CA,uk"})
+    assert french["locale"] == "fr"
+    assert french["messages"]["widget.placeholder"] == "Écrivez votre message…"
+    assert {"code": "uk", "name": "Українська"} in french["available"]
+    assert anon.ok("GET", "/api/i18n", params={"prefer": "de,uk-UA"})["locale"] == "uk"
+    assert anon.ok("GET", "/api/i18n", params={"prefer": "de"})["locale"] == "en"
+    assert anon.ok("GET", "/api/i18n")["locale"] == "en"
+    too_long = anon.get("/api/i18n", params={"prefer": "x" * 201})
+    assert too_long.status_code == 422 and too_long.json()["error"] == "invalid_input"
+
+
+def test_an_agent_keeps_the_language_they_chose(admin: Api) -> None:
+    refused = admin.post("/api/auth/locale", {"locale": "tlh"})
+    assert refused.status_code == 422
+    assert refused.json()["error"] == "unsupported_locale" and "uk" in refused.json()["message"]
+    assert admin.ok("POST", "/api/auth/locale", {"locale": "uk"})["user"]["locale"] == "uk"
+    assert admin.ok("GET", "/api/auth/me")["user"]["locale"] == "uk"
+    assert admin.ok("POST", "/api/auth/locale", {"locale": "en"})["user"]["locale"] == "en"
+
+
+def test_system_messages_carry_their_code_and_parameters(admin: Api, new_guest: Callable[..., Api]) -> None:
+    visitor = new_guest("Émile")
+    room = visitor.send("Bonjour")["room"]["id"]
+    admin.ok("POST", f"/api/admin/chat/rooms/{room}/assign", {})
+    admin.ok("POST", f"/api/admin/chat/rooms/{room}/resolve")
+    visitor.ok("POST", f"/api/chat/rooms/{room}/close")
+    system = [m for m in visitor.ok("GET", f"/api/chat/rooms/{room}/messages")["data"] if m["sender_role"] == "system"]
+    name = admin.user["name"]
+    assert [(m["system"], m["body"]) for m in system] == [
+        ({"code": "chat.assigned", "params": {"agent": name}}, f"Assigned to {name}"),
+        ({"code": "chat.resolved", "params": {"agent": name}}, f"{name} resolved the chat"),
+        ({"code": "chat.closed", "params": {"name": "Émile"}}, "Émile closed the chat"),
+    ]
+    people = [m for m in admin.ok("GET", f"/api/admin/chat/rooms/{room}/messages")["data"] if m["sender_role"] != "system"]
+    assert [m["system"] for m in people] == [None]
+
+
+def test_a_catalogue_added_to_the_directory_is_offered_without_code(
+    database_url: str, tmp_path: Path
+) -> None:
+    directory = tmp_path / "locales"
+    shutil.copytree(LOCALES_DIR, directory)
+    english = json.loads((directory / "en.json").read_text(encoding="utf-8"))
+    polish = {**english, "locale.name": "Polski", "widget.placeholder": "Napisz wiadomość…"}
+    (directory / "pl.json").write_text(json.dumps(polish, ensure_ascii=False), encoding="utf-8")
+    stack: ChatappProcess
+    with chatapp_stack(database_url, tmp_path / "work", {"CHATAPP_LOCALES_DIR": str(directory)}) as stack:
+        doc = Api(stack.base_url).ok("GET", "/api/i18n", params={"prefer": "pl-PL"})
+        assert doc["locale"] == "pl"
+        assert doc["messages"]["widget.placeholder"] == "Napisz wiadomość…"
+        assert {"code": "pl", "name": "Polski"} in doc["available"]
