@@ -37,12 +37,13 @@ from chatapp.openapi import build_openapi
 from chatapp.outbox import Outbox, Relay
 from chatapp.pages import page_routes
 from chatapp.push import PushNotifier, load_vapid
-from chatapp.ratelimit import RateLimiter
+from chatapp.ratelimit import RateLimiter, limit_storage
 from chatapp.routes import starlette_routes
 from chatapp.schema import pending
 from chatapp.services import ChatService
 from chatapp.sessions import Sessions
 from chatapp.state import ChatState
+from chatapp.file_storage import file_storage
 from chatapp.uploads import UploadStore
 
 __all__ = ["create_app", "SchemaOutdated"]
@@ -64,16 +65,17 @@ async def build_state(settings: Settings) -> ChatState:
         secret = settings.secret_key or await repo.get_or_create_secret(db, "secret_key", secrets.token_urlsafe(48))
         broadcaster = Broadcaster(settings)
         await broadcaster.start()
-        uploads = UploadStore(settings.upload_dir, settings.max_upload_bytes)
-        uploads.ensure()
+        uploads = UploadStore(file_storage(settings), settings.max_upload_bytes)
+        await uploads.ensure()
         push = PushNotifier(settings, db, broadcaster, await load_vapid(settings, db)) if settings.push_enabled else None
-        limiter = RateLimiter()
+        limit_store = limit_storage(settings.redis_url, settings.redis_prefix)
+        limiter = RateLimiter(limit_store)
         outbox = Outbox(settings)
         relay = Relay(settings, db, broadcaster)
         outbox.relay = relay
         service = ChatService(settings, db, Events(broadcaster, outbox, settings.public_url), uploads, limiter, push)
         if settings.reverb_configured:
-            relay.start()  # rows left by a previous run (even one killed -9) go out now
+            await relay.start()  # rows left by a previous run (even one killed -9) go out now
         service.stats_feed.start()
         service.auto_closer.start()
         return ChatState(
@@ -85,7 +87,8 @@ async def build_state(settings: Settings) -> ChatState:
             passwords=Passwords(),
             limiter=limiter,
             login_throttle=LoginThrottle(
-                settings.rate_login_failures, settings.login_backoff_after, settings.login_backoff_max
+                settings.rate_login_failures, settings.login_backoff_after, settings.login_backoff_max,
+                limiter.window,
             ),
             broadcaster=broadcaster,
             uploads=uploads,

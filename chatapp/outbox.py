@@ -57,6 +57,7 @@ from chatapp.db import (
     Database,
     DatabaseUnavailable,
     Row,
+    connect,
     placeholders,
     sqlite_path,
     utcnow,
@@ -186,13 +187,19 @@ class Relay:
         if db.dialect == "sqlite":
             path = sqlite_path(db.url)
             self._leadership = _Alone() if path == ":memory:" else _FileLock(path + ".relay.lock")
+        self._own_db = False
         self.delivered = 0
         self.expired = 0
         self.rejected = 0
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> None:
+    async def start(self) -> None:
+        """Start relaying. On a SQLite file the relay uses a connection of its own: its writes, when
+        another process holds the write lock, then wait there and never hold up the requests."""
+        if isinstance(self._leadership, _FileLock):
+            self.db = await connect(self.db.url, self.settings.db_timeout)
+            self._own_db = True
         self._task = asyncio.create_task(self._run(), name="chatapp-outbox-relay")
 
     async def stop(self) -> None:
@@ -202,6 +209,8 @@ class Relay:
             await asyncio.gather(self._task, return_exceptions=True)
         if self._leadership:
             self._leadership.release()
+        if self._own_db:
+            await self.db.close()
 
     def wake(self) -> None:
         """A transaction that wrote rows has committed: relay now rather than at the next poll."""

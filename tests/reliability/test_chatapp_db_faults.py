@@ -460,7 +460,7 @@ async def test_a_database_gone_after_the_commit_never_fails_a_stored_send(
         events.sent.clear()
         reply = await service.send(admin, room_id=room.id, body="answer")
         assert reply.created and reply.message.body == "answer"
-        assert events.sent[:2] == ["message_sent", "unread"] and "stats" not in events.sent
+        assert events.sent[0] == "message_sent" and "unread" in events.sent and "stats" not in events.sent
         receipt = await service.mark_read(visitor, room.id, None)
         assert receipt["marked"] == 1
         assert [m.body for m in await repo.messages_after(db, room.id, 0, 10)] == ["hello", "answer"]
