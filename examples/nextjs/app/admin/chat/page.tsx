@@ -1,0 +1,5 @@
+import AdminChatPanel from '@/components/chat/AdminChatPanel';
+
+export default function AdminChatPage() {
+  return <AdminChatPanel />;
+}
