@@ -429,6 +429,8 @@ def headline(run: dict[str, Any]) -> dict[str, float | None]:
         "CPU ms/msg small": small_cost,
         "CPU ms/msg big": big_cost,
         "cost ratio": round(big_cost / small_cost, 2) if big_cost and small_cost else None,
+        # chatapp ready to run but its core taken by other work, during the delivery phase
+        "core wait %": big["half"].get("chatapp_runqueue_wait_pct"),
     }
 
 

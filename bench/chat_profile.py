@@ -67,15 +67,34 @@ def _label(frame: str) -> str | None:
     return None
 
 
+def _sqlite_running_frame() -> str:
+    """The frame aiosqlite's worker thread shows while SQLite runs a statement (native
+    code, so py-spy sees only the line that called it)."""
+    import inspect
+
+    import aiosqlite.core
+
+    lines, first = inspect.getsourcelines(aiosqlite.core._connection_worker_thread)
+    line = next(first + i for i, text in enumerate(lines) if "result = function()" in text)
+    return f"aiosqlite/core.py:{line})"  # py-spy names files from their package down
+
+
+SQLITE_RUNNING = "[sqlite] statements running (aiosqlite worker thread)"
+
+
 def hot_spots(path: Path, top: int = 15) -> list[tuple[str, float]]:
     """(function, percent of the samples that run project code it is on the stack for), most first."""
     inclusive: Counter[str] = Counter()
     busy = 0
+    running = _sqlite_running_frame()
     for line in path.read_text(errors="replace").splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not count_text.isdigit():
             continue
-        labels = {lab for lab in map(_label, stack.split(";")) if lab and lab not in _ENTRY}
+        frames = stack.split(";")
+        labels = {lab for lab in map(_label, frames) if lab and lab not in _ENTRY}
+        if frames[-1].startswith("_connection_worker_thread (") and frames[-1].endswith(running):
+            labels.add(SQLITE_RUNNING)
         if not labels:
             continue  # the event loop or a driver thread with no request code on the stack: waiting
         count = int(count_text)
