@@ -7,10 +7,12 @@ JS     := tests/js
 JSSTAMP := $(JS)/node_modules/.installed
 WEB    := chatapp/web
 WEBSTAMP := $(WEB)/static/vendor/.installed
+NEXTJS := examples/nextjs
+NEXTJSSTAMP := $(NEXTJS)/node_modules/.installed
 
 .PHONY: run run-server test test-fast lint setup node chromium bench bench-smoke bench-chat soak clean
 
-setup: $(STAMP) $(JSSTAMP) $(WEBSTAMP)
+setup: $(STAMP) $(JSSTAMP) $(WEBSTAMP) $(NEXTJSSTAMP)
 
 $(STAMP): pyproject.toml setup.py pyreverb/_speedups.pyx
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +25,14 @@ $(JSSTAMP): $(JS)/package.json
 	@touch $@
 
 node: $(JSSTAMP)
+
+# The Next.js example site (examples/nextjs), built and driven by tests/browser/test_nextjs.py.
+.PHONY: nextjs
+nextjs: $(NEXTJSSTAMP)
+
+$(NEXTJSSTAMP): $(NEXTJS)/package.json $(NEXTJS)/package-lock.json
+	cd $(NEXTJS) && NEXT_TELEMETRY_DISABLED=1 npm ci --no-audit --no-fund --silent
+	@touch $@
 
 # Debian's chromium for the browser tests; installed only when missing and we are root.
 chromium:
@@ -68,7 +78,7 @@ bench-chat: setup
 	$(BIN)/python -m bench.chat
 
 clean:
-	rm -rf $(VENV) $(JS)/node_modules .pytest_cache
+	rm -rf $(VENV) $(JS)/node_modules $(NEXTJS)/node_modules $(NEXTJS)/.next .pytest_cache
 
 # constraints.txt: the versions the suite ran with, pinned for reproducible images (Dockerfile).
 # Rerun after upgrading a dependency, then run the tests.

@@ -17,7 +17,7 @@ const TEXT = {
   assign: 'Assign to me',
   resolve: 'Resolve',
   close: 'Close',
-  reply: 'Reply',
+  message: 'Message',
   send: 'Send',
   placeholder: 'Type a reply…',
   typing: 'is typing…',
@@ -134,7 +134,7 @@ export default function AdminChatRoom({ roomId }: { roomId: number }) {
       {typingName && <p className="chat-typing" role="status">{typingName} {TEXT.typing}</p>}
       {error && <p className="chat-error" role="alert">{error}</p>}
       <form onSubmit={reply}>
-        <input aria-label={TEXT.reply} placeholder={TEXT.placeholder} value={draft} disabled={room?.status === 'closed'}
+        <input aria-label={TEXT.message} placeholder={TEXT.placeholder} value={draft} disabled={room?.status === 'closed'}
           onChange={(e) => { setDraft(e.target.value); typing.keystroke(); }} onBlur={typing.stop} />
         <button type="submit" disabled={!draft.trim()}>{TEXT.send}</button>
       </form>
