@@ -32,6 +32,7 @@ from chatapp.config import Settings
 from chatapp.db import DatabaseUnavailable, connect
 from chatapp.errors import ChatError, TooManyRequests
 from chatapp.events import Events
+from chatapp.file_storage import file_storage
 from chatapp.login_throttle import LoginThrottle
 from chatapp.openapi import build_openapi
 from chatapp.outbox import Outbox, Relay
@@ -43,7 +44,6 @@ from chatapp.schema import pending
 from chatapp.services import ChatService
 from chatapp.sessions import Sessions
 from chatapp.state import ChatState
-from chatapp.file_storage import file_storage
 from chatapp.uploads import UploadStore
 
 __all__ = ["create_app", "SchemaOutdated"]

@@ -93,6 +93,16 @@ class Settings:
     max_message_length: int = 5000
     max_subject_length: int = 200
     upload_dir: str = "var/uploads"
+    # Where attachments live: "local" (upload_dir) or "s3" (an S3-compatible bucket, shared by
+    # every instance; docs/chatapp.md, "Attachments").
+    storage: str = "local"
+    s3_endpoint: str = ""  # empty: AWS S3 itself; e.g. http://minio:9000
+    s3_bucket: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""  # empty: boto3's usual credential chain (instance role, AWS_* variables)
+    s3_secret_access_key: str = ""
+    # Path-style addressing (endpoint/bucket/key), which MinIO and most self-hosted servers need.
+    s3_path_style: bool = False
     # Message catalogues (one <locale>.json each); empty: the ones chatapp ships (chatapp/locales).
     locales_dir: str = ""
     max_upload_bytes: int = 10 * 1024 * 1024
@@ -107,6 +117,10 @@ class Settings:
     # Failures per account, from any addresses, before failing addresses back off exponentially.
     login_backoff_after: int = 20
     login_backoff_max: float = 900.0
+    # Redis shared by every instance (rate limits, the sign-in throttle); empty: per process.
+    redis_url: str = ""
+    # Prefix of chatapp's Redis keys, so several deployments (or tests) can share one server.
+    redis_prefix: str = "chatapp"
     # Web Push.
     push_enabled: bool = True
     vapid_private_key: str = ""
@@ -185,6 +199,13 @@ class Settings:
             outbox_poll_interval=_float(env, "CHATAPP_OUTBOX_POLL_INTERVAL", d.outbox_poll_interval),
             max_message_length=_int(env, "CHATAPP_MAX_MESSAGE_LENGTH", d.max_message_length),
             upload_dir=env.get("CHATAPP_UPLOAD_DIR") or d.upload_dir,
+            storage=(env.get("CHATAPP_STORAGE") or d.storage).strip().lower(),
+            s3_endpoint=env.get("CHATAPP_S3_ENDPOINT", "").strip(),
+            s3_bucket=env.get("CHATAPP_S3_BUCKET", "").strip(),
+            s3_region=env.get("CHATAPP_S3_REGION", "").strip() or d.s3_region,
+            s3_access_key_id=env.get("CHATAPP_S3_ACCESS_KEY_ID", ""),
+            s3_secret_access_key=env.get("CHATAPP_S3_SECRET_ACCESS_KEY", ""),
+            s3_path_style=_bool(env, "CHATAPP_S3_PATH_STYLE", d.s3_path_style),
             locales_dir=env.get("CHATAPP_LOCALES_DIR") or d.locales_dir,
             max_upload_bytes=_int(env, "CHATAPP_MAX_UPLOAD_BYTES", d.max_upload_bytes),
             public_url=(env.get("CHATAPP_PUBLIC_URL") or "").rstrip("/"),
@@ -195,6 +216,8 @@ class Settings:
             rate_login_failures=_rate(env, "CHATAPP_RATE_LOGIN_FAILURES", d.rate_login_failures),
             login_backoff_after=_int(env, "CHATAPP_LOGIN_BACKOFF_AFTER", d.login_backoff_after),
             login_backoff_max=_float(env, "CHATAPP_LOGIN_BACKOFF_MAX", d.login_backoff_max),
+            redis_url=env.get("CHATAPP_REDIS_URL", "").strip(),
+            redis_prefix=env.get("CHATAPP_REDIS_PREFIX", "").strip() or d.redis_prefix,
             push_enabled=_bool(env, "CHATAPP_PUSH_ENABLED", d.push_enabled),
             vapid_private_key=env.get("CHATAPP_VAPID_PRIVATE_KEY", ""),
             vapid_subject=env.get("CHATAPP_VAPID_SUBJECT") or d.vapid_subject,
@@ -229,12 +252,22 @@ class Settings:
             raise ConfigError("CHATAPP_OUTBOX_POLL_INTERVAL must be more than 0 and at most 3600 seconds")
         if self.login_backoff_after < 1 or self.login_backoff_max < 1:
             raise ConfigError("CHATAPP_LOGIN_BACKOFF_AFTER and CHATAPP_LOGIN_BACKOFF_MAX must be at least 1")
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError("CHATAPP_REDIS_URL must start with redis://, rediss:// or unix://")
         if self.auto_close_days < 0:
             raise ConfigError("CHATAPP_AUTO_CLOSE_DAYS must be 0 (never) or a number of days")
         if not 0 < self.auto_close_interval <= 86400:
             raise ConfigError("CHATAPP_AUTO_CLOSE_INTERVAL must be more than 0 and at most 86400 seconds")
         if self.max_message_length < 1:
             raise ConfigError("CHATAPP_MAX_MESSAGE_LENGTH must be at least 1")
+        if self.storage not in ("local", "s3"):
+            raise ConfigError(f"CHATAPP_STORAGE must be local or s3, got {self.storage!r}")
+        if self.storage == "s3" and not self.s3_bucket:
+            raise ConfigError("CHATAPP_STORAGE=s3 needs CHATAPP_S3_BUCKET")
+        if self.s3_endpoint and not self.s3_endpoint.startswith(("http://", "https://")):
+            raise ConfigError("CHATAPP_S3_ENDPOINT must be an http:// or https:// URL")
+        if bool(self.s3_access_key_id) != bool(self.s3_secret_access_key):
+            raise ConfigError("CHATAPP_S3_ACCESS_KEY_ID and CHATAPP_S3_SECRET_ACCESS_KEY must be set together")
         if self.max_upload_bytes < 1:
             raise ConfigError("CHATAPP_MAX_UPLOAD_BYTES must be at least 1")
         if self.secret_key and len(self.secret_key) < 16:

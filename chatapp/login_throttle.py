@@ -16,13 +16,17 @@ included), so the right password always gets in from there. An attacker rotating
 addresses gets one guess per new address while the back-off lasts and then waits like
 every other failing address: the more they guess, the longer their addresses wait.
 A correct password does not end the back-off for the others (that would let the
-attacker's addresses through again). Counts live in memory, per process, like
-:mod:`chatapp.ratelimit`; every lockout is logged and kept for :meth:`recent`.
+attacker's addresses through again). Counts live where :mod:`chatapp.ratelimit` keeps
+them (Redis when configured, so every instance sees every failure); every lockout is
+logged and kept, by the instance that saw it, for :meth:`recent`. A correct password
+clears the address's own failures but they still count towards the account's back-off
+until they leave the window.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -32,6 +36,7 @@ from datetime import datetime, timezone
 from chatapp.config import RateLimit
 from chatapp.errors import TooManyRequests
 from chatapp.models import iso
+from chatapp.ratelimit import LimitWindow
 
 __all__ = ["LoginThrottle", "Lockout"]
 
@@ -69,65 +74,72 @@ def _iso(seconds: float) -> str | None:
 
 
 class LoginThrottle:
+    """The two rules above over :class:`~chatapp.ratelimit.LimitWindow` (memory or Redis)."""
+
     def __init__(
         self,
         per_address: RateLimit,
         backoff_after: int,
         backoff_max: float,
-        clock: Callable[[], float] = time.monotonic,
+        window: LimitWindow | None = None,
         wall_clock: Callable[[], float] = time.time,
-        max_accounts: int = 50_000,
     ) -> None:
         self._per_address = per_address
         self._backoff_after = backoff_after
         self._backoff_max = backoff_max
-        self._clock = clock
+        # Every failure on the account, from any address (the count that drives the back-off).
+        self._per_account = RateLimit(MAX_FAILURES_KEPT, per_address.seconds)
+        # One entry per (account, address): its last failure, kept as long as a back-off can last.
+        self._last_failure = RateLimit(1, float(math.ceil(backoff_max)))
+        self._window = window if window is not None else LimitWindow()
         self._wall = wall_clock
-        self._max_accounts = max_accounts
-        self._failures: dict[str, deque[tuple[float, str]]] = {}
         self._lockouts: deque[Lockout] = deque(maxlen=MAX_LOCKOUTS_KEPT)
 
-    def check(self, account: str, address: str) -> None:
+    async def check(self, account: str, address: str) -> None:
         """Raise :class:`TooManyRequests` when ``address`` may not try ``account`` now."""
-        now = self._clock()
-        failures = self._window(account, now)
-        own = [at for at, addr in failures if addr == address]
         limit = self._per_address
-        if len(own) >= limit.count:
-            retry = own[-limit.count] + limit.seconds - now
+        own, retry = await self._window.used(("login", account, address), limit)
+        if own >= limit.count:
             raise TooManyRequests(
                 f"Too many failed sign-ins for this account from your address: at most {limit.count} per "
                 f"{limit.seconds:g} seconds; retry in {max(1, round(retry))}s",
                 retry_after=retry,
             )
-        delay = self._backoff(len(failures))
-        if own and delay and own[-1] + delay > now:
-            retry = own[-1] + delay - now
+        if not own:
+            return
+        failures, _ = await self._window.used(("login", account), self._per_account)
+        delay = self._backoff(failures)
+        if not delay:
+            return
+        last, kept_for = await self._window.used(("login-last", account, address), self._last_failure)
+        since_last = self._last_failure.seconds - kept_for if last else math.inf
+        if since_last < delay:
+            retry = delay - since_last
             raise TooManyRequests(
                 f"This account has many failed sign-ins; your address must wait {max(1, round(retry))}s "
                 "before trying again",
                 retry_after=retry,
             )
 
-    def failed(self, account: str, address: str) -> None:
-        now = self._clock()
-        failures = self._window(account, now)
-        failures.append((now, address))
-        own = sum(1 for _, addr in failures if addr == address)
+    async def failed(self, account: str, address: str) -> None:
+        await self._window.add(("login", account, address), self._per_address)
+        await self._window.add(("login", account), self._per_account)
+        await self._window.clear(("login-last", account, address), self._last_failure)
+        await self._window.add(("login-last", account, address), self._last_failure)
+        own, _ = await self._window.used(("login", account, address), self._per_address)
+        failures, _ = await self._window.used(("login", account), self._per_account)
         if own == self._per_address.count:
             self._record(account, address, "address", own, self._per_address.seconds)
-        if len(failures) == self._backoff_after:
-            self._record(account, address, "account", len(failures), self._backoff(len(failures)))
+        if failures == self._backoff_after:
+            self._record(account, address, "account", failures, self._backoff(failures))
 
-    def succeeded(self, account: str, address: str) -> None:
+    async def succeeded(self, account: str, address: str) -> None:
         """Clear this address's failures; the account's back-off stays for the others."""
-        failures = self._failures.get(account)
-        if failures:
-            kept = [(at, addr) for at, addr in failures if addr != address]
-            self._failures[account] = deque(kept, maxlen=MAX_FAILURES_KEPT)
+        await self._window.clear(("login", account, address), self._per_address)
+        await self._window.clear(("login-last", account, address), self._last_failure)
 
     def recent(self) -> list[Lockout]:
-        """Lockouts still in force or begun within the window, newest first."""
+        """Lockouts still in force or begun within the window, newest first (seen by this instance)."""
         now = self._wall()
         horizon = max(self._per_address.seconds, self._backoff_max)
         return [lk for lk in reversed(self._lockouts) if lk.at + horizon >= now]
@@ -136,17 +148,6 @@ class LoginThrottle:
         if account_failures < self._backoff_after:
             return 0.0
         return float(min(self._backoff_max, 2.0 ** min(account_failures - self._backoff_after, 32)))
-
-    def _window(self, account: str, now: float) -> deque[tuple[float, str]]:
-        failures = self._failures.get(account)
-        if failures is None:
-            if len(self._failures) >= self._max_accounts:
-                self._evict(now)
-            failures = self._failures[account] = deque(maxlen=MAX_FAILURES_KEPT)
-        horizon = now - self._per_address.seconds
-        while failures and failures[0][0] <= horizon:
-            failures.popleft()
-        return failures
 
     def _record(self, account: str, address: str, kind: str, failures: int, retry_after: float) -> None:
         lockout = Lockout(account, address, kind, failures, self._wall(), retry_after)
@@ -157,10 +158,3 @@ class LoginThrottle:
         else:
             log.warning("sign-in back-off for %s: %d failed attempts from several addresses (latest %s)", account,
                         failures, address)
-
-    def _evict(self, now: float) -> None:
-        """Drop accounts with no failure left in the window, else the oldest tenth."""
-        horizon = now - self._per_address.seconds
-        idle = [k for k, f in self._failures.items() if not f or f[-1][0] <= horizon]
-        for key in idle or list(self._failures)[: len(self._failures) // 10 + 1]:
-            del self._failures[key]

@@ -1,58 +1,112 @@
-"""Per-actor sliding-window rate limits, kept in memory.
+"""Per-actor sliding-window rate limits, shared by every instance when Redis is configured.
 
-Each chatapp process counts on its own; behind a load balancer that pins a
-client to one instance (or with few instances) that is what one wants from a
-flood guard: it stops a runaway client, it is not a quota.
+The counting is the ``limits`` library's moving window (an exact sliding log): kept in this
+process's memory by default, or in Redis (``CHATAPP_REDIS_URL``) so that three instances
+behind a load balancer enforce one limit, not three. Every call is async because a Redis
+round trip may sit behind it.
+
+When Redis cannot be reached the limiter lets the action through and logs it: a limit is a
+flood guard, and an outage of the guard must not become an outage of the chat.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import time
-from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
+
+from limits import RateLimitItem, RateLimitItemPerSecond
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from limits.errors import StorageError
 
 from chatapp.config import RateLimit
 from chatapp.errors import TooManyRequests
 
-__all__ = ["RateLimiter"]
+__all__ = ["RateLimiter", "LimitWindow", "limit_storage"]
+
+log = logging.getLogger("chatapp.ratelimit")
+
+
+def limit_storage(redis_url: str = "", prefix: str = "chatapp") -> Storage:
+    """Redis storage when ``redis_url`` is set (shared by all instances), else this process's memory."""
+    if redis_url:
+        return RedisStorage(_limits_uri(redis_url), wrap_exceptions=True, implementation="redispy",
+                            key_prefix=f"{prefix}:limits")
+    return MemoryStorage()
+
+
+def _limits_uri(redis_url: str) -> str:
+    """``limits`` names its async backends ``async+redis://`` / ``async+rediss://``."""
+    return redis_url if redis_url.startswith("async+") else f"async+{redis_url}"
+
+
+def _item(limit: RateLimit) -> RateLimitItem:
+    # ``limits`` counts whole seconds; a fractional window is rounded up (never looser).
+    return RateLimitItemPerSecond(limit.count, max(1, math.ceil(limit.seconds)))
+
+
+def _identifiers(key: Hashable) -> tuple[str, ...]:
+    parts = key if isinstance(key, tuple) else (key,)
+    return tuple(str(part) for part in parts)
+
+
+class LimitWindow:
+    """The sliding-window primitives both :class:`RateLimiter` and the sign-in throttle use."""
+
+    def __init__(self, storage: Storage | None = None) -> None:
+        self.storage = storage if storage is not None else MemoryStorage()
+        self._window = MovingWindowRateLimiter(self.storage)
+
+    async def add(self, key: Hashable, limit: RateLimit) -> None:
+        """Count one action now, whatever the count already is."""
+        try:
+            await self._window.hit(_item(limit), *_identifiers(key))
+        except StorageError as exc:
+            log.warning("rate limit store unavailable, action not counted: %s", exc)
+
+    async def used(self, key: Hashable, limit: RateLimit) -> tuple[int, float]:
+        """(actions in the window, seconds until the oldest of them leaves it)."""
+        item = _item(limit)
+        try:
+            stats = await self._window.get_window_stats(item, *_identifiers(key))
+        except StorageError as exc:
+            log.warning("rate limit store unavailable, limit not checked: %s", exc)
+            return 0, 0.0
+        count = item.amount - stats.remaining
+        return count, max(0.0, stats.reset_time - time.time()) if count else 0.0
+
+    async def clear(self, key: Hashable, limit: RateLimit) -> None:
+        try:
+            await self._window.clear(_item(limit), *_identifiers(key))
+        except StorageError as exc:
+            log.warning("rate limit store unavailable, window not cleared: %s", exc)
 
 
 class RateLimiter:
-    def __init__(self, clock: Callable[[], float] = time.monotonic, max_keys: int = 100_000) -> None:
-        self._clock = clock
-        self._hits: dict[Hashable, deque[float]] = {}
-        self._max_keys = max_keys
+    """``hit`` counts and refuses past the limit; ``check`` refuses without counting."""
 
-    def hit(self, key: Hashable, limit: RateLimit, what: str) -> None:
+    def __init__(self, storage: Storage | None = None) -> None:
+        self.window = LimitWindow(storage)
+
+    async def hit(self, key: Hashable, limit: RateLimit, what: str) -> None:
         """Count one action; raise :class:`TooManyRequests` past the limit."""
-        self.check(key, limit, what)
-        self._hits[key].append(self._clock())
+        await self.check(key, limit, what)
+        await self.window.add(key, limit)
 
-    def check(self, key: Hashable, limit: RateLimit, what: str) -> None:
+    async def check(self, key: Hashable, limit: RateLimit, what: str) -> None:
         """Raise :class:`TooManyRequests` when ``key`` is at its limit, without counting an action.
 
         With :meth:`hit` after the fact it counts only some outcomes (failed sign-ins).
         """
-        now = self._clock()
-        window = self._hits.get(key)
-        if window is None:
-            if len(self._hits) >= self._max_keys:
-                self._evict(now)
-            window = self._hits[key] = deque()
-        while window and window[0] <= now - limit.seconds:
-            window.popleft()
-        if len(window) >= limit.count:
-            retry = window[0] + limit.seconds - now
+        count, retry = await self.window.used(key, limit)
+        if count >= limit.count:
             raise TooManyRequests(
-                f"Too many {what}: at most {limit.count} per {limit.seconds:g} seconds; retry in {max(1, round(retry))}s",
+                f"Too many {what}: at most {limit.count} per {limit.seconds:g} seconds; "
+                f"retry in {max(1, round(retry))}s",
                 retry_after=retry,
             )
 
-    def forget(self, key: Hashable) -> None:
-        self._hits.pop(key, None)
-
-    def _evict(self, now: float) -> None:
-        """Drop idle keys (a window whose last hit is over an hour old), else the oldest."""
-        idle = [k for k, w in self._hits.items() if not w or w[-1] < now - 3600]
-        for key in idle or list(self._hits)[: len(self._hits) // 10 + 1]:
-            del self._hits[key]
+    async def forget(self, key: Hashable, limit: RateLimit) -> None:
+        await self.window.clear(key, limit)

@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from chatapp import inbox_queries
 from chatapp import repository as repo
@@ -22,6 +22,7 @@ from chatapp.config import Settings
 from chatapp.db import Connection, Database, IntegrityError, utcnow
 from chatapp.errors import BadRequest, Conflict, NotFound
 from chatapp.events import Events
+from chatapp.file_storage import StoredBody
 from chatapp.i18n import DEFAULT_LOCALE, LOCALES_DIR, Catalogues
 from chatapp.inbox_queries import InboxCursor, InboxPage, inbox_page
 from chatapp.models import PRIORITIES, Attachment, Message, Room, User, iso
@@ -151,7 +152,7 @@ class ChatService:
             earlier = await repo.find_idempotent(self.db, user.id, idempotency_key)
             if earlier is not None:
                 return await self._replayed(user, earlier, body, attachment_id)
-        self.limiter.hit(("messages", user.id), self.settings.rate_messages, "messages")
+        await self.limiter.hit(("messages", user.id), self.settings.rate_messages, "messages")
         role = "admin" if user.is_admin else "user"
         created_room = False
         async with self.db.transaction() as conn:
@@ -280,7 +281,7 @@ class ChatService:
     # ----------------------------------------------------------- typing, read
 
     async def typing(self, user: User, room_id: int, is_typing: bool, socket_id: str | None) -> None:
-        self.limiter.hit(("typing", user.id), self.settings.rate_typing, "typing updates")
+        await self.limiter.hit(("typing", user.id), self.settings.rate_typing, "typing updates")
         room = await self.room_for(user, room_id)
         if room.status == "closed":
             raise Conflict("The chat is closed", code="invalid_state", status=room.status)
@@ -467,10 +468,10 @@ class ChatService:
 
     # ----------------------------------------------------------------- uploads
 
-    async def upload(self, user: User, room_id: int | None, filename: str | None, data: bytes) -> Attachment:
-        """Check the bytes, store them under a random name, link them to the room."""
-        self.limiter.hit(("uploads", user.id), self.settings.rate_uploads, "uploads")
-        self.uploads.check(data, filename)
+    async def upload(self, user: User, room_id: int | None, filename: str | None, source: BinaryIO) -> Attachment:
+        """Check the file's first bytes, stream it to storage under a random name, link it to the room."""
+        await self.limiter.hit(("uploads", user.id), self.settings.rate_uploads, "uploads")
+        self.uploads.check_file(source, filename)
         if room_id is None and user.is_admin:
             raise BadRequest("'room_id' is required for support uploads", field="room_id")
         async with self.db.transaction() as conn:
@@ -478,7 +479,7 @@ class ChatService:
             ensure_transition(room, "reply")
             if created_room:
                 await self.events.chat_created(conn, room)
-        stored = self.uploads.save(data, filename)
+        stored = await self.uploads.save(source, filename)
         try:
             return await repo.insert_attachment(
                 self.db,
@@ -490,10 +491,10 @@ class ChatService:
                 size=stored.size,
             )
         except BaseException:
-            self.uploads.delete(stored.stored_name)
+            await self.uploads.delete(stored.stored_name)
             raise
 
-    async def download(self, user: User, stored_name: str) -> tuple[Attachment, Path]:
+    async def download(self, user: User, stored_name: str) -> tuple[Attachment, StoredBody]:
         """The file, for the room's visitor and support only (404 for anyone else)."""
         attachment = await repo.get_attachment_by_name(self.db, stored_name) if valid_name(stored_name) else None
         if attachment is None:
@@ -501,7 +502,7 @@ class ChatService:
         room = await repo.get_room(self.db, attachment.room_id)
         if room is None or not (user.is_admin or room.user_id == user.id):
             raise NotFound("File not found", code="file_not_found")
-        path = self.uploads.path_of(stored_name)
-        if path is None:
+        body = await self.uploads.open(stored_name)
+        if body is None:
             raise NotFound("File not found", code="file_not_found")
-        return attachment, path
+        return attachment, body

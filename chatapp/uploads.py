@@ -14,10 +14,13 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import quote
 
 from chatapp.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from chatapp.file_storage import FileStorage, LocalFiles, StoredBody
 
-__all__ = ["sniff", "StoredFile", "UploadStore", "ALLOWED", "clean_filename", "valid_name"]
+__all__ = ["sniff", "StoredFile", "UploadStore", "ALLOWED", "clean_filename", "content_disposition", "valid_name"]
 
 # content type -> (file extensions that may carry it, stored extension, shown inline)
 ALLOWED: dict[str, tuple[tuple[str, ...], str, bool]] = {
@@ -28,6 +31,7 @@ ALLOWED: dict[str, tuple[tuple[str, ...], str, bool]] = {
     "application/pdf": (("pdf",), "pdf", False),
     "text/plain": (("txt", "log", "csv", "md", "text"), "txt", False),
 }
+SNIFF_BYTES = 8192  # what :func:`sniff` looks at
 _STORED_NAME = re.compile(r"^[A-Za-z0-9_-]{20,64}\.[a-z]{3,4}$")
 
 
@@ -74,6 +78,12 @@ def clean_filename(name: str | None) -> str:
     return base[:200] or "file"
 
 
+def content_disposition(kind: str, filename: str) -> str:
+    """The ``Content-Disposition`` header Starlette's FileResponse would send (RFC 6266 for non-ASCII)."""
+    quoted = quote(filename)
+    return f"{kind}; filename*=utf-8''{quoted}" if quoted != filename else f'{kind}; filename="{filename}"'
+
+
 def valid_name(stored_name: str) -> bool:
     """Whether ``stored_name`` could be one of ours (random, no path parts)."""
     return bool(_STORED_NAME.fullmatch(stored_name))
@@ -88,25 +98,32 @@ class StoredFile:
 
 
 class UploadStore:
-    """Validates and writes uploads under ``root`` with random names."""
+    """Checks uploads by their first bytes and keeps them, under random names, in ``files``.
 
-    def __init__(self, root: str | Path, max_bytes: int) -> None:
-        self.root = Path(root)
+    ``files`` is a :class:`~chatapp.file_storage.FileStorage` (a directory path stands for
+    :class:`~chatapp.file_storage.LocalFiles` there).
+    """
+
+    def __init__(self, files: FileStorage | str | Path, max_bytes: int) -> None:
+        self.files: FileStorage = LocalFiles(files) if isinstance(files, (str, Path)) else files
         self.max_bytes = max_bytes
 
-    def ensure(self) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
+    async def ensure(self) -> None:
+        await self.files.ensure()
 
-    def check(self, data: bytes, filename: str | None) -> tuple[str, str]:
-        """Return (content type, clean original name) or raise a clear error."""
-        if not data:
+    def check(self, head: bytes, size: int, filename: str | None) -> tuple[str, str]:
+        """Return (content type, clean original name) or raise a clear error.
+
+        ``head`` is the file's first bytes (up to :data:`SNIFF_BYTES`), ``size`` its length.
+        """
+        if not size:
             raise BadRequest("The file is empty", field="file")
-        if len(data) > self.max_bytes:
+        if size > self.max_bytes:
             raise PayloadTooLarge(
-                f"The file is {len(data)} bytes; the limit is {self.max_bytes} bytes", limit=self.max_bytes
+                f"The file is {size} bytes; the limit is {self.max_bytes} bytes", limit=self.max_bytes
             )
         original = clean_filename(filename)
-        content_type = sniff(data[:8192])
+        content_type = sniff(head[:SNIFF_BYTES])
         if content_type is None:
             raise UnsupportedMediaType(
                 "File content is not an allowed type (PNG, JPEG, GIF, WebP, PDF or plain text)",
@@ -122,25 +139,28 @@ class UploadStore:
             )
         return content_type, original
 
-    def save(self, data: bytes, filename: str | None) -> StoredFile:
-        content_type, original = self.check(data, filename)
+    def check_file(self, source: BinaryIO, filename: str | None) -> tuple[str, str, int]:
+        """:meth:`check` on a seekable file, left at its start; also returns its size."""
+        size = source.seek(0, os.SEEK_END)
+        source.seek(0)
+        head = source.read(SNIFF_BYTES)
+        source.seek(0)
+        content_type, original = self.check(head, size, filename)
+        return content_type, original, size
+
+    async def save(self, source: BinaryIO, filename: str | None) -> StoredFile:
+        """Check ``source`` and stream it to storage; nothing is read into memory whole."""
+        content_type, original, size = self.check_file(source, filename)
         stored = f"{secrets.token_urlsafe(24)}.{ALLOWED[content_type][1]}"
-        self.ensure()
-        tmp = self.root / f".{stored}.part"
-        tmp.write_bytes(data)
-        os.replace(tmp, self.root / stored)
-        return StoredFile(stored, original, content_type, len(data))
+        await self.files.put(stored, source, content_type)
+        return StoredFile(stored, original, content_type, size)
 
-    def path_of(self, stored_name: str) -> Path | None:
-        if not valid_name(stored_name):
-            return None
-        path = self.root / stored_name
-        return path if path.is_file() else None
+    async def open(self, stored_name: str) -> StoredBody | None:
+        return await self.files.open(stored_name) if valid_name(stored_name) else None
 
-    def delete(self, stored_name: str) -> None:
-        path = self.path_of(stored_name)
-        if path is not None:
-            path.unlink(missing_ok=True)
+    async def delete(self, stored_name: str) -> None:
+        if valid_name(stored_name):
+            await self.files.delete(stored_name)
 
     @staticmethod
     def inline(content_type: str) -> bool:

@@ -65,10 +65,10 @@ async def change_password(request: Request) -> Response:
     if stored is None:
         raise Conflict("This account signs in without a password here", code="no_password")
     failures = ("password-change-failures", user.id)
-    chat.limiter.check(failures, chat.settings.rate_login_failures, "wrong current passwords")
+    await chat.limiter.check(failures, chat.settings.rate_login_failures, "wrong current passwords")
     if not await chat.passwords.verify(stored, current[:256]):
-        chat.limiter.hit(failures, chat.settings.rate_login_failures, "wrong current passwords")
+        await chat.limiter.hit(failures, chat.settings.rate_login_failures, "wrong current passwords")
         raise ChatError("The current password is wrong", code="wrong_password", field="current_password")
-    chat.limiter.forget(failures)
+    await chat.limiter.forget(failures, chat.settings.rate_login_failures)
     await chat.sessions.revoke_all(user.id, password_hash=await chat.passwords.hash(new))
     return json_response(await token_document(request, user))

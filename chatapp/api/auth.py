@@ -29,9 +29,9 @@ async def _token_response(request: Request, user: User, status: int = 200, **ext
     return json_response({**await token_document(request, user), **extra}, status)
 
 
-def _limit(request: Request, what: str) -> None:
+async def _limit(request: Request, what: str) -> None:
     chat = state(request)
-    chat.limiter.hit(("auth", client_ip(request)), chat.settings.rate_auth, what)
+    await chat.limiter.hit(("auth", client_ip(request)), chat.settings.rate_auth, what)
 
 
 async def _adopt_guest(request: Request, account: User) -> int:
@@ -53,7 +53,7 @@ async def register(request: Request) -> Response:
     chat = state(request)
     if not chat.settings.allow_registration:
         raise Forbidden("Registration is disabled here", code="registration_disabled")
-    _limit(request, "sign-up attempts")
+    await _limit(request, "sign-up attempts")
     doc = await json_body(request)
     email = validate_email(doc.get("email"))
     password = validate_password(doc.get("password"))
@@ -67,7 +67,7 @@ async def register(request: Request) -> Response:
 
 async def login(request: Request) -> Response:
     chat = state(request)
-    _limit(request, "sign-in attempts")
+    await _limit(request, "sign-in attempts")
     doc = await json_body(request)
     email = doc.get("email")
     password = doc.get("password")
@@ -75,12 +75,12 @@ async def login(request: Request) -> Response:
         raise BadRequest("'email' and 'password' are required strings", field="email")
     account = email.strip().lower()[:320]
     address = client_ip(request)
-    chat.login_throttle.check(account, address)
+    await chat.login_throttle.check(account, address)
     found = await account_for(chat.db, chat.passwords, account, password[:256])
     if found is None:
-        chat.login_throttle.failed(account, address)
+        await chat.login_throttle.failed(account, address)
         raise Unauthorized("E-mail or password is wrong", code="invalid_credentials")
-    chat.login_throttle.succeeded(account, address)
+    await chat.login_throttle.succeeded(account, address)
     moved = await _adopt_guest(request, found)
     return await _token_response(request, found, moved_rooms=moved)
 
@@ -90,7 +90,7 @@ async def guest(request: Request) -> Response:
     chat = state(request)
     if not chat.settings.allow_guests:
         raise Forbidden("Guest chats are disabled here; sign in first", code="guests_disabled")
-    _limit(request, "guest sessions")
+    await _limit(request, "guest sessions")
     doc = await json_body(request, allow_empty=True)
     name = validate_name(doc.get("name"), default="Visitor")
     user = await repo.create_user(chat.db, role="guest", name=name)
@@ -102,7 +102,7 @@ async def identity(request: Request) -> Response:
     chat = state(request)
     if not chat.settings.identity_secret:
         raise Forbidden("Host-site identity is not configured (CHATAPP_IDENTITY_SECRET)", code="identity_disabled")
-    _limit(request, "identity exchanges")
+    await _limit(request, "identity exchanges")
     doc = await json_body(request)
     token = doc.get("identity")
     if not isinstance(token, str):

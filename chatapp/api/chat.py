@@ -7,7 +7,7 @@ for sending files and downloading them, which both sides share.
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response, StreamingResponse
 
 from chatapp.api.access import caller
 from chatapp.api.common import (
@@ -22,6 +22,7 @@ from chatapp.api.common import (
 from chatapp.errors import BadRequest, LengthRequired, PayloadTooLarge, UnsupportedMediaType
 from chatapp.models import Room, User
 from chatapp.services import Page, Sent
+from chatapp.uploads import content_disposition
 from chatapp.validation import bool_field, idempotency_key, int_param, optional_id, text_field
 
 __all__ = [
@@ -168,8 +169,8 @@ async def upload(request: Request) -> Response:
             raise BadRequest("Attach the file in a form field named 'file'", field="file")
         raw_room = form.get("room_id")
         room_id = optional_id({"room_id": raw_room if isinstance(raw_room, str) and raw_room else None}, "room_id")
-        data = await file.read(limit + 1)
-        attachment = await chat.service.upload(user, room_id, file.filename, data)
+        # The parser has spooled the file (to disk past 1 MB); it is checked and streamed from there.
+        attachment = await chat.service.upload(user, room_id, file.filename, file.file)
     doc = attachment.to_json(chat.settings.public_url or str(request.base_url).rstrip("/"))
     return json_response({"attachment": doc, "url": doc["url"]}, 201)
 
@@ -177,14 +178,14 @@ async def upload(request: Request) -> Response:
 async def download(request: Request) -> Response:
     user = caller(request)
     chat = state(request)
-    attachment, path = await chat.service.download(user, request.path_params["name"])
+    attachment, body = await chat.service.download(user, request.path_params["name"])
     disposition = "inline" if chat.uploads.inline(attachment.content_type) else "attachment"
-    return FileResponse(
-        path,
+    return StreamingResponse(
+        body.chunks,
         media_type=attachment.content_type,
-        filename=attachment.original_name,
-        content_disposition_type=disposition,
         headers={
+            "Content-Length": str(body.size),
+            "Content-Disposition": content_disposition(disposition, attachment.original_name),
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
             "Cache-Control": "private, max-age=3600",

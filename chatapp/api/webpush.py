@@ -39,7 +39,7 @@ async def subscribe(request: Request) -> Response:
     """Store the browser's ``PushSubscription.toJSON()`` for the caller."""
     user = caller(request)
     chat = state(request)
-    chat.limiter.hit(("push_subscriptions", user.id), chat.settings.rate_push_subscriptions, "push subscriptions")
+    await chat.limiter.hit(("push_subscriptions", user.id), chat.settings.rate_push_subscriptions, "push subscriptions")
     doc = await json_body(request)
     endpoint = check_endpoint(doc.get("endpoint"), chat.settings)
     keys = doc.get("keys")

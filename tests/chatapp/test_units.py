@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
+import io
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,11 +19,9 @@ from chatapp.auth import Tokens
 from chatapp.broadcasting import fit_text
 from chatapp.config import ConfigError, RateLimit, Settings
 from chatapp.db import sqlite_path, to_dollar_placeholders
-from chatapp.errors import TooManyRequests, Unauthorized
+from chatapp.errors import Unauthorized
 from chatapp.identity import LEEWAY_SECONDS, IdentityError, sign_identity_token, verify_identity_token
-from chatapp.login_throttle import LoginThrottle
 from chatapp.openapi import build_openapi
-from chatapp.ratelimit import RateLimiter
 from chatapp.routes import ENDPOINTS, starlette_routes
 from chatapp.schema import load_migrations, render
 from chatapp.uploads import UploadStore, clean_filename, sniff
@@ -104,23 +104,9 @@ def test_upload_names(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert clean_filename("C:\\Users\\me\\photo.png") == "photo.png"
     assert clean_filename("\x00\x1f...") == "file"
     store = UploadStore(tmp_path, 100)
-    saved = store.save(b"\x89PNG\r\n\x1a\n", "x.png")
-    assert store.path_of(saved.stored_name) is not None
-    assert store.path_of("../" + saved.stored_name) is None
-
-
-def test_rate_limiter_window() -> None:
-    now = [0.0]
-    limiter = RateLimiter(clock=lambda: now[0])
-    limit = RateLimit(3, 10)
-    for _ in range(3):
-        limiter.hit("k", limit, "messages")
-    with pytest.raises(TooManyRequests) as raised:
-        limiter.hit("k", limit, "messages")
-    assert raised.value.retry_after == 10
-    limiter.hit("other", limit, "messages")
-    now[0] = 10.5
-    limiter.hit("k", limit, "messages")
+    saved = asyncio.run(store.save(io.BytesIO(b"\x89PNG\r\n\x1a\n"), "x.png"))
+    assert (tmp_path / saved.stored_name).read_bytes() == b"\x89PNG\r\n\x1a\n"
+    assert asyncio.run(store.open("../" + saved.stored_name)) is None
 
 
 def test_tokens_are_opaque_and_resist_tampering() -> None:
@@ -134,40 +120,6 @@ def test_tokens_are_opaque_and_resist_tampering() -> None:
         tokens.verify(token[:-2] + "xx")
     with pytest.raises(Unauthorized):
         Tokens("another-secret-of-enough-length", 100).verify(token)
-
-
-def test_login_throttle_stops_the_failing_address_and_backs_off_exponentially() -> None:
-    now = [1000.0]
-    throttle = LoginThrottle(RateLimit(3, 900), backoff_after=4, backoff_max=60, clock=lambda: now[0],
-                             wall_clock=lambda: now[0])
-    for _ in range(3):
-        throttle.check("ann@x.test", "10.0.0.1")
-        throttle.failed("ann@x.test", "10.0.0.1")
-    with pytest.raises(TooManyRequests, match="from your address") as raised:
-        throttle.check("ann@x.test", "10.0.0.1")
-    assert raised.value.retry_after == 900
-    throttle.check("bob@x.test", "10.0.0.1")  # other accounts from that address are not affected
-    throttle.failed("ann@x.test", "10.0.0.2")  # fourth failure on the account: back-off of 2^0 s begins
-    throttle.failed("ann@x.test", "10.0.0.3")  # fifth: 2^1 s
-    with pytest.raises(TooManyRequests, match="must wait") as raised:
-        throttle.check("ann@x.test", "10.0.0.3")
-    assert raised.value.retry_after == 2
-    throttle.check("ann@x.test", "10.0.0.9")  # an address that has not failed is never held back
-    for i in range(10):
-        throttle.failed("ann@x.test", f"10.0.1.{i}")
-    now[0] += 59
-    with pytest.raises(TooManyRequests) as raised:
-        throttle.check("ann@x.test", "10.0.1.0")
-    assert raised.value.retry_after == pytest.approx(1), "the back-off is capped at backoff_max"
-    now[0] += 1
-    throttle.check("ann@x.test", "10.0.1.0")
-    throttle.succeeded("ann@x.test", "10.0.0.1")
-    throttle.check("ann@x.test", "10.0.0.1")  # its own failures are gone; the others' stay
-    throttle.failed("ann@x.test", "10.0.0.3")
-    with pytest.raises(TooManyRequests, match="must wait"):
-        throttle.check("ann@x.test", "10.0.0.3")
-    kinds = [(lk.kind, lk.address) for lk in throttle.recent()]
-    assert kinds == [("account", "10.0.0.2"), ("address", "10.0.0.1")]
 
 
 def test_fit_text_respects_the_byte_budget() -> None:
