@@ -173,7 +173,11 @@ class Api:
         self.base_url = base_url
         self.token = token
         self.user = user or {}
-        self.http = httpx.Client(base_url=base_url, timeout=10 * TIME_FACTOR)
+        # No idle keep-alive sockets: callers are made by the hundred and dropped without a
+        # close(), and a pooled socket left to the garbage collector is a ResourceWarning.
+        self.http = httpx.Client(
+            base_url=base_url, timeout=10 * TIME_FACTOR, limits=httpx.Limits(max_keepalive_connections=0)
+        )
 
     @classmethod
     def guest(cls, base_url: str, name: str) -> Api:
