@@ -123,7 +123,8 @@ def rooms_of(stack: Stack, email: str) -> list[dict[str, Any]]:
     return [r for r in rooms if r["user"]["email"] == email]
 
 
-def test_signed_in_user_presses_the_button_and_sends_a_room_is_created(pages: Pages, site: NextjsSite, stack: Stack) -> None:
+def test_signed_in_user_presses_the_button_and_sends_a_room_is_created(
+        pages: Pages, site: NextjsSite, stack: Stack) -> None:
     """The seed's test 1, through the site's identity token (POST /api/auth/identity)."""
     email = f"olena-{secrets.token_hex(3)}@shop.test"
     page = site_page(pages, site, "/")
@@ -146,7 +147,8 @@ def test_signed_in_user_presses_the_button_and_sends_a_room_is_created(pages: Pa
     expect(page.locator(".chat-message.from-user p")).to_have_text("Hello, where is my order #1042?")
 
 
-def test_admin_signs_in_lists_opens_and_replies_live_with_typing_and_unread(pages: Pages, site: NextjsSite, stack: Stack) -> None:
+def test_admin_signs_in_lists_opens_and_replies_live_with_typing_and_unread(
+        pages: Pages, site: NextjsSite, stack: Stack) -> None:
     """The seed's test 2: the reply reaches the visitor's widget; typing and unread along the way."""
     visitor = site_page(pages, site, "/")
     open_chat(visitor)
@@ -289,7 +291,8 @@ def test_admin_filters_assigns_resolves_and_closes_with_the_stats(pages: Pages, 
     expect(admin.get_by_role("textbox", name="Message")).to_be_disabled()
 
 
-def test_a_guests_conversation_moves_to_the_account_on_site_sign_in(pages: Pages, site: NextjsSite, stack: Stack) -> None:
+def test_a_guests_conversation_moves_to_the_account_on_site_sign_in(
+        pages: Pages, site: NextjsSite, stack: Stack) -> None:
     """The widget sends its guest token along with the identity token: nothing is lost."""
     email = f"taras-{secrets.token_hex(3)}@shop.test"
     page = site_page(pages, site, "/")
@@ -305,7 +308,8 @@ def test_a_guests_conversation_moves_to_the_account_on_site_sign_in(pages: Pages
     assert room["id"] == room_id and room["user"]["name"] == "Taras Account"
 
 
-def test_only_signed_in_users_get_the_chat_button_when_the_site_asks(pages: Pages, gated_site: NextjsSite, stack: Stack) -> None:
+def test_only_signed_in_users_get_the_chat_button_when_the_site_asks(
+        pages: Pages, gated_site: NextjsSite, stack: Stack) -> None:
     """The seed's variant 3.2 (CHAT_REQUIRE_LOGIN=true): no button, and no guest made, for visitors."""
     page = site_page(pages, gated_site, "/")
     page.wait_for_load_state("networkidle")
