@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib.util
 import logging
 import os
 import signal
@@ -129,6 +130,8 @@ def start(
     )
     if bool(settings.tls_cert) != bool(settings.tls_key):
         raise click.UsageError("--tls-cert and --tls-key go together")
+    if settings.scaling_enabled and importlib.util.find_spec("redis") is None:
+        raise click.UsageError("scaling over Redis needs the redis extra: pip install 'pyreverb[redis]'")
     serve(settings)
 
 

@@ -1,11 +1,27 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.helpers.node_client import NodeClient
 from tests.helpers.procs import ReverbProcess
+
+# Suites that start clusters, inject faults or fuzz: minutes on a small machine, so
+# `make test-fast` leaves them to `make test`.
+SLOW_SUITES = ("reliability", "scaling", "cluster", "bench")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The ``browser`` and ``slow`` markers by where a test lives, decided in one place."""
+    root = Path(__file__).parent
+    for item in items:
+        suite = item.path.relative_to(root).parts[0] if item.path.is_relative_to(root) else ""
+        if suite == "browser":
+            item.add_marker(pytest.mark.browser)
+        elif suite in SLOW_SUITES:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture

@@ -35,7 +35,11 @@ def chat_reverb() -> Iterator[ReverbProcess]:
         node.stop()
 
 
-@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+# `make test-fast` runs the chat suite on SQLite alone; `make test` on both databases
+POSTGRES = pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.slow])
+
+
+@pytest.fixture(scope="session", params=["sqlite", POSTGRES])
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with throwaway_database(request.param, tmp_path_factory.mktemp("chat-db")) as url:
         yield url

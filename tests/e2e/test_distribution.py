@@ -52,6 +52,12 @@ def test_the_wheel_runs_the_server_without_the_chat_extra_then_the_chat_app_with
     assert _run([python, "-c", chat_only], cwd=tmp_path).strip() == "[]", "the chat app's dependencies stay out"
     assert _run([str(bin_dir / "pyreverb"), "--version"], cwd=tmp_path).strip() == f"pyreverb, version {__version__}"
 
+    scaled = subprocess.run(
+        [str(bin_dir / "pyreverb"), "start", "--redis", "redis://127.0.0.1:6379/0"],
+        cwd=tmp_path, env=ReverbProcess().full_env(), capture_output=True, text=True, timeout=30,
+    )
+    assert scaled.returncode == 2 and "pip install 'pyreverb[redis]'" in scaled.stderr, scaled.stderr
+
     node = ReverbProcess()
     argv = [str(bin_dir / "pyreverb"), "start", "--host", "127.0.0.1", "--port", str(node.port)]
     node.launch("pyreverb-wheel", argv, node.full_env(), tmp_path)
