@@ -8,7 +8,7 @@
 //   build/manifest.json     logical name -> hashed file
 //
 // Every file gets .gz and .br siblings so chatapp serves them compressed without work per request.
-// Usage: node build.mjs [--force]
+// Usage: node build.mjs [--force] [--analyze]   (--analyze: what each file holds, by size)
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -44,6 +44,23 @@ const echoFromNpm = {
   setup(build) { build.onResolve({ filter: /\/vendor\/echo\.js$/ }, () => ({ path: ECHO })); },
 };
 
+// The stylesheets are CSS in JS strings: minified as CSS here (esbuild leaves strings alone).
+const minifiedStyles = {
+  name: 'minified-styles',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]widget[\\/]styles\.js$/ }, async (args) => {
+      const source = fs.readFileSync(args.path, 'utf8');
+      const sheets = await import(`data:text/javascript,${encodeURIComponent(source)}`);
+      const lines = [];
+      for (const [name, css] of Object.entries(sheets)) {
+        const { code } = await esbuild.transform(css, { loader: 'css', minify: true });
+        lines.push(`export const ${name} = ${JSON.stringify(code.trim())};`);
+      }
+      return { contents: lines.join('\n'), loader: 'js' };
+    });
+  },
+};
+
 const hashOf = (bytes) => createHash('sha256').update(bytes).digest('base64url').slice(0, 10);
 
 /** Write through a temporary name: a server answering meanwhile never reads half a file. */
@@ -74,12 +91,13 @@ async function build() {
 
   const widget = await esbuild.build({
     entryPoints: { widget: path.join(STATIC, 'widget', 'widget.js') },
-    plugins: [echoFromNpm],
+    plugins: [echoFromNpm, minifiedStyles],
     bundle: true, splitting: true, format: 'esm', minify: true, target: TARGET,
     entryNames: '[name]-[hash]', chunkNames: 'chunk-[hash]', outdir: OUT, write: false, metafile: true,
     define: { __CHATAPP_PUSHER__: JSON.stringify(`/static/build/${pusherName}`) },
     legalComments: 'eof', logLevel: 'warning',
   });
+  if (process.argv.includes('--analyze')) console.log(await esbuild.analyzeMetafile(widget.metafile));
   let widgetName = null;
   for (const file of widget.outputFiles) {
     const name = path.relative(OUT, file.path);
@@ -90,6 +108,7 @@ async function build() {
   const loader = await esbuild.build({
     entryPoints: [path.join(STATIC, 'widget', 'loader.js')],
     bundle: true, format: 'iife', minify: true, target: TARGET, write: false, logLevel: 'warning',
+    plugins: [minifiedStyles],
     define: { __CHATAPP_WIDGET__: JSON.stringify(`/static/build/${widgetName}`) },
   });
   emit('loader.js', Buffer.from(loader.outputFiles[0].contents), written);
@@ -106,7 +125,7 @@ async function build() {
   return manifest;
 }
 
-if (!process.argv.includes('--force') && upToDate()) process.exit(0);
+if (!process.argv.includes('--force') && !process.argv.includes('--analyze') && upToDate()) process.exit(0);
 const started = Date.now();
 const manifest = await build();
 console.log(`chat widget built in ${Date.now() - started} ms: ${Object.values(manifest).join(', ')}`);

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -54,3 +55,33 @@ async def test_missing_vendor_files_answer_with_what_to_run(tmp_path: Path, monk
         response = await client.get("/static/vendor/echo.js")
     assert response.status_code == 503
     assert response.json()["error"] == "assets_missing" and "make web" in response.json()["message"]
+
+
+def test_files_are_compressed_cached_by_content_and_revalidated_with_304(stack: Stack) -> None:
+    loader = httpx.get(stack.url + "/widget.js", headers={"Accept-Encoding": "br, gzip"})
+    assert loader.headers["content-encoding"] == "br" and "Accept-Encoding" in loader.headers["vary"]
+    assert loader.headers["cache-control"] == "no-cache" and loader.headers["access-control-allow-origin"] == "*"
+    again = httpx.get(stack.url + "/widget.js", headers={"Accept-Encoding": "br, gzip",
+                                                         "If-None-Match": loader.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+
+    bundle_path = re.search(r"/static/build/widget-[A-Za-z0-9_-]+\.js", httpx.get(stack.url + "/widget.js").text)
+    assert bundle_path, "the loader names the content-hashed bundle"
+    bundle = httpx.get(stack.url + bundle_path.group(0), headers={"Accept-Encoding": "gzip"})
+    assert bundle.status_code == 200 and bundle.headers["content-encoding"] == "gzip"
+    assert bundle.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert int(bundle.headers["content-length"]) < len(bundle.content) / 2  # on the wire vs. decoded
+
+    # pusher-js for the panel, the panel's own modules and the demo page: 304 once seen.
+    for path in ("/static/vendor/pusher.min.js", "/static/admin/panel.js", "/static/admin/admin.css", "/"):
+        first = httpx.get(stack.url + path)
+        assert first.headers["content-encoding"] == "gzip", path
+        assert first.headers["cache-control"] == "no-cache", path
+        revalidated = httpx.get(stack.url + path, headers={"If-None-Match": first.headers["etag"]})
+        assert revalidated.status_code == 304, path
+
+    # API answers are gzipped on the fly when large enough.
+    assert httpx.get(stack.url + "/api/openapi.json").headers["content-encoding"] == "gzip"
+    for escape in ("/static/build/..%2fpages%2findex.html", "/static/build/manifest.json.br",
+                   "/static/..%2fpages%2fpanel.html", "/static/build/nothing.js"):
+        assert httpx.get(stack.url + escape).status_code == 404, escape

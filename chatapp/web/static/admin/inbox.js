@@ -274,17 +274,14 @@ export class Inbox {
     const link = el('a', {
       href: `/admin/chat/${room.id}`,
       'aria-current': room.id === this.activeId ? 'page' : null,
-      'aria-label': t('inbox.itemLabel', {
-        name,
-        state: [unread ? t('inbox.unreadLabel', { count: unread }) : '', room.priority === 'urgent' ? t('priority.urgent') : '', t(`status.${room.status}`)].filter(Boolean).join(', '),
-        preview: room.last_message_preview || room.subject || '',
-      }),
     },
     el('span', { class: 'avatar', 'aria-hidden': 'true', 'data-user-content': '', text: name.trim().charAt(0).toUpperCase() || '?' }),
     el('span', { class: 'room-name', text: name, 'data-user-content': room.user && room.user.name ? '' : null }),
     el('time', { class: 'room-time', datetime: room.last_message_at || room.created_at, text: ago(room.last_message_at || room.created_at) }),
     el('span', { class: 'room-preview', ...(room.last_message_preview || room.subject ? { 'data-user-content': '' } : {}), text: room.last_message_preview || room.subject || t('inbox.noMessages') }),
-    el('span', { class: 'unread-badge', hidden: !unread, text: unread > 99 ? '99+' : String(unread) }),
+    // The link's name is its visible text (WCAG 2.5.3); the bare count gets its word for screen readers.
+    el('span', { class: 'unread-badge', hidden: !unread, 'aria-hidden': 'true', text: unread > 99 ? '99+' : String(unread) }),
+    unread ? el('span', { class: 'sr-only', text: t('inbox.unreadLabel', { count: unread }) }) : null,
     el('span', { class: 'chips' },
       el('span', { class: `chip status-${room.status}`, text: t(`status.${room.status}`) }),
       room.priority === 'urgent' ? el('span', { class: 'chip urgent', text: t('priority.urgent') }) : null,

@@ -2,7 +2,7 @@
 import { el, clockTime } from '../shared/dom.js';
 import { Composer } from '../shared/composer.js';
 import { Conversation } from '../shared/conversation.js';
-import { ThreadView } from '../shared/thread-view.js';
+import { ThreadView, messageLog } from '../shared/thread-view.js';
 import { typingText } from '../shared/typing.js';
 import { errorText, t } from '../shared/i18n.js';
 
@@ -74,8 +74,8 @@ export class RoomPane {
     actions.append(this.detailsToggle);
     this.actionError = el('p', { class: 'action-error', role: 'alert' });
     this.older = el('button', { type: 'button', class: 'older', hidden: true, text: t('thread.older'), onclick: () => this.conversation.loadOlder() });
-    this.list = el('ol', { class: 'messages', role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-label': t('thread.messages') });
-    this.scroller = el('div', { class: 'scroller' }, this.older, this.list);
+    this.list = el('ol', { class: 'messages' });
+    this.scroller = el('div', { class: 'scroller' }, this.older, messageLog(this.list));
     this.typing = el('div', { class: 'typing', role: 'status', 'aria-live': 'polite' });
     this.note = el('p', { class: 'note', hidden: true });
     this.composer = new Composer({

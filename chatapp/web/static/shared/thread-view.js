@@ -12,6 +12,14 @@ function systemText(message) {
   return system && has(system.code) ? t(system.code, system.params || {}) : message.body;
 }
 
+/**
+ * The live region around a thread's <ol>: the log role sits on a wrapper, since on the list
+ * itself it would hide the list from assistive technology (items outside any list).
+ */
+export function messageLog(list) {
+  return el('div', { role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-label': t('thread.messages') }, list);
+}
+
 export class ThreadView {
   /**
    * list: the <ol role="log"> to fill; api: fetches attachments with the token;

@@ -12,7 +12,7 @@
  * has loaded are queued.
  */
 import { adoptStyles, appearance, applyAppearance, launcherButton } from './appearance.js';
-import { WIDGET_CSS } from './styles.js';
+import { LAUNCHER_CSS } from './styles.js';
 import { el } from '../shared/dom.js';
 
 const OPTION_NAMES = ['title', 'subtitle', 'greeting', 'position', 'color', 'accent', 'theme', 'label',
@@ -39,7 +39,7 @@ function drawLauncher(options, api) {
   const look = appearance(options);
   const host = el('chatapp-launcher');
   const shadow = host.attachShadow({ mode: 'open' });
-  adoptStyles(shadow, WIDGET_CSS);
+  adoptStyles(shadow, LAUNCHER_CSS);
   const button = launcherButton(look, OPEN_LABEL, () => api.open());
   const root = el('div', { class: 'root' }, button);
   applyAppearance(root, look);

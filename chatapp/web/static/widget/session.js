@@ -62,5 +62,5 @@ export async function newGuest(api, store, name) {
   const doc = await api.post('/api/auth/guest', name ? { name } : {});
   const session = { token: doc.token, kind: 'guest', expires_at: Date.now() / 1000 + doc.expires_in };
   store.save(session);
-  return session;
+  return { ...session, user: doc.user };
 }

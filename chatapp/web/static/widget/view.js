@@ -2,7 +2,7 @@
 import { el } from '../shared/dom.js';
 import { icon } from '../shared/icons.js';
 import { Composer } from '../shared/composer.js';
-import { ThreadView } from '../shared/thread-view.js';
+import { ThreadView, messageLog } from '../shared/thread-view.js';
 import { typingText } from '../shared/typing.js';
 import { t } from '../shared/i18n.js';
 import { WIDGET_CSS } from './styles.js';
@@ -37,11 +37,11 @@ export class WidgetView {
     this.closeButton = el('button', { type: 'button', class: 'close', 'aria-label': t('widget.close'), onclick: () => actions.close() }, icon('close'));
     this.banner = el('p', { class: 'banner', role: 'status', hidden: true });
     this.older = el('button', { type: 'button', class: 'older', hidden: true, onclick: () => actions.older(), text: t('thread.older') });
-    this.list = el('ol', { class: 'messages', role: 'log', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-label': t('thread.messages') });
+    this.list = el('ol', { class: 'messages' });
     this.scroller = el('div', { class: 'scroller' },
       this.older,
       options.greeting ? el('p', { class: 'greeting', text: options.greeting }) : null,
-      this.list);
+      messageLog(this.list));
     this.typing = el('div', { class: 'typing', role: 'status', 'aria-live': 'polite' });
     this.noteText = el('span', { class: 'note-text' });
     this.startOverButton = el('button', { type: 'button', class: 'link-button start-over', hidden: true, onclick: () => actions.startOver(), text: t('widget.startOver') });

@@ -142,22 +142,21 @@ export class Widget {
     this.placeholder = null;
   }
 
-  async useToken(token) {
+  /** known: {user, fresh} when the token was just made here (a new guest has no chats to load yet). */
+  async useToken(token, known = {}) {
     this.api.token = token;
     try {
-      this.me = (await this.api.get('/api/auth/me')).user;
+      this.me = known.user || (await this.api.get('/api/auth/me')).user;
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) return;
       throw error;
     }
-    await this.connect();
+    await this.connect(Boolean(known.fresh));
   }
 
-  async connect() {
+  async connect(fresh = false) {
     // The conversation code, laravel-echo and pusher-js load only once there is a chat to show.
-    const [{ connectRealtime }, { Conversation }] = await Promise.all([
-      import('../shared/realtime.js'), import('../shared/conversation.js'),
-    ]);
+    const { connectRealtime, Conversation } = await import('./live.js');
     try {
       this.realtime = await connectRealtime(this.base, this.api, this.config);
     } catch (error) {
@@ -183,7 +182,7 @@ export class Widget {
         pollWhileLive: () => this.isOpen,
       },
     });
-    const loading = this.loadRoom(this.conversation);
+    const loading = fresh ? Promise.resolve() : this.loadRoom(this.conversation);
     this.conversation.holdSends(loading);
     await loading;
     this.conversation.resume();
@@ -261,7 +260,7 @@ export class Widget {
   ensureGuest() {
     if (!this.starting) {
       this.starting = this.newGuestSession()
-        .then((session) => this.useToken(session.token))
+        .then((session) => this.useToken(session.token, { user: session.user, fresh: true }))
         .catch((error) => {
           const reason = t('widget.cannotStart', { reason: errorText(error) });
           this.view.composer.error.textContent = reason;
