@@ -1,0 +1,175 @@
+"""chatapp as a cluster, all real processes: nginx (deploy/nginx/chatapp-cluster.conf) in front of
+three chatapp instances and three pyreverb nodes on Redis, one PostgreSQL, one Redis and an S3
+API server. Visitors and support talk HTTP through nginx, pusher-js subscribers listen through
+nginx (spread over the nodes), and one chatapp instance and one pyreverb node die by ``kill -9``
+in the middle of the traffic."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.chatapp.procs import CHATAPP_REVERB_ENV, Api, ChatappProcess, throwaway_database
+from tests.chatapp.subscriber import Subscriber, message_ids, repeats
+from tests.cluster.front_door import ClusterNginx
+from tests.cluster.s3_server import S3Server
+from tests.helpers.procs import ReverbProcess
+from tests.scaling.cluster import cluster_nodes
+
+pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow, pytest.mark.timeout(300)]
+
+ADMIN_FEED = "private-admin.chat"
+VISITORS = 6
+MESSAGES = 30
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@dataclass
+class Cluster:
+    nginx: ClusterNginx
+    apps: list[ChatappProcess]
+    nodes: list[ReverbProcess]
+
+    def api(self, token: str | None = None, user: dict[str, object] | None = None) -> Api:
+        return Api(self.nginx.base_url, token, user)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, redis_url: str, scaling_channel: str, s3_server: S3Server,
+            bucket: str) -> Iterator[Cluster]:
+    nodes = cluster_nodes(redis_url, scaling_channel, 3)
+    apps: list[ChatappProcess] = []
+    nginx: ClusterNginx | None = None
+    try:
+        for node in nodes:
+            node.env.update(CHATAPP_REVERB_ENV)
+            node.start()
+        with throwaway_database("postgres", tmp_path) as url:
+            env = {
+                "CHATAPP_REDIS_URL": redis_url,
+                "CHATAPP_REDIS_PREFIX": scaling_channel,
+                **s3_server.chatapp_env(bucket),
+                "CHATAPP_TRUSTED_PROXIES": "127.0.0.1",
+                "CHATAPP_SECRET_KEY": "cluster-test-secret-key-0123456789",
+                "CHATAPP_RATE_MESSAGES": "10000/10",
+                "CHATAPP_RATE_LOGIN_FAILURES": "3/600",
+            }
+            for i, node in enumerate(nodes):  # each instance publishes to a node of its own
+                apps.append(ChatappProcess(url, node.port, tmp_path / f"app{i}", env=env).start(migrate=i == 0))
+            (tmp_path / "nginx").mkdir()
+            nginx = ClusterNginx(tmp_path / "nginx", [a.port for a in apps], [n.port for n in nodes])
+            yield Cluster(nginx, apps, nodes)
+            for app in apps:
+                app.stop()
+    finally:
+        if nginx is not None:
+            nginx.stop()
+        for app in apps:
+            app.stop()
+        for node in nodes:
+            node.stop()
+    for app in apps[1:]:
+        log = app.log()
+        assert "unhandled error" not in log and "Exception in ASGI application" not in log, log[-3000:]
+
+
+def send_until_acknowledged(api: Api, body: str, key: str, deadline: float) -> int:
+    """What the widget does: a send that failed in transit is sent again with the same key."""
+    while True:
+        try:
+            response = api.post("/api/chat/messages", {"body": body}, headers={"Idempotency-Key": key})
+            if response.status_code in (200, 201):
+                return int(response.json()["message"]["id"])
+            assert response.status_code in (502, 503, 504), response.text
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"{body!r} never acknowledged"
+        time.sleep(0.1)
+
+
+async def test_the_cluster_survives_losing_an_instance_and_a_node(cluster: Cluster, s3_server: S3Server,
+                                                                  bucket: str) -> None:
+    apps = cluster.apps
+    email = "agent@support.test"
+    apps[1].cli("create-admin", "--email", email, "--name", "Agent", "--password", "agent-password-1")
+    login = cluster.api().ok("POST", "/api/auth/login", {"email": email, "password": "agent-password-1"})
+    agent = cluster.api(login["token"], login["user"])
+    visitors = []
+    for i in range(VISITORS):
+        doc = cluster.api().ok("POST", "/api/auth/guest", {"name": f"Visitor {i}"})
+        visitors.append(cluster.api(doc["token"], doc["user"]))
+    rooms = [v.send("hello")["room"]["id"] for v in visitors]
+    channels = [f"private-chat.{r}" for r in rooms]
+    # Three subscribers through nginx: least_conn puts them on different nodes.
+    subscribers = [await Subscriber.start(cluster.nginx.port, [*channels, ADMIN_FEED]) for _ in range(3)]
+    try:
+        acknowledged: dict[int, list[int]] = {r: [] for r in rooms}
+        deadline = time.monotonic() + 90
+
+        def talk(visitor: Api, room: int) -> None:
+            for n in range(MESSAGES):
+                acknowledged[room].append(
+                    send_until_acknowledged(visitor, f"message {n}", f"cluster-{visitor.id}-{n}", deadline))
+                time.sleep(0.05)
+
+        threads = [threading.Thread(target=talk, args=(v, r)) for v, r in zip(visitors, rooms, strict=True)]
+        for t in threads:
+            t.start()
+        await asyncio.sleep(1.0)
+        apps[0].kill()  # kill -9: no shutdown, no drain
+        cluster.nodes[0].kill()
+        for t in threads:
+            await asyncio.to_thread(t.join, 120)
+        assert all(len(ids) == MESSAGES for ids in acknowledged.values())
+
+        # Nothing acknowledged is lost or doubled in what support reads.
+        for room in rooms:
+            page = agent.ok("GET", f"/api/admin/chat/rooms/{room}/messages", params={"after": 0, "limit": 100})
+            bodies = Counter(m["body"] for m in page["data"])
+            assert set(acknowledged[room]) <= {m["id"] for m in page["data"]}
+            assert all(bodies[f"message {n}"] == 1 for n in range(MESSAGES)), bodies
+
+        # Every visitor still reaches an agent, and the agent's answer reaches the visitor.
+        await asyncio.gather(*(s.subscribed(times=1) for s in subscribers))
+        after = [v.send("still there?")["message"]["id"] for v in visitors]
+        for sub in subscribers:
+            await sub.until(lambda sub=sub: set(after) <= set(message_ids(sub.received(ADMIN_FEED, "chat.message"))),
+                            30, "every visitor's message on every agent's feed")
+        for visitor, room in zip(visitors, rooms, strict=True):
+            agent.ok("POST", f"/api/admin/chat/rooms/{room}/messages", {"body": f"yes, {visitor.id}"})
+            mine = visitor.ok("GET", f"/api/chat/rooms/{room}/messages", params={"after": 0, "limit": 100})["data"]
+            assert f"yes, {visitor.id}" in [m["body"] for m in mine]
+
+        # No subscriber saw an event twice, on any node, before or after the kill.
+        for sub in subscribers:
+            for channel in channels:
+                assert not repeats(message_ids(sub.received(channel, "message.sent"))), channel
+            assert not repeats(message_ids(sub.received(ADMIN_FEED, "chat.message")))
+
+        # A file uploaded through one instance downloads through the others.
+        content = PNG + os.urandom(200_000)
+        doc = visitors[0].ok("POST", "/api/chat/upload", files={"file": ("shot.png", content, "image/png")})
+        path = "/api/chat/files/" + doc["attachment"]["url"].rsplit("/", 1)[1]
+        assert len(s3_server.keys(bucket)) == 1
+        for _ in range(4):  # round robin over the surviving instances
+            response = visitors[0].get(path)
+            assert response.status_code == 200 and response.content == content
+
+        # Limits hold across instances: three failed sign-ins through nginx, then 429 from any instance.
+        wrong = {"email": email, "password": "not-the-password"}
+        for _ in range(3):
+            assert cluster.api().post("/api/auth/login", wrong).status_code == 401
+        for app in apps[1:]:
+            assert Api(app.base_url).post("/api/auth/login", wrong).status_code == 429
+    finally:
+        for sub in subscribers:
+            await sub.close()
