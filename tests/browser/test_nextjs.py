@@ -146,6 +146,15 @@ def test_signed_in_user_presses_the_button_and_sends_a_room_is_created(
     open_chat(page)
     expect(page.locator(".chat-message.from-user p")).to_have_text("Hello, where is my order #1042?")
 
+    # Signing out of the site signs the chat token out too; the next visitor starts afresh.
+    token = json.loads(page.evaluate("localStorage.getItem('chat.session')"))["token"]
+    assert Api(stack.url, token).get("/api/auth/me").status_code == 200
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+    page.wait_for_selector(".chat-widget[data-ready=true]")
+    wait_until(lambda: Api(stack.url, token).get("/api/auth/me").status_code == 401, what="the chat token revoked")
+    assert page.evaluate("localStorage.getItem('chat.session')") is None
+
 
 def test_admin_signs_in_lists_opens_and_replies_live_with_typing_and_unread(
         pages: Pages, site: NextjsSite, stack: Stack) -> None:

@@ -67,6 +67,7 @@ export function chatApi(baseUrl: string) {
       call<Session>('POST', '/api/auth/identity', { token: guestToken, body: { identity } }),
     login: (email: string, password: string) => call<Session>('POST', '/api/auth/login', { body: { email, password } }),
     me: (token: string) => call<{ user: ChatUser }>('GET', '/api/auth/me', { token }),
+    logout: (token: string) => call<{ revoked: number }>('POST', '/api/auth/logout', { token }),
 
     room: (token: string) => call<{ room: ChatRoom | null }>('GET', '/api/chat/room', { token }),
     history: (token: string, roomId: number, after?: number) =>

@@ -66,8 +66,9 @@ export default function LiveChatWidget({ siteUser = null, requireLogin = false }
     } else if (createGuest) {
       next = { ...(await api.guest(TEXT.guestName)), siteUserId: null };
     }
+    if (stored?.siteUserId) api.logout(stored.token).catch(() => undefined); // that site user signed out
     if (next) visitorSessions.save(next);
-    else visitorSessions.clear(); // the site user signed out: their chat token stays behind
+    else visitorSessions.clear();
     return next;
   }, [api, siteUserId]);
 
