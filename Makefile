@@ -34,6 +34,11 @@ $(NEXTJSSTAMP): $(NEXTJS)/package.json $(NEXTJS)/package-lock.json
 	cd $(NEXTJS) && NEXT_TELEMETRY_DISABLED=1 npm ci --no-audit --no-fund --silent
 	@touch $@
 
+# `next build` of the example, skipped while .next/source-hash matches its sources and lock file.
+.PHONY: nextjs-build
+nextjs-build: $(STAMP) $(NEXTJSSTAMP)
+	$(BIN)/python -m tests.browser.nextjs_site
+
 # Debian's chromium for the browser tests; installed only when missing and we are root.
 chromium:
 	@if ! command -v chromium >/dev/null 2>&1; then \
@@ -54,7 +59,7 @@ run-server: setup
 # processes and not measured): the total is printed, the reports go to test-output/.
 COVERAGE := --cov --cov-report=xml --cov-report=html
 
-test: setup chromium widget
+test: setup chromium widget nextjs-build
 	$(BIN)/pytest -q $(COVERAGE)
 	@echo "coverage (pyreverb + chatapp, in-process): $$($(BIN)/coverage report --format=total)%"
 

@@ -75,3 +75,8 @@ class NextjsSite(ChildServer):
         self.launch("nextjs", argv, {**os.environ, **_ENV, **self.env}, SITE_DIR)
         wait_http(f"{self.base_url}/login", timeout=30, proc=self.proc)
         return self
+
+
+if __name__ == "__main__":  # `make nextjs-build`: before the suite, so no test waits for it
+    took = ensure_built()
+    print("examples/nextjs: build " + ("up to date" if took is None else f"done in {took:.1f} s"))

@@ -20,9 +20,10 @@ from playwright.sync_api import BrowserContext, Page, expect
 from tests.browser.conftest import ADMIN_PASSWORD, Pages, Stack, running_stack, send, wait_until
 from tests.browser.nextjs_site import NextjsSite, ensure_built
 from tests.chatapp.procs import IDENTITY_SECRET, Api
-from tests.helpers.procs import free_port
+from tests.helpers.procs import TIME_FACTOR, free_port
 
-pytestmark = pytest.mark.browser
+# The first test may wait for a cold `next build` (up to two minutes; `make test` builds first).
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(int(420 * TIME_FACTOR))]
 
 LIVE_S = 1.0  # the brief: a message shows on the other side "instantly"
 
