@@ -13,7 +13,9 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -39,8 +41,8 @@ class Cluster:
     apps: list[ChatappProcess]
     nodes: list[ReverbProcess]
 
-    def api(self, token: str | None = None, user: dict[str, object] | None = None) -> Api:
-        return Api(self.nginx.base_url, token, user)  # type: ignore[arg-type]
+    def api(self, token: str | None = None, user: dict[str, Any] | None = None) -> Api:
+        return Api(self.nginx.base_url, token, user)
 
 
 @pytest.fixture
@@ -141,9 +143,11 @@ async def test_the_cluster_survives_losing_an_instance_and_a_node(cluster: Clust
         # Every visitor still reaches an agent, and the agent's answer reaches the visitor.
         await asyncio.gather(*(s.subscribed(times=1) for s in subscribers))
         after = [v.send("still there?")["message"]["id"] for v in visitors]
+        def reached(sub: Subscriber) -> bool:
+            return set(after) <= set(message_ids(sub.received(ADMIN_FEED, "chat.message")))
+
         for sub in subscribers:
-            await sub.until(lambda sub=sub: set(after) <= set(message_ids(sub.received(ADMIN_FEED, "chat.message"))),
-                            30, "every visitor's message on every agent's feed")
+            await sub.until(partial(reached, sub), 30, "every visitor's message on every agent's feed")
         for visitor, room in zip(visitors, rooms, strict=True):
             agent.ok("POST", f"/api/admin/chat/rooms/{room}/messages", {"body": f"yes, {visitor.id}"})
             mine = visitor.ok("GET", f"/api/chat/rooms/{room}/messages", params={"after": 0, "limit": 100})["data"]

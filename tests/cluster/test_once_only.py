@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,5 +107,5 @@ async def test_auto_close_announces_each_room_once_with_three_instances(three: S
         await sub.close()
 
 
-def closed_events(sub: Subscriber) -> list[dict[str, object]]:
-    return [e for e in sub.received(ADMIN_FEED, "room.updated") if e["room"]["status"] == "closed"]  # type: ignore[index]
+def closed_events(sub: Subscriber) -> list[dict[str, Any]]:
+    return [e for e in sub.received(ADMIN_FEED, "room.updated") if e["room"]["status"] == "closed"]
