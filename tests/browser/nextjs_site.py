@@ -28,11 +28,13 @@ _ENV = {"NEXT_TELEMETRY_DISABLED": "1"}
 
 
 def source_hash() -> str:
-    """SHA-256 over every file of the example that ``next build`` reads (paths and contents)."""
+    """SHA-256 over every file of the example that ``next build`` reads (paths and contents);
+    the README and the git and env files do not change the build."""
     digest = hashlib.sha256()
     for path in sorted(SITE_DIR.rglob("*")):
         rel = path.relative_to(SITE_DIR)
-        if rel.parts[0] in _NOT_SOURCES or rel.name.startswith(".env") or not path.is_file():
+        skipped = rel.parts[0] in _NOT_SOURCES or rel.suffix == ".md" or rel.name.startswith((".env", ".git"))
+        if skipped or not path.is_file():
             continue
         digest.update(str(rel).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
