@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.browser.conftest import ADMIN_PASSWORD, Pages, Stack, running_stack, send, wait_until
+from tests.browser.conftest import ADMIN_PASSWORD, Pages, Stack, running_stack, screenshot, send, wait_until
 from tests.browser.nextjs_site import NextjsSite, ensure_built
 from tests.chatapp.procs import IDENTITY_SECRET, Api
 from tests.helpers.procs import TIME_FACTOR, free_port
@@ -185,6 +185,8 @@ def test_admin_signs_in_lists_opens_and_replies_live_with_typing_and_unread(
     send(admin, "Yes, we ship to Norway in 3 days.")
     expect(visitor.locator(".chat-message.from-admin p")).to_have_text("Yes, we ship to Norway in 3 days.")
     expect(visitor.locator(".chat-typing")).to_be_hidden()
+    screenshot(visitor, "nextjs-widget")
+    screenshot(admin, "nextjs-admin-room")
 
     # The unread count on the button while the chat is hidden; opening it reads them.
     visitor.get_by_role("button", name="Hide chat").click()
@@ -248,6 +250,7 @@ def test_admin_filters_assigns_resolves_and_closes_with_the_stats(pages: Pages, 
 
     admin = admin_page(pages, site, "/admin/chat", stack.admin)
     rows = admin.locator(".admin-rooms li[data-room-id]")
+    expect(admin.locator(".chat-launcher")).to_have_count(0)  # the visitor's button stays out of the panel
 
     def shown(*filters: str) -> None:
         for name in filters:
@@ -275,6 +278,7 @@ def test_admin_filters_assigns_resolves_and_closes_with_the_stats(pages: Pages, 
     expect(listed(plain_id)).to_be_visible()
     expect(listed(urgent_id)).to_have_class("urgent")
     wait_until(stats_match, what="the statistics as the API counts them")
+    screenshot(admin, "nextjs-admin-panel")
 
     listed(plain_id).get_by_role("link").click()
     admin.wait_for_url(f"{site.base_url}/admin/chat/{plain_id}")

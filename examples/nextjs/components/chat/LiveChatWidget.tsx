@@ -3,6 +3,7 @@
 // The seed's LiveChatWidget: a floating chat button on every page. It speaks chatapp's
 // /api/chat/* and listens with Laravel Echo on the private channel chat.{room_id}
 // (.message.sent, .user.typing) and user.{id} (.unread.updated).
+import { usePathname } from 'next/navigation';
 import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { useChatConfig } from '@/components/chat/ChatConfigProvider';
 import { chatApi, mergeMessages, type ChatMessage, type ChatRoom } from '@/lib/chat-api';
@@ -51,6 +52,7 @@ export default function LiveChatWidget({ siteUser = null, requireLogin = false }
   const echo = useEcho(config, session?.token ?? null);
   const token = session?.token ?? null;
   const siteUserId = siteUser?.id ?? null;
+  const inAdminArea = usePathname().startsWith('/admin'); // support works in the panel, not the widget
 
   /** The chat session for whoever is on the site now: the stored one, a site identity, or a new guest. */
   const ensureSession = useCallback(async (createGuest: boolean): Promise<StoredSession | null> => {
@@ -173,7 +175,7 @@ export default function LiveChatWidget({ siteUser = null, requireLogin = false }
     }
   }
 
-  if (requireLogin && !siteUserId) return null;
+  if ((requireLogin && !siteUserId) || inAdminArea) return null;
 
   return (
     <div className="chat-widget" data-ready={ready}>
@@ -209,7 +211,9 @@ export default function LiveChatWidget({ siteUser = null, requireLogin = false }
       )}
       <button type="button" className="chat-launcher" aria-label={isOpen ? TEXT.hide : TEXT.open} aria-expanded={isOpen}
         onClick={() => (isOpen ? setIsOpen(false) : openChat())}>
-        💬
+        <svg viewBox="0 0 24 24" width="26" height="26" aria-hidden="true" fill="currentColor">
+          <path d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2Z" />
+        </svg>
         {unread > 0 && <span className="chat-unread" aria-label={`${unread} unread`}>{unread}</span>}
       </button>
     </div>
