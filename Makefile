@@ -10,7 +10,7 @@ WEBSTAMP := $(WEB)/static/vendor/.installed
 NEXTJS := examples/nextjs
 NEXTJSSTAMP := $(NEXTJS)/node_modules/.installed
 
-.PHONY: run run-server test test-fast lint setup node chromium bench bench-smoke bench-chat soak clean
+.PHONY: run run-server test test-fast lint setup node chromium bench bench-smoke bench-chat bench-chat-cluster soak clean
 
 setup: $(STAMP) $(JSSTAMP) $(WEBSTAMP) $(NEXTJSSTAMP)
 
@@ -81,6 +81,10 @@ bench-smoke: setup
 # chatapp under load: 100,000 preloaded rooms on SQLite and PostgreSQL (bench/chat.py).
 bench-chat: setup
 	$(BIN)/python -m bench.chat
+
+# chatapp as a cluster: one instance direct, one and three behind nginx (needs Redis and PostgreSQL)
+bench-chat-cluster: setup
+	$(BIN)/python -m bench.chat_cluster
 
 clean:
 	rm -rf $(VENV) $(JS)/node_modules $(NEXTJS)/node_modules $(NEXTJS)/.next .pytest_cache

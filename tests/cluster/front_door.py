@@ -1,13 +1,18 @@
-"""deploy/nginx/chatapp-cluster.conf started for real in front of local processes."""
+"""deploy/nginx/chatapp-cluster.conf started for real in front of local chatapp and pyreverb processes."""
 
 from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-from tests.helpers.procs import ROOT, free_port, wait_http
+from tests.chatapp.procs import CHATAPP_REVERB_ENV, ChatappProcess
+from tests.helpers.procs import ROOT, ReverbProcess, free_port, wait_http
 from tests.helpers.tools import debian_tool
+from tests.scaling.cluster import cluster_nodes
 
 SITE = ROOT / "deploy" / "nginx" / "chatapp-cluster.conf"
 
@@ -52,3 +57,48 @@ def _servers(site: str, pattern: str, ports: list[int]) -> str:
     assert first, f"no upstream servers matching {pattern}"
     block = "".join(f"    server 127.0.0.1:{port}{first.group(1)};\n" for port in ports)
     return site[: first.start()] + block + line.sub("", site[first.start():])
+
+
+@dataclass
+class RunningCluster:
+    """pyreverb nodes on Redis, one chatapp instance per node (publishing to it), nginx in front."""
+
+    nodes: list[ReverbProcess]
+    apps: list[ChatappProcess]
+    nginx: ClusterNginx | None
+
+    @property
+    def base_url(self) -> str:
+        return self.nginx.base_url if self.nginx else self.apps[0].base_url
+
+    @property
+    def ws_port(self) -> int:
+        return self.nginx.port if self.nginx else self.nodes[0].port
+
+
+@contextmanager
+def running_cluster(database_url: str, redis_url: str, prefix: str, workdir: Path, count: int = 3,
+                    env: dict[str, str] | None = None, behind_nginx: bool = True) -> Iterator[RunningCluster]:
+    """Start ``count`` nodes and instances on ``database_url`` (``prefix``: the Redis keys of this run)."""
+    nodes = cluster_nodes(redis_url, prefix, count)
+    apps: list[ChatappProcess] = []
+    nginx: ClusterNginx | None = None
+    try:
+        for node in nodes:
+            node.env.update(CHATAPP_REVERB_ENV)
+            node.start()
+        shared = {"CHATAPP_REDIS_URL": redis_url, "CHATAPP_REDIS_PREFIX": prefix,
+                  "CHATAPP_TRUSTED_PROXIES": "127.0.0.1", **(env or {})}
+        for i, node in enumerate(nodes):
+            apps.append(ChatappProcess(database_url, node.port, workdir / f"app{i}", env=shared).start(migrate=i == 0))
+        if behind_nginx:
+            (workdir / "nginx").mkdir(exist_ok=True)
+            nginx = ClusterNginx(workdir / "nginx", [a.port for a in apps], [n.port for n in nodes])
+        yield RunningCluster(nodes, apps, nginx)
+    finally:
+        if nginx is not None:
+            nginx.stop()
+        for app in apps:
+            app.stop()
+        for node in nodes:
+            node.stop()

@@ -12,7 +12,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -20,12 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.chatapp.procs import CHATAPP_REVERB_ENV, Api, ChatappProcess, throwaway_database
+from tests.chatapp.procs import Api, throwaway_database
 from tests.chatapp.subscriber import Subscriber, message_ids, repeats
-from tests.cluster.front_door import ClusterNginx
+from tests.cluster.front_door import RunningCluster, running_cluster
 from tests.cluster.s3_server import S3Server
-from tests.helpers.procs import ReverbProcess
-from tests.scaling.cluster import cluster_nodes
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -35,53 +32,25 @@ MESSAGES = 30
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-@dataclass
-class Cluster:
-    nginx: ClusterNginx
-    apps: list[ChatappProcess]
-    nodes: list[ReverbProcess]
-
-    def api(self, token: str | None = None, user: dict[str, Any] | None = None) -> Api:
-        return Api(self.nginx.base_url, token, user)
-
-
 @pytest.fixture
 def cluster(tmp_path: Path, redis_url: str, scaling_channel: str, s3_server: S3Server,
-            bucket: str) -> Iterator[Cluster]:
-    nodes = cluster_nodes(redis_url, scaling_channel, 3)
-    apps: list[ChatappProcess] = []
-    nginx: ClusterNginx | None = None
-    try:
-        for node in nodes:
-            node.env.update(CHATAPP_REVERB_ENV)
-            node.start()
-        with throwaway_database("postgres", tmp_path) as url:
-            env = {
-                "CHATAPP_REDIS_URL": redis_url,
-                "CHATAPP_REDIS_PREFIX": scaling_channel,
-                **s3_server.chatapp_env(bucket),
-                "CHATAPP_TRUSTED_PROXIES": "127.0.0.1",
-                "CHATAPP_SECRET_KEY": "cluster-test-secret-key-0123456789",
-                "CHATAPP_RATE_MESSAGES": "10000/10",
-                "CHATAPP_RATE_LOGIN_FAILURES": "3/600",
-            }
-            for i, node in enumerate(nodes):  # each instance publishes to a node of its own
-                apps.append(ChatappProcess(url, node.port, tmp_path / f"app{i}", env=env).start(migrate=i == 0))
-            (tmp_path / "nginx").mkdir()
-            nginx = ClusterNginx(tmp_path / "nginx", [a.port for a in apps], [n.port for n in nodes])
-            yield Cluster(nginx, apps, nodes)
-            for app in apps:
-                app.stop()
-    finally:
-        if nginx is not None:
-            nginx.stop()
-        for app in apps:
-            app.stop()
-        for node in nodes:
-            node.stop()
-    for app in apps[1:]:
+            bucket: str) -> Iterator[RunningCluster]:
+    env = {
+        **s3_server.chatapp_env(bucket),
+        "CHATAPP_SECRET_KEY": "cluster-test-secret-key-0123456789",
+        "CHATAPP_RATE_MESSAGES": "10000/10",
+        "CHATAPP_RATE_LOGIN_FAILURES": "3/600",
+    }
+    with throwaway_database("postgres", tmp_path) as url, \
+            running_cluster(url, redis_url, scaling_channel, tmp_path, env=env) as running:
+        yield running
+    for app in running.apps[1:]:
         log = app.log()
         assert "unhandled error" not in log and "Exception in ASGI application" not in log, log[-3000:]
+
+
+def through(cluster: RunningCluster, token: str | None = None, user: dict[str, Any] | None = None) -> Api:
+    return Api(cluster.base_url, token, user)
 
 
 def send_until_acknowledged(api: Api, body: str, key: str, deadline: float) -> int:
@@ -98,21 +67,21 @@ def send_until_acknowledged(api: Api, body: str, key: str, deadline: float) -> i
         time.sleep(0.1)
 
 
-async def test_the_cluster_survives_losing_an_instance_and_a_node(cluster: Cluster, s3_server: S3Server,
+async def test_the_cluster_survives_losing_an_instance_and_a_node(cluster: RunningCluster, s3_server: S3Server,
                                                                   bucket: str) -> None:
     apps = cluster.apps
     email = "agent@support.test"
     apps[1].cli("create-admin", "--email", email, "--name", "Agent", "--password", "agent-password-1")
-    login = cluster.api().ok("POST", "/api/auth/login", {"email": email, "password": "agent-password-1"})
-    agent = cluster.api(login["token"], login["user"])
+    login = through(cluster).ok("POST", "/api/auth/login", {"email": email, "password": "agent-password-1"})
+    agent = through(cluster, login["token"], login["user"])
     visitors = []
     for i in range(VISITORS):
-        doc = cluster.api().ok("POST", "/api/auth/guest", {"name": f"Visitor {i}"})
-        visitors.append(cluster.api(doc["token"], doc["user"]))
+        doc = through(cluster).ok("POST", "/api/auth/guest", {"name": f"Visitor {i}"})
+        visitors.append(through(cluster, doc["token"], doc["user"]))
     rooms = [v.send("hello")["room"]["id"] for v in visitors]
     channels = [f"private-chat.{r}" for r in rooms]
     # Three subscribers through nginx: least_conn puts them on different nodes.
-    subscribers = [await Subscriber.start(cluster.nginx.port, [*channels, ADMIN_FEED]) for _ in range(3)]
+    subscribers = [await Subscriber.start(cluster.ws_port, [*channels, ADMIN_FEED]) for _ in range(3)]
     try:
         acknowledged: dict[int, list[int]] = {r: [] for r in rooms}
         deadline = time.monotonic() + 90
@@ -171,7 +140,7 @@ async def test_the_cluster_survives_losing_an_instance_and_a_node(cluster: Clust
         # Limits hold across instances: three failed sign-ins through nginx, then 429 from any instance.
         wrong = {"email": email, "password": "not-the-password"}
         for _ in range(3):
-            assert cluster.api().post("/api/auth/login", wrong).status_code == 401
+            assert through(cluster).post("/api/auth/login", wrong).status_code == 401
         for app in apps[1:]:
             assert Api(app.base_url).post("/api/auth/login", wrong).status_code == 429
     finally:

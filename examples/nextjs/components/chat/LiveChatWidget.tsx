@@ -76,14 +76,14 @@ export default function LiveChatWidget({ siteUser = null, requireLogin = false }
 
   // On each page: pick up the session (signed-in users get theirs at once, for the unread count).
   useEffect(() => {
-    if (requireLogin && !siteUserId) return;
+    if ((requireLogin && !siteUserId) || inAdminArea) return;
     let cancelled = false;
     ensureSession(Boolean(siteUserId))
       .then((s) => { if (!cancelled) setSession(s); })
       .catch(() => { if (!cancelled) setError(TEXT.failed); })
       .finally(() => { if (!cancelled) setReady(true); });
     return () => { cancelled = true; };
-  }, [ensureSession, requireLogin, siteUserId]);
+  }, [ensureSession, requireLogin, siteUserId, inAdminArea]);
 
   const refreshUnread = useCallback(() => {
     if (token) api.unread(token).then((r) => setUnread(r.unread_count)).catch(() => undefined);
