@@ -3,6 +3,7 @@ the loader's promise to the host page (one global, nothing blocked); keyboard-on
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 
@@ -36,6 +37,7 @@ def site(stack: Stack) -> Iterator[ShopSite]:
         "/light": 'data-theme="light" data-label="Questions?"',
         "/invalid": 'data-theme="purple" data-accent="red;background:url(x)" data-position="middle"',
         "/plain": "",
+        "/catalogue": 'data-label data-locale="fr"',
     }
     shop = ShopSite({path: PAGE % {"base": stack.url, "attributes": attrs} for path, attrs in variants.items()})
     yield shop
@@ -96,6 +98,13 @@ def test_auto_theme_follows_the_system_and_a_dark_accent_keeps_white_text(pages:
     keep_for_docs(forced, "widget-label-light")
     forced.locator("chatapp-widget .launcher").click()
     assert css(forced, "chatapp-widget .panel", "backgroundColor") == "rgb(255, 255, 255)"
+
+
+def test_a_bare_label_comes_from_the_catalogue_in_the_visitors_language(pages: Pages, site: ShopSite) -> None:
+    page = open_widget(pages, site, "/catalogue")
+    french = json.loads((ROOT / "chatapp" / "locales" / "fr.json").read_text())
+    expected = french.get("messages", french)["widget.launcher.label"]
+    expect(page.locator("chatapp-widget .launcher-label")).to_have_text(expected)
 
 
 def test_invalid_options_fall_back_to_the_defaults(pages: Pages, site: ShopSite) -> None:

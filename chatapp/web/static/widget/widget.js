@@ -42,6 +42,8 @@ function normalise(raw) {
   for (const name of Object.keys(DEFAULTS)) if (raw[name] !== undefined && raw[name] !== null) options[name] = raw[name];
   options.requireLogin = options.requireLogin === true || options.requireLogin === 'true';
   for (const name of ['title', 'subtitle', 'greeting']) options[name] = options[name] || t(`widget.${name}`);
+  // A bare data-label (no text) asks for the catalogue's label, in the visitor's language.
+  if (raw.label === '' || raw.label === true) options.label = t('widget.launcher.label');
   return options;
 }
 
