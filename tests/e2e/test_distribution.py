@@ -23,7 +23,7 @@ from pyreverb import __version__
 from tests.e2e.test_http_api import signed_url
 from tests.helpers.procs import ROOT, ReverbProcess, wait_http
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]  # two builds and two installs: minutes
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # two builds and two installs: minutes
 
 
 def _run(argv: list[str], cwd: Path, timeout: float = 600) -> str:

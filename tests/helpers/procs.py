@@ -108,7 +108,11 @@ class ReverbProcess(ChildServer):
         argv = [sys.executable, "-m", "pyreverb", "start", "--host", "127.0.0.1", "--port", str(self.port), *self.args]
         self.launch("pyreverb", argv, self.full_env(), ROOT)
         prefix = next((a.split("=", 1)[1] for a in self.args if a.startswith("--path=")), "")
-        wait_http(f"{self.base_url}{prefix}/up", proc=self.proc)
+        try:
+            wait_http(f"{self.base_url}{prefix}/up", proc=self.proc)
+        except BaseException:
+            self.kill()  # a node that never answered is not left running behind the failed test
+            raise
         return self
 
     def pusher_client(self):  # type: ignore[no-untyped-def]
