@@ -108,6 +108,7 @@ async def close_state(chat: ChatState) -> None:
     await chat.broadcaster.stop()
     if chat.push:
         await chat.push.stop()
+    await chat.limiter.window.close()
     await chat.db.close()
 
 

@@ -77,6 +77,12 @@ class LimitWindow:
         count = item.amount - stats.remaining
         return count, max(0.0, stats.reset_time - time.time()) if count else 0.0
 
+    async def close(self) -> None:
+        """Close the Redis connections (``limits`` has no close of its own; memory needs none)."""
+        client = getattr(getattr(self.storage, "bridge", None), "storage", None)
+        if client is not None and hasattr(client, "aclose"):
+            await client.aclose()
+
     async def clear(self, key: Hashable, limit: RateLimit) -> None:
         try:
             await self._window.clear(_item(limit), *_identifiers(key))

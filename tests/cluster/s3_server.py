@@ -26,11 +26,9 @@ class S3Server:
 
     def start(self, log: Path) -> S3Server:
         moto_server = Path(sys.executable).with_name("moto_server")
-        self.proc = subprocess.Popen(
-            [str(moto_server), "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=log.open("ab"),
-            stderr=subprocess.STDOUT,
-        )
+        with log.open("ab") as out:  # the server keeps its own copy of the descriptor
+            self.proc = subprocess.Popen([str(moto_server), "-H", "127.0.0.1", "-p", str(self.port)],
+                                         stdout=out, stderr=subprocess.STDOUT)
         wait_http(f"{self.endpoint}/moto-api/", proc=self.proc)
         return self
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -13,12 +14,15 @@ from chatapp.ratelimit import LimitWindow, RateLimiter, limit_storage
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
-def window(request: pytest.FixtureRequest) -> LimitWindow:
+async def window(request: pytest.FixtureRequest) -> AsyncIterator[LimitWindow]:
     if request.param == "memory":
-        return LimitWindow(limit_storage())
-    url: str = request.getfixturevalue("redis_url")
-    prefix: str = request.getfixturevalue("scaling_channel")
-    return LimitWindow(limit_storage(url, prefix))
+        opened = LimitWindow(limit_storage())
+    else:
+        url: str = request.getfixturevalue("redis_url")
+        prefix: str = request.getfixturevalue("scaling_channel")
+        opened = LimitWindow(limit_storage(url, prefix))
+    yield opened
+    await opened.close()
 
 
 async def test_rate_limiter_sliding_window(window: LimitWindow) -> None:
