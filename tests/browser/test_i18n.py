@@ -16,6 +16,7 @@ from tests.browser.conftest import Pages, Stack
 from tests.browser.pseudo import serve_pseudo_locale, untranslated
 from tests.browser.test_widget import ShopSite
 from tests.chatapp.procs import Api
+from tests.chatapp.test_i18n import insert_legacy_system_message
 
 pytestmark = pytest.mark.browser
 
@@ -85,6 +86,12 @@ def test_the_widget_speaks_french_from_data_locale_with_french_times(pages: Page
     expected = stamp.evaluate(
         "(t) => new Intl.DateTimeFormat('fr', {hour: '2-digit', minute: '2-digit'}).format(new Date(t.dateTime))")
     expect(stamp).to_have_text(expected)
+
+    # A system message stored as English text before catalogues existed shows as it was stored.
+    insert_legacy_system_message(stack.chat.database_url, room, "Alice Agent assigned the chat")
+    page.reload()
+    page.wait_for_selector("chatapp-widget[data-ready=true]", state="attached")
+    expect(page.locator("chatapp-widget .msg.system")).to_have_text("Alice Agent assigned the chat")
 
 
 def test_the_widget_speaks_ukrainian_from_html_lang_with_its_plural_forms(

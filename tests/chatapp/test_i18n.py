@@ -3,11 +3,14 @@ account, and system messages stored as codes that each reader renders in their o
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from chatapp.db import connect, utcnow
 from chatapp.i18n import LOCALES_DIR
 from tests.chatapp.procs import Api, ChatappProcess, chatapp_stack
 
@@ -64,3 +67,31 @@ def test_a_catalogue_added_to_the_directory_is_offered_without_code(
         assert doc["locale"] == "pl"
         assert doc["messages"]["widget.placeholder"] == "Napisz wiadomość…"
         assert {"code": "pl", "name": "Polski"} in doc["available"]
+
+
+def insert_legacy_system_message(database_url: str, room_id: int, body: str) -> None:
+    """A system message as chatapp stored them before catalogues: English text, no code."""
+
+    async def run() -> None:
+        db = await connect(database_url)
+        try:
+            await db.execute(
+                "INSERT INTO support_chat_messages (room_id, sender_id, sender_role, body, created_at) "
+                "VALUES (?, NULL, 'system', ?, ?)", room_id, body, utcnow(),
+            )
+        finally:
+            await db.close()
+
+    # Its own thread: a caller may already run an event loop (Playwright's sync API does).
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(lambda: asyncio.run(run())).result()
+
+
+def test_system_messages_stored_before_catalogues_stay_readable(
+    chat: ChatappProcess, admin: Api, new_guest: Callable[..., Api]
+) -> None:
+    visitor = new_guest("Old Timer")
+    room = visitor.send("Hello from last year")["room"]["id"]
+    insert_legacy_system_message(chat.database_url, room, "Alice Admin resolved the chat")
+    last = admin.ok("GET", f"/api/admin/chat/rooms/{room}/messages")["data"][-1]
+    assert (last["sender_role"], last["system"], last["body"]) == ("system", None, "Alice Admin resolved the chat")
