@@ -4,6 +4,7 @@ the loader's promise to the host page (one global, nothing blocked); keyboard-on
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 
@@ -56,10 +57,12 @@ def css(page: Page, selector: str, prop: str) -> str:
 
 
 def keep_for_docs(page: Page, name: str) -> None:
-    """A small PNG of the widget's corner for docs/widget.md (fresh copies in test-output/)."""
+    """A small PNG for docs/widget.md: always in test-output/screenshots/, and copied over the
+    committed one in docs/screenshots/ when UPDATE_DOC_SCREENSHOTS=1 (a run does not dirty the tree)."""
     path = screenshot(page, name)
-    DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(path, DOCS_SCREENSHOTS / f"{name}.png")
+    if os.environ.get("UPDATE_DOC_SCREENSHOTS") == "1":
+        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, DOCS_SCREENSHOTS / f"{name}.png")
 
 
 def test_dark_theme_accent_left_side_and_label(pages: Pages, site: ShopSite) -> None:
