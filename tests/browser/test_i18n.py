@@ -186,7 +186,7 @@ def test_pseudo_locale_leaves_no_untranslated_string_in_the_widget_or_the_panel(
     expect(page.locator("chatapp-widget .banner.offline")).to_be_visible()
     assert untranslated(page, "chatapp-widget") == [], "widget offline"
     context.set_offline(False)
-    expect(page.locator("chatapp-widget .banner")).to_be_hidden()
+    expect(page.locator("chatapp-widget .banner")).to_be_hidden(timeout=30_000)  # pusher-js reconnects by itself
 
     stack.admin.post(f"/api/admin/chat/rooms/{room}/close")
     expect(page.locator("chatapp-widget .note")).to_be_visible()
@@ -208,7 +208,7 @@ def test_pseudo_locale_leaves_no_untranslated_string_in_the_widget_or_the_panel(
     serve_pseudo_locale(panel)
     panel.goto(f"{stack.url}/admin/chat?filter=all")
     panel.wait_for_selector("#inbox[data-ready='true']")
-    expect(panel.locator("#connection")).to_have_attribute("data-status", "connected")
+    expect(panel.locator("#connection")).to_have_attribute("data-status", "connected", timeout=20_000)
     assert untranslated(panel) == [], "panel inbox"
 
     panel.locator(f".room-item[data-id='{room}'] a").click()
