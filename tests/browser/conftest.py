@@ -143,10 +143,9 @@ class Pages:
             page.goto(self.stack.url + path)
         return page
 
-    def admin(self, path: str = "/admin/chat", api: Api | None = None, context: BrowserContext | None = None,
-              **options: Any) -> Page:
+    def admin(self, path: str = "/admin/chat", api: Api | None = None, **options: Any) -> Page:
         """An admin page already signed in (the login form itself has its own test)."""
-        context = context or self.context(**options)
+        context = self.context(**options)
         token = (api or self.stack.admin).token
         context.add_init_script(f"localStorage.setItem('chatapp.admin.token', {token!r});")
         page = self.page(path, context)
