@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import struct
 import zlib
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -55,7 +56,7 @@ def test_attachments_round_trip_with_image_preview_and_download(pages: Pages, st
         theirs.get_by_role("link", name="Download broken-zip.png (").click()
     download = download_info.value
     assert download.suggested_filename == "broken-zip.png"
-    assert open(download.path(), "rb").read() == image
+    assert Path(download.path()).read_bytes() == image
 
     # Support answers with a document (no caption needed); the visitor downloads it.
     invoice = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -70,7 +71,7 @@ def test_attachments_round_trip_with_image_preview_and_download(pages: Pages, st
     screenshot(visitor, "widget-attachments")
     with visitor.expect_download() as download_info:
         link.click()
-    assert open(download_info.value.path(), "rb").read() == invoice
+    assert Path(download_info.value.path()).read_bytes() == invoice
     assert download_info.value.suggested_filename == "return-label.pdf"
 
     # A file over the limit is refused before uploading, with a clear message.

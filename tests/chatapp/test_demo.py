@@ -47,7 +47,8 @@ class Demo:
         env.update({"DEMO_VAR_DIR": str(var_dir), "REVERB_SERVER_PORT": str(self.reverb_port), "CHATAPP_PORT": str(self.chat_port)})
         self.proc = subprocess.Popen([sys.executable, str(DEMO)], env=env, cwd=ROOT, text=True,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
         deadline = time.monotonic() + 60 * TIME_FACTOR
         while READY not in self.output:
             assert self.proc.poll() is None, f"run-demo exited {self.proc.returncode}:\n{self.output}"
@@ -91,6 +92,10 @@ class Demo:
                     child.kill()
                 self.proc.kill()
                 self.proc.wait()
+        # The reader ends at end of file; only then is the pipe ours to close.
+        self.reader.join(10)
+        if self.proc.stdout is not None and not self.reader.is_alive():
+            self.proc.stdout.close()
 
 
 @pytest.fixture

@@ -227,12 +227,15 @@ def test_guessing_from_many_addresses_does_not_lock_the_owner_out(app: ChatappPr
 
 def test_a_correct_password_clears_the_failures_of_that_address(app: ChatappProcess) -> None:
     _, email = register(app, "Forgetful")
-    for round_ in range(2):
-        ip = new_ip()
-        for i in range(FAILURES_PER_ADDRESS - 1):
-            error(login(app, email, f"typo-{round_}-{i}-xx", ip), 401, "invalid_credentials")
-        assert login(app, email, PASSWORD, ip).status_code == 200
-        error(login(app, email, f"typo-{round_}-again", ip), 401, "invalid_credentials")
+    ip = new_ip()
+    for i in range(FAILURES_PER_ADDRESS - 1):
+        error(login(app, email, f"typo-{i}-xx", ip), 401, "invalid_credentials")
+    assert login(app, email, PASSWORD, ip).status_code == 200
+    # Uncleared, the second of these would come after five failures: 429. The account's
+    # back-off (from BACKOFF_AFTER failures) is not reached, so only the clearing is measured.
+    assert FAILURES_PER_ADDRESS - 1 + 2 <= BACKOFF_AFTER
+    for i in range(2):
+        error(login(app, email, f"typo-again-{i}-xx", ip), 401, "invalid_credentials")
 
 
 # ---------------------------------------------------------------------- uploads
