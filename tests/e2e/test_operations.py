@@ -79,6 +79,7 @@ def receiver() -> Iterator[WebhookReceiver]:
     r = WebhookReceiver(fail_first=1)
     yield r
     r.server.shutdown()
+    r.server.server_close()
 
 
 async def test_webhooks_signed_batched_retried(receiver: WebhookReceiver, node_clients: list[NodeClient]) -> None:

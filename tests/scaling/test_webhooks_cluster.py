@@ -49,3 +49,4 @@ async def test_cluster_webhooks_once_and_for_a_killed_node(redis_url: str, scali
     finally:
         cluster.stop()
         receiver.server.shutdown()
+        receiver.server.server_close()
