@@ -7,12 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from chatapp import repository as repo
 from chatapp.db import connect
 from chatapp.identity import verify_identity_token
 from tests.chatapp.procs import IDENTITY_SECRET, ChatappProcess
 
 
+@pytest.mark.slow
 def test_migrate_is_idempotent_and_serve_needs_it(tmp_path: Path) -> None:
     app = ChatappProcess(f"sqlite:///{tmp_path / 'fresh.sqlite3'}", reverb_port=1, workdir=tmp_path)
     refused = subprocess.run(

@@ -29,6 +29,8 @@ from tests.chatapp.procs import Api, ChatappProcess
 from tests.helpers.node_client import NodeClient
 from tests.helpers.procs import ROOT, TIME_FACTOR, ChildServer, free_port
 
+pytestmark = pytest.mark.slow  # starts whole stacks; runs in make test
+
 DEMO = ROOT / "bin" / "run-demo"
 READY = "Ctrl-C stops everything."
 # Settings the caller's environment could carry into the demo and mask what it does itself.

@@ -11,6 +11,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from chatapp import inbox_queries, repository
 from chatapp.db import Connection, Row, connect
 from tests.chatapp.conftest import start_echo
@@ -73,6 +75,7 @@ def test_inbox_queries_use_indexes(chat: ChatappProcess, admin: Api, new_guest: 
         assert re.search(r"INDEX|Index", plan), plan
 
 
+@pytest.mark.slow
 async def test_stats_are_published_at_most_once_a_second(
     chat: ChatappProcess, chat_reverb: Any, admin: Api, new_guest: Callable[..., Api], echo_clients: list[NodeClient]
 ) -> None:
@@ -165,6 +168,7 @@ async def backdate(database_url: str, room_id: int, column: str, when: datetime)
         await db.close()
 
 
+@pytest.mark.slow
 async def test_resolved_chats_close_after_the_configured_days(
     chat: ChatappProcess,
     chat_reverb: Any,

@@ -112,6 +112,7 @@ async def settle(sub: Subscriber, channel: str, expected: list[int], timeout: fl
 # --------------------------------------------------------------- restart, kill -9
 
 
+@pytest.mark.slow
 async def test_undeliverable_event_survives_restart_and_kill9(stack: Stack) -> None:
     app, gate = stack.chatapp()
     admin = admin_of(app)
@@ -243,6 +244,7 @@ def send_until_acknowledged(visitor: Api, body: str, key: str, deadline: float) 
         time.sleep(0.2)
 
 
+@pytest.mark.slow
 async def test_kill9_during_traffic_keeps_every_acknowledged_message(stack: Stack) -> None:
     app, gate = stack.chatapp()
     admin = admin_of(app)
@@ -294,6 +296,7 @@ def pg_url(tmp_path: Path) -> Iterator[str]:
         yield url
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 async def test_two_instances_relay_one_outbox_exactly_once(pg_url: str, tmp_path: Path) -> None:
     stack = Stack(pg_url, tmp_path)

@@ -25,6 +25,8 @@ from tests.chatapp.procs import ChatappProcess, chatapp_stack
 from tests.helpers.procs import ROOT, TIME_FACTOR
 from tests.helpers.tools import debian_tool, make_tls_pair
 
+pytestmark = pytest.mark.slow  # starts whole stacks; runs in make test
+
 SITE = ROOT / "deploy" / "nginx" / "chatapp.conf"
 PROXY_ADDRESS = "127.0.0.2"  # nginx listens here; clients come from other loopback addresses
 AUTH_LIMIT = 3

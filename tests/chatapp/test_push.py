@@ -188,6 +188,7 @@ def test_endpoints_off_the_push_services_are_refused(strict_chat: ChatappProcess
         browser.ok("POST", "/api/push/subscriptions", subscription_for(endpoint, push_receiver), status=201)
 
 
+@pytest.mark.slow
 def test_a_push_host_that_resolves_to_loopback_is_refused_when_connecting(
     database_url: str, tmp_path_factory: pytest.TempPathFactory, push_receiver: PushReceiver
 ) -> None:
@@ -376,6 +377,7 @@ def busy_chat(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> It
         yield app
 
 
+@pytest.mark.slow
 async def test_a_reply_with_many_subscriptions_does_not_delay_other_requests(
     busy_chat: ChatappProcess, slow_receiver: PushReceiver
 ) -> None:

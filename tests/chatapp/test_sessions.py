@@ -13,11 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 from itsdangerous import URLSafeTimedSerializer
 
 from chatapp import repository as repo
 from chatapp.db import connect
-from chatapp.identity import sign_identity_token
 from chatapp.identity import sign_identity_token
 from tests.chatapp.conftest import start_echo
 from tests.chatapp.procs import IDENTITY_SECRET, Api, ChatappProcess, chatapp_stack
@@ -253,6 +253,7 @@ def test_tokens_from_before_sessions(chat: ChatappProcess, new_guest: Callable[.
     assert asyncio.run(at_once()) == [200] * 8
 
 
+@pytest.mark.slow
 def test_admin_idle_timeout(tmp_path: Path) -> None:
     idle = 4.0 * TIME_FACTOR
     with chatapp_stack(f"sqlite:///{tmp_path / 'idle.sqlite3'}", tmp_path,

@@ -277,6 +277,7 @@ def test_a_client_that_keeps_sending_fast_is_cut_off(node: ReverbProcess, http: 
     assert _cut_off_after(http, b"x" * 65536, 0, limit=30) < LINGER_MAX_SECONDS + 1
 
 
+@pytest.mark.slow
 def test_a_client_that_keeps_sending_slowly_is_cut_off(node: ReverbProcess, http: RawHttp) -> None:
     target = signed_target(node, "POST", f"/apps/{node.app_id}/events", b"{}")
     http.send(f"POST {target} HTTP/1.1\r\nhost: x\r\ncontent-length: 99999999999\r\n\r\n".encode())

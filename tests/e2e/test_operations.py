@@ -169,6 +169,7 @@ def test_metrics_negotiate_openmetrics_with_the_scraper() -> None:
         node.stop()
 
 
+@pytest.mark.slow
 async def test_restart_drains_and_a_supervisor_brings_the_node_back(tmp_path: Path, node_clients: list[NodeClient]) -> None:
     env = {"PYREVERB_RESTART_FILE": str(tmp_path / "restart")}
     node = ReverbProcess(env=env).start()

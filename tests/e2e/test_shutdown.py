@@ -7,6 +7,7 @@ import json
 import signal
 import time
 
+import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
 
@@ -14,6 +15,7 @@ from tests.helpers.node_client import NodeClient, sdk_auth
 from tests.helpers.procs import ReverbProcess
 
 
+@pytest.mark.slow
 async def test_sigterm_sends_4200_and_pusher_js_reconnects_to_the_restarted_node(node_clients: list[NodeClient]) -> None:
     node = ReverbProcess().start()
     try:

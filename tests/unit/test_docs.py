@@ -315,6 +315,7 @@ def test_nginx_accepts_the_site(site: Path, tls_pair: tuple[Path, Path], tmp_pat
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", sorted((DEPLOY / "haproxy").glob("*.cfg")), ids=lambda p: p.name)
 def test_haproxy_accepts_the_config(config: Path, tls_pair: tuple[Path, Path], tmp_path: Path) -> None:
     haproxy = debian_tool("haproxy", "haproxy")
