@@ -88,11 +88,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     yield from running_stack(tmp_path_factory, {"CHATAPP_RATE_MESSAGES": "1000/10"})
 
 
-def running_stack(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]) -> Iterator[Stack]:
-    """A pyreverb and a chatapp (SQLite) with ``env``, and a signed-in admin, until closed."""
+def running_stack(
+    tmp_path_factory: pytest.TempPathFactory, env: dict[str, str], reverb_env: dict[str, str] | None = None
+) -> Iterator[Stack]:
+    """A pyreverb (with ``reverb_env``) and a chatapp (SQLite, with ``env``), and a signed-in admin, until closed."""
     ensure_web_assets()
     workdir = tmp_path_factory.mktemp("chatapp-browser")
-    reverb = chatapp_reverb()
+    reverb = chatapp_reverb(env=reverb_env)
     chat = ChatappProcess(f"sqlite:///{workdir / 'chat.sqlite3'}", reverb.port, workdir, env=env)
     s = Stack(reverb, chat, "", Api(""))
     try:

@@ -28,6 +28,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(int(420 * TIME_FACTOR))]
 LIVE_S = 1.0  # the brief: a message shows on the other side "instantly"
 
 
+SITE_HOST = "127.0.0.1"
+
+
 @pytest.fixture(scope="module")
 def site_port() -> int:
     return free_port()
@@ -40,9 +43,11 @@ def gated_site_port() -> int:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, site_port: int, gated_site_port: int) -> Iterator[Stack]:
-    """chatapp allows the Next.js sites' origins (and only them) for cross-origin calls."""
+    """chatapp allows the Next.js sites' origins (and only them) for cross-origin calls, and
+    pyreverb accepts WebSocket connections from the sites' host only (Reverb's host patterns)."""
     origins = f"http://127.0.0.1:{site_port},http://127.0.0.1:{gated_site_port}"
-    yield from running_stack(tmp_path_factory, {"CHATAPP_CORS_ORIGINS": origins})
+    yield from running_stack(tmp_path_factory, {"CHATAPP_CORS_ORIGINS": origins},
+                             reverb_env={"REVERB_APP_ALLOWED_ORIGINS": SITE_HOST})
 
 
 def site_env(stack: Stack, **extra: str) -> dict[str, str]:
@@ -336,3 +341,31 @@ def test_only_signed_in_users_get_the_chat_button_when_the_site_asks(
     send(page, "Members-only question")
     [room] = wait_until(lambda: rooms_of(stack, email), what="the member's room")
     assert room["user"]["name"] == "Maria Member"
+
+
+def first_frame(page: Page, url: str) -> dict[str, Any]:
+    """The first Pusher frame the browser gets on a WebSocket to ``url`` opened by ``page``."""
+    raw = page.evaluate(
+        """url => new Promise((resolve, reject) => {
+            const socket = new WebSocket(url);
+            socket.onmessage = event => { resolve(event.data); socket.close(); };
+            socket.onerror = () => reject(new Error('the WebSocket failed before its first frame'));
+        })""",
+        url,
+    )
+    frame: dict[str, Any] = json.loads(raw)
+    return frame
+
+
+def test_pyreverb_lets_only_the_sites_pages_connect(pages: Pages, site: NextjsSite, stack: Stack) -> None:
+    """REVERB_APP_ALLOWED_ORIGINS as a real site sets it: the browser's Origin decides, not the client."""
+    url = f"ws://127.0.0.1:{stack.reverb.port}/app/{stack.reverb.key}?protocol=7&client=js&version=8.4.0"
+    assert first_frame(site_page(pages, site, "/"), url)["event"] == "pusher:connection_established"
+
+    # Another site on this machine: chatapp's own address under the name "localhost" (a public
+    # origin would be stopped by Chromium's local-network rules before pyreverb could answer).
+    elsewhere = pages.page()
+    elsewhere.goto(f"http://localhost:{stack.chat.port}/up")
+    refused = first_frame(elsewhere, url)
+    assert refused["event"] == "pusher:error", refused
+    assert json.loads(refused["data"])["code"] == 4009, refused

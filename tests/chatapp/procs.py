@@ -29,9 +29,9 @@ CHATAPP_REVERB_ENV = {"REVERB_APP_ACCEPT_CLIENT_EVENTS_FROM": "none"}
 """chatapp's pyreverb app as docs/chatapp.md sets it up: the product sends no client events."""
 
 
-def chatapp_reverb(port: int | None = None) -> ReverbProcess:
+def chatapp_reverb(port: int | None = None, env: dict[str, str] | None = None) -> ReverbProcess:
     """A started pyreverb for chatapp (on ``port`` when given: a restart on the same port)."""
-    node = ReverbProcess(env=dict(CHATAPP_REVERB_ENV))
+    node = ReverbProcess(env={**CHATAPP_REVERB_ENV, **(env or {})})
     if port is not None:
         node.port = port
     return node.start()
