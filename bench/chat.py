@@ -37,9 +37,9 @@ from bench.chat_data import SEARCH_TERMS, History, chat_body
 from bench.chat_db import discard, prepare
 from bench.chat_profile import PgWaits, Profiler, hot_spots
 from bench.chat_stack import AGENT_PASSWORD, UNLIMITED, ChatStack
-from bench.servers import LOG_DIR
 from bench.pinning import LOAD_CPUS, raise_open_files
 from bench.report import machine, markdown_table, medians, table, write_json
+from bench.servers import LOG_DIR
 from bench.stats import wait_for_quiet
 
 __all__ = ["ChatConfig", "FULL", "QUICK", "TARGETS", "main", "run"]
@@ -470,8 +470,8 @@ async def run(cfg: ChatConfig, say: Any = print, profile: bool = False) -> dict[
                 small_result = await _cost_run(url, cfg, big_result["half_rate"])
             finally:
                 await asyncio.to_thread(discard, url)
-            say(f"   {small_result['net_cpu_ms_per_message']} CPU ms/msg (vs {big_result['half']['net_cpu_ms_per_message']} "
-                f"at {cfg.rooms:,} rooms)")
+            big_cpu = big_result["half"]["net_cpu_ms_per_message"]
+            say(f"   {small_result['net_cpu_ms_per_message']} CPU ms/msg (vs {big_cpu} at {cfg.rooms:,} rooms)")
             runs.setdefault(database, []).append({"big": big_result, "small": small_result,
                                                   "machine_busy_pct_before": busy, "loadavg_before": load_before})
     heads = {db: medians([headline(r) for r in rs]) for db, rs in runs.items()}
