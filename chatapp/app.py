@@ -51,7 +51,7 @@ __all__ = ["create_app", "SchemaOutdated"]
 log = logging.getLogger("chatapp")
 
 
-class SchemaOutdated(RuntimeError):
+class SchemaOutdated(RuntimeError):  # noqa: N818 (a state, as the operator reads it in the log)
     """The database lacks migrations; run ``chatapp migrate`` first."""
 
 
@@ -67,7 +67,8 @@ async def build_state(settings: Settings) -> ChatState:
         await broadcaster.start()
         uploads = UploadStore(file_storage(settings), settings.max_upload_bytes)
         await uploads.ensure()
-        push = PushNotifier(settings, db, broadcaster, await load_vapid(settings, db)) if settings.push_enabled else None
+        vapid = await load_vapid(settings, db) if settings.push_enabled else None
+        push = PushNotifier(settings, db, broadcaster, vapid) if vapid is not None else None
         limit_store = limit_storage(settings.redis_url, settings.redis_prefix)
         limiter = RateLimiter(limit_store)
         outbox = Outbox(settings)

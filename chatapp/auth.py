@@ -13,7 +13,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -68,7 +68,7 @@ class Tokens:
 
     def issue(self) -> tuple[str, TokenClaims]:
         token = self._serializer.dumps({"s": secrets.token_urlsafe(32)})
-        return token, TokenClaims(self.session_id(token), datetime.now(timezone.utc))
+        return token, TokenClaims(self.session_id(token), datetime.now(UTC))
 
     @staticmethod
     def session_id(token: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import sys
 import time
 from typing import TYPE_CHECKING, Any
@@ -144,7 +145,8 @@ def serve(host: str, port: int, run_migrations: bool, workers: int) -> None:
     import uvicorn
 
     from chatapp.db import connect
-    from chatapp.schema import migrate as apply, pending
+    from chatapp.schema import migrate as apply
+    from chatapp.schema import pending
     from pyreverb.listening import listening_address
 
     settings = _settings()
@@ -180,7 +182,7 @@ def serve(host: str, port: int, run_migrations: bool, workers: int) -> None:
     server = uvicorn.Server(uvicorn.Config("chatapp.app:create_app", factory=True, **common))  # type: ignore[arg-type]
     original = server.startup
 
-    async def startup(sockets=None):  # type: ignore[no-untyped-def]
+    async def startup(sockets: list[socket.socket] | None = None) -> None:
         await original(sockets=sockets)
         if server.started:
             address = listening_address(server)

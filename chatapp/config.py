@@ -10,8 +10,9 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import Any
 
 from pyreverb.envparse import ConfigError, env_bool, env_float, env_int
 
@@ -36,7 +37,7 @@ class RateLimit:
     seconds: float
 
     @classmethod
-    def parse(cls, name: str, raw: str) -> "RateLimit":
+    def parse(cls, name: str, raw: str) -> RateLimit:
         count, sep, seconds = raw.partition("/")
         try:
             limit = cls(int(count), float(seconds)) if sep else None
@@ -156,11 +157,11 @@ class Settings:
     def reverb_configured(self) -> bool:
         return bool(self.reverb_app_id and self.reverb_key and self.reverb_secret)
 
-    def with_overrides(self, **changes: Any) -> "Settings":
+    def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         d = cls()
         creds = [env.get(n, "") for n in ("REVERB_APP_ID", "REVERB_APP_KEY", "REVERB_APP_SECRET")]

@@ -20,7 +20,7 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -51,12 +51,12 @@ class IntegrityError(Exception):
     """A constraint (unique, foreign key, check) rejected the statement."""
 
 
-class DatabaseUnavailable(Exception):
+class DatabaseUnavailable(Exception):  # noqa: N818 (a state a caller retries on)
     """The database cannot answer now (locked, restarting, unreachable); a retry may succeed."""
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Connection:
@@ -110,7 +110,7 @@ class Database(Connection):
 
 def _sqlite_param(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).strftime(_TS_FORMAT)
+        return value.astimezone(UTC).strftime(_TS_FORMAT)
     return value
 
 
@@ -132,7 +132,7 @@ def _sqlite_errors() -> Iterator[None]:
 
 def _sqlite_row(cursor: sqlite3.Cursor, raw: tuple[Any, ...]) -> Row:
     row: Row = {}
-    for (name, *_), value in zip(cursor.description, raw):
+    for (name, *_), value in zip(cursor.description, raw, strict=True):
         if name.endswith("_at") and isinstance(value, str):
             value = datetime.fromisoformat(value)
         row[name] = value
@@ -171,12 +171,12 @@ class SqliteDatabase(Database, _SqliteConn):
         self._timeout = timeout
 
     @classmethod
-    async def open(cls, url: str, timeout: float = DEFAULT_TIMEOUT) -> "SqliteDatabase":
+    async def open(cls, url: str, timeout: float = DEFAULT_TIMEOUT) -> SqliteDatabase:
         path = sqlite_path(url)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(path, isolation_level=None)
-        conn.row_factory = _sqlite_row
+        conn.row_factory = _sqlite_row  # type: ignore[assignment]  # typed as a class; sqlite3 takes any callable
         busy_ms = max(1, round(timeout * 1000))
         for pragma in ("journal_mode=WAL", "foreign_keys=ON", f"busy_timeout={busy_ms}", "synchronous=NORMAL"):
             await conn.execute(f"PRAGMA {pragma}")
@@ -320,7 +320,7 @@ class PostgresDatabase(Database, _PgConn):
         self._pool = pool
 
     @classmethod
-    async def open(cls, url: str, max_size: int = 10, timeout: float = DEFAULT_TIMEOUT) -> "PostgresDatabase":
+    async def open(cls, url: str, max_size: int = 10, timeout: float = DEFAULT_TIMEOUT) -> PostgresDatabase:
         # ``timeout`` bounds each (re)connect, so an unreachable server answers 503 in seconds.
         pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size, timeout=timeout)
         return cls(url, pool)

@@ -41,7 +41,7 @@ class Plural:
     """``{name, plural, ...}``: one sub-message per CLDR category or ``=N``."""
 
     name: str
-    cases: dict[str, list["Part"]]
+    cases: dict[str, list[Part]]
 
 
 Part = str | tuple[str] | Plural  # text, ("name",) a placeholder, or a plural choice

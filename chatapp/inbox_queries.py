@@ -18,7 +18,7 @@ import binascii
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from chatapp.db import Connection
@@ -63,16 +63,16 @@ class InboxCursor:
     id: int
 
     @classmethod
-    def after(cls, room: Room) -> "InboxCursor":
+    def after(cls, room: Room) -> InboxCursor:
         rank = 0 if room.is_active and room.priority == "urgent" else 1
         return cls(rank, room.last_message_at or room.created_at, room.id)
 
     def encode(self) -> str:
-        raw = f"{self.rank}|{self.at.astimezone(timezone.utc).isoformat()}|{self.id}".encode()
+        raw = f"{self.rank}|{self.at.astimezone(UTC).isoformat()}|{self.id}".encode()
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     @classmethod
-    def decode(cls, text: str) -> "InboxCursor":
+    def decode(cls, text: str) -> InboxCursor:
         """Raises ValueError for anything :meth:`encode` did not make."""
         try:
             raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()

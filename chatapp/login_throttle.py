@@ -31,7 +31,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from chatapp.config import RateLimit
 from chatapp.errors import TooManyRequests
@@ -70,7 +70,7 @@ class Lockout:
 
 
 def _iso(seconds: float) -> str | None:
-    return iso(datetime.fromtimestamp(seconds, timezone.utc))
+    return iso(datetime.fromtimestamp(seconds, UTC))
 
 
 class LoginThrottle:

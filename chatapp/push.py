@@ -181,7 +181,7 @@ class PushNotifier:
             loop = asyncio.get_running_loop()
             body, headers = await loop.run_in_executor(self._encryptor, self._seal, sub, data, urgent)
             response = await self._client.post(endpoint, content=body, headers=headers)
-        except Exception as exc:  # a bad endpoint or key must not break the others
+        except Exception as exc:  # noqa: BLE001 (a bad endpoint or key must not break the others)
             refused = isinstance(exc, EndpointRefused) or isinstance(exc.__cause__, AddressRefused)
             self.counters["refused" if refused else "failed"] += 1
             log.warning("web push to %s %s: %s", _short(endpoint), "refused" if refused else "failed", exc)

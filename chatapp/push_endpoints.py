@@ -18,7 +18,7 @@ from chatapp.errors import ChatError
 __all__ = ["EndpointRefused", "check_endpoint", "host_allowed"]
 
 
-class EndpointRefused(ChatError):
+class EndpointRefused(ChatError):  # noqa: N818 (an answer, like the HTTP errors in chatapp.errors)
     status = 400
     code = "push_endpoint_refused"
 
@@ -58,5 +58,6 @@ def check_endpoint(url: object, settings: Settings) -> str:
         raise EndpointRefused(f"'endpoint' points at {host}, which is not a public address", field="endpoint")
     if not host_allowed(host, settings.push_hosts):
         allowed = ", ".join(settings.push_hosts)
-        raise EndpointRefused(f"'endpoint' must be on a known push service ({allowed}); {host} is not", field="endpoint")
+        raise EndpointRefused(f"'endpoint' must be on a known push service ({allowed}); {host} is not",
+                              field="endpoint")
     return url

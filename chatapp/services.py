@@ -183,21 +183,21 @@ class ChatService:
                 return Sent(message, fresh_room, False)
             await repo.after_message_stored(conn, room.id, role, _preview(body, attachment))
             await repo.clear_typing(conn, room.id, user.id)
-            message = await repo.get_message(conn, message_id)
+            stored = await repo.get_message(conn, message_id)
             fresh = await repo.get_room(conn, room.id)
-            assert message is not None and fresh is not None
-            await self.events.message_sent(conn, fresh, message, created_room=created_room, socket_id=socket_id)
+            assert stored is not None and fresh is not None
+            await self.events.message_sent(conn, fresh, stored, created_room=created_room, socket_id=socket_id)
             if changes:
                 await self.events.room_updated(conn, fresh)
             if role == "admin":
                 await self._queue_unread(conn, fresh.user_id, fresh.id)
         if role == "admin":
             if self.push:
-                self.push.admin_message(fresh, message)
+                self.push.admin_message(fresh, stored)
         elif self.push:
-            self.push.user_message(fresh, message)
+            self.push.user_message(fresh, stored)
         await self._publish_stats()
-        return Sent(message, fresh, True)
+        return Sent(stored, fresh, True)
 
     async def _replayed(self, user: User, earlier: Message, body: str, attachment_id: int | None) -> Sent:
         same_attachment = (earlier.attachment.id if earlier.attachment else None) == attachment_id
@@ -350,7 +350,8 @@ class ChatService:
 
     async def unassign(self, admin: User, room_id: int) -> Room:
         ensure_admin(admin)
-        return await self._change(admin, room_id, "unassign", ("chat.unassigned", {}), status="open", assigned_admin_id=None)
+        return await self._change(admin, room_id, "unassign", ("chat.unassigned", {}), status="open",
+                                  assigned_admin_id=None)
 
     async def set_priority(self, admin: User, room_id: int, priority: object) -> Room:
         ensure_admin(admin)
@@ -364,7 +365,8 @@ class ChatService:
 
     async def resolve(self, admin: User, room_id: int) -> Room:
         ensure_admin(admin)
-        return await self._change(admin, room_id, "resolve", ("chat.resolved", {"agent": admin.name}), status="resolved")
+        resolved = ("chat.resolved", {"agent": admin.name})
+        return await self._change(admin, room_id, "resolve", resolved, status="resolved")
 
     async def close(self, admin: User, room_id: int) -> Room:
         ensure_admin(admin)

@@ -3,15 +3,16 @@
 A token is checked on every API call with one primary-key lookup that also returns
 the account (the same cost as reading the user was before). ``last_seen_at`` is
 written at most once a minute per session (more often only under a shorter idle
-timeout), so the idle timeout costs no write per request. Revoking everything a user holds (sign out everywhere, a new password, a
-role change, deactivation) also ends their live WebSocket connections through
-pyreverb, so a revoked admin panel stops receiving the admin feed at once.
+timeout), so the idle timeout costs no write per request. Revoking everything a user
+holds (sign out everywhere, a new password, a role change, deactivation) also ends
+their live WebSocket connections through pyreverb, so a revoked admin panel stops
+receiving the admin feed at once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 
 from chatapp import repository as repo
 from chatapp.auth import TokenClaims, Tokens
@@ -105,7 +106,7 @@ class Sessions:
         if await repo.count_sessions(self.db, user.id):
             # Honoured only if that session is this token's, made a moment ago by a concurrent request.
             return await repo.get_session(self.db, claims.session_id)
-        signed_at = claims.signed_at.astimezone(timezone.utc)
+        signed_at = claims.signed_at.astimezone(UTC)
         try:
             await repo.create_session(
                 self.db,
@@ -151,6 +152,7 @@ async def revoke_all(
     The server and the CLI (``create-admin`` on an existing account) both come here.
     """
     async with db.transaction() as conn:
-        revoked = await repo.change_access(conn, user_id, role=role, password_hash=password_hash, deactivated=deactivated)
+        revoked = await repo.change_access(conn, user_id, role=role, password_hash=password_hash,
+                                           deactivated=deactivated)
     broadcaster.terminate_user(user_id)
     return revoked

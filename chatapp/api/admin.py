@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import Response
 
-from chatapp.api.chat import history, page_json, send_from_request
 from chatapp.api.access import caller
+from chatapp.api.chat import history, page_json, send_from_request
 from chatapp.api.common import (
     json_body,
     json_response,

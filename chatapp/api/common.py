@@ -31,7 +31,8 @@ MAX_JSON_BYTES = 64 * 1024
 
 
 def state(request: Request) -> ChatState:
-    return request.app.state.chat  # type: ignore[no-any-return]
+    chat: ChatState = request.app.state.chat
+    return chat
 
 
 def json_response(doc: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
