@@ -13,7 +13,6 @@ client's resync, replaces a lost one.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from collections import deque
@@ -25,7 +24,7 @@ import httpx
 import orjson
 
 from chatapp.config import Settings
-from pyreverb.protocol.auth import channel_auth_signature, sign_request, user_auth_signature
+from pyreverb.signing import signed_query, signin_auth, subscription_auth
 
 __all__ = [
     "Broadcaster",
@@ -97,12 +96,12 @@ def batch_body(batch: list[Event]) -> bytes:
 
 def channel_auth(settings: Settings, socket_id: str, channel: str, channel_data: str | None = None) -> str:
     """The ``auth`` value of a subscription answer: ``key:hmac``."""
-    return f"{settings.reverb_key}:{channel_auth_signature(settings.reverb_secret, socket_id, channel, channel_data)}"
+    return subscription_auth(settings.reverb_key, settings.reverb_secret, socket_id, channel, channel_data)
 
 
 def user_auth(settings: Settings, socket_id: str, user_data: str) -> str:
     """The ``auth`` value of a ``pusher:signin``: ``key:hmac``."""
-    return f"{settings.reverb_key}:{user_auth_signature(settings.reverb_secret, socket_id, user_data)}"
+    return signin_auth(settings.reverb_key, settings.reverb_secret, socket_id, user_data)
 
 
 def fit_text(text: str, budget: int) -> tuple[str, bool]:
@@ -287,15 +286,7 @@ class Broadcaster:
     ) -> httpx.Response:
         assert self._client is not None, "Broadcaster.start() was not called"
         full_path = httpx.URL(self.settings.reverb_base_url).path.rstrip("/") + unquote(path)
-        query = {
-            **(params or {}),
-            "auth_key": self.settings.reverb_key,
-            "auth_timestamp": str(int(time.time())),
-            "auth_version": "1.0",
-        }
-        if body:
-            query["body_md5"] = hashlib.md5(body).hexdigest()
-        query["auth_signature"] = sign_request(self.settings.reverb_secret, method, full_path, query)
+        query = signed_query(self.settings.reverb_key, self.settings.reverb_secret, method, full_path, body, params)
         headers = {"Content-Type": "application/json"} if body else {}
         return await self._client.request(method, path, params=query, content=body or None, headers=headers)
 
