@@ -16,6 +16,7 @@ __all__ = [
     "Room",
     "Attachment",
     "Message",
+    "CannedReply",
     "iso",
     "ACTIVE_STATUSES",
     "STATUSES",
@@ -247,3 +248,36 @@ class Room:
         else:
             doc["user_id"] = self.user_id
         return doc
+
+
+@dataclass(frozen=True)
+class CannedReply:
+    """A saved answer: team-wide (``owner_id`` None) or one agent's own."""
+
+    id: int
+    owner_id: int | None
+    code: str
+    body: str
+    created_by: int | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> CannedReply:
+        return _from_row(cls, row)
+
+    @property
+    def scope(self) -> Literal["team", "personal"]:
+        return "team" if self.owner_id is None else "personal"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "code": self.code,
+            "body": self.body,
+            "scope": self.scope,
+            "owner_id": self.owner_id,
+            "created_by": self.created_by,
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+        }

@@ -156,6 +156,16 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         ("account", "address", "kind", "failures", "at", "until"),
     ),
     "LockoutList": _obj({"data": {"type": "array", "items": _ref("Lockout")}}, ("data",)),
+    "CannedReply": _obj(
+        {"id": _INT, "code": {**_STR, "description": "typed after '/' in the composer"},
+         "body": {**_STR, "description": "may hold {{visitor.name}} and {{agent.name}}, filled in by the panel"},
+         "scope": {"type": "string", "enum": ["team", "personal"]},
+         "owner_id": {"type": ["integer", "null"], "description": "the agent a personal reply belongs to"},
+         "created_by": {"type": ["integer", "null"]}, "created_at": _TIME, "updated_at": _TIME},
+        ("id", "code", "body", "scope"),
+    ),
+    "CannedReplyList": _obj({"data": {"type": "array", "items": _ref("CannedReply")}}, ("data",)),
+    "CannedReplyEnvelope": _obj({"reply": _ref("CannedReply")}, ("reply",)),
     "ChannelAuthResult": _obj({"auth": _STR, "channel_data": _STR}, ("auth",)),
     "UserAuthResult": _obj({"auth": _STR, "user_data": _STR}, ("auth", "user_data")),
     "Subscribed": _obj(
@@ -196,6 +206,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 _BODY_TEXT = {"type": "string", "maxLength": 5000}
+_CANNED_FIELDS = {
+    "code": {"type": "string", "pattern": r"^/?[\w.-]{1,32}$", "description": "unique in its scope; stored lower-case"},
+    "body": {"type": "string", "minLength": 1, "maxLength": 2000},
+    "scope": {"type": "string", "enum": ["team", "personal"], "default": "team"},
+}
 REQUEST_BODIES: dict[str, dict[str, Any]] = {
     "Register": _obj(
         {"email": {"type": "string", "format": "email"}, "password": {"type": "string", "minLength": 8,
@@ -223,6 +238,8 @@ REQUEST_BODIES: dict[str, dict[str, Any]] = {
     "Typing": _obj({"is_typing": {"type": "boolean", "default": True}}),
     "Assign": _obj({"admin_id": _ID, "expected_admin_id": {"type": ["integer", "null"], "minimum": 1}}),
     "Priority": _obj({"priority": {"type": "string", "enum": ["normal", "urgent"]}}, ("priority",)),
+    "CannedReplyCreate": _obj(_CANNED_FIELDS, ("code", "body")),
+    "CannedReplyUpdate": _obj(_CANNED_FIELDS),
     "UserAuth": _obj({"socket_id": {"type": "string", "pattern": r"^\d+\.\d+$"}}, ("socket_id",)),
     "ChannelAuth": _obj({"socket_id": {"type": "string", "pattern": r"^\d+\.\d+$"}, "channel_name": _STR},
                         ("socket_id", "channel_name")),
@@ -241,6 +258,8 @@ REQUEST_EXAMPLES: dict[str, dict[str, Any]] = {
     "Reply": {"body": "Добрий день! Зараз перевірю."},
     "Typing": {"is_typing": True},
     "Priority": {"priority": "urgent"},
+    "CannedReplyCreate": {"code": "refund", "body": "Hi {{visitor.name}}, your refund is on its way. {{agent.name}}",
+                          "scope": "team"},
     "OpenRoom": {"subject": "Livraison"},
 }
 
@@ -300,9 +319,9 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
     for status in sorted(errors):
         responses[str(status)] = {"description": _STATUS_TEXT.get(status, "Error"), "content": error_content}
     parameters: list[dict[str, Any]] = []
-    for name in ("room_id", "name"):
+    for name in ("room_id", "reply_id", "name"):
         if "{" + name + "}" in endpoint.path:
-            schema = {"type": "integer", "minimum": 1} if name == "room_id" else {"type": "string"}
+            schema = {"type": "string"} if name == "name" else {"type": "integer", "minimum": 1}
             parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
     for param in endpoint.query:
         doc: dict[str, Any] = {"name": param.name, "in": "query", "required": False, "schema": param.schema}

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from chatapp.db import Connection, utcnow
-from chatapp.models import Attachment, AuthSession, Message, Room, User
+from chatapp.models import Attachment, AuthSession, CannedReply, Message, Room, User
 
 # ------------------------------------------------------------------------- users
 
@@ -632,3 +632,62 @@ async def delete_dead_sessions(conn: Connection, ended_before: datetime) -> int:
 async def get_password_hash(conn: Connection, user_id: int) -> str | None:
     value = await conn.fetch_val("SELECT password_hash FROM users WHERE id = ?", user_id)
     return None if value is None else str(value)
+
+
+# ---------------------------------------------------------------- canned replies
+
+_CANNED_COLUMNS = "id, owner_id, code, body, created_by, created_at, updated_at"
+
+
+async def canned_replies_for(conn: Connection, user_id: int) -> list[CannedReply]:
+    """The team's replies and this agent's own, by code (an agent's own first on a shared code)."""
+    rows = await conn.fetch_all(
+        f"SELECT {_CANNED_COLUMNS} FROM canned_replies WHERE owner_id IS NULL OR owner_id = ? "
+        "ORDER BY code, CASE WHEN owner_id IS NULL THEN 1 ELSE 0 END, id",
+        user_id,
+    )
+    return [CannedReply.from_row(r) for r in rows]
+
+
+async def get_canned_reply(conn: Connection, reply_id: int) -> CannedReply | None:
+    row = await conn.fetch_one(f"SELECT {_CANNED_COLUMNS} FROM canned_replies WHERE id = ?", reply_id)
+    return CannedReply.from_row(row) if row else None
+
+
+async def insert_canned_reply(
+    conn: Connection, *, owner_id: int | None, code: str, body: str, created_by: int
+) -> CannedReply:
+    """Raises :class:`~chatapp.db.IntegrityError` when the code is taken in that scope."""
+    now = utcnow()
+    row = await conn.fetch_one(
+        "INSERT INTO canned_replies (owner_id, code, body, created_by, created_at, updated_at) "
+        f"VALUES (?, ?, ?, ?, ?, ?) RETURNING {_CANNED_COLUMNS}",
+        owner_id,
+        code,
+        body,
+        created_by,
+        now,
+        now,
+    )
+    assert row is not None
+    return CannedReply.from_row(row)
+
+
+async def update_canned_reply(
+    conn: Connection, reply_id: int, *, owner_id: int | None, code: str, body: str
+) -> CannedReply | None:
+    """Raises :class:`~chatapp.db.IntegrityError` when the new code is taken in the new scope."""
+    row = await conn.fetch_one(
+        "UPDATE canned_replies SET owner_id = ?, code = ?, body = ?, updated_at = ? "
+        f"WHERE id = ? RETURNING {_CANNED_COLUMNS}",
+        owner_id,
+        code,
+        body,
+        utcnow(),
+        reply_id,
+    )
+    return CannedReply.from_row(row) if row else None
+
+
+async def delete_canned_reply(conn: Connection, reply_id: int) -> int:
+    return await conn.execute("DELETE FROM canned_replies WHERE id = ?", reply_id)

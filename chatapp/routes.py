@@ -17,12 +17,12 @@ from typing import Any
 
 from starlette.routing import Route
 
-from chatapp.api import account, admin, auth, chat, i18n, operations, realtime, webpush
+from chatapp.api import account, admin, auth, canned, chat, i18n, operations, realtime, webpush
 from chatapp.api.access import Auth, Handler, check_rule, guard
 
 __all__ = ["Endpoint", "Param", "ENDPOINTS", "starlette_routes"]
 
-ID_PARAMS = {"room_id"}
+ID_PARAMS = {"room_id", "reply_id"}
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "The message catalogue of the best language for 'prefer', and the languages on offer", auth="none",
              query=(Param("prefer", {"type": "string", "maxLength": 200},
                           "BCP 47 language tags, comma-separated, best first (e.g. fr-CA,fr,en); English when none "
-                          "is available"),),
+                          "is available"),
+                    Param("scope", {"type": "string", "enum": ["widget"]},
+                          "only the keys one client uses (widget: the chat widget's strings); all when absent")),
              response="Catalogue", errors=(422,), tag="service"),
     # --------------------------------------------------------------------- auth
     Endpoint("POST", "/api/auth/register", auth.register,
@@ -173,6 +175,21 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              auth="admin", response="LockoutList", tag="admin"),
     Endpoint("GET", "/api/admin/admins", admin.admins, "Support admins and who is online", auth="admin",
              response="AdminList", tag="admin"),
+    Endpoint("GET", "/api/admin/canned-replies", canned.list_replies,
+             "The team's canned replies and my personal ones, by code", auth="admin",
+             query=(Param("q", {"type": "string", "maxLength": 200},
+                          "keep replies whose code or body contains this (case ignored; a leading '/' too)"),),
+             response="CannedReplyList", tag="admin"),
+    Endpoint("POST", "/api/admin/canned-replies", canned.create_reply,
+             "Save a canned reply: team-wide (any admin manages those) or personal (only I see it)",
+             auth="admin", body="CannedReplyCreate", ok=201, response="CannedReplyEnvelope", errors=(409,),
+             tag="admin"),
+    Endpoint("PATCH", "/api/admin/canned-replies/{reply_id}", canned.update_reply,
+             "Change a team reply or one of mine (code, body, scope); another agent's personal reply is 404",
+             auth="admin", body="CannedReplyUpdate", response="CannedReplyEnvelope", errors=(404, 409), tag="admin"),
+    Endpoint("DELETE", "/api/admin/canned-replies/{reply_id}", canned.delete_reply,
+             "Delete a team reply or one of mine; another agent's personal reply is 404", auth="admin",
+             response="Removed", errors=(404,), tag="admin"),
     # ----------------------------------------------------------------- realtime
     Endpoint("POST", "/broadcasting/auth", realtime.broadcasting_auth,
              "Sign a private/presence channel subscription (Laravel Echo's endpoint)", auth="any", body="ChannelAuth",

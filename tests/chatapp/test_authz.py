@@ -97,6 +97,11 @@ FACTS: dict[tuple[str, str], Facts] = {
     ("GET", "/api/admin/status"): Facts(),
     ("GET", "/api/admin/lockouts"): Facts(),
     ("GET", "/api/admin/admins"): Facts(),
+    ("GET", "/api/admin/canned-replies"): Facts(queries=("", "?q=matrix")),
+    ("POST", "/api/admin/canned-replies"): Facts(
+        json={"code": "matrix-{room_id}", "body": "Thanks!", "scope": "personal"}),
+    ("PATCH", "/api/admin/canned-replies/{reply_id}"): Facts(json={"body": "Thank you!"}),
+    ("DELETE", "/api/admin/canned-replies/{reply_id}"): Facts(),
     ("POST", "/broadcasting/auth"): Facts(
         channels={
             "private-chat.{room_id}": ("admin", "user_a"),
@@ -148,7 +153,7 @@ def status_for(endpoint: Endpoint, facts: Facts, actor: str, channel: str | None
 class Case:
     id: str
     method: str
-    path: str  # {room_id} = a fresh room of user A, {name} = a file uploaded to it
+    path: str  # {room_id} = a fresh room of user A, {name} = a file uploaded to it, {reply_id} = a team reply
     expect: dict[str, int]
     facts: Facts = Facts()
     channel: str | None = None
@@ -278,6 +283,10 @@ def test_matrix(case: Case, world: World, chat: ChatappProcess, push_receiver: A
                                  data={"room_id": subs["room_id"]})
         assert uploaded.status_code == 201, uploaded.text
         subs["name"] = uploaded.json()["attachment"]["url"].rsplit("/", 1)[1]
+    if "{reply_id}" in case.path:
+        made = world.reader.ok("POST", "/api/admin/canned-replies",
+                               {"code": f"matrix-team-{room_id}", "body": "Team reply", "scope": "team"})
+        subs["reply_id"] = str(made["reply"]["id"])
     before = world.reader.ok("GET", history, params={"limit": 100})["data"]
 
     seen: dict[str, int] = {}

@@ -225,6 +225,7 @@ def test_no_endpoint_fails_on_junk(chat: ChatappProcess, admin: Api, visitor: Ap
     from chatapp.routes import ENDPOINTS
 
     room_id = visitor.ok("GET", "/api/chat/room")["room"]["id"]
+    reply = admin.ok("POST", "/api/admin/canned-replies", {"code": f"junk-{room_id}", "body": "x", "scope": "personal"})
     failures = []
     for endpoint in ENDPOINTS:
         if endpoint.path in OWN_CALLERS:
@@ -234,6 +235,7 @@ def test_no_endpoint_fails_on_junk(chat: ChatappProcess, admin: Api, visitor: Ap
             callers = {"admin": [admin], "visitor": [visitor]}.get(endpoint.auth, [visitor, admin])
         for room in (str(room_id), str(2**63), "0") if "{room_id}" in endpoint.path else ("",):
             path = endpoint.path.replace("{room_id}", room).replace("{name}", "..%00.png")
+            path = path.replace("{reply_id}", str(reply["reply"]["id"]))
             bodies = JUNK_BODIES if room in ("", str(room_id)) else [b"{}"]
             for caller in callers:
                 for body in bodies if endpoint.method != "GET" else [b""]:

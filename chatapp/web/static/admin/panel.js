@@ -8,6 +8,7 @@ import { FeedSequence, keepFresh } from './feed.js';
 import { RoomPane } from './room.js';
 import { Notifier } from './notify.js';
 import { Lockouts } from './lockouts.js';
+import { CannedManager, CannedStore } from './canned.js';
 import { LocaleMenu, useAgentLocale } from './locale.js';
 import { has, t } from '../shared/i18n.js';
 
@@ -42,6 +43,8 @@ class Panel {
     new LocaleMenu({ api: this.api, select: document.getElementById('locale-select') }).start();
     document.getElementById('me-name').textContent = me.name;
     new AccountMenu({ api: this.api }).start();
+    this.canned = new CannedStore(this.api);
+    new CannedManager({ store: this.canned, button: document.getElementById('canned-button') }).start();
     this.config = await this.api.get('/api/config');
     this.chime = new Chime('chatapp.admin.muted');
     this.setupSound();
@@ -55,7 +58,7 @@ class Panel {
     this.inbox = new Inbox({ api: this.api, me, go: (id) => this.go(id) });
     this.inbox.onTotals = () => this.updateTitle();
     this.room = new RoomPane({
-      api: this.api, realtime: this.realtime, me, config: this.config,
+      api: this.api, realtime: this.realtime, me, config: this.config, canned: this.canned,
       onRead: (id) => this.inbox.markRead(id),
       onBack: () => this.go(null),
       onRoom: (room) => { this.roomName = customer(room); this.inbox.upsert(room); this.updateTitle(); },

@@ -5,6 +5,7 @@ import { Conversation } from '../shared/conversation.js';
 import { ThreadView, messageLog } from '../shared/thread-view.js';
 import { typingText } from '../shared/typing.js';
 import { errorText, t } from '../shared/i18n.js';
+import { CannedPicker } from './canned.js';
 
 const ROUTES = {
   room: (id) => `/api/admin/chat/rooms/${id}`,
@@ -40,8 +41,9 @@ function customerName(room) {
 
 export class RoomPane {
   /** onRead(roomId) after messages were marked read; onBack() returns to the list (narrow screens). */
-  constructor({ api, realtime, me, config, onRead, onBack, onRoom }) {
+  constructor({ api, realtime, me, config, canned, onRead, onBack, onRoom }) {
     this.api = api;
+    this.canned = canned;
     this.realtime = realtime;
     this.me = me;
     this.config = config;
@@ -83,6 +85,10 @@ export class RoomPane {
       maxLength: this.config.limits.max_message_length, maxBytes: this.config.limits.max_upload_bytes,
       onSend: (text, file) => { this.conversation.send(text, file); return true; },
       onInput: (text) => this.conversation && this.conversation.typed(text),
+    });
+    this.cannedPicker = new CannedPicker({
+      store: this.canned, composer: this.composer,
+      variables: () => ({ 'visitor.name': (this.room && this.room.user && this.room.user.name) || '', 'agent.name': this.me.name }),
     });
     this.details = el('dl');
     this.root.replaceChildren(
