@@ -161,13 +161,6 @@ class Hub(Generic[S]):
         self.frames_out += sent
         return sent
 
-    def deliver_to_user(self, app_id: str, user_id: str, payload: bytes) -> int:
-        frame = text_frame(payload)
-        subs = [s for s in self._connections.get(app_id, {}).values() if s.user_id == user_id]
-        for sub in subs:
-            sub.write_frame(frame)
-        return len(subs)
-
 
 # What the backends see: they read channels and deliver frames, whatever the subscriber type.
 AnyHub = Hub[Any]

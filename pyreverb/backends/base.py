@@ -69,11 +69,6 @@ class Backend(ABC):
     def publish(self, app_id: str, channel: str, payload: bytes, except_socket_id: str | None = None) -> None:
         """Deliver ``payload`` to the channel's subscribers on every node; never blocks."""
 
-    def publish_to_user(self, app_id: str, user_id: str, payload: bytes) -> None:
-        """Deliver ``payload`` to every signed-in socket of ``user_id`` on every node."""
-        assert self.hub is not None
-        self.hub.deliver_to_user(app_id, user_id, payload)
-
     @abstractmethod
     async def terminate_user(self, app_id: str, user_id: str) -> None:
         """Close every connection of ``user_id`` on every node."""

@@ -27,7 +27,6 @@ class Kind(enum.StrEnum):
     """What a bus message asks its receivers to do (see docs/scaling.md)."""
 
     MESSAGE = "m"  # args: app, channel, except_socket_id | None; body: Pusher frame
-    USER = "u"  # args: app, user_id; body: Pusher frame for the user's signed-in sockets
     TERMINATE = "t"  # args: app, user_id; close that user's sockets
     QUERY = "q"  # args: request id, question, app; every other node answers with REPLY
     REPLY = "r"  # args: request id, asking node; body: JSON answer
@@ -73,4 +72,4 @@ def decode(raw: bytes) -> BusMessage:
     return BusMessage(node=node, kind=kind, args=tuple(args), body=body, sent_at=sent_at / 1000)
 
 
-_ARITY = {Kind.MESSAGE: 3, Kind.USER: 2, Kind.TERMINATE: 2, Kind.QUERY: 3, Kind.REPLY: 2}
+_ARITY = {Kind.MESSAGE: 3, Kind.TERMINATE: 2, Kind.QUERY: 3, Kind.REPLY: 2}

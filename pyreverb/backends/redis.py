@@ -432,10 +432,6 @@ class RedisBackend(Backend):
         else:
             self.dropped += 1
 
-    def publish_to_user(self, app_id: str, user_id: str, payload: bytes) -> None:
-        self._hub.deliver_to_user(app_id, user_id, payload)
-        self._enqueue(bus.encode(self.node_id, Kind.USER, app_id, user_id, body=payload))
-
     async def terminate_user(self, app_id: str, user_id: str) -> None:
         self.terminate_local(app_id, user_id)
         self._enqueue(bus.encode(self.node_id, Kind.TERMINATE, app_id, user_id))
@@ -513,8 +509,6 @@ class RedisBackend(Backend):
         args = msg.args
         if msg.kind is Kind.MESSAGE:
             self._deliver(str(args[0]), str(args[1]), msg.body, args[2])
-        elif msg.kind is Kind.USER:
-            hub.deliver_to_user(str(args[0]), str(args[1]), msg.body)
         elif msg.kind is Kind.TERMINATE:
             self.terminate_local(str(args[0]), str(args[1]))
         elif msg.kind is Kind.QUERY:

@@ -151,6 +151,9 @@ async def test_server_to_user_events_reach_every_node(nodes: list[PusherServer])
     for socket in [*sockets, other]:
         socket.sign_in()
     await eventually(lambda: all(s.user_id for s in [*sockets, other]))
-    nodes[1].backend.publish_to_user(APP.app_id, "fay", b'{"event":"note","data":"{}"}')
+    for socket in sockets:  # what pusher-js does after a sign-in
+        await socket.subscribe("#server-to-user-fay")
+    await other.subscribe("#server-to-user-gus")
+    nodes[1].send_to_user(APP, "fay", "note", "{}")
     await eventually(lambda: all(s.events("note") for s in sockets))
     await settled(lambda: not other.events("note") and all(len(s.events("note")) == 1 for s in sockets))
