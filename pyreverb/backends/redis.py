@@ -505,7 +505,6 @@ class RedisBackend(Backend):
             log.exception("failed to handle a %s message from node %s", msg.kind.name, msg.node)
 
     def _dispatch(self, msg: bus.BusMessage) -> None:
-        hub = self._hub
         args = msg.args
         if msg.kind is Kind.MESSAGE:
             self._deliver(str(args[0]), str(args[1]), msg.body, args[2])
