@@ -66,11 +66,11 @@ test: setup chromium widget nextjs-build
 test-fast: setup
 	$(BIN)/pytest -q -m "not browser and not slow"
 
-# ruff and mypy (settings in pyproject.toml); chatapp joins once it is clean under both
-LINTED := pyreverb bench bin
+# ruff and mypy strict (settings in pyproject.toml)
+LINTED := pyreverb chatapp bench bin
 lint: setup
 	$(BIN)/ruff check $(LINTED)
-	$(BIN)/mypy pyreverb
+	$(BIN)/mypy pyreverb chatapp
 
 bench: setup
 	$(BIN)/python -m bench.run

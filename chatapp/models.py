@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, fields, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
 __all__ = [
@@ -37,7 +37,7 @@ def iso(value: datetime | None) -> str | None:
     """UTC ISO-8601 with milliseconds and a ``Z``, as JavaScript's ``Date`` prints."""
     if value is None:
         return None
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 def _from_row(cls: type[T], row: dict[str, Any], prefix: str = "") -> T:
@@ -57,7 +57,7 @@ class User:
     locale: str | None = None  # the panel's language this person chose (None: their browser's)
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> "User":
+    def from_row(cls, row: dict[str, Any]) -> User:
         return _from_row(cls, row)
 
     @property
@@ -102,7 +102,7 @@ class AuthSession:
     deactivated_at: datetime | None = None  # the account's, not the session's
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> "AuthSession":
+    def from_row(cls, row: dict[str, Any]) -> AuthSession:
         return cls(
             id=row["session_id"],
             user=User.from_row(row),
@@ -126,7 +126,7 @@ class Attachment:
     created_at: datetime
 
     @classmethod
-    def from_row(cls, row: dict[str, Any], prefix: str = "") -> "Attachment":
+    def from_row(cls, row: dict[str, Any], prefix: str = "") -> Attachment:
         return _from_row(cls, row, prefix)
 
     @property
@@ -163,7 +163,7 @@ class Message:
     system_params: dict[str, Any] | None = None
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> "Message":
+    def from_row(cls, row: dict[str, Any]) -> Message:
         attachment = Attachment.from_row(row, "att_") if row.get("att_id") is not None else None
         raw = row.get("system_params")
         params = json.loads(raw) if isinstance(raw, str) else raw
@@ -207,7 +207,7 @@ class Room:
     admin_name: str | None = None
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> "Room":
+    def from_row(cls, row: dict[str, Any]) -> Room:
         return _from_row(cls, row)
 
     @property
