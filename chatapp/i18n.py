@@ -23,6 +23,7 @@ from babel import Locale
 __all__ = [
     "LOCALES_DIR",
     "DEFAULT_LOCALE",
+    "SCOPES",
     "Catalogues",
     "Plural",
     "parse",
@@ -34,6 +35,12 @@ __all__ = [
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 DEFAULT_LOCALE = "en"
 _CODE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+# The part of a catalogue one client needs, by key prefix (``GET /api/i18n?scope=widget``): the
+# widget on a host page is sent its own strings, not the panel's. "chat." are the system
+# messages it shows, "error." every error an API answer may carry, "locale." the language's name.
+SCOPES: dict[str, tuple[str, ...]] = {
+    "widget": ("widget.", "thread.", "composer.", "typing.", "error.", "chat.", "locale."),
+}
 
 
 @dataclass(frozen=True)
@@ -188,6 +195,14 @@ class Catalogues:
             base = {} if locale == DEFAULT_LOCALE else self.messages(DEFAULT_LOCALE)
             self._loaded[locale] = {**base, **own}
         return self._loaded[locale]
+
+    def scoped(self, locale: str, scope: str | None) -> dict[str, str]:
+        """:meth:`messages`, only the keys of ``scope`` (one of :data:`SCOPES`; None: all)."""
+        messages = self.messages(locale)
+        if scope is None:
+            return messages
+        prefixes = SCOPES[scope]
+        return {key: text for key, text in messages.items() if key.startswith(prefixes)}
 
     def negotiate(self, preferred: list[str]) -> str:
         """The first of ``preferred`` (BCP 47 tags) we have, by exact tag then by language."""

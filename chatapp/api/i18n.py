@@ -8,6 +8,7 @@ from starlette.responses import Response
 from chatapp import repository as repo
 from chatapp.api.common import current_session, json_body, json_response, state
 from chatapp.errors import BadRequest
+from chatapp.i18n import SCOPES
 from chatapp.models import User
 
 __all__ = ["catalogue", "set_locale"]
@@ -16,13 +17,19 @@ MAX_PREFER = 200
 
 
 async def catalogue(request: Request) -> Response:
-    """The best catalogue for ``prefer`` (BCP 47 tags, best first), with the languages on offer."""
+    """The best catalogue for ``prefer`` (BCP 47 tags, best first), with the languages on offer.
+
+    ``scope`` (one of :data:`chatapp.i18n.SCOPES`) sends only the keys one client uses.
+    """
     prefer = request.query_params.get("prefer", "")
     if len(prefer) > MAX_PREFER:
         raise BadRequest(f"'prefer' is longer than {MAX_PREFER} characters", field="prefer")
+    scope = request.query_params.get("scope")
+    if scope is not None and scope not in SCOPES:
+        raise BadRequest(f"'scope' must be one of: {', '.join(SCOPES)}", field="scope")
     catalogues = state(request).service.catalogues
     locale = catalogues.negotiate(prefer.split(","))
-    doc = {"locale": locale, "messages": catalogues.messages(locale), "available": catalogues.names()}
+    doc = {"locale": locale, "messages": catalogues.scoped(locale, scope), "available": catalogues.names()}
     return json_response(doc, headers={"Cache-Control": "public, max-age=300", "Vary": "Accept-Encoding"})
 
 

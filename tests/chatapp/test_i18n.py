@@ -27,6 +27,18 @@ def test_the_catalogue_follows_the_preference_list(anon: Api) -> None:
     assert too_long.status_code == 422 and too_long.json()["error"] == "invalid_input"
 
 
+def test_the_widget_is_sent_only_its_own_strings(anon: Api) -> None:
+    whole = anon.ok("GET", "/api/i18n", params={"prefer": "uk"})
+    widget = anon.ok("GET", "/api/i18n", params={"prefer": "uk", "scope": "widget"})
+    assert widget["locale"] == "uk" and widget["available"] == whole["available"]
+    assert widget["messages"]["widget.placeholder"] == whole["messages"]["widget.placeholder"]
+    assert widget["messages"]["chat.resolved"] == whole["messages"]["chat.resolved"]
+    assert "panel.title" in whole["messages"] and "panel.title" not in widget["messages"]
+    assert set(widget["messages"]) < set(whole["messages"])
+    unknown = anon.get("/api/i18n", params={"scope": "everything"})
+    assert unknown.status_code == 422 and unknown.json()["error"] == "invalid_input"
+
+
 def test_an_agent_keeps_the_language_they_chose(admin: Api) -> None:
     refused = admin.post("/api/auth/locale", {"locale": "tlh"})
     assert refused.status_code == 422

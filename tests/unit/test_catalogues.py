@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from babel import Locale
 
-from chatapp.i18n import LOCALES_DIR, Catalogues, format_message, placeholders, plurals
+from chatapp.i18n import LOCALES_DIR, SCOPES, Catalogues, format_message, placeholders, plurals
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUES = Catalogues()
@@ -107,3 +108,25 @@ def test_a_catalogue_dropped_into_the_directory_is_offered(tmp_path: Path) -> No
     assert {"code": "de", "name": "Deutsch"} in catalogues.names()
     assert catalogues.negotiate(["de-AT"]) == "de"
     assert catalogues.text("de", "widget.title") == "Kundendienst"
+
+
+# Quoted catalogue keys in the widget's sources (its own and the shared code it bundles), and
+# the prefix of every key built at run time (`widget.${name}`, `error.${code}`).
+WIDGET_SOURCES = [ROOT / "chatapp" / "web" / "static" / "widget", ROOT / "chatapp" / "web" / "static" / "shared"]
+_QUOTED = re.compile(r"""['"`]([a-z]+\.[A-Za-z_.]*[A-Za-z_])['"`]""")
+_BUILT = re.compile(r"`([a-z]+\.)\$\{")
+
+
+def test_the_widget_catalogue_has_every_key_the_widget_uses() -> None:
+    sources = [p.read_text(encoding="utf-8") for d in WIDGET_SOURCES for p in sorted(d.glob("*.js"))]
+    used = {key for text in sources for key in _QUOTED.findall(text) if key in ENGLISH}
+    families = {key.split(".")[0] + "." for key in ENGLISH}
+    built = {prefix for text in sources for prefix in _BUILT.findall(text) if prefix in families}
+    assert len(used) > 40 and built >= {"widget.", "error."}
+    widget = CATALOGUES.scoped("en", "widget")
+    assert sorted(used - set(widget)) == [], "keys the widget shows but ?scope=widget leaves out"
+    assert sorted(p for p in built if p not in SCOPES["widget"]) == []
+    # System messages (rendered from their code) and the language's own name come along too.
+    assert {k for k in ENGLISH if k.startswith(("chat.", "locale."))} <= set(widget)
+    assert not any(k.startswith(("panel.", "room.", "inbox.", "login.")) for k in widget)
+    assert all(CATALOGUES.scoped(loc, "widget").keys() == widget.keys() for loc in OTHERS)

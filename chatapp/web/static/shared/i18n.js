@@ -8,11 +8,15 @@
 const state = { locale: 'en', messages: {}, available: [], plural: /* @__PURE__ */ new Intl.PluralRules('en') };
 const parsed = new Map();
 
-/** Load the best catalogue for ``preferred`` (BCP 47 tags, best first); English if none fits. */
-export async function loadCatalogue(api, preferred) {
+/**
+ * Load the best catalogue for ``preferred`` (BCP 47 tags, best first); English if none fits.
+ * scope: only the keys one client uses (chatapp/i18n.py SCOPES, e.g. 'widget'); all when absent.
+ */
+export async function loadCatalogue(api, preferred, scope) {
   const prefer = preferred.filter(Boolean).map(String).join(',');
+  const query = { ...(prefer ? { prefer } : {}), ...(scope ? { scope } : {}) };
   try {
-    useCatalogue(await api.get('/api/i18n', prefer ? { prefer } : {}));
+    useCatalogue(await api.get('/api/i18n', query));
   } catch (error) {
     console.warn('chat: no catalogue, showing message keys:', error.message);
   }

@@ -399,7 +399,7 @@ export function visitorLocales(tagLocale) {
 
 /** Called by /widget.js: replace the queued stubs of window.ChatWidget with the real methods. */
 export async function boot(base, options, publicApi, queue, placeholder = null) {
-  await loadCatalogue(new Api(base), visitorLocales(options.locale));
+  await loadCatalogue(new Api(base), visitorLocales(options.locale), 'widget');
   const widget = new Widget(base, options);
   widget.placeholder = placeholder;
   const methods = ['open', 'close', 'identify', 'setToken', 'logout', 'on', 'off', 'setMuted', 'destroy'];
