@@ -3,8 +3,9 @@
 //
 //   build/loader.js         served at /widget.js (short cache): options, window.ChatWidget and
 //                           the launcher, drawn at once; then it imports the widget module
-//   build/widget-HASH.js    the widget (immutable); conversation code, laravel-echo and
-//   build/chunk-HASH.js     pusher-js are chunks it imports only when a chat starts
+//   build/widget-HASH.js    the widget (immutable); conversation code and pusher-js are
+//   build/chunk-HASH.js     chunks it imports only when a chat starts (no laravel-echo: the
+//                           widget talks to pusher-js itself, shared/realtime.js)
 //   build/manifest.json     logical name -> hashed file
 //
 // Every file gets .gz and .br siblings so chatapp serves them compressed without work per request.
@@ -21,7 +22,6 @@ const OUT = path.join(HERE, 'build');
 const STATIC = path.join(HERE, 'static');
 const MANIFEST = path.join(OUT, 'manifest.json');
 const PUSHER = path.join(HERE, 'node_modules', 'pusher-js', 'dist', 'web', 'pusher.min.js');
-const ECHO = path.join(HERE, 'node_modules', 'laravel-echo', 'dist', 'echo.js');
 const SOURCES = [path.join(STATIC, 'widget'), path.join(STATIC, 'shared'), path.join(HERE, 'build.mjs'),
   path.join(HERE, 'package-lock.json')];
 const TARGET = 'es2020';
@@ -38,10 +38,15 @@ function upToDate() {
   return SOURCES.every((source) => newestMtime(source) < built);
 }
 
-// The panel imports the copy `make web` puts in static/vendor; the bundle takes npm's file itself.
-const echoFromNpm = {
-  name: 'echo-from-npm',
-  setup(build) { build.onResolve({ filter: /\/vendor\/echo\.js$/ }, () => ({ path: ECHO })); },
+// Laravel Echo is the panel's (admin/realtime.js); the widget reaches pusher-js without it, and
+// importing it again would quietly add its weight to every host page.
+const noEcho = {
+  name: 'no-echo',
+  setup(build) {
+    build.onResolve({ filter: /\/vendor\/echo\.js$/ }, (args) => ({
+      errors: [{ text: `the widget does not bundle laravel-echo (imported by ${args.importer})` }],
+    }));
+  },
 };
 
 // The stylesheets are CSS in JS strings: minified as CSS here (esbuild leaves strings alone).
@@ -91,7 +96,7 @@ async function build() {
 
   const widget = await esbuild.build({
     entryPoints: { widget: path.join(STATIC, 'widget', 'widget.js') },
-    plugins: [echoFromNpm, minifiedStyles],
+    plugins: [noEcho, minifiedStyles],
     bundle: true, splitting: true, format: 'esm', minify: true, target: TARGET,
     entryNames: '[name]-[hash]', chunkNames: 'chunk-[hash]', outdir: OUT, write: false, metafile: true,
     define: { __CHATAPP_PUSHER__: JSON.stringify(`/static/build/${pusherName}`) },

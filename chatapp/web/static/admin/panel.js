@@ -1,5 +1,5 @@
 // /admin/chat and /admin/chat/{id}: the inbox and one conversation side by side, live.
-import { connectRealtime } from '../shared/realtime.js';
+import { connectRealtime } from './realtime.js';
 import { Chime } from '../shared/sound.js';
 import { adminApi, loginUrl, signOut } from './session.js';
 import { AccountMenu } from './account.js';

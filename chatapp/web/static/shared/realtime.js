@@ -1,5 +1,6 @@
-// One Laravel Echo connection to pyreverb: channel auth through chatapp, connection state for banners.
-import Echo from '../vendor/echo.js';
+// One pusher-js connection to pyreverb: channel auth through chatapp, connection state for banners.
+// The widget talks to pusher-js directly (private channels are all it needs); the panel, which
+// also joins a presence channel, goes through Laravel Echo (admin/realtime.js).
 
 let pusherLoading = null;
 // The widget's build (chatapp/web/build.mjs) names its content-hashed copy; the panel's modules,
@@ -43,11 +44,35 @@ const RETRY_DELAYS_MS = [1000, 2000, 3000, 5000];
 const USER_AUTH_ENDPOINT = '/broadcasting/user-auth';
 const OFFLINE_AFTER_MS = 10000;
 
+/**
+ * A subscribed channel with the part of Laravel Echo's channel API chatapp uses: events named
+ * with a leading dot ('.message.sent' is the event `message.sent`, no namespace).
+ */
+class Channel {
+  constructor(subscription) { this.subscription = subscription; }
+
+  listen(event, callback) {
+    this.subscription.bind(event.startsWith('.') ? event.slice(1) : event, callback);
+    return this;
+  }
+
+  subscribed(callback) {
+    this.subscription.bind('pusher:subscription_succeeded', () => callback());
+    return this;
+  }
+
+  error(callback) {
+    this.subscription.bind('pusher:subscription_error', (status) => callback(status));
+    return this;
+  }
+}
+
 export class Realtime {
   /** config: /api/config's "echo" block; api: an Api whose token signs subscriptions. */
   constructor({ Pusher, config, api }) {
     this.api = api;
     this.listeners = new Set();
+    this.channels = new Map();
     this.everConnected = false;
     this.lostAt = null;
     this.attempt = 0;
@@ -55,10 +80,9 @@ export class Realtime {
     this.offlineTimer = null;
     this.closed = false;
     this.status = 'connecting'; // connecting | connected | reconnecting | offline
-    this.echo = new Echo({
+    this.pusher = this.open(Pusher, {
       ...config,
-      broadcaster: 'reverb',
-      Pusher,
+      cluster: '', // pusher-js requires one; pyreverb is reached through wsHost
       enableStats: false,
       // Our own authorizer: the current bearer token, and no X-CSRF-TOKEN header that a
       // host page's <meta name="csrf-token"> would otherwise add (and CORS would refuse).
@@ -66,15 +90,13 @@ export class Realtime {
         customHandler: (params, callback) => this.authorize(config.authEndpoint || '/broadcasting/auth', params, callback),
       },
       // Signing the socket in as this account lets the server end it when the account's
-      // sessions are revoked (sign out everywhere, a new password, deactivation). `headers`
-      // stays: Echo writes a host page's CSRF token into it, and our handler never sends it.
+      // sessions are revoked (sign out everywhere, a new password, deactivation).
       userAuthentication: {
         endpoint: USER_AUTH_ENDPOINT,
         headers: {},
         customHandler: ({ socketId }, callback) => this.authorize(USER_AUTH_ENDPOINT, { socketId }, callback),
       },
     });
-    this.pusher = this.echo.connector.pusher;
     this.pusher.signin();
     api.socketId = () => this.socketId();
     this.pusher.connection.bind('state_change', ({ current }) => this.changed(current));
@@ -82,6 +104,9 @@ export class Realtime {
     window.addEventListener('online', this.onNetwork);
     window.addEventListener('offline', this.onNetwork);
   }
+
+  /** The pusher-js client for ``options`` (admin/realtime.js makes it through Laravel Echo). */
+  open(Pusher, options) { return new Pusher(options.key, options); }
 
   authorize(endpoint, { socketId, channelName }, callback) {
     const fields = channelName ? { socket_id: socketId, channel_name: channelName } : { socket_id: socketId };
@@ -134,12 +159,23 @@ export class Realtime {
   }
 
   socketId() {
-    return this.status === 'connected' ? this.echo.socketId() || null : null;
+    return this.status === 'connected' ? this.pusher.connection.socket_id || null : null;
   }
 
-  private(name) { return this.echo.private(name); }
-  join(name) { return this.echo.join(name); }
-  leave(name) { this.echo.leave(name); }
+  /** The private channel ``name`` (subscribed once however often asked, as Echo does). */
+  private(name) {
+    const full = `private-${name}`;
+    if (!this.channels.has(full)) this.channels.set(full, new Channel(this.pusher.subscribe(full)));
+    return this.channels.get(full);
+  }
+
+  leave(name) {
+    for (const full of [name, `private-${name}`]) {
+      if (!this.channels.has(full)) continue;
+      this.pusher.unsubscribe(full);
+      this.channels.delete(full);
+    }
+  }
 
   disconnect() {
     this.closed = true;
@@ -148,13 +184,13 @@ export class Realtime {
     window.removeEventListener('online', this.onNetwork);
     window.removeEventListener('offline', this.onNetwork);
     this.listeners.clear();
-    this.echo.disconnect();
+    this.pusher.disconnect();
   }
 }
 
-/** /api/config, the Echo connection (null when the server has no realtime configured). */
-export async function connectRealtime(base, api, config) {
+/** The connection for /api/config's "echo" block (null when the server has no realtime configured). */
+export async function connectRealtime(base, api, config, Client = Realtime) {
   if (!config.echo || !config.echo.key) return null;
   const Pusher = await loadPusher(base);
-  return new Realtime({ Pusher, config: config.echo, api });
+  return new Client({ Pusher, config: config.echo, api });
 }
