@@ -3,14 +3,13 @@
 //
 //   build/loader.js         served at /widget.js (short cache): options, window.ChatWidget and
 //                           the launcher, drawn at once; then it imports the widget module
-//   build/widget-HASH.js    the widget (immutable); conversation code and pusher-js are
-//   build/chunk-HASH.js     chunks it imports only when a chat starts (no laravel-echo: the
+//   build/widget-HASH.js    the widget (immutable); conversation code and pusher-js are in a
+//   build/chunk-HASH.js     chunk it imports only when a chat starts (no laravel-echo: the
 //                           widget talks to pusher-js itself, shared/realtime.js)
 //   build/manifest.json     logical name -> hashed file
 //
 // Every file gets .gz and .br siblings so chatapp serves them compressed without work per request.
 // Usage: node build.mjs [--force] [--analyze]   (--analyze: what each file holds, by size)
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +20,9 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const OUT = path.join(HERE, 'build');
 const STATIC = path.join(HERE, 'static');
 const MANIFEST = path.join(OUT, 'manifest.json');
-const PUSHER = path.join(HERE, 'node_modules', 'pusher-js', 'dist', 'web', 'pusher.min.js');
+// pusher-js's worker build: the web build less its HTTP fallbacks (XHR streaming and polling,
+// JSONP), which pyreverb never needs; it runs on a page's main thread as well (WebSocket, fetch).
+const PUSHER = path.join(HERE, 'node_modules', 'pusher-js', 'dist', 'worker', 'pusher.worker.min.js');
 const SOURCES = [path.join(STATIC, 'widget'), path.join(STATIC, 'shared'), path.join(HERE, 'build.mjs'),
   path.join(HERE, 'package-lock.json')];
 const TARGET = 'es2020';
@@ -37,6 +38,21 @@ function upToDate() {
   const built = fs.statSync(MANIFEST).mtimeMs;
   return SOURCES.every((source) => newestMtime(source) < built);
 }
+
+// widget/live.js imports 'pusher-js': bundled into the lazy chunk (one request fewer, and the
+// host page's window.Pusher is never touched), from the worker build above. Its UMD wrapper
+// is given a local `module` to fill, so it loads as an ES module (no CommonJS interop helpers).
+const pusherWorker = {
+  name: 'pusher-worker',
+  setup(build) {
+    build.onResolve({ filter: /^pusher-js$/ }, () => ({ path: PUSHER, namespace: 'pusher-worker' }));
+    build.onLoad({ filter: /.*/, namespace: 'pusher-worker' }, (args) => ({
+      contents: `var module = { exports: {} }, exports = module.exports;\n${fs.readFileSync(args.path, 'utf8')}\n`
+        + 'export default module.exports;\n',
+      loader: 'js',
+    }));
+  },
+};
 
 // Laravel Echo is the panel's (admin/realtime.js); the widget reaches pusher-js without it, and
 // importing it again would quietly add its weight to every host page.
@@ -66,8 +82,6 @@ const minifiedStyles = {
   },
 };
 
-const hashOf = (bytes) => createHash('sha256').update(bytes).digest('base64url').slice(0, 10);
-
 /** Write through a temporary name: a server answering meanwhile never reads half a file. */
 function writeAtomically(file, bytes) {
   const temporary = `${file}.${process.pid}.tmp`;
@@ -89,17 +103,11 @@ async function build() {
   fs.mkdirSync(OUT, { recursive: true });
   const written = new Set();
 
-  // pusher-js as npm ships it (already minified), under a content-hashed name.
-  const pusher = fs.readFileSync(PUSHER);
-  const pusherName = `pusher-${hashOf(pusher)}.min.js`;
-  emit(pusherName, pusher, written);
-
   const widget = await esbuild.build({
     entryPoints: { widget: path.join(STATIC, 'widget', 'widget.js') },
-    plugins: [noEcho, minifiedStyles],
+    plugins: [pusherWorker, noEcho, minifiedStyles],
     bundle: true, splitting: true, format: 'esm', minify: true, target: TARGET,
     entryNames: '[name]-[hash]', chunkNames: 'chunk-[hash]', outdir: OUT, write: false, metafile: true,
-    define: { __CHATAPP_PUSHER__: JSON.stringify(`/static/build/${pusherName}`) },
     legalComments: 'eof', logLevel: 'warning',
   });
   if (process.argv.includes('--analyze')) console.log(await esbuild.analyzeMetafile(widget.metafile));
@@ -118,7 +126,7 @@ async function build() {
   });
   emit('loader.js', Buffer.from(loader.outputFiles[0].contents), written);
 
-  const manifest = { 'widget.js': widgetName, 'loader.js': 'loader.js', 'pusher.min.js': pusherName };
+  const manifest = { 'widget.js': widgetName, 'loader.js': 'loader.js' };
   writeAtomically(MANIFEST, `${JSON.stringify(manifest, null, 2)}\n`);
   written.add('manifest.json');
 

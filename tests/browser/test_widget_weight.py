@@ -26,9 +26,8 @@ pytestmark = pytest.mark.browser
 LAUNCHER_MAX_BYTES = 12_000
 LAUNCHER_MAX_REQUESTS = 2
 SECOND_VIEW_MAX_REQUESTS = 1
-# The aim is 40 KB; pusher-js alone is 16 KB of it (docs/widget.md, "Weight"). This budget
-# keeps what the widget's own code and API answers add from growing unnoticed.
-OPEN_MAX_BYTES = 46_000
+# The issue's aim; pusher-js (worker build) is about 15 KB of it (docs/widget.md, "Weight").
+OPEN_MAX_BYTES = 40_000
 FIGURES = ROOT / "test-output" / "widget-weight.json"
 
 PAGE = """<!doctype html>

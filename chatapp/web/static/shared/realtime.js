@@ -1,42 +1,7 @@
 // One pusher-js connection to pyreverb: channel auth through chatapp, connection state for banners.
-// The widget talks to pusher-js directly (private channels are all it needs); the panel, which
-// also joins a presence channel, goes through Laravel Echo (admin/realtime.js).
-
-let pusherLoading = null;
-// The widget's build (chatapp/web/build.mjs) names its content-hashed copy; the panel's modules,
-// served as written, use the one `make web` copies.
-/* global __CHATAPP_PUSHER__ */
-const PUSHER_PATH = typeof __CHATAPP_PUSHER__ === 'string' ? __CHATAPP_PUSHER__ : '/static/vendor/pusher.min.js';
-
-/**
- * pusher-js from chatapp's own /static/vendor (copied from npm). Loaded with a classic
- * <script>, then the page's own window.Pusher (if any) is put back, so the widget never
- * replaces a host site's Pusher.
- */
-export function loadPusher(base) {
-  if (pusherLoading) return pusherLoading;
-  pusherLoading = new Promise((resolve, reject) => {
-    const had = Object.prototype.hasOwnProperty.call(window, 'Pusher');
-    const previous = window.Pusher;
-    const script = document.createElement('script');
-    script.src = `${base}${PUSHER_PATH}`;
-    script.async = true;
-    script.crossOrigin = 'anonymous';
-    script.onload = () => {
-      const ours = window.Pusher;
-      if (had) window.Pusher = previous; else delete window.Pusher;
-      script.remove();
-      if (typeof ours === 'function') resolve(ours);
-      else reject(new Error('pusher-js did not define Pusher'));
-    };
-    script.onerror = () => {
-      pusherLoading = null;
-      reject(new Error(`Could not load ${script.src}`));
-    };
-    document.head.appendChild(script);
-  });
-  return pusherLoading;
-}
+// The widget talks to pusher-js directly (private channels are all it needs; widget/live.js
+// bundles pusher-js); the panel, which also joins a presence channel, goes through Laravel Echo
+// (admin/realtime.js).
 
 // After a drop, pusher-js waits out a 15 s timeout per attempt even when the server refuses at
 // once, so a restarted pyreverb would be noticed late. We restart its attempt on a short backoff.
@@ -186,11 +151,4 @@ export class Realtime {
     this.listeners.clear();
     this.pusher.disconnect();
   }
-}
-
-/** The connection for /api/config's "echo" block (null when the server has no realtime configured). */
-export async function connectRealtime(base, api, config, Client = Realtime) {
-  if (!config.echo || !config.echo.key) return null;
-  const Pusher = await loadPusher(base);
-  return new Client({ Pusher, config: config.echo, api });
 }

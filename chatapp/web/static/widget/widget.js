@@ -157,10 +157,10 @@ export class Widget {
   }
 
   async connect(fresh = false) {
-    // The conversation code, laravel-echo and pusher-js load only once there is a chat to show.
+    // The conversation code and pusher-js load only once there is a chat to show.
     const { connectRealtime, Conversation } = await import('./live.js');
     try {
-      this.realtime = await connectRealtime(this.base, this.api, this.config);
+      this.realtime = await connectRealtime(this.api, this.config);
     } catch (error) {
       console.warn('chat: live updates unavailable:', error.message);
       this.realtime = null;
