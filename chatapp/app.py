@@ -75,6 +75,8 @@ async def build_state(settings: Settings) -> ChatState:
         relay = Relay(settings, db, broadcaster)
         outbox.relay = relay
         service = ChatService(settings, db, Events(broadcaster, outbox, settings.public_url), uploads, limiter, push)
+        if push is not None:
+            push.catalogues = service.catalogues  # the same catalogue files (CHATAPP_LOCALES_DIR)
         if settings.reverb_configured:
             await relay.start()  # rows left by a previous run (even one killed -9) go out now
         service.stats_feed.start()

@@ -23,7 +23,7 @@ from typing import Any
 
 from chatapp.db import Connection
 from chatapp.models import Room
-from chatapp.repository import ROOM_FILTERS
+from chatapp.repository import LAST_SYSTEM_COLUMNS, LAST_SYSTEM_JOIN, ROOM_FILTERS
 
 __all__ = [
     "InboxCursor",
@@ -40,9 +40,9 @@ __all__ = [
 
 _ROOM_SELECT = (
     "SELECT r.*, u.name AS user_name, u.email AS user_email, u.email_verified_at AS user_email_verified_at, "
-    "u.role AS user_role, a.name AS admin_name "
+    f"u.role AS user_role, a.name AS admin_name, {LAST_SYSTEM_COLUMNS} "
     "FROM support_chat_rooms r JOIN users u ON u.id = r.user_id "
-    "LEFT JOIN users a ON a.id = r.assigned_admin_id"
+    f"LEFT JOIN users a ON a.id = r.assigned_admin_id {LAST_SYSTEM_JOIN}"
 )
 _ACTIVE = "('open', 'assigned')"
 _URGENT = f"r.status IN {_ACTIVE} AND r.priority = 'urgent'"

@@ -205,10 +205,16 @@ class Room:
     user_email_verified_at: datetime | None = None
     user_role: str | None = None
     admin_name: str | None = None
+    # The latest message's code and parameters when it is a system message (its English text is
+    # the preview), so each reader's inbox renders it in their own language.
+    last_system_code: str | None = None
+    last_system_params: dict[str, Any] | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Room:
-        return _from_row(cls, row)
+        raw = row.get("last_system_params")
+        params = json.loads(raw) if isinstance(raw, str) else raw
+        return replace(_from_row(cls, row), last_system_params=params)
 
     @property
     def is_active(self) -> bool:
@@ -229,6 +235,10 @@ class Room:
             ),
             "last_message_at": iso(self.last_message_at),
             "last_message_preview": self.last_message_preview,
+            "last_message_system": (
+                {"code": self.last_system_code, "params": self.last_system_params or {}}
+                if self.last_system_code else None
+            ),
             "unread_count": self.admin_unread_count if for_admin else self.user_unread_count,
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),

@@ -84,6 +84,11 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "assigned_admin": {"type": ["object", "null"]},
             "last_message_at": _TIME,
             "last_message_preview": _STR,
+            "last_message_system": {
+                "type": ["object", "null"],
+                "description": "the latest message's system code and params when it is a system message (the "
+                "preview is its English text): render it in the reader's language, as Message.system",
+            },
             "unread_count": _INT,
             "created_at": _TIME,
             "updated_at": _TIME,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,6 +34,7 @@ from chatapp.broadcasting import Broadcaster
 from chatapp.config import Settings
 from chatapp.db import Database
 from chatapp.egress import AddressRefused, public_only_transport
+from chatapp.i18n import DEFAULT_LOCALE, Catalogues
 from chatapp.models import Message, Room
 from chatapp.policy import ADMIN_PRESENCE, user_channel
 from chatapp.push_endpoints import EndpointRefused, check_endpoint
@@ -45,6 +47,9 @@ log = logging.getLogger("chatapp.push")
 # admin's browsers; past this many they queue, so one burst cannot take every outbound
 # connection or keep the CPU busy for everything else.
 MAX_IN_FLIGHT = 16
+# System messages a visitor is told about when away: the chat was resolved or closed.
+VISITOR_NOTES = ("chat.resolved", "chat.closed")
+PREVIEW_LENGTH = 140
 # Threads for encryption: two keep pace with MAX_IN_FLIGHT slow push services, and more would
 # only contend for the interpreter with the request handlers.
 ENCRYPT_THREADS = 2
@@ -101,6 +106,9 @@ class PushNotifier:
         self._encryptor = ThreadPoolExecutor(ENCRYPT_THREADS, thread_name_prefix="push-encrypt")
         self._tasks: set[asyncio.Task[None]] = set()
         self.counters = {"delivered": 0, "skipped_online": 0, "gone": 0, "failed": 0, "refused": 0}
+        # Each notification is written in its recipient's language (users.locale, else English);
+        # the app hands over the service's catalogues, so CHATAPP_LOCALES_DIR counts here too.
+        self.catalogues = Catalogues()
 
     async def stop(self, timeout: float = 5.0) -> None:
         if self._tasks:
@@ -127,20 +135,30 @@ class PushNotifier:
         if self.settings.push_enabled:
             self._spawn(self._to_user(room, message))
 
+    def system_message(self, room: Room, message: Message) -> None:
+        """Support resolved or closed the chat: tell the visitor if their widget is not open."""
+        if self.settings.push_enabled and message.system_code in VISITOR_NOTES:
+            self._spawn(self._to_user(room, message))
+
     async def _to_admins(self, room: Room, message: Message) -> None:
         try:
             targets = [room.assigned_admin_id] if room.assigned_admin_id else await repo.admin_ids(self.db)
             online = await self.broadcaster.presence_user_ids(ADMIN_PRESENCE) or set()
             offline = [a for a in targets if a is not None and str(a) not in online]
             self.counters["skipped_online"] += len(targets) - len(offline)
-            payload = {
-                "title": f"{'Urgent: ' if room.priority == 'urgent' else ''}{message.sender_name or 'Visitor'}",
-                "body": _preview(message),
-                "room_id": room.id,
-                "url": f"/admin/chat/{room.id}",
-                "tag": f"chat-{room.id}",
-            }
-            await self._send_to(offline, payload, urgent=room.priority == "urgent")
+            urgent = room.priority == "urgent"
+
+            def payload(locale: str) -> dict[str, Any]:
+                name = message.sender_name or self._text(locale, "push.visitor")
+                return {
+                    "title": self._text(locale, "panel.urgentTitle", name=name) if urgent else name,
+                    "body": self._body(locale, message),
+                    "room_id": room.id,
+                    "url": f"/admin/chat/{room.id}",
+                    "tag": f"chat-{room.id}",
+                }
+
+            await self._send_to(offline, payload, urgent=urgent)
         except Exception:
             log.exception("push to admins for room %s failed", room.id)
 
@@ -149,25 +167,57 @@ class PushNotifier:
             if await self.broadcaster.occupied(user_channel(room.user_id)):
                 self.counters["skipped_online"] += 1
                 return
-            payload = {
-                "title": f"{message.sender_name or 'Support'} replied",
-                "body": _preview(message),
-                "room_id": room.id,
-                "url": "/?chat=open",
-                "tag": f"chat-{room.id}",
-            }
+
+            def payload(locale: str) -> dict[str, Any]:
+                support = self._text(locale, "thread.support")
+                return {
+                    # A system message says who did what in its body; a reply names who wrote.
+                    "title": support if message.system_code else self._text(
+                        locale, "push.replied", name=message.sender_name or support
+                    ),
+                    "body": self._body(locale, message),
+                    "room_id": room.id,
+                    "url": "/?chat=open",
+                    "tag": f"chat-{room.id}",
+                }
+
             await self._send_to([room.user_id], payload, urgent=False)
         except Exception:
             log.exception("push to user %s failed", room.user_id)
 
     # -------------------------------------------------------------------- sending
 
-    async def _send_to(self, user_ids: list[int], payload: dict[str, Any], urgent: bool) -> None:
+    def _text(self, locale: str, key: str, **params: Any) -> str:
+        return self.catalogues.text(locale, key, params)
+
+    def _body(self, locale: str, message: Message) -> str:
+        """The notification's body: the text written, else a system message or what was sent, in ``locale``."""
+        if message.system_code:
+            return self.catalogues.text(locale, message.system_code, message.system_params or {})[:PREVIEW_LENGTH]
+        if message.body:
+            return _preview(message)
+        if message.attachment:
+            return self._text(locale, "push.file", file=message.attachment.original_name)
+        return self._text(locale, "push.newMessage")
+
+    async def _send_to(
+        self, user_ids: list[int], payload: dict[str, Any] | Callable[[str], dict[str, Any]], urgent: bool
+    ) -> None:
+        """``payload``: the notification, or one written for a locale (called once per locale)."""
         if not user_ids:
             return
         subscriptions = await repo.push_subscriptions_for(self.db, user_ids)
-        data = orjson.dumps(payload)
-        await asyncio.gather(*(self.send(sub, data, urgent) for sub in subscriptions))
+        available = set(self.catalogues.available())
+        data: dict[str, bytes] = {}
+
+        def body(sub: dict[str, Any]) -> bytes:
+            stored = sub.get("locale")
+            locale = stored if isinstance(stored, str) and stored in available else DEFAULT_LOCALE
+            if locale not in data:
+                data[locale] = orjson.dumps(payload(locale) if callable(payload) else payload)
+            return data[locale]
+
+        await asyncio.gather(*(self.send(sub, body(sub), urgent) for sub in subscriptions))
 
     async def send(self, sub: dict[str, Any], data: bytes, urgent: bool = False) -> int | None:
         """Encrypt and POST one notification; forget subscriptions the service says are gone."""
@@ -216,8 +266,9 @@ class PushNotifier:
 
 
 def _preview(message: Message) -> str:
+    """What a person wrote, as a notification shows it (English for a file or nothing written)."""
     if message.body:
-        return message.body[:140]
+        return message.body[:PREVIEW_LENGTH]
     return f"Sent a file: {message.attachment.original_name}" if message.attachment else "New message"
 
 

@@ -135,11 +135,18 @@ async def move_rooms(conn: Connection, from_user: int, to_user: int) -> int:
 
 # ------------------------------------------------------------------------- rooms
 
+# The room's latest message, for its code when a system message wrote the preview (the inbox
+# shows it in the reader's language): one index lookup per room (room_id, id).
+LAST_SYSTEM_COLUMNS = "lm.system_code AS last_system_code, lm.system_params AS last_system_params"
+LAST_SYSTEM_JOIN = (
+    "LEFT JOIN support_chat_messages lm ON lm.id = "
+    "(SELECT MAX(m.id) FROM support_chat_messages m WHERE m.room_id = r.id)"
+)
 _ROOM_SELECT = (
     "SELECT r.*, u.name AS user_name, u.email AS user_email, u.email_verified_at AS user_email_verified_at, "
-    "u.role AS user_role, a.name AS admin_name "
+    f"u.role AS user_role, a.name AS admin_name, {LAST_SYSTEM_COLUMNS} "
     "FROM support_chat_rooms r JOIN users u ON u.id = r.user_id "
-    "LEFT JOIN users a ON a.id = r.assigned_admin_id"
+    f"LEFT JOIN users a ON a.id = r.assigned_admin_id {LAST_SYSTEM_JOIN}"
 )
 _ACTIVE = "('open', 'assigned')"
 # A visitor's current conversation: at most one per visitor (a partial unique index, migration 004).
@@ -518,7 +525,9 @@ async def push_subscriptions_for(conn: Connection, user_ids: list[int]) -> list[
         return []
     marks = ", ".join("?" for _ in user_ids)
     return await conn.fetch_all(
-        f"SELECT endpoint, p256dh, auth, user_id FROM push_subscriptions WHERE user_id IN ({marks})", *user_ids
+        "SELECT s.endpoint, s.p256dh, s.auth, s.user_id, u.locale FROM push_subscriptions s "
+        f"JOIN users u ON u.id = s.user_id WHERE s.user_id IN ({marks})",
+        *user_ids,
     )
 
 

@@ -420,6 +420,8 @@ class ChatService:
             if message is not None:
                 await self.events.message_sent(conn, fresh, message, created_room=False, socket_id=None)
             await self.events.room_updated(conn, fresh)
+        if message is not None and self.push:
+            self.push.system_message(fresh, message)
         await self._publish_stats()
         return fresh
 

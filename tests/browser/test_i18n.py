@@ -156,6 +156,25 @@ def test_a_ukrainian_agent_resolves_and_the_french_visitor_reads_it_in_french(
         ({"code": "chat.resolved", "params": {"agent": "Олена"}}, "Олена resolved the chat")]
 
 
+def test_the_inbox_previews_a_system_message_in_the_agents_language(pages: Pages, stack: Stack) -> None:
+    _, mykola = stack.new_admin("Микола")
+    mykola.ok("POST", "/api/auth/locale", {"locale": "uk"})
+    _, emile = stack.new_user("Émile Roux")
+    room = emile.send("Bonjour")["room"]["id"]
+    stack.admin.post(f"/api/admin/chat/rooms/{room}/resolve")  # by Alice Agent, stored as a code
+
+    panel = pages.admin("/admin/chat?filter=all", api=mykola)
+    panel.wait_for_selector("#inbox[data-ready='true']")
+    preview = panel.locator(f".room-item[data-id='{room}'] .room-preview")
+    expect(preview).to_have_text("Питання позначено як вирішене (Alice Agent)")
+    expect(preview).not_to_have_attribute("data-user-content", "")  # the catalogue's text, not what someone wrote
+    expect(panel.locator("#connection")).to_have_attribute("data-status", "connected", timeout=20_000)
+
+    stack.admin.post(f"/api/admin/chat/rooms/{room}/reopen")  # live, through room.updated
+    expect(preview).to_have_text("Чат знову відкрито (Alice Agent)")
+    emile.send("Merci !")
+    expect(preview).to_have_text("Merci !")
+    expect(preview).to_have_attribute("data-user-content", "")
 def test_pseudo_locale_leaves_no_untranslated_string_in_the_widget_or_the_panel(
     pages: Pages, stack: Stack, shop: Shop
 ) -> None:

@@ -146,6 +146,38 @@ PUSH_SERVICE_ENDPOINTS = [
 ]
 
 
+def test_each_recipient_is_notified_in_their_own_language(
+    chat: ChatappProcess, admin: Api, new_guest: Callable[..., Api], push_receiver: PushReceiver
+) -> None:
+    # A French visitor, away: a reply and the chat resolved reach them in French, as codes do.
+    camille = new_guest("Camille")
+    camille.ok("POST", "/api/auth/locale", {"locale": "fr"})
+    room_id = camille.send("Ma facture est fausse")["room"]["id"]
+    visitor_sub = push_receiver.new_subscription()
+    camille.ok("POST", "/api/push/subscriptions", visitor_sub.to_json(), status=201)
+    admin.ok("POST", f"/api/admin/chat/rooms/{room_id}/messages", {"body": "Je regarde"})
+    reply = decrypt_push(visitor_sub, push_receiver.wait_for(visitor_sub)[0])
+    assert (reply["title"], reply["body"]) == ("Alice Admin a répondu", "Je regarde")
+    admin.ok("POST", f"/api/admin/chat/rooms/{room_id}/resolve")
+    resolved = decrypt_push(visitor_sub, push_receiver.wait_for(visitor_sub, count=2)[1])
+    assert (resolved["title"], resolved["body"]) == ("Assistance", "Alice Admin a marqué la conversation comme résolue")
+
+    # A Ukrainian agent, assigned and away, about an urgent chat; English stays the default.
+    olena = admin_api(chat, ADMIN_PASSWORD, name="Олена")
+    olena.ok("POST", "/api/auth/locale", {"locale": "uk"})
+    petro = new_guest("Петро")
+    room_id = petro.send("Допоможіть")["room"]["id"]
+    olena.ok("POST", f"/api/admin/chat/rooms/{room_id}/assign", {})
+    olena.ok("POST", f"/api/admin/chat/rooms/{room_id}/priority", {"priority": "urgent"})
+    agent_sub = push_receiver.new_subscription()
+    olena.ok("POST", "/api/push/subscriptions", agent_sub.to_json(), status=201)
+    upload = petro.request("POST", "/api/chat/upload", files={"file": ("bill.txt", b"total: 12 EUR\n", "text/plain")})
+    assert upload.status_code == 201, upload.text
+    petro.ok("POST", "/api/chat/messages", {"body": "", "attachment_id": upload.json()["attachment"]["id"]}, status=201)
+    urgent = decrypt_push(agent_sub, push_receiver.wait_for(agent_sub)[0])
+    assert (urgent["title"], urgent["body"]) == ("Терміново: Петро", "Надіслано файл: bill.txt")
+    olena.ok("POST", f"/api/admin/chat/rooms/{room_id}/resolve")
+    assert len(push_receiver.received_by(agent_sub)) == 1, "an agent's own action is not pushed to support"
 def subscription_for(endpoint: str, receiver: PushReceiver) -> dict[str, Any]:
     """A browser-shaped subscription with real keys for ``endpoint``."""
     return {**receiver.new_subscription().to_json(), "endpoint": endpoint}

@@ -5,7 +5,7 @@
 // or removes its one room in place; the loaded pages stay. Only a resync (reconnect, a
 // gap in the feed, the slow timer) asks the server again, for as many rooms as are shown.
 import { el, ago } from '../shared/dom.js';
-import { t } from '../shared/i18n.js';
+import { has, t } from '../shared/i18n.js';
 
 const STAT_IDS = { open: 'open', assigned: 'assigned', unassigned: 'unassigned', urgent: 'urgent', unread: 'unread_messages', mine: 'mine' };
 const PER_PAGE = 30;
@@ -34,6 +34,17 @@ function compareRooms(a, b) {
 
 function roomName(room) {
   return (room.user && room.user.name) || t('inbox.visitor', { id: room.user ? room.user.id : '?' });
+}
+
+/**
+ * The room's last line: a system message in the agent's language (from its code; its stored
+ * preview is English), else what someone wrote (user content), else the subject.
+ */
+function preview(room) {
+  const system = room.last_message_system;
+  if (system && has(system.code)) return el('span', { class: 'room-preview', text: t(system.code, system.params || {}) });
+  const written = room.last_message_preview || room.subject;
+  return el('span', { class: 'room-preview', ...(written ? { 'data-user-content': '' } : {}), text: written || t('inbox.noMessages') });
 }
 
 export class Inbox {
@@ -278,7 +289,7 @@ export class Inbox {
     el('span', { class: 'avatar', 'aria-hidden': 'true', 'data-user-content': '', text: name.trim().charAt(0).toUpperCase() || '?' }),
     el('span', { class: 'room-name', text: name, 'data-user-content': room.user && room.user.name ? '' : null }),
     el('time', { class: 'room-time', datetime: room.last_message_at || room.created_at, text: ago(room.last_message_at || room.created_at) }),
-    el('span', { class: 'room-preview', ...(room.last_message_preview || room.subject ? { 'data-user-content': '' } : {}), text: room.last_message_preview || room.subject || t('inbox.noMessages') }),
+    preview(room),
     // The link's name is its visible text (WCAG 2.5.3); the bare count gets its word for screen readers.
     el('span', { class: 'unread-badge', hidden: !unread, 'aria-hidden': 'true', text: unread > 99 ? '99+' : String(unread) }),
     unread ? el('span', { class: 'sr-only', text: t('inbox.unreadLabel', { count: unread }) }) : null,
