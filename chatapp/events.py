@@ -70,6 +70,13 @@ class Events:
         summary = room.to_json(for_admin=True)
         await self.outbox.add(conn, [ADMIN_CHANNEL], CHAT_MESSAGE, {"room": summary, "message": payload})
 
+    async def note_written(self, conn: Connection, room: Room, note: Message) -> None:
+        """A private note: on the admin feed only, never on the visitor's ``private-chat.{room}``."""
+        assert note.is_note
+        payload = message_payload(note, self.base_url)
+        data = {"room": room.to_json(for_admin=True), "message": payload}
+        await self.outbox.add(conn, [ADMIN_CHANNEL], CHAT_MESSAGE, data)
+
     async def read(self, conn: Connection, room: Room, receipt: dict[str, Any], socket_id: str | None) -> None:
         await self.outbox.add(conn, [room_channel(room.id)], MESSAGES_READ, receipt, socket_id=socket_id)
 

@@ -161,18 +161,31 @@ class Message:
     # system messages stored as English text before catalogues existed (``body`` is shown).
     system_code: str | None = None
     system_params: dict[str, Any] | None = None
+    # "message", or "note": a private note support writes for support only (never the visitor's)
+    kind: str = "message"
+    mentions: tuple[int, ...] = ()  # a note's mentioned admins
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Message:
         attachment = Attachment.from_row(row, "att_") if row.get("att_id") is not None else None
         raw = row.get("system_params")
         params = json.loads(raw) if isinstance(raw, str) else raw
-        return replace(_from_row(cls, row), attachment=attachment, system_params=params)
+        mentioned = row.get("mentions")
+        mentions = tuple(int(i) for i in json.loads(mentioned)) if isinstance(mentioned, str) else ()
+        return replace(
+            _from_row(cls, row), attachment=attachment, system_params=params, kind=row.get("kind") or "message",
+            mentions=mentions,
+        )
+
+    @property
+    def is_note(self) -> bool:
+        return self.kind == "note"
 
     def to_json(self, base_url: str = "") -> dict[str, Any]:
-        return {
+        doc = {
             "id": self.id,
             "room_id": self.room_id,
+            "kind": self.kind,
             "user_id": self.sender_id,
             "sender_role": self.sender_role,
             "sender_name": self.sender_name,
@@ -182,6 +195,9 @@ class Message:
             "read_at": iso(self.read_at),
             "created_at": iso(self.created_at),
         }
+        if self.is_note:
+            doc["mentions"] = list(self.mentions)
+        return doc
 
 
 @dataclass(frozen=True)

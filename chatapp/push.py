@@ -135,6 +135,29 @@ class PushNotifier:
         if self.settings.push_enabled:
             self._spawn(self._to_user(room, message))
 
+    def mentioned(self, room: Room, note: Message, admin_ids: list[int]) -> None:
+        """A private note mentions these admins: tell those who are offline."""
+        if self.settings.push_enabled and admin_ids:
+            self._spawn(self._mention(room, note, admin_ids))
+
+    async def _mention(self, room: Room, note: Message, admin_ids: list[int]) -> None:
+        try:
+            def payload(locale: str) -> dict[str, Any]:
+                name = note.sender_name or self._text(locale, "thread.support")
+                title = self._text(locale, "notes.mentioned", name=name)
+                return _for_panel(room, title, _preview(note), f"note-{note.id}")
+
+            await self._send_to(await self._offline_admins(admin_ids), payload, urgent=False)
+        except Exception:
+            log.exception("push of a mention in room %s failed", room.id)
+
+    async def _offline_admins(self, targets: list[int]) -> list[int]:
+        """Those of ``targets`` with no panel open (not on ``presence-admins``)."""
+        online = await self.broadcaster.presence_user_ids(ADMIN_PRESENCE) or set()
+        offline = [a for a in targets if str(a) not in online]
+        self.counters["skipped_online"] += len(targets) - len(offline)
+        return offline
+
     def system_message(self, room: Room, message: Message) -> None:
         """Support resolved or closed the chat: tell the visitor if their widget is not open."""
         if self.settings.push_enabled and message.system_code in VISITOR_NOTES:
@@ -143,20 +166,13 @@ class PushNotifier:
     async def _to_admins(self, room: Room, message: Message) -> None:
         try:
             targets = [room.assigned_admin_id] if room.assigned_admin_id else await repo.admin_ids(self.db)
-            online = await self.broadcaster.presence_user_ids(ADMIN_PRESENCE) or set()
-            offline = [a for a in targets if a is not None and str(a) not in online]
-            self.counters["skipped_online"] += len(targets) - len(offline)
+            offline = await self._offline_admins(targets)
             urgent = room.priority == "urgent"
 
             def payload(locale: str) -> dict[str, Any]:
                 name = message.sender_name or self._text(locale, "push.visitor")
-                return {
-                    "title": self._text(locale, "panel.urgentTitle", name=name) if urgent else name,
-                    "body": self._body(locale, message),
-                    "room_id": room.id,
-                    "url": f"/admin/chat/{room.id}",
-                    "tag": f"chat-{room.id}",
-                }
+                title = self._text(locale, "panel.urgentTitle", name=name) if urgent else name
+                return _for_panel(room, title, self._body(locale, message), f"chat-{room.id}")
 
             await self._send_to(offline, payload, urgent=urgent)
         except Exception:
@@ -263,6 +279,11 @@ class PushNotifier:
             "Urgency": "high" if urgent else "normal",
         }
         return body, headers
+
+
+def _for_panel(room: Room, title: str, body: str, tag: str) -> dict[str, Any]:
+    """A notification whose click opens the chat in the admin panel."""
+    return {"title": title, "body": body, "room_id": room.id, "url": f"/admin/chat/{room.id}", "tag": tag}
 
 
 def _preview(message: Message) -> str:

@@ -98,6 +98,17 @@ async def list_admins(conn: Connection) -> list[User]:
     return [User.from_row(r) for r in rows]
 
 
+async def active_admin_ids(conn: Connection, ids: list[int]) -> set[int]:
+    """Those of ``ids`` that are support admins whose account is not deactivated."""
+    if not ids:
+        return set()
+    marks = ", ".join("?" for _ in ids)
+    rows = await conn.fetch_all(
+        f"SELECT id FROM users WHERE role = 'admin' AND deactivated_at IS NULL AND id IN ({marks})", *ids
+    )
+    return {int(r["id"]) for r in rows}
+
+
 async def admin_ids(conn: Connection) -> list[int]:
     return [int(r["id"]) for r in await conn.fetch_all("SELECT id FROM users WHERE role = 'admin'")]
 
@@ -136,11 +147,12 @@ async def move_rooms(conn: Connection, from_user: int, to_user: int) -> int:
 # ------------------------------------------------------------------------- rooms
 
 # The room's latest message, for its code when a system message wrote the preview (the inbox
-# shows it in the reader's language): one index lookup per room (room_id, id).
+# shows it in the reader's language): one index lookup per room (room_id, id). Private notes
+# never write the preview, so they are passed over.
 LAST_SYSTEM_COLUMNS = "lm.system_code AS last_system_code, lm.system_params AS last_system_params"
 LAST_SYSTEM_JOIN = (
     "LEFT JOIN support_chat_messages lm ON lm.id = "
-    "(SELECT MAX(m.id) FROM support_chat_messages m WHERE m.room_id = r.id)"
+    "(SELECT MAX(m.id) FROM support_chat_messages m WHERE m.room_id = r.id AND m.kind = 'message')"
 )
 _ROOM_SELECT = (
     "SELECT r.*, u.name AS user_name, u.email AS user_email, u.email_verified_at AS user_email_verified_at, "
@@ -281,7 +293,7 @@ async def unread_for_user(conn: Connection, user_id: int) -> int:
 
 _MESSAGE_SELECT = (
     "SELECT m.id, m.room_id, m.sender_id, m.sender_role, m.body, m.read_at, m.created_at, "
-    "m.idempotency_key, m.system_code, m.system_params, s.name AS sender_name, "
+    "m.idempotency_key, m.system_code, m.system_params, m.kind, m.mentions, s.name AS sender_name, "
     "f.id AS att_id, f.room_id AS att_room_id, f.uploader_id AS att_uploader_id, "
     "f.stored_name AS att_stored_name, f.original_name AS att_original_name, "
     "f.content_type AS att_content_type, f.size AS att_size, f.created_at AS att_created_at "
@@ -300,16 +312,19 @@ async def insert_message(
     attachment_id: int | None = None,
     idempotency_key: str | None = None,
     system: tuple[str, dict[str, Any]] | None = None,
+    note_mentions: list[int] | None = None,
 ) -> int | None:
     """The new message id, or None when (sender, idempotency key) already exists.
 
     ``system``: a system message's catalogue code and parameters (rendered per reader).
+    ``note_mentions``: given (even empty), the row is a private note for support only,
+    mentioning these admins.
     """
     value = await conn.fetch_val(
         "INSERT INTO support_chat_messages "
         "(room_id, sender_id, sender_role, body, attachment_id, idempotency_key, created_at, "
-        "system_code, system_params) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sender_id, idempotency_key) DO NOTHING RETURNING id",
+        "system_code, system_params, kind, mentions) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sender_id, idempotency_key) DO NOTHING RETURNING id",
         room_id,
         sender_id,
         sender_role,
@@ -319,6 +334,8 @@ async def insert_message(
         utcnow(),
         system[0] if system else None,
         json.dumps(system[1], ensure_ascii=False) if system else None,
+        "message" if note_mentions is None else "note",
+        None if note_mentions is None else json.dumps(note_mentions),
     )
     return None if value is None else int(value)
 
@@ -333,29 +350,59 @@ async def find_idempotent(conn: Connection, sender_id: int, key: str) -> Message
     return Message.from_row(row) if row else None
 
 
-async def messages_before(conn: Connection, room_id: int, before: int | None, limit: int) -> list[Message]:
-    """Up to ``limit`` messages older than ``before`` (newest page when None), oldest first."""
+# What a visitor may see: never a private note. Every query a visitor's route reaches keeps this
+# filter by default; support's own routes ask for notes with ``notes=True``.
+_VISIBLE = "m.kind = 'message'"
+
+
+def _audience(notes: bool) -> str:
+    return "" if notes else f" AND {_VISIBLE}"
+
+
+async def messages_before(
+    conn: Connection, room_id: int, before: int | None, limit: int, *, notes: bool = False
+) -> list[Message]:
+    """Up to ``limit`` messages older than ``before`` (newest page when None), oldest first.
+
+    Private notes only with ``notes`` (support's view); never for a visitor.
+    """
+    only = _audience(notes)
     if before is None:
-        rows = await conn.fetch_all(f"{_MESSAGE_SELECT} WHERE m.room_id = ? ORDER BY m.id DESC LIMIT ?", room_id, limit)
+        rows = await conn.fetch_all(
+            f"{_MESSAGE_SELECT} WHERE m.room_id = ?{only} ORDER BY m.id DESC LIMIT ?", room_id, limit
+        )
     else:
         rows = await conn.fetch_all(
-            f"{_MESSAGE_SELECT} WHERE m.room_id = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?", room_id, before, limit
+            f"{_MESSAGE_SELECT} WHERE m.room_id = ? AND m.id < ?{only} ORDER BY m.id DESC LIMIT ?",
+            room_id,
+            before,
+            limit,
         )
     return [Message.from_row(r) for r in reversed(rows)]
 
 
-async def messages_after(conn: Connection, room_id: int, after: int, limit: int) -> list[Message]:
-    """Catch-up: messages newer than ``after``, oldest first."""
+async def messages_after(
+    conn: Connection, room_id: int, after: int, limit: int, *, notes: bool = False
+) -> list[Message]:
+    """Catch-up: messages newer than ``after``, oldest first (notes only with ``notes``)."""
     rows = await conn.fetch_all(
-        f"{_MESSAGE_SELECT} WHERE m.room_id = ? AND m.id > ? ORDER BY m.id ASC LIMIT ?", room_id, after, limit
+        f"{_MESSAGE_SELECT} WHERE m.room_id = ? AND m.id > ?{_audience(notes)} ORDER BY m.id ASC LIMIT ?",
+        room_id,
+        after,
+        limit,
     )
     return [Message.from_row(r) for r in rows]
 
 
 async def previous_message_id(conn: Connection, room_id: int, message_id: int) -> int | None:
-    """The id of the room's message before ``message_id`` (what a client must hold to have no gap)."""
+    """The id of the room's message before ``message_id`` (what a client must hold to have no gap).
+
+    Notes do not count: the visitor never holds one, and support holds the messages too.
+    """
     value = await conn.fetch_val(
-        "SELECT MAX(id) FROM support_chat_messages WHERE room_id = ? AND id < ?", room_id, message_id
+        "SELECT MAX(id) FROM support_chat_messages m WHERE m.room_id = ? AND m.id < ? AND " + _VISIBLE,
+        room_id,
+        message_id,
     )
     return None if value is None else int(value)
 
@@ -387,7 +434,7 @@ async def mark_read(conn: Connection, room_id: int, reader_side: str) -> tuple[l
     now = utcnow()
     rows = await conn.fetch_all(
         f"UPDATE support_chat_messages SET read_at = ? WHERE room_id = ? AND sender_role IN {senders} "
-        "AND read_at IS NULL RETURNING id, sender_role",
+        "AND kind = 'message' AND read_at IS NULL RETURNING id, sender_role",
         now,
         room_id,
     )

@@ -42,6 +42,7 @@ PREVIEW_LENGTH = 140
 # A system message: its catalogue code and parameters, e.g. ("chat.resolved", {"agent": "Olena"}).
 SystemNote = tuple[str, dict[str, Any]]
 RECEIPT_IDS_LIMIT = 500  # keeps a read receipt event well under pyreverb's payload limit
+MAX_MENTIONS = 20
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,14 @@ def _preview(body: str, attachment: Attachment | None) -> str:
     if not text and attachment is not None:
         text = f"[file] {attachment.original_name}"
     return text[:PREVIEW_LENGTH]
+
+
+def _key_reused(earlier: Message) -> Conflict:
+    return Conflict(
+        "This idempotency key was already used for a different message",
+        code="idempotency_key_reused",
+        message_id=earlier.id,
+    )
 
 
 def _already_assigned(room: Room | None) -> Conflict:
@@ -151,6 +160,8 @@ class ChatService:
         if idempotency_key:
             earlier = await repo.find_idempotent(self.db, user.id, idempotency_key)
             if earlier is not None:
+                if earlier.is_note:  # a note's key: never answer a reply with the note
+                    raise _key_reused(earlier)
                 return await self._replayed(user, earlier, body, attachment_id)
         await self.limiter.hit(("messages", user.id), self.settings.rate_messages, "messages")
         role = "admin" if user.is_admin else "user"
@@ -199,14 +210,74 @@ class ChatService:
         await self._publish_stats()
         return Sent(stored, fresh, True)
 
+    async def write_note(
+        self,
+        admin: User,
+        room_id: int,
+        *,
+        body: str,
+        mentions: object = None,
+        idempotency_key: str | None = None,
+    ) -> Sent:
+        """A private note in the conversation, for support only, mentioning some admins.
+
+        It goes on the admin feed only (``chat.message`` with ``kind: "note"``), never on the
+        visitor's channel; it changes neither the room's status, assignee, preview nor either
+        side's unread count, and notifies only the admins it mentions (Web Push when offline).
+        """
+        ensure_admin(admin)
+        body = self._check_body(body, None)
+        mentioned = await self._mentions(mentions)
+        if idempotency_key:
+            earlier = await repo.find_idempotent(self.db, admin.id, idempotency_key)
+            if earlier is not None:
+                if not earlier.is_note or earlier.room_id != room_id:
+                    raise _key_reused(earlier)
+                return await self._replayed(admin, earlier, body, None)
+        await self.limiter.hit(("messages", admin.id), self.settings.rate_messages, "messages")
+        async with self.db.transaction() as conn:
+            room = await self.room_for(admin, room_id, conn)
+            message_id = await repo.insert_message(
+                conn, room_id=room.id, sender_id=admin.id, sender_role="admin", body=body,
+                idempotency_key=idempotency_key, note_mentions=mentioned,
+            )
+            if message_id is None:  # the same key won a race with us
+                earlier = await repo.find_idempotent(conn, admin.id, idempotency_key or "")
+                assert earlier is not None
+                return Sent(earlier, room, False)
+            note = await repo.get_message(conn, message_id)
+            assert note is not None
+            await self.events.note_written(conn, room, note)
+        notify = [a for a in mentioned if a != admin.id]
+        if notify and self.push:
+            self.push.mentioned(room, note, notify)
+        return Sent(note, room, True)
+
+    async def _mentions(self, value: object) -> list[int]:
+        """The admins a note mentions: unique ids of active support admins, in the order given."""
+        if value is None:
+            return []
+        if not isinstance(value, list) or len(value) > MAX_MENTIONS:
+            raise BadRequest(f"'mentions' must be a list of at most {MAX_MENTIONS} admin ids", field="mentions")
+        ids: list[int] = []
+        for item in value:
+            if isinstance(item, bool) or not isinstance(item, int) or not 1 <= item <= 2**63 - 1:
+                raise BadRequest("'mentions' must hold admin ids (positive integers)", field="mentions")
+            if item not in ids:
+                ids.append(item)
+        agents = await repo.active_admin_ids(self.db, ids)
+        unknown = [i for i in ids if i not in agents]
+        if unknown:
+            raise BadRequest(
+                f"User {unknown[0]} is not a support admin; only agents can be mentioned",
+                code="not_an_admin", field="mentions", ids=unknown,
+            )
+        return ids
+
     async def _replayed(self, user: User, earlier: Message, body: str, attachment_id: int | None) -> Sent:
         same_attachment = (earlier.attachment.id if earlier.attachment else None) == attachment_id
         if earlier.body != body or not same_attachment:
-            raise Conflict(
-                "This idempotency key was already used for a different message",
-                code="idempotency_key_reused",
-                message_id=earlier.id,
-            )
+            raise _key_reused(earlier)
         room = await self.room_for(user, earlier.room_id)
         return Sent(earlier, room, False)
 
@@ -258,10 +329,11 @@ class ChatService:
     ) -> Page:
         """Older pages with ``before``; catch-up after a reconnect with ``after``."""
         room = await self.room_for(user, room_id)
+        notes = user.is_admin  # private notes are support's: never in a visitor's history or catch-up
         if after is not None:
-            rows = await repo.messages_after(self.db, room.id, after, limit + 1)
+            rows = await repo.messages_after(self.db, room.id, after, limit + 1, notes=notes)
             return Page(rows[:limit], len(rows) > limit)
-        rows = await repo.messages_before(self.db, room.id, before, limit + 1)
+        rows = await repo.messages_before(self.db, room.id, before, limit + 1, notes=notes)
         return Page(rows[-limit:] if len(rows) > limit else rows, len(rows) > limit)
 
     async def system_message(self, conn: Connection, room: Room, note: SystemNote) -> Message:

@@ -18,13 +18,14 @@ from chatapp.api.common import (
     socket_of,
     state,
 )
-from chatapp.validation import bool_field, optional_id
+from chatapp.validation import bool_field, idempotency_key, optional_id, text_field
 
 __all__ = [
     "rooms",
     "room",
     "messages",
     "reply",
+    "note",
     "assign",
     "unassign",
     "priority",
@@ -79,6 +80,22 @@ async def reply(request: Request) -> Response:
     sent = await send_from_request(request, user, path_id(request))
     url = state(request).settings.public_url
     doc = {"message": sent.message.to_json(url), "room": sent.room.to_json(for_admin=True), "created": sent.created}
+    return json_response(doc, 201 if sent.created else 200)
+
+
+async def note(request: Request) -> Response:
+    """A private note in the conversation, for support only; ``mentions`` names admins to notify."""
+    user = caller(request)
+    chat = state(request)
+    doc = await json_body(request)
+    sent = await chat.service.write_note(
+        user,
+        path_id(request),
+        body=text_field(doc, "body", max_length=chat.settings.max_message_length, required=False),
+        mentions=doc.get("mentions"),
+        idempotency_key=idempotency_key(doc.get("idempotency_key") or request.headers.get("idempotency-key")),
+    )
+    doc = {"message": sent.message.to_json(chat.settings.public_url), "created": sent.created}
     return json_response(doc, 201 if sent.created else 200)
 
 

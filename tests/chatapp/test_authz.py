@@ -85,6 +85,7 @@ FACTS: dict[tuple[str, str], Facts] = {
     ("GET", "/api/admin/chat/rooms/{room_id}"): Facts(),
     ("GET", "/api/admin/chat/rooms/{room_id}/messages"): Facts(),
     ("POST", "/api/admin/chat/rooms/{room_id}/messages"): Facts(json={"body": "hi"}),
+    ("POST", "/api/admin/chat/rooms/{room_id}/notes"): Facts(json={"body": "for support only"}),
     ("POST", "/api/admin/chat/rooms/{room_id}/assign"): Facts(json={}),
     ("POST", "/api/admin/chat/rooms/{room_id}/unassign"): Facts(ok=409),  # a fresh room has nobody assigned
     ("POST", "/api/admin/chat/rooms/{room_id}/priority"): Facts(json={"priority": "urgent"}),

@@ -8,6 +8,7 @@
 // Inserting fills the variables ({{visitor.name}}, {{agent.name}}); the server refuses others.
 import { el } from '../shared/dom.js';
 import { errorText, has, t } from '../shared/i18n.js';
+import { ComposerPicker } from './picker.js';
 
 const ROUTE = '/api/admin/canned-replies';
 const VARIABLE_RE = /\{\{\s*([\w.]+)\s*\}\}/g;
@@ -72,29 +73,15 @@ export class CannedStore {
   }
 }
 
-export class CannedPicker {
+export class CannedPicker extends ComposerPicker {
   /** composer: the room's Composer; variables() -> {'visitor.name': ..., 'agent.name': ...} now. */
   constructor({ store, composer, variables }) {
+    super({ composer, name: 'canned', label: t('canned.listLabel') });
     this.store = store;
-    this.composer = composer;
     this.variables = variables;
-    this.input = composer.input;
-    this.shown = [];
-    this.active = -1;
     this.dismissed = null; // the text Escape closed the list on; it stays closed until the text changes
-    this.list = el('ul', { id: 'canned-list', class: 'canned-list', role: 'listbox', 'aria-label': t('canned.listLabel'), hidden: true });
-    this.empty = el('p', { class: 'canned-empty', role: 'status', hidden: true });
-    composer.form.prepend(this.list, this.empty);
-    this.input.setAttribute('aria-controls', 'canned-list');
-    this.input.setAttribute('aria-autocomplete', 'list');
-    this.input.addEventListener('input', () => this.update());
-    this.input.addEventListener('blur', () => this.close());
-    // Capture on the form: these keys are the list's while it is open, before the composer sends on Enter.
-    composer.form.addEventListener('keydown', (event) => this.key(event), true);
     store.onChange(() => { if (this.isOpen()) this.update(false); });
   }
-
-  isOpen() { return !this.list.hidden || !this.empty.hidden; }
 
   /** Show the list for the message box's text; ``refetch``: a list opened by a new "/" asks the server. */
   async update(refetch = true) {
@@ -111,49 +98,22 @@ export class CannedPicker {
     }
     if (this.input.value !== text) return; // typed on meanwhile: that input event shows its own list
     const chosen = this.shown[this.active]; // kept when the list is only refreshed
-    this.shown = matching(replies, match[1]).slice(0, MAX_SHOWN);
-    if (!this.shown.length) {
+    const shown = matching(replies, match[1]).slice(0, MAX_SHOWN);
+    if (!shown.length) {
       this.showEmpty(replies.length ? t('canned.noMatch', { query: match[1] }) : t('canned.noneYet'));
       return;
     }
-    this.empty.hidden = true;
-    this.list.replaceChildren(...this.shown.map((reply, i) => el('li', {
-      id: `canned-option-${i}`, role: 'option', class: 'canned-option', 'aria-selected': 'false', dataset: { code: reply.code },
-      onmousedown: (event) => { event.preventDefault(); this.insert(i); }, // keeps the focus in the message box
-    },
-    el('span', { class: 'canned-code', text: `/${reply.code}`, 'data-user-content': '' }),
-    el('span', { class: 'canned-scope', text: t(`canned.tag.${reply.scope}`) }),
-    el('span', { class: 'canned-body', text: reply.body, 'data-user-content': '' }))));
-    this.list.hidden = false;
-    this.select(Math.max(0, chosen ? this.shown.findIndex((r) => r.id === chosen.id) : 0));
+    this.show(shown, (reply) => [
+      el('span', { class: 'canned-code', text: `/${reply.code}`, 'data-user-content': '' }),
+      el('span', { class: 'canned-scope', text: t(`canned.tag.${reply.scope}`) }),
+      el('span', { class: 'canned-body', text: reply.body, 'data-user-content': '' })],
+    Math.max(0, chosen ? shown.findIndex((r) => r.id === chosen.id) : 0));
+    [...this.list.children].forEach((item, i) => { item.dataset.code = shown[i].code; });
   }
 
-  showEmpty(text) {
-    this.list.hidden = true;
-    this.shown = [];
-    this.empty.textContent = text;
-    this.empty.hidden = false;
-  }
-
-  select(index) {
-    const count = this.shown.length;
-    this.active = ((index % count) + count) % count;
-    [...this.list.children].forEach((item, i) => item.setAttribute('aria-selected', String(i === this.active)));
-    const current = this.list.children[this.active];
-    this.input.setAttribute('aria-activedescendant', current.id);
-    current.scrollIntoView({ block: 'nearest' });
-  }
-
-  key(event) {
-    if (!this.isOpen() || event.isComposing) return;
-    const handled = { ArrowDown: () => this.select(this.active + 1), ArrowUp: () => this.select(this.active - 1),
-      Enter: () => this.insert(this.active), Tab: () => this.insert(this.active),
-      Escape: () => { this.dismissed = this.input.value; this.close(); } }[event.key];
-    if (!handled || (event.shiftKey && event.key === 'Enter')) return;
-    if (!this.shown.length && event.key !== 'Escape') return; // nothing to insert: Enter sends "/..." as typed
-    event.preventDefault();
-    event.stopPropagation();
-    handled();
+  dismiss() {
+    this.dismissed = this.input.value;
+    this.close();
   }
 
   insert(index) {
@@ -164,14 +124,6 @@ export class CannedPicker {
     this.input.dispatchEvent(new Event('input', { bubbles: true })); // resizes the box, tells "typing"
     this.input.focus();
     this.input.setSelectionRange(this.input.value.length, this.input.value.length);
-  }
-
-  close() {
-    this.list.hidden = true;
-    this.empty.hidden = true;
-    this.shown = [];
-    this.active = -1;
-    this.input.removeAttribute('aria-activedescendant');
   }
 }
 

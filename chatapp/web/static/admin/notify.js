@@ -8,6 +8,23 @@ function urlBase64ToBytes(value) {
   return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
 }
 
+/** A toast in the panel's corner for ``roomId``, with an "Open" link; it goes by itself after 8 s. */
+export function showToast({ toasts, title, body, roomId, urgent = false, go, kind = '' }) {
+  const close = () => node.remove();
+  const open = el('a', {
+    href: `/admin/chat/${roomId}`,
+    onclick: (event) => { event.preventDefault(); close(); go(roomId); },
+    text: t('notify.open'),
+  });
+  const node = el('div', { class: `toast ${urgent ? 'urgent' : ''} ${kind}`.trim(), dataset: { room: roomId } },
+    el('div', { class: 'toast-text' }, el('strong', { text: title }), el('span', { text: body, 'data-user-content': '' }), ' ', open),
+    el('button', { type: 'button', 'aria-label': t('notify.dismiss'), onclick: close }, '×'));
+  toasts.append(node);
+  while (toasts.children.length > 4) toasts.firstElementChild.remove();
+  setTimeout(close, 8000);
+  return node;
+}
+
 export class Notifier {
   /** go(roomId) opens a conversation in the panel. */
   constructor({ api, config, chime, toasts, button, go }) {
@@ -71,18 +88,7 @@ export class Notifier {
   }
 
   toast(title, body, roomId, urgent) {
-    const close = () => node.remove();
-    const open = el('a', {
-      href: `/admin/chat/${roomId}`,
-      onclick: (event) => { event.preventDefault(); close(); this.go(roomId); },
-      text: t('notify.open'),
-    });
-    const node = el('div', { class: `toast ${urgent ? 'urgent' : ''}`, dataset: { room: roomId } },
-      el('div', { class: 'toast-text' }, el('strong', { text: title }), el('span', { text: body, 'data-user-content': '' }), ' ', open),
-      el('button', { type: 'button', 'aria-label': t('notify.dismiss'), onclick: close }, '×'));
-    this.toasts.append(node);
-    while (this.toasts.children.length > 4) this.toasts.firstElementChild.remove();
-    setTimeout(close, 8000);
+    showToast({ toasts: this.toasts, title, body, roomId, urgent, go: this.go });
   }
 
   system(title, body, roomId) {

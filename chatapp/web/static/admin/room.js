@@ -6,6 +6,8 @@ import { ThreadView, messageLog } from '../shared/thread-view.js';
 import { typingText } from '../shared/typing.js';
 import { errorText, t } from '../shared/i18n.js';
 import { CannedPicker } from './canned.js';
+import { AgentStore, MentionPicker, NoteSwitch, decorateNote, mentionedIds, watchNotes } from './notes.js';
+import { newKey } from '../shared/api.js';
 
 const ROUTES = {
   room: (id) => `/api/admin/chat/rooms/${id}`,
@@ -53,6 +55,8 @@ export class RoomPane {
     this.root = document.getElementById('room');
     this.conversation = null;
     this.room = null;
+    this.agents = new AgentStore(api);
+    watchNotes({ realtime, me, onNote: (note) => this.showNote(note) });
   }
 
   build() {
@@ -83,9 +87,17 @@ export class RoomPane {
     this.composer = new Composer({
       idPrefix: 'reply', placeholder: t('room.replyPlaceholder'),
       maxLength: this.config.limits.max_message_length, maxBytes: this.config.limits.max_upload_bytes,
-      onSend: (text, file) => { this.conversation.send(text, file); return true; },
-      onInput: (text) => this.conversation && this.conversation.typed(text),
+      onSend: (text, file) => {
+        if (this.noteSwitch.note) { this.sendNote(text); return false; } // cleared once stored
+        this.conversation.send(text, file);
+        return true;
+      },
+      // A note is for support only: the visitor is not told that someone is typing it.
+      onInput: (text) => this.conversation && !this.noteSwitch.note && this.conversation.typed(text),
     });
+    this.noteSwitch = new NoteSwitch({ onChange: (note) => this.noteMode(note) });
+    this.composer.form.insertBefore(this.noteSwitch.node, this.composer.form.querySelector('.composer-row'));
+    this.mentions = new MentionPicker({ agents: this.agents, composer: this.composer, enabled: () => this.noteSwitch.note, me: this.me });
     this.cannedPicker = new CannedPicker({
       store: this.canned, composer: this.composer,
       variables: () => ({ 'visitor.name': (this.room && this.room.user && this.room.user.name) || '', 'agent.name': this.me.name }),
@@ -109,7 +121,53 @@ export class RoomPane {
       },
       onRetry: (key) => this.conversation.retry(key),
       onDiscard: (key) => this.conversation.discard(key),
+      decorate: decorateNote,
     });
+  }
+
+  /** Reply to the visitor, or write a private note (yellow, no attachments, "@" mentions agents). */
+  noteMode(note) {
+    const composer = this.composer;
+    composer.form.classList.toggle('note-mode', note);
+    composer.placeholder = t(note ? 'notes.placeholder' : 'room.replyPlaceholder');
+    if (!composer.input.disabled) composer.input.placeholder = composer.placeholder;
+    if (note) {
+      composer.clearFile();
+      if (this.conversation) this.conversation.typingNotifier.stop(); // "typing…" ends for the visitor
+    } else {
+      this.mentions.close();
+    }
+    composer.focus();
+  }
+
+  async sendNote(text) {
+    const body = text.trim();
+    const room = this.room;
+    if (!body || !room) return;
+    const composer = this.composer;
+    composer.sendButton.disabled = true;
+    try {
+      const doc = await this.api.post(`/api/admin/chat/rooms/${room.id}/notes`, {
+        body, mentions: mentionedIds(body, this.mentions.chosen), idempotency_key: newKey(),
+      });
+      this.showNote(doc.message);
+      if (composer.input.value === text) {
+        composer.input.value = '';
+        composer.grow();
+      }
+      this.mentions.reset();
+    } catch (error) {
+      composer.error.textContent = t('notes.failed', { reason: errorText(error) });
+    } finally {
+      composer.sendButton.disabled = composer.input.disabled;
+      composer.focus();
+    }
+  }
+
+  /** A note of the conversation on screen joins its thread (once: the feed repeats my own). */
+  showNote(note) {
+    const conversation = this.conversation;
+    if (conversation && conversation.room && conversation.room.id === note.room_id) conversation.accept(note);
   }
 
   async show(roomId) {

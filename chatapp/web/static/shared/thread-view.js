@@ -23,9 +23,11 @@ export function messageLog(list) {
 export class ThreadView {
   /**
    * list: the <ol role="log"> to fill; api: fetches attachments with the token;
-   * labels: {ours: 'You', theirs: m => name}; onRetry(key), onDiscard(key).
+   * labels: {ours: 'You', theirs: m => name}; onRetry(key), onDiscard(key);
+   * decorate(node, message): the panel marks its private notes (the widget never gets one).
    */
-  constructor({ list, scroller, api, labels, onRetry, onDiscard }) {
+  constructor({ list, scroller, api, labels, onRetry, onDiscard, decorate = null }) {
+    this.decorate = decorate;
     this.list = list;
     this.scroller = scroller || list;
     this.api = api;
@@ -95,6 +97,7 @@ export class ThreadView {
       el('div', { class: 'meta' }, el('span', { class: 'who', 'aria-hidden': 'true', text: who, ...named }),
         el('time', { datetime: message.created_at, text: clockTime(message.created_at) }), status),
     );
+    if (this.decorate) this.decorate(node, message);
     return node;
   }
 

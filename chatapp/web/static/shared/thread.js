@@ -80,10 +80,12 @@ export class Thread {
     return confirmed.concat([...this.pending.values()]);
   }
 
-  /** The newest message our side wrote (where "Sent" / "Seen" is shown). */
+  /** The newest message our side wrote (where "Sent" / "Seen" is shown); support's private notes are never read by the other side. */
   lastOursId() {
     let last = null;
-    for (const message of this.byId.values()) if (this.ours(message) && (last === null || message.id > last)) last = message.id;
+    for (const message of this.byId.values()) {
+      if (this.ours(message) && message.kind !== 'note' && (last === null || message.id > last)) last = message.id;
+    }
     return last;
   }
 
