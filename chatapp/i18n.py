@@ -24,6 +24,7 @@ __all__ = [
     "LOCALES_DIR",
     "DEFAULT_LOCALE",
     "SCOPES",
+    "AGENT_ONLY_ERRORS",
     "Catalogues",
     "Plural",
     "parse",
@@ -41,6 +42,15 @@ _CODE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 SCOPES: dict[str, tuple[str, ...]] = {
     "widget": ("widget.", "thread.", "composer.", "typing.", "error.", "chat.", "locale."),
 }
+# Errors only the panel's own routes answer (agent sign-in and password, assignment, reopening,
+# mentions, canned replies): no visitor meets them, so the widget is not sent them. A code left
+# off this list only costs the widget bytes; one wrongly on it shows the generic error instead.
+AGENT_ONLY_ERRORS = frozenset({
+    "error.invalid_credentials", "error.wrong_password", "error.no_password", "error.already_assigned",
+    "error.assignee_changed", "error.visitor_has_open_chat", "error.not_an_admin",
+    "error.canned_reply_exists", "error.canned_reply_not_found",
+})
+SCOPE_EXCLUDES: dict[str, frozenset[str]] = {"widget": AGENT_ONLY_ERRORS}
 
 
 @dataclass(frozen=True)
@@ -201,8 +211,8 @@ class Catalogues:
         messages = self.messages(locale)
         if scope is None:
             return messages
-        prefixes = SCOPES[scope]
-        return {key: text for key, text in messages.items() if key.startswith(prefixes)}
+        prefixes, left_out = SCOPES[scope], SCOPE_EXCLUDES.get(scope, frozenset())
+        return {key: text for key, text in messages.items() if key.startswith(prefixes) and key not in left_out}
 
     def negotiate(self, preferred: list[str]) -> str:
         """The first of ``preferred`` (BCP 47 tags) we have, by exact tag then by language."""

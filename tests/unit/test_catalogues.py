@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from babel import Locale
 
-from chatapp.i18n import LOCALES_DIR, SCOPES, Catalogues, format_message, placeholders, plurals
+from chatapp.i18n import AGENT_ONLY_ERRORS, LOCALES_DIR, SCOPES, Catalogues, format_message, placeholders, plurals
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUES = Catalogues()
@@ -130,3 +130,6 @@ def test_the_widget_catalogue_has_every_key_the_widget_uses() -> None:
     assert {k for k in ENGLISH if k.startswith(("chat.", "locale."))} <= set(widget)
     assert not any(k.startswith(("panel.", "room.", "inbox.", "login.")) for k in widget)
     assert all(CATALOGUES.scoped(loc, "widget").keys() == widget.keys() for loc in OTHERS)
+    # Errors only agents meet stay with the panel: real keys, never named by the widget's code.
+    assert AGENT_ONLY_ERRORS <= set(ENGLISH) and not AGENT_ONLY_ERRORS & (used | set(widget))
+    assert {"error.network", "error.generic", "error.rate_limited", "error.too_large"} <= set(widget)
