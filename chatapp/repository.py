@@ -431,6 +431,10 @@ async def mark_read(conn: Connection, room_id: int, reader_side: str) -> tuple[l
     """
     senders = "('admin', 'system')" if reader_side == "user" else "('user')"
     counter, counted_role = ("user_unread_count", "admin") if reader_side == "user" else ("admin_unread_count", "user")
+    if conn.dialect == "postgres":
+        # The room first: two reads of one room would otherwise lock its message rows in
+        # whatever order each scan meets them and can deadlock. (SQLite runs one writer.)
+        await conn.fetch_val("SELECT id FROM support_chat_rooms WHERE id = ? FOR NO KEY UPDATE", room_id)
     now = utcnow()
     rows = await conn.fetch_all(
         f"UPDATE support_chat_messages SET read_at = ? WHERE room_id = ? AND sender_role IN {senders} "
