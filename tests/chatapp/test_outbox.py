@@ -20,6 +20,7 @@ from typing import Any, Self
 import httpx
 import pytest
 
+from chatapp.broadcasting import MAX_BATCH
 from tests.chatapp.gate import Gate
 from tests.chatapp.procs import Api, ChatappProcess, throwaway_database, wait_until
 from tests.chatapp.subscriber import Subscriber, message_ids, repeats
@@ -324,17 +325,23 @@ async def test_two_instances_relay_one_outbox_exactly_once(pg_url: str, tmp_path
             late = [visitors[0].send(f"late {n}")["message"]["id"] for n in range(5)]
             a.kill()
 
+            # Delivery is at least once (chatapp/outbox.py): a batch pyreverb took just as A's gate
+            # shut (its answer cut off) is sent again by B, and clients drop the repeat by id. So
+            # at most that one batch repeats, once; otherwise each row arrives once, in order.
             every: list[int] = []
+            doubled: dict[int, int] = {}
             for room_id, channel in zip(rooms, channels, strict=True):
                 expected = [m["id"] for m in stored(Api(b.base_url, admin.token), room_id)][1:]  # after "hello"
                 got = await settle(sub, channel, expected, timeout=60)
-                assert got == expected, "each row delivered by one instance, once, in order"
+                doubled |= repeats(got)
+                assert list(dict.fromkeys(got)) == expected, "each row delivered, in order"
                 every += expected
+            assert len(doubled) <= MAX_BATCH and all(n == 2 for n in doubled.values()), doubled
             assert set(late) <= set(every)
             feed = sub.received(ADMIN_FEED, "chat.message")
-            assert not repeats(message_ids(feed)) and set(every) <= set(message_ids(feed))
-            seqs = [e["feed_seq"] for e in feed]
-            assert seqs == sorted(seqs) and not repeats(seqs), "one feed sequence across instances"
+            assert set(repeats(message_ids(feed))) <= set(doubled) and set(every) <= set(message_ids(feed))
+            seqs = list(dict.fromkeys(e["feed_seq"] for e in feed))
+            assert seqs == sorted(seqs), "one feed sequence across instances"
             status = Api(b.base_url, admin.token).ok("GET", "/api/admin/status")["outbox"]
             assert status["depth"] == 0 and status["delivered"] > 0
         finally:
