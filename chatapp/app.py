@@ -33,6 +33,7 @@ from chatapp.db import DatabaseUnavailable, connect
 from chatapp.errors import ChatError, TooManyRequests
 from chatapp.events import Events
 from chatapp.file_storage import file_storage
+from chatapp.i18n import Catalogues
 from chatapp.login_throttle import LoginThrottle
 from chatapp.openapi import build_openapi
 from chatapp.outbox import Outbox, Relay
@@ -68,15 +69,15 @@ async def build_state(settings: Settings) -> ChatState:
         uploads = UploadStore(file_storage(settings), settings.max_upload_bytes)
         await uploads.ensure()
         vapid = await load_vapid(settings, db) if settings.push_enabled else None
-        push = PushNotifier(settings, db, broadcaster, vapid) if vapid is not None else None
+        catalogues = Catalogues.configured(settings.locales_dir)
+        push = PushNotifier(settings, db, broadcaster, vapid, catalogues) if vapid is not None else None
         limit_store = limit_storage(settings.redis_url, settings.redis_prefix)
         limiter = RateLimiter(limit_store)
         outbox = Outbox(settings)
         relay = Relay(settings, db, broadcaster)
         outbox.relay = relay
-        service = ChatService(settings, db, Events(broadcaster, outbox, settings.public_url), uploads, limiter, push)
-        if push is not None:
-            push.catalogues = service.catalogues  # the same catalogue files (CHATAPP_LOCALES_DIR)
+        events = Events(broadcaster, outbox, settings.public_url)
+        service = ChatService(settings, db, events, uploads, limiter, push, catalogues)
         if settings.reverb_configured:
             await relay.start()  # rows left by a previous run (even one killed -9) go out now
         service.stats_feed.start()

@@ -193,6 +193,11 @@ class Catalogues:
         self.directory = directory
         self._loaded: dict[str, dict[str, str]] = {}
 
+    @classmethod
+    def configured(cls, locales_dir: str | None) -> Catalogues:
+        """``CHATAPP_LOCALES_DIR`` when set, else the catalogues shipped with chatapp."""
+        return cls(Path(locales_dir) if locales_dir else LOCALES_DIR)
+
     def available(self) -> list[str]:
         """Locale codes with a catalogue file, English first."""
         codes = sorted(p.stem for p in self.directory.glob("*.json") if _CODE.match(p.stem))

@@ -89,7 +89,9 @@ def public_key_b64(vapid: Vapid02) -> str:
 
 
 class PushNotifier:
-    def __init__(self, settings: Settings, db: Database, broadcaster: Broadcaster, vapid: Vapid02) -> None:
+    def __init__(
+        self, settings: Settings, db: Database, broadcaster: Broadcaster, vapid: Vapid02, catalogues: Catalogues
+    ) -> None:
         self.settings = settings
         self.db = db
         self.broadcaster = broadcaster
@@ -106,9 +108,9 @@ class PushNotifier:
         self._encryptor = ThreadPoolExecutor(ENCRYPT_THREADS, thread_name_prefix="push-encrypt")
         self._tasks: set[asyncio.Task[None]] = set()
         self.counters = {"delivered": 0, "skipped_online": 0, "gone": 0, "failed": 0, "refused": 0}
-        # Each notification is written in its recipient's language (users.locale, else English);
-        # the app hands over the service's catalogues, so CHATAPP_LOCALES_DIR counts here too.
-        self.catalogues = Catalogues()
+        # Each notification is written in its recipient's language (users.locale, else English),
+        # from the app's one set of catalogues (CHATAPP_LOCALES_DIR counts here too).
+        self.catalogues = catalogues
 
     async def stop(self, timeout: float = 5.0) -> None:
         if self._tasks:

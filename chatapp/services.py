@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from chatapp import inbox_queries
@@ -23,7 +22,7 @@ from chatapp.db import Connection, Database, IntegrityError, utcnow
 from chatapp.errors import BadRequest, Conflict, NotFound
 from chatapp.events import Events
 from chatapp.file_storage import StoredBody
-from chatapp.i18n import DEFAULT_LOCALE, LOCALES_DIR, Catalogues
+from chatapp.i18n import DEFAULT_LOCALE, Catalogues
 from chatapp.inbox_queries import InboxCursor, InboxPage, inbox_page
 from chatapp.models import PRIORITIES, Attachment, Message, Room, User, iso
 from chatapp.policy import ensure_admin, ensure_room_access, ensure_transition
@@ -93,6 +92,7 @@ class ChatService:
         uploads: UploadStore,
         limiter: RateLimiter,
         push: PushNotifier | None = None,
+        catalogues: Catalogues | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -102,7 +102,7 @@ class ChatService:
         self.push = push
         self.stats_feed = StatsFeed(db, events, enabled=settings.reverb_configured)
         self.auto_closer = AutoCloser(settings, db, events, self.stats_feed)
-        self.catalogues = Catalogues(Path(settings.locales_dir) if settings.locales_dir else LOCALES_DIR)
+        self.catalogues = catalogues or Catalogues.configured(settings.locales_dir)
 
     # ------------------------------------------------------------------- rooms
 
