@@ -17,12 +17,12 @@ from typing import Any
 
 from starlette.routing import Route
 
-from chatapp.api import account, admin, auth, canned, chat, i18n, operations, realtime, webpush
+from chatapp.api import account, admin, auth, canned, chat, contacts, i18n, operations, realtime, webpush
 from chatapp.api.access import Auth, Handler, check_rule, guard
 
 __all__ = ["Endpoint", "Param", "ENDPOINTS", "starlette_routes"]
 
-ID_PARAMS = {"room_id", "reply_id"}
+ID_PARAMS = {"room_id", "reply_id", "user_id"}
 
 
 @dataclass(frozen=True)
@@ -132,6 +132,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              response="UnreadCount"),
     Endpoint("POST", "/api/chat/upload", chat.upload, "Upload a file (checked by content); returns its URL",
              auth="any", body="Upload", ok=201, response="UploadResult", errors=(404, 409, 411, 413, 415, 429)),
+    Endpoint("DELETE", "/api/chat/me", contacts.erase_me,
+             "Delete my data: my account, conversations, files and subscriptions; signs me out everywhere",
+             auth="visitor", response=None),
     Endpoint("GET", "/api/chat/files/{name}", chat.download, "Download an attachment (room participants only)",
              auth="any", response="File", errors=(404,)),
     # -------------------------------------------------------------------- admin
@@ -194,6 +197,20 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("DELETE", "/api/admin/canned-replies/{reply_id}", canned.delete_reply,
              "Delete a team reply or one of mine; another agent's personal reply is 404", auth="admin",
              response="Removed", errors=(404,), tag="admin"),
+    Endpoint("GET", "/api/admin/contacts/{user_id}/export", contacts.export_contact,
+             "Export a contact's data as a zip: contact.json (account, rooms, messages without private notes, "
+             "push endpoints, sessions) and every attachment; recorded in the audit log", auth="admin",
+             response=None, errors=(404, 409), tag="admin"),
+    Endpoint("DELETE", "/api/admin/contacts/{user_id}", contacts.erase_contact,
+             "Erase a contact: account, rooms, messages, files, push subscriptions, sessions, pending events and "
+             "search entries; recorded in the audit log (support admin accounts: 409)", auth="admin",
+             response=None, errors=(404, 409), tag="admin"),
+    Endpoint("GET", "/api/admin/audit", contacts.audit_log, "The audit log, newest first (keyset pages)",
+             auth="admin",
+             query=(Param("before", {"type": "integer", "minimum": 1},
+                          "the previous page's meta.next_before: entries older than it"),
+                    Param("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50})),
+             response=None, errors=(422,), tag="admin"),
     # ----------------------------------------------------------------- realtime
     Endpoint("POST", "/broadcasting/auth", realtime.broadcasting_auth,
              "Sign a private/presence channel subscription (Laravel Echo's endpoint)", auth="any", body="ChannelAuth",

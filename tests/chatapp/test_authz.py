@@ -48,6 +48,8 @@ class Facts:
     queries: tuple[str, ...] = ("",)  # query-string variants, each its own case
     channels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # channel -> callers who may subscribe
     throwaway: bool = False  # signs its caller out: runs with callers made for this case only
+    victim: bool = False  # {user_id} is a visitor made for this case (else user A)
+    erases_owner: bool = False  # user A's own call erases them: room A is gone afterwards
 
 
 ROOM = Facts(room=True)
@@ -103,6 +105,10 @@ FACTS: dict[tuple[str, str], Facts] = {
         json={"code": "matrix-{room_id}", "body": "Thanks!", "scope": "personal"}),
     ("PATCH", "/api/admin/canned-replies/{reply_id}"): Facts(json={"body": "Thank you!"}),
     ("DELETE", "/api/admin/canned-replies/{reply_id}"): Facts(),
+    ("DELETE", "/api/chat/me"): Facts(throwaway=True, erases_owner=True),
+    ("GET", "/api/admin/contacts/{user_id}/export"): Facts(),
+    ("DELETE", "/api/admin/contacts/{user_id}"): Facts(victim=True),
+    ("GET", "/api/admin/audit"): Facts(queries=("", "?limit=1")),
     ("POST", "/broadcasting/auth"): Facts(
         channels={
             "private-chat.{room_id}": ("admin", "user_a"),
@@ -278,7 +284,9 @@ def test_matrix(case: Case, world: World, chat: ChatappProcess, push_receiver: A
     room_id = room["room"]["id"]
     history = f"/api/admin/chat/rooms/{room_id}/messages"
     subs = {"room_id": str(room_id), "a": str(owner.id), "login": world.login_email, "identity": world.identity,
-            "password": PASSWORD}
+            "password": PASSWORD, "user_id": str(owner.id)}
+    if case.facts.victim:
+        subs["user_id"] = str(Api.guest(chat.base_url, "Erased Visitor").id)
     if "{name}" in case.path:
         uploaded = owner.request("POST", "/api/chat/upload", files={"file": ("a.png", PNG, "image/png")},
                                  data={"room_id": subs["room_id"]})
@@ -300,6 +308,9 @@ def test_matrix(case: Case, world: World, chat: ChatappProcess, push_receiver: A
             body = response.json()
             assert body["error"] and body["message"], f"{actor}: error body must say what is wrong: {body}"
     assert seen == case.expect, case.id
+    if case.facts.erases_owner:
+        assert world.reader.request("GET", history).status_code == 404, "A erased their own room"
+        return
 
     after = world.reader.ok("GET", history, params={"limit": 100})["data"]
     foreign = [m for m in after if m["sender_role"] == "user" and m["user_id"] != owner.id]
