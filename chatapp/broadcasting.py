@@ -128,6 +128,10 @@ class Broadcaster:
         self._client: httpx.AsyncClient | None = None
         self._worker: asyncio.Task[None] | None = None
         self._terminations: set[asyncio.Task[None]] = set()
+        # presence_user_ids(..., max_age=...): channel -> (monotonic time asked, answer), and the
+        # question in flight, which concurrent callers share instead of asking again.
+        self._presence: dict[str, tuple[float, set[str]]] = {}
+        self._presence_asking: dict[str, asyncio.Future[set[str] | None]] = {}
         self.sent = 0
         self.dropped = 0
         self.terminated = 0
@@ -301,8 +305,36 @@ class Broadcaster:
             return None
         return doc if isinstance(doc, dict) else None
 
-    async def presence_user_ids(self, channel: str) -> set[str] | None:
-        """Who is on a presence channel; None when pyreverb cannot be asked."""
+    async def presence_user_ids(self, channel: str, max_age: float = 0.0) -> set[str] | None:
+        """Who is on a presence channel; None when pyreverb cannot be asked.
+
+        ``max_age`` > 0 accepts an answer asked for at most that many seconds ago, and callers
+        arriving while the question is in flight share its answer: one request to pyreverb per
+        ``max_age`` however many messages want it. An unanswered question is not kept.
+        """
+        if max_age <= 0:
+            return await self._ask_presence(channel)
+        now = time.monotonic()
+        cached = self._presence.get(channel)
+        if cached is not None and now - cached[0] <= max_age:
+            return set(cached[1])
+        asking = self._presence_asking.get(channel)
+        if asking is None:
+            asking = asyncio.get_running_loop().create_future()
+            self._presence_asking[channel] = asking
+            answer = None
+            try:
+                answer = await self._ask_presence(channel)
+            finally:  # cancelled: those waiting hear "unknown", as when pyreverb cannot be asked
+                del self._presence_asking[channel]
+                asking.set_result(answer)
+            if answer is not None:
+                self._presence[channel] = (now, answer)
+            return set(answer) if answer is not None else None
+        answer = await asyncio.shield(asking)
+        return set(answer) if answer is not None else None
+
+    async def _ask_presence(self, channel: str) -> set[str] | None:
         doc = await self._query(f"/channels/{quote(channel, safe='')}/users")
         users = doc.get("users") if doc else None
         if not isinstance(users, list):

@@ -53,6 +53,10 @@ PREVIEW_LENGTH = 140
 # Threads for encryption: two keep pace with MAX_IN_FLIGHT slow push services, and more would
 # only contend for the interpreter with the request handlers.
 ENCRYPT_THREADS = 2
+# Seconds an answer from pyreverb about who is on ``presence-admins`` is reused: asking on every
+# visitor message was a quarter of chatapp's CPU. An agent who opened or closed the panel within
+# the last second may get (or miss) one push: the same as a message racing the panel opening.
+PRESENCE_MAX_AGE = 1.0
 
 
 def _b64url(raw: bytes) -> str:
@@ -155,7 +159,7 @@ class PushNotifier:
 
     async def _offline_admins(self, targets: list[int]) -> list[int]:
         """Those of ``targets`` with no panel open (not on ``presence-admins``)."""
-        online = await self.broadcaster.presence_user_ids(ADMIN_PRESENCE) or set()
+        online = await self.broadcaster.presence_user_ids(ADMIN_PRESENCE, max_age=PRESENCE_MAX_AGE) or set()
         offline = [a for a in targets if str(a) not in online]
         self.counters["skipped_online"] += len(targets) - len(offline)
         return offline
