@@ -73,9 +73,6 @@ class Hub(Generic[S]):
         if conns is not None:
             conns.pop(sub.socket_id, None)
 
-    def connection(self, app_id: str, socket_id: str) -> S | None:
-        return self._connections.get(app_id, {}).get(socket_id)
-
     def connection_count(self, app_id: str) -> int:
         return len(self._connections.get(app_id, ()))
 

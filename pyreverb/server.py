@@ -23,6 +23,7 @@ from pyreverb.channel_cache import create_channel_cache
 from pyreverb.config import AppConfig, Settings
 from pyreverb.framing import text_frame
 from pyreverb.hub import Hub
+from pyreverb.occupancy import Occupancy
 from pyreverb.protocol.channels import ChannelKind, PresenceMember, is_cache_channel
 from pyreverb.protocol.errors import (
     AppDisabled,
@@ -89,11 +90,12 @@ class PusherServer:
         self.hub: Hub[Connection] = Hub()
         self.backend = backend or create_backend(settings)
         self.backend.bind(self.hub)
-        self.backend.on_member_gone = self._member_gone_elsewhere
+        self.bus = self.backend.bus
         self.stats = ServerStats()
         self.speedups = load_speedups(settings.speedups)
         self.cache = create_channel_cache(settings)
         self.webhooks = Webhooks(list(self.apps))
+        self.occupancy = Occupancy(self.backend, self.apps, self.webhooks, self._spawn)
         self.restart_watch: RestartWatch | None = None
         self.shutting_down = False
         self._sweeper: asyncio.Task[None] | None = None
@@ -188,7 +190,7 @@ class PusherServer:
             conn.send(action.frame)
         elif isinstance(action, ClientEvent):
             self.stats.client_events += 1
-            self.backend.publish(conn.app_id, action.channel, action.frame, conn.socket_id)
+            self.bus.publish(conn.app_id, action.channel, action.frame, conn.socket_id)
             if is_cache_channel(action.channel):
                 self.cache.put(conn.app_id, action.channel, action.frame, conn.app.cache_ttl)
             if self.webhooks.wants(conn.app, "client_event"):
@@ -226,8 +228,8 @@ class PusherServer:
         app = conn.app
         if action.kind is ChannelKind.PRESENCE:
             assert action.member is not None
-            members = await self.backend.presence_members(app.app_id, action.channel)
-            if action.member.user_id not in members and len(members) >= app.max_presence_members:
+            present = await self.backend.state.presence_members(app.app_id, action.channel)
+            if action.member.user_id not in present and len(present) >= app.max_presence_members:
                 conn.session.forget(action.channel)
                 conn.send(
                     conn.session.subscription_error(
@@ -239,25 +241,12 @@ class PusherServer:
                 return
         local = self.hub.join(conn, action.channel, action.kind, action.member)
         self.stats.subscriptions += 1
-        if action.kind is not ChannelKind.PRESENCE:
-            occupied = await self.backend.subscribed(app.app_id, action.channel, conn.socket_id, local)
+        members = await self.occupancy.joined(app, action.channel, conn.socket_id, action.member, local)
+        if members is None:
             conn.send(PusherSession.subscription_succeeded(action.channel))
         else:
-            assert action.member is not None
-            joined = await self.backend.presence_join(app.app_id, action.channel, conn.socket_id, action.member, local)
-            presence = {"ids": list(joined.members), "hash": joined.members, "count": len(joined.members)}
+            presence = {"ids": list(members), "hash": members, "count": len(members)}
             conn.send(PusherSession.subscription_succeeded(action.channel, presence))
-            occupied = joined.first_socket_of_user and len(joined.members) == 1
-            if joined.first_socket_of_user and not local.already_subscribed:
-                frame = encode_event(
-                    "pusher_internal:member_added",
-                    {"user_id": action.member.user_id, "user_info": action.member.user_info},
-                    action.channel,
-                )
-                self.backend.publish(app.app_id, action.channel, frame, conn.socket_id)
-                self._hook(app, "member_added", action.channel, user_id=action.member.user_id)
-        if occupied and not local.already_subscribed:
-            self._hook(app, "channel_occupied", action.channel)
         if is_cache_channel(action.channel):
             await self._replay_cache(conn, action.channel)
 
@@ -267,48 +256,19 @@ class PusherServer:
             conn.send(cached)
             return
         conn.send(encode_event("pusher:cache_miss", None, channel))
-        self._hook(conn.app, "cache_miss", channel)
-
-    def _member_gone_elsewhere(self, app_id: str, channel: str, user_id: str) -> None:
-        """A dead node's member was removed by this node: report it like a leave."""
-        app = self.apps.find_by_id(app_id)
-        if app is None:
-            return
-        self._hook(app, "member_removed", channel, user_id=user_id)
-        if self.webhooks.wants(app, "channel_vacated"):
-            self._spawn(self._vacated_if_empty(app, channel))
-
-    async def _vacated_if_empty(self, app: AppConfig, channel: str) -> None:
-        stats = await self.backend.channel_stats(app.app_id, channel)
-        if not stats.subscription_count:
-            self._hook(app, "channel_vacated", channel)
-
-    def _hook(self, app: AppConfig, name: str, channel: str, **extra: Any) -> None:
-        if self.webhooks.wants(app, name):
-            self.webhooks.emit(app, {"name": name, "channel": channel, **extra})
+        if self.webhooks.wants(conn.app, "cache_miss"):
+            self.webhooks.emit(conn.app, {"name": "cache_miss", "channel": channel})
 
     async def _leave(self, conn: Connection, channel: str, member: PresenceMember | None) -> None:
         local = self.hub.leave(conn, channel, member)
-        if not local.was_subscribed:
-            return
-        app = conn.app
-        if member is None:
-            if await self.backend.unsubscribed(conn.app_id, channel, conn.socket_id, local):
-                self._hook(app, "channel_vacated", channel)
-            return
-        last = await self.backend.presence_leave(conn.app_id, channel, conn.socket_id, member, local)
-        if last:
-            frame = encode_event("pusher_internal:member_removed", {"user_id": member.user_id}, channel)
-            self.backend.publish(conn.app_id, channel, frame, conn.socket_id)
-            self._hook(app, "member_removed", channel, user_id=member.user_id)
-            if self.webhooks.wants(app, "channel_vacated"):
-                await self._vacated_if_empty(app, channel)
+        if local.was_subscribed:
+            await self.occupancy.left(conn.app, channel, conn.socket_id, member, local)
 
     # -- HTTP API entry points ----------------------------------------------------------
     def trigger(self, app: AppConfig, channels: list[str], event: str, data: str, except_socket_id: str | None) -> None:
         for channel in channels:
             payload = encode_event(event, data, channel)
-            self.backend.publish(app.app_id, channel, payload, except_socket_id)
+            self.bus.publish(app.app_id, channel, payload, except_socket_id)
             if is_cache_channel(channel):
                 self.cache.put(app.app_id, channel, payload, app.cache_ttl)
         self.stats.api_messages += len(channels)

@@ -1,11 +1,11 @@
-"""Pub/sub backends: one contract, an in-process one and a Redis one."""
+"""Backends: a bus and a cluster state; an in-process pair and a Redis pair."""
 
 from __future__ import annotations
 
-from pyreverb.backends.base import Backend, ChannelStats, PresenceJoin
+from pyreverb.backends.base import Backend, Bus, ChannelStats, ClusterState, PresenceJoin, PresenceLeave
 from pyreverb.config import Settings
 
-__all__ = ["Backend", "ChannelStats", "PresenceJoin", "create_backend"]
+__all__ = ["Backend", "Bus", "ClusterState", "ChannelStats", "PresenceJoin", "PresenceLeave", "create_backend"]
 
 
 def create_backend(settings: Settings) -> Backend:

@@ -24,11 +24,11 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
-from pyreverb.backends.base import ChannelStats
+from pyreverb.backends.base import ChannelStats, PresenceChange
 from pyreverb.hub import AnyHub
 from pyreverb.protocol.channels import ChannelKind, channel_kind
 
-__all__ = ["ClusterState", "Snapshot", "PresenceChange", "snapshot_of"]
+__all__ = ["RedisScripts", "Snapshot", "snapshot_of"]
 
 SEP = "\x1f"
 
@@ -198,16 +198,6 @@ return {reaped, dead}
 """
 
 
-@dataclass(frozen=True, slots=True)
-class PresenceChange:
-    """A presence member who appeared or vanished cluster-wide."""
-
-    app_id: str
-    channel: str
-    user_id: str
-    user_info: Any = None
-
-
 @dataclass(slots=True)
 class Snapshot:
     """One node's local state in the shape of its ``P:node:<node>`` hash."""
@@ -257,16 +247,18 @@ def _members(flat: list[bytes]) -> dict[str, Any]:
     return {_text(flat[i]): orjson.loads(flat[i + 1]) for i in range(0, len(flat), 2)}
 
 
-def _changes(flat: list[bytes], width: int) -> list[PresenceChange]:
+def _changes(flat: list[bytes], joined: bool) -> list[PresenceChange]:
+    """Members from a script's flat answer: app, channel, user (and user_info when joined)."""
+    width = 4 if joined else 3
     out = []
     for i in range(0, len(flat), width):
-        info = orjson.loads(flat[i + 3]) if width == 4 else None
-        out.append(PresenceChange(_text(flat[i]), _text(flat[i + 1]), _text(flat[i + 2]), info))
+        info = orjson.loads(flat[i + 3]) if joined else None
+        out.append(PresenceChange(_text(flat[i]), _text(flat[i + 1]), _text(flat[i + 2]), info, joined))
     return out
 
 
-class ClusterState:
-    """This node's reads and atomic writes of the shared state."""
+class RedisScripts:
+    """This node's reads and atomic writes of the shared state in Redis."""
 
     def __init__(self, redis: Redis, prefix: str, node_id: str) -> None:
         self.redis = redis
@@ -337,7 +329,7 @@ class ClusterState:
         joined, left = await self._resync(
             args=[self.prefix, self.node_id, ttl_ms, snapshot.to_json()]
         )
-        return _changes(joined, 4), _changes(left, 3)
+        return _changes(joined, True), _changes(left, False)
 
     async def heartbeat(self, ttl_ms: int) -> tuple[bool, list[str]]:
         """Refresh this node's TTL; returns (we had been reaped, nodes whose TTL ran out)."""
@@ -347,7 +339,7 @@ class ClusterState:
     async def reap(self, node_id: str, only_if_dead: bool = True) -> list[PresenceChange]:
         """Undo a node's contribution (exactly once); returns members gone cluster-wide."""
         flat = await self._reap(args=[self.prefix, node_id, "1" if only_if_dead else "0"])
-        return _changes(flat, 3)
+        return _changes(flat, False)
 
     # -- reads ---------------------------------------------------------------------
     async def members(self, app_id: str, channel: str) -> dict[str, Any]:

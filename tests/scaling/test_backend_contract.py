@@ -8,13 +8,14 @@ the same, so whatever passes here on one node also holds across a cluster.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
 from pyreverb.backends.memory import MemoryBackend
 from pyreverb.backends.redis import ClusterTiming, RedisBackend
 from pyreverb.config import Settings
-from pyreverb.protocol.channels import ChannelKind
+from pyreverb.protocol.channels import ChannelKind, PresenceMember
 from pyreverb.protocol.messages import encode_event
 from pyreverb.server import PusherServer
 from tests.scaling.conftest import NODE_HEARTBEAT, NODE_TTL
@@ -124,12 +125,12 @@ async def test_occupied_and_vacated_once_for_the_cluster(nodes: list[PusherServe
     a, b = Client(nodes[0]), Client(nodes[1])
     join_a = nodes[0].hub.join(a, "ticker", ChannelKind.PUBLIC, None)
     join_b = nodes[1].hub.join(b, "ticker", ChannelKind.PUBLIC, None)
-    assert await nodes[0].backend.subscribed(APP.app_id, "ticker", a.socket_id, join_a) is True
-    assert await nodes[1].backend.subscribed(APP.app_id, "ticker", b.socket_id, join_b) is False
+    assert await nodes[0].backend.state.subscribed(APP.app_id, "ticker", a.socket_id, join_a) is True
+    assert await nodes[1].backend.state.subscribed(APP.app_id, "ticker", b.socket_id, join_b) is False
     leave_a = nodes[0].hub.leave(a, "ticker", None)
-    assert await nodes[0].backend.unsubscribed(APP.app_id, "ticker", a.socket_id, leave_a) is False
+    assert await nodes[0].backend.state.unsubscribed(APP.app_id, "ticker", a.socket_id, leave_a) is False
     leave_b = nodes[1].hub.leave(b, "ticker", None)
-    assert await nodes[1].backend.unsubscribed(APP.app_id, "ticker", b.socket_id, leave_b) is True
+    assert await nodes[1].backend.state.unsubscribed(APP.app_id, "ticker", b.socket_id, leave_b) is True
 
 
 async def test_terminate_closes_the_users_sockets_on_every_node(nodes: list[PusherServer]) -> None:
@@ -157,3 +158,65 @@ async def test_server_to_user_events_reach_every_node(nodes: list[PusherServer])
     nodes[1].send_to_user(APP, "fay", "note", "{}")
     await eventually(lambda: all(s.events("note") for s in sockets))
     await settled(lambda: not other.events("note") and all(len(s.events("note")) == 1 for s in sockets))
+
+
+async def test_presence_answers_first_last_occupied_and_vacated_once(nodes: list[PusherServer]) -> None:
+    ann, bob = PresenceMember("ann", {"name": "ann"}), PresenceMember("bob", {"name": "bob"})
+    sockets = [(nodes[0], Client(nodes[0]), ann), (nodes[1], Client(nodes[1]), ann), (nodes[2], Client(nodes[2]), bob)]
+    answers = []
+    for node, client, member in sockets:
+        local = node.hub.join(client, "presence-desk", ChannelKind.PRESENCE, member)
+        joined = await node.backend.state.presence_join(APP.app_id, "presence-desk", client.socket_id, member, local)
+        answers.append((joined.first_socket_of_user, joined.channel_occupied, sorted(joined.members)))
+    assert answers == [(True, True, ["ann"]), (False, False, ["ann"]), (True, False, ["ann", "bob"])]
+    answers = []
+    for node, client, member in sockets:
+        local = node.hub.leave(client, "presence-desk", member)
+        left = await node.backend.state.presence_leave(APP.app_id, "presence-desk", client.socket_id, member, local)
+        answers.append((left.last_socket_of_user, left.channel_vacated))
+    assert answers == [(False, False), (True, False), (True, True)]
+
+
+class HookLog:
+    """Stands in for the node's webhooks: every event wanted, every one kept."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, str | None]] = []
+
+    def wants(self, app: Any, name: str) -> bool:
+        return True
+
+    def emit(self, app: Any, event: dict[str, Any]) -> None:
+        self.events.append((event["name"], event["channel"], event.get("user_id")))
+
+
+async def test_member_and_occupancy_webhooks_once_for_the_cluster(nodes: list[PusherServer]) -> None:
+    hooks = HookLog()
+    for node in nodes:
+        node.occupancy.webhooks = hooks  # type: ignore[assignment]  # records instead of posting
+    ann_1, ann_2, bob = Client(nodes[0], user="ann"), Client(nodes[1], user="ann"), Client(nodes[2], user="bob")
+    readers = [Client(nodes[0]), Client(nodes[1])]
+    for client in (ann_1, ann_2, bob):
+        await client.subscribe("presence-desk")
+    for reader in readers:
+        await reader.subscribe("news")
+    await settled(lambda: sorted(hooks.events) == [
+        ("channel_occupied", "news", None),
+        ("channel_occupied", "presence-desk", None),
+        ("member_added", "presence-desk", "ann"),
+        ("member_added", "presence-desk", "bob"),
+    ])
+    hooks.events.clear()
+    ann_1.disconnect()
+    readers[0].unsubscribe("news")
+    await settled(lambda: not hooks.events)
+    bob.unsubscribe("presence-desk")
+    ann_2.disconnect()
+    readers[1].disconnect()
+    await eventually(lambda: len(hooks.events) >= 4)
+    await settled(lambda: sorted(hooks.events) == [
+        ("channel_vacated", "news", None),
+        ("channel_vacated", "presence-desk", None),
+        ("member_removed", "presence-desk", "ann"),
+        ("member_removed", "presence-desk", "bob"),
+    ])

@@ -10,7 +10,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from pyreverb.backends import bus
-from pyreverb.backends.cluster_state import ClusterState
+from pyreverb.backends.cluster_state import RedisScripts
 from pyreverb.backends.gate import Gate
 from pyreverb.backends.redis import MAX_REDIS_CONNECTIONS, ClusterTiming, RedisBackend, redacted
 from pyreverb.config import ConfigError, Settings
@@ -155,7 +155,7 @@ async def test_node_expired_by_mistake_re_announces_its_members(start_node: Star
     # As if b had stalled past its TTL: a survivor withdraws its state and says so.
     client = aioredis.Redis.from_url(redis_url)
     try:
-        state = ClusterState(client, b.settings.scaling_channel, b.backend.node_id)
+        state = RedisScripts(client, b.settings.scaling_channel, b.backend.node_id)
         for gone in await state.reap(b.backend.node_id, only_if_dead=False):
             a.backend.publish(APP.app_id, gone.channel, encode_event("pusher_internal:member_removed", {"user_id": gone.user_id}, gone.channel))
     finally:
