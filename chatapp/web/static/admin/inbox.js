@@ -244,6 +244,18 @@ export class Inbox {
     this.render();
   }
 
+  /** A room that no longer exists (erased with its contact, deleted by retention) leaves the list. */
+  remove(roomId) {
+    if (!this.rooms.delete(roomId)) return;
+    this.order = this.order.filter((id) => id !== roomId);
+    this.render();
+  }
+
+  /** Every loaded room of one contact, after this agent erased them. */
+  removeContact(userId) {
+    for (const [id, room] of [...this.rooms]) if (room.user && room.user.id === userId) this.remove(id);
+  }
+
   /** Resync soon (reconnect, a gap in the feed, the slow timer), once for a burst of calls. */
   scheduleRefresh() {
     clearTimeout(this.refreshTimer);

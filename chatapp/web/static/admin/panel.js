@@ -62,6 +62,7 @@ class Panel {
       onRead: (id) => this.inbox.markRead(id),
       onBack: () => this.go(null),
       onRoom: (room) => { this.roomName = customer(room); this.inbox.upsert(room); this.updateTitle(); },
+      onErased: (userId) => { this.inbox.removeContact(userId); this.go(null); this.inbox.scheduleRefresh(); },
     });
     this.notifier = new Notifier({
       api: this.api, config: this.config, chime: this.chime,
@@ -108,6 +109,7 @@ class Panel {
       .listen('.chat.created', once(({ room }) => this.chatCreated(room)))
       .listen('.chat.message', once(({ room, message }) => this.chatMessage(room, message)))
       .listen('.room.updated', once(({ room }) => this.inbox.upsert(room)))
+      .listen('.room.removed', once(({ room_id: id }) => this.roomRemoved(id)))
       .listen('.stats.updated', ({ stats, mine_by_admin: mine }) => this.inbox.showStats(stats, mine));
     const agents = document.getElementById('agents');
     const members = new Map();
@@ -145,6 +147,13 @@ class Panel {
     }
     const title = room.priority === 'urgent' ? t('panel.urgentTitle', { name: customer(room) }) : customer(room);
     this.notifier.announce({ title, body: text, roomId: room.id, urgent: room.priority === 'urgent' });
+  }
+
+  /** A chat erased with its contact, or deleted by retention: it leaves the list and the screen. */
+  roomRemoved(roomId) {
+    this.inbox.remove(roomId);
+    if (this.room.room && this.room.room.id === roomId) this.go(null);
+    this.inbox.scheduleRefresh(); // the statistics changed too
   }
 
   go(roomId) {

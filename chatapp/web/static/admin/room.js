@@ -8,6 +8,7 @@ import { errorText, t } from '../shared/i18n.js';
 import { CannedPicker } from './canned.js';
 import { AgentStore, MentionPicker, NoteSwitch, decorateNote, mentionedIds, watchNotes } from './notes.js';
 import { newKey } from '../shared/api.js';
+import { ContactActions } from './contact.js';
 
 const ROUTES = {
   room: (id) => `/api/admin/chat/rooms/${id}`,
@@ -43,7 +44,8 @@ function customerName(room) {
 
 export class RoomPane {
   /** onRead(roomId) after messages were marked read; onBack() returns to the list (narrow screens). */
-  constructor({ api, realtime, me, config, canned, onRead, onBack, onRoom }) {
+  /** onErased(userId): the contact of the conversation on screen was erased from here. */
+  constructor({ api, realtime, me, config, canned, onRead, onBack, onRoom, onErased }) {
     this.api = api;
     this.canned = canned;
     this.realtime = realtime;
@@ -52,6 +54,7 @@ export class RoomPane {
     this.onRead = onRead;
     this.onBack = onBack;
     this.onRoomChange = onRoom;
+    this.onErased = onErased;
     this.root = document.getElementById('room');
     this.conversation = null;
     this.room = null;
@@ -77,7 +80,12 @@ export class RoomPane {
         this.detailsToggle.setAttribute('aria-expanded', String(open));
       },
     });
-    actions.append(this.detailsToggle);
+    this.contact = new ContactActions({
+      api: this.api,
+      onError: (text) => { this.actionError.textContent = text; },
+      onErased: (userId) => this.onErased(userId),
+    });
+    actions.append(...this.contact.buttons, this.detailsToggle);
     this.actionError = el('p', { class: 'action-error', role: 'alert' });
     this.older = el('button', { type: 'button', class: 'older', hidden: true, text: t('thread.older'), onclick: () => this.conversation.loadOlder() });
     this.list = el('ol', { class: 'messages' });
@@ -233,6 +241,7 @@ export class RoomPane {
     if (room.assigned_admin) who = room.assigned_admin.id === this.me.id ? t('room.assignedToYou') : t('room.assignedTo', { name: room.assigned_admin.name });
     this.sub.textContent = `#${room.id} · ${t(`status.${room.status}`)} · ${t(`priority.${room.priority}`)} · ${who}`;
     for (const action of ACTIONS) this.buttons[action.name].hidden = !action.when(room, this.me);
+    this.contact.show(room);
     const urgent = room.priority === 'urgent';
     this.buttons.priority.setAttribute('aria-pressed', String(urgent));
     this.buttons.priority.textContent = t(urgent ? 'room.action.urgentOn' : 'room.action.priority');

@@ -19,7 +19,7 @@ const BANNERS = {
 };
 
 export class WidgetView {
-  /** actions: {toggle, close, send, input, mute, older, endChat, retry, discard, startOver} */
+  /** actions: {toggle, close, send, input, mute, older, endChat, retry, discard, startOver, forget} */
   constructor({ options, api, actions }) {
     this.actions = actions;
     // A custom element name: host-page rules for div, section, button... never match the host.
@@ -52,6 +52,7 @@ export class WidgetView {
       onInput: (text) => actions.input(text),
     });
     this.endButton = el('button', { type: 'button', class: 'end', hidden: true, onclick: () => actions.endChat(), text: t('widget.endChat') });
+    this.forgetButton = el('button', { type: 'button', hidden: true, onclick: actions.forget, text: t('widget.forget') });
     this.panel = el('section', {
       id: 'chatapp-panel', class: 'panel', role: 'dialog', 'aria-modal': 'false', 'aria-labelledby': 'chatapp-title', hidden: true,
     },
@@ -59,7 +60,7 @@ export class WidgetView {
       el('div', { class: 'titles' }, el('h2', { id: 'chatapp-title', text: options.title }), this.subtitle),
       this.muteButton, this.closeButton),
     this.banner, this.scroller, this.typing, this.note, this.composer.form,
-    el('div', { class: 'foot' }, el('span', { text: t('widget.footer') }), this.endButton));
+    el('div', { class: 'foot' }, el('span', { text: t('widget.footer') }), this.forgetButton, this.endButton));
     this.panel.addEventListener('keydown', (event) => {
       if (event.key === 'Escape') { event.stopPropagation(); actions.close(); }
     });
@@ -133,6 +134,7 @@ export class WidgetView {
     this.note.hidden = !note;
     this.startOverButton.hidden = !room || room.status !== 'closed';
     this.endButton.hidden = !room || room.status === 'closed';
+    this.forgetButton.hidden = !room;
   }
 
   setOlder(hasMore) { this.older.hidden = !hasMore; }

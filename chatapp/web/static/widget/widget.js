@@ -81,6 +81,7 @@ export class Widget {
         retry: (key) => this.retry(key),
         discard: (key) => this.discard(key),
         startOver: () => this.startOver(),
+        forget: () => import('./forget.js').then((m) => m.forget(this, t, errorText)),
       },
     });
     this.view.setMuted(this.chime.muted);
