@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -137,14 +138,71 @@ def search_terms(text: str) -> list[str]:
     return re.findall(r"[^\W_]+", unicodedata.normalize("NFC", text))[:MAX_SEARCH_TERMS]
 
 
-def _hits(dialect: str, terms: list[str], room_id: int | None) -> tuple[str, list[Any]]:
+# The newest-first walk (PostgreSQL): how many of the newest rows the first look reads, what
+# fetching one match found through the GIN index costs in rows read in order (measured on
+# 1,000,000 messages: about 6 us against 0.45 us), and the most rows one search reads in order.
+WALK_FIRST = 4_000
+GIN_MATCH_COST = 10
+WALK_MAX_ROWS = 150_000
+
+
+async def newest_matches(conn: Connection, table: str, query: str, limit: int) -> list[int]:
+    """The ids of the newest ``limit`` rows of ``table`` whose ``search_vector`` matches
+    ``query`` (PostgreSQL), newest first.
+
+    A common word is in the newest rows: reading them newest first along the primary key,
+    testing the stored vector, finds ``limit`` matches after ``limit / share`` rows (a word
+    in 40 % of the messages: 2,500 rows). A rare one is found through the GIN index, which
+    returns every match: cheap when they are few, and for a common word seconds. A first
+    look at the newest :data:`WALK_FIRST` rows gives the share of matches; reading on goes
+    as far as that share predicts when it is cheaper than fetching every older match through
+    the GIN index (:data:`GIN_MATCH_COST`), and the GIN index takes over below it otherwise.
+    """
+    found: list[int] = []
+    below: int | None = None  # rows below this id are still to be looked at
+    scanned = 0
+    window = WALK_FIRST
+    while True:
+        bound = "WHERE id < ? " if below is not None else ""
+        row = await conn.fetch_one(
+            "WITH q (query) AS (SELECT chat_search_query(?)) "
+            "SELECT array_agg(s.id ORDER BY s.id DESC) FILTER (WHERE s.search_vector @@ q.query) AS hits, "
+            f"MIN(s.id) AS lowest, COUNT(*) AS n FROM (SELECT id, search_vector FROM {table} {bound}"
+            "ORDER BY id DESC LIMIT ?) s, q",
+            query, *([below] if below is not None else []), window,
+        )
+        assert row is not None
+        n = int(row["n"])
+        found += list(row["hits"] or [])[: limit - len(found)]
+        scanned += n
+        if len(found) >= limit or n < window:  # enough, or the oldest row was read
+            return found
+        below = int(row["lowest"])
+        share = len(found) / scanned
+        walk = (limit - len(found)) / share if share else math.inf  # rows still to read in order
+        older_matches = share * below  # ids are dense enough to count the rows below one
+        if walk > older_matches * GIN_MATCH_COST or scanned >= WALK_MAX_ROWS:
+            break
+        window = min(WALK_MAX_ROWS - scanned, math.ceil(walk * 1.15))
+    # MATERIALIZED: every older match through the GIN index, never a walk of the primary key
+    # hoping to meet the limit early.
+    rest = await conn.fetch_val(
+        "WITH q (query) AS (SELECT chat_search_query(?)), "
+        f"older AS MATERIALIZED (SELECT t.id FROM {table} t, q WHERE t.search_vector @@ q.query AND t.id < ?) "
+        "SELECT array(SELECT id FROM older ORDER BY id DESC LIMIT ?)",
+        query, below, limit - len(found),
+    )
+    return found + [int(i) for i in rest or []]
+
+
+async def _hits(conn: Connection, terms: list[str], room_id: int | None) -> tuple[str, list[Any]]:
     """A CTE ``best(room_id, score)``: each matching room with its best relevance (higher is better).
 
     Relevance is computed for the newest :data:`SEARCH_CANDIDATES` matching messages and
     rooms only: a word in half of a million messages costs a bounded ranking, and the
     conversations an agent looks for are the recent ones.
     """
-    if dialect == "sqlite":
+    if conn.dialect == "sqlite":
         match = " ".join(f'"{t}"*' for t in terms)  # every word, each as a prefix
         parts = [
             "SELECT m.room_id AS room_id, -s.score AS score FROM (SELECT rowid, rank AS score "
@@ -157,31 +215,27 @@ def _hits(dialect: str, terms: list[str], room_id: int | None) -> tuple[str, lis
         sources = ""
     else:
         query = " & ".join(f"'{t}':*" for t in terms)
+        messages = await newest_matches(conn, "support_chat_messages", query, SEARCH_CANDIDATES)
+        rooms = await newest_matches(conn, "support_chat_rooms", query, SEARCH_CANDIDATES)
         visitor = "chat_search_vector(u.name || ' ' || COALESCE(u.email, ''))"
-        # Each source is found through its GIN index first (MATERIALIZED keeps the planner from
-        # walking the primary key instead, row by row, hoping to meet the limit early).
-        sources = (
-            "found_messages AS MATERIALIZED (SELECT m.id FROM support_chat_messages m, q "
-            "WHERE chat_search_vector(m.body) @@ q.query), "
-            "found_rooms AS MATERIALIZED (SELECT r.id FROM support_chat_rooms r, q "
-            "WHERE chat_search_vector(r.subject) @@ q.query), "
-            f"found_visitors AS MATERIALIZED (SELECT u.id FROM users u, q WHERE {visitor} @@ q.query), "
-        )
+        # Visitors are found through their GIN index (MATERIALIZED keeps the planner from walking
+        # the primary key instead, row by row, hoping to meet the limit early); messages and
+        # rooms are the ids newest_matches() found, ranked on their stored vectors.
+        sources = f"found_visitors AS MATERIALIZED (SELECT u.id FROM users u, q WHERE {visitor} @@ q.query), "
         parts = [
-            "SELECT m.room_id AS room_id, ts_rank(chat_search_vector(m.body), q.query) AS score FROM "
-            "(SELECT id FROM found_messages ORDER BY id DESC LIMIT ?) f "
-            "JOIN support_chat_messages m ON m.id = f.id, q",
-            "SELECT r.id AS room_id, ts_rank(chat_search_vector(r.subject), q.query) AS score FROM "
-            "(SELECT id FROM found_rooms ORDER BY id DESC LIMIT ?) f JOIN support_chat_rooms r ON r.id = f.id, q",
+            "SELECT m.room_id AS room_id, ts_rank(m.search_vector, q.query) AS score FROM "
+            "support_chat_messages m, q WHERE m.id = ANY(?::bigint[])",
+            "SELECT r.id AS room_id, ts_rank(r.search_vector, q.query) AS score FROM "
+            "support_chat_rooms r, q WHERE r.id = ANY(?::bigint[])",
             f"SELECT r.id AS room_id, ts_rank({visitor}, q.query) AS score FROM "
             "(SELECT id FROM found_visitors ORDER BY id DESC LIMIT ?) f JOIN users u ON u.id = f.id "
             "JOIN support_chat_rooms r ON r.user_id = u.id, q",
         ]
-        args = [query, SEARCH_CANDIDATES, SEARCH_CANDIDATES, SEARCH_CANDIDATES]
+        args = [query, messages, rooms, SEARCH_CANDIDATES]
     if room_id is not None:
         parts.append(f"SELECT id AS room_id, {_ID_HIT_SCORE} AS score FROM support_chat_rooms WHERE id = ?")
         args.append(room_id)
-    prefix = f"q (query) AS (SELECT chat_search_query(?)), {sources}" if dialect == "postgres" else ""
+    prefix = f"q (query) AS (SELECT chat_search_query(?)), {sources}" if conn.dialect == "postgres" else ""
     cte = (
         f"WITH {prefix}hits (room_id, score) AS ({' UNION ALL '.join(parts)}), "
         "best (room_id, score) AS (SELECT room_id, MAX(score) FROM hits GROUP BY room_id) "
@@ -201,12 +255,16 @@ async def search_rooms(
         return [], 0
     if not terms:
         terms = [digits]
-    cte, args = _hits(conn.dialect, terms, room_id)
+    cte, args = await _hits(conn, terms, room_id)
     condition, filter_args = _filter(filter_name, admin_id)
+    # The page is chosen from the rooms alone; names and the last system message are joined
+    # for its rooms only, not for every match.
     rows = await conn.fetch_all(
-        f"{cte}{_ROOM_SELECT.replace('SELECT r.*', 'SELECT COUNT(*) OVER () AS found_total, r.*', 1)} "
-        f"JOIN best b ON b.room_id = r.id WHERE {condition} "
-        f"ORDER BY b.score DESC, {_AT} DESC, r.id DESC LIMIT ? OFFSET ?",
+        f"{cte}, page AS (SELECT r.id, b.score, COUNT(*) OVER () AS found_total FROM best b "
+        f"JOIN support_chat_rooms r ON r.id = b.room_id WHERE {condition} "
+        f"ORDER BY b.score DESC, {_AT} DESC, r.id DESC LIMIT ? OFFSET ?) "
+        f"{_ROOM_SELECT.replace('SELECT r.*', 'SELECT page.found_total, r.*', 1)} "
+        f"JOIN page ON page.id = r.id ORDER BY page.score DESC, {_AT} DESC, r.id DESC",
         *args,
         *filter_args,
         limit,
