@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from chatapp import repository as repo
-from chatapp.api.common import client_ip, current_session, json_body, json_response, state
+from chatapp import shapes
+from chatapp.api.common import body_of, client_ip, current_session, json_response, state
 from chatapp.auth import validate_password
 from chatapp.errors import BadRequest, ChatError, Conflict
 from chatapp.models import User
@@ -43,22 +44,15 @@ async def logout_all(request: Request) -> Response:
     return json_response({"revoked": revoked})
 
 
-def _password_field(doc: dict[str, Any], name: str) -> str:
-    value = doc.get(name)
-    if not isinstance(value, str) or not value:
-        raise BadRequest(f"'{name}' is required", field=name)
-    return value
-
-
 async def change_password(request: Request) -> Response:
     """Set a new password (the current one proves it is the owner); every other device is signed out."""
     session = await current_session(request)
     chat = state(request)
     user = session.user
-    doc = await json_body(request)
-    current = _password_field(doc, "current_password")
+    doc = await body_of(request, shapes.ChangePassword)
+    current = doc.current_password
     try:
-        new = validate_password(doc.get("new_password"))
+        new = validate_password(doc.new_password)
     except BadRequest as exc:
         raise BadRequest(exc.message.replace("'password'", "'new_password'"), field="new_password") from None
     stored = await repo.get_password_hash(chat.db, user.id)

@@ -7,10 +7,11 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import Response
 
+from chatapp import shapes
 from chatapp.api.access import caller
 from chatapp.api.chat import history, page_json, send_from_request
 from chatapp.api.common import (
-    json_body,
+    body_of,
     json_response,
     page_meta,
     paging,
@@ -18,7 +19,7 @@ from chatapp.api.common import (
     socket_of,
     state,
 )
-from chatapp.validation import bool_field, idempotency_key, optional_id, text_field
+from chatapp.validation import idempotency_key
 
 __all__ = [
     "rooms",
@@ -87,13 +88,13 @@ async def note(request: Request) -> Response:
     """A private note in the conversation, for support only; ``mentions`` names admins to notify."""
     user = caller(request)
     chat = state(request)
-    doc = await json_body(request)
+    written = await body_of(request, shapes.Note)
     sent = await chat.service.write_note(
         user,
         path_id(request),
-        body=text_field(doc, "body", max_length=chat.settings.max_message_length, required=False),
-        mentions=doc.get("mentions"),
-        idempotency_key=idempotency_key(doc.get("idempotency_key") or request.headers.get("idempotency-key")),
+        body=written.body or "",
+        mentions=written.mentions,
+        idempotency_key=idempotency_key(written.idempotency_key or request.headers.get("idempotency-key")),
     )
     doc = {"message": sent.message.to_json(chat.settings.public_url), "created": sent.created}
     return json_response(doc, 201 if sent.created else 200)
@@ -103,10 +104,8 @@ async def assign(request: Request) -> Response:
     """Assign to ``admin_id`` (default: myself) if the assignee is still ``expected_admin_id``
     (absent or null: nobody); otherwise 409 ``already_assigned`` with ``assigned_to``."""
     user = caller(request)
-    doc = await json_body(request, allow_empty=True)
-    found = await state(request).service.assign(
-        user, path_id(request), optional_id(doc, "admin_id"), optional_id(doc, "expected_admin_id")
-    )
+    wanted = await body_of(request, shapes.Assign)
+    found = await state(request).service.assign(user, path_id(request), wanted.admin_id, wanted.expected_admin_id)
     return json_response({"room": found.to_json(for_admin=True)})
 
 
@@ -131,8 +130,8 @@ reopen = _room_action("reopen", "Reopen a resolved or closed chat.")
 
 async def priority(request: Request) -> Response:
     user = caller(request)
-    doc = await json_body(request)
-    found = await state(request).service.set_priority(user, path_id(request), doc.get("priority"))
+    wanted = await body_of(request, shapes.Priority)
+    found = await state(request).service.set_priority(user, path_id(request), wanted.priority)
     return json_response({"room": found.to_json(for_admin=True)})
 
 
@@ -143,8 +142,7 @@ async def mark_read(request: Request) -> Response:
 
 async def typing(request: Request) -> Response:
     user = caller(request)
-    doc = await json_body(request, allow_empty=True)
-    is_typing = bool_field(doc, "is_typing", default=True)
+    is_typing = (await body_of(request, shapes.Typing)).is_typing
     await state(request).service.typing(user, path_id(request), is_typing, socket_of(request))
     return json_response({"ok": True, "is_typing": is_typing})
 

@@ -12,12 +12,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from chatapp import repository as repo
+from chatapp import shapes
 from chatapp.api.access import caller
 from chatapp.api.account import token_document
-from chatapp.api.common import client_ip, json_body, json_response, optional_user, state
+from chatapp.api.common import body_of, client_ip, json_response, optional_user, state
 from chatapp.auth import validate_email, validate_name, validate_password
 from chatapp.db import IntegrityError
-from chatapp.errors import BadRequest, Forbidden, Unauthorized
+from chatapp.errors import Forbidden, Unauthorized
 from chatapp.identity import IdentityError, verify_identity_token
 from chatapp.models import User
 from chatapp.sign_in import account_for
@@ -54,10 +55,10 @@ async def register(request: Request) -> Response:
     if not chat.settings.allow_registration:
         raise Forbidden("Registration is disabled here", code="registration_disabled")
     await _limit(request, "sign-up attempts")
-    doc = await json_body(request)
-    email = validate_email(doc.get("email"))
-    password = validate_password(doc.get("password"))
-    name = validate_name(doc.get("name"), default=email.split("@")[0])
+    doc = await body_of(request, shapes.Register)
+    email = validate_email(doc.email)
+    password = validate_password(doc.password)
+    name = validate_name(doc.name, default=email.split("@")[0])
     password_hash = await chat.passwords.hash(password)
     # Always a new, unverified account: whether the address is known stays unsaid (chatapp.sign_in).
     user = await repo.create_user(chat.db, role="user", name=name, email=email, password_hash=password_hash)
@@ -68,12 +69,9 @@ async def register(request: Request) -> Response:
 async def login(request: Request) -> Response:
     chat = state(request)
     await _limit(request, "sign-in attempts")
-    doc = await json_body(request)
-    email = doc.get("email")
-    password = doc.get("password")
-    if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
-        raise BadRequest("'email' and 'password' are required strings", field="email")
-    account = email.strip().lower()[:320]
+    doc = await body_of(request, shapes.Login)
+    password = doc.password
+    account = doc.email.strip().lower()[:320]
     address = client_ip(request)
     await chat.login_throttle.check(account, address)
     found = await account_for(chat.db, chat.passwords, account, password[:256])
@@ -91,8 +89,7 @@ async def guest(request: Request) -> Response:
     if not chat.settings.allow_guests:
         raise Forbidden("Guest chats are disabled here; sign in first", code="guests_disabled")
     await _limit(request, "guest sessions")
-    doc = await json_body(request, allow_empty=True)
-    name = validate_name(doc.get("name"), default="Visitor")
+    name = validate_name((await body_of(request, shapes.Guest)).name, default="Visitor")
     user = await repo.create_user(chat.db, role="guest", name=name)
     return await _token_response(request, user, 201)
 
@@ -103,10 +100,7 @@ async def identity(request: Request) -> Response:
     if not chat.settings.identity_secret:
         raise Forbidden("Host-site identity is not configured (CHATAPP_IDENTITY_SECRET)", code="identity_disabled")
     await _limit(request, "identity exchanges")
-    doc = await json_body(request)
-    token = doc.get("identity")
-    if not isinstance(token, str):
-        raise BadRequest("'identity' (the site's signed token) is required", field="identity")
+    token = (await body_of(request, shapes.Identity)).identity
     try:
         s = chat.settings
         who = verify_identity_token(token, s.identity_secret, s.identity_max_age, audience=s.identity_audience,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from chatapp import shapes
 from chatapp.api.access import caller
-from chatapp.api.common import json_body, json_response, path_id, state
+from chatapp.api.common import body_of, json_response, path_id, state
 from chatapp.canned import CannedReplies
 
 __all__ = ["list_replies", "create_reply", "update_reply", "delete_reply"]
@@ -23,13 +25,15 @@ async def list_replies(request: Request) -> Response:
 
 
 async def create_reply(request: Request) -> Response:
-    reply = await _replies(request).create(caller(request), await json_body(request))
+    fields = msgspec.to_builtins(await body_of(request, shapes.CannedReplyCreate))
+    reply = await _replies(request).create(caller(request), fields)
     return json_response({"reply": reply.to_json()}, 201)
 
 
 async def update_reply(request: Request) -> Response:
     user = caller(request)
-    reply = await _replies(request).update(user, path_id(request, "reply_id"), await json_body(request))
+    fields = msgspec.to_builtins(await body_of(request, shapes.CannedReplyUpdate))  # only the fields sent
+    reply = await _replies(request).update(user, path_id(request, "reply_id"), fields)
     return json_response({"reply": reply.to_json()})
 
 

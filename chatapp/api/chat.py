@@ -9,9 +9,10 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from chatapp import shapes
 from chatapp.api.access import caller
 from chatapp.api.common import (
-    json_body,
+    body_of,
     json_response,
     page_meta,
     paging,
@@ -23,7 +24,7 @@ from chatapp.errors import BadRequest, LengthRequired, PayloadTooLarge, Unsuppor
 from chatapp.models import Room, User
 from chatapp.services import Page, Sent
 from chatapp.uploads import content_disposition
-from chatapp.validation import bool_field, idempotency_key, int_param, optional_id, text_field
+from chatapp.validation import idempotency_key, int_param, optional_id
 
 __all__ = [
     "get_room",
@@ -68,8 +69,7 @@ async def open_room(request: Request) -> Response:
     """The chat button: my current conversation, or a new one (201)."""
     user = caller(request)
     chat = state(request)
-    doc = await json_body(request, allow_empty=True)
-    subject = text_field(doc, "subject", max_length=chat.settings.max_subject_length, required=False).strip()
+    subject = ((await body_of(request, shapes.OpenRoom)).subject or "").strip()
     room, created = await chat.service.open_room(user, subject)
     return json_response({"room": room.to_json(), "created": created}, 201 if created else 200)
 
@@ -89,14 +89,18 @@ async def show_room(request: Request) -> Response:
 
 async def send_from_request(request: Request, user: User, room_id: int | None) -> Sent:
     """Read body, attachment and idempotency key (body field or header), then send."""
-    chat = state(request)
-    doc = await json_body(request)
-    return await chat.service.send(
+    sent: shapes.Reply
+    if room_id is None:
+        visitor_sent = await body_of(request, shapes.SendMessage)
+        sent, room_id = visitor_sent, visitor_sent.room_id
+    else:
+        sent = await body_of(request, shapes.Reply)
+    return await state(request).service.send(
         user,
-        room_id=room_id if room_id is not None else optional_id(doc, "room_id"),
-        body=text_field(doc, "body", max_length=chat.settings.max_message_length, required=False),
-        attachment_id=optional_id(doc, "attachment_id"),
-        idempotency_key=idempotency_key(doc.get("idempotency_key") or request.headers.get("idempotency-key")),
+        room_id=room_id,
+        body=sent.body or "",
+        attachment_id=sent.attachment_id,
+        idempotency_key=idempotency_key(sent.idempotency_key or request.headers.get("idempotency-key")),
         socket_id=socket_of(request),
     )
 
@@ -127,8 +131,7 @@ async def messages(request: Request) -> Response:
 
 async def typing(request: Request) -> Response:
     user = caller(request)
-    doc = await json_body(request, allow_empty=True)
-    is_typing = bool_field(doc, "is_typing", default=True)
+    is_typing = (await body_of(request, shapes.Typing)).is_typing
     await state(request).service.typing(user, path_id(request), is_typing, socket_of(request))
     return json_response({"ok": True, "is_typing": is_typing})
 

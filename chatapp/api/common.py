@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from starlette.requests import Request
@@ -10,13 +10,14 @@ from starlette.responses import Response
 
 from chatapp.errors import ChatError, NotFound, PayloadTooLarge, Unauthorized, UnsupportedMediaType
 from chatapp.models import AuthSession, User
+from chatapp.shapes import Body
 from chatapp.state import ChatState
-from chatapp.validation import MAX_ID, int_param, socket_id
+from chatapp.validation import MAX_ID, decode, int_param, socket_id
 
 __all__ = [
     "state",
     "json_response",
-    "json_body",
+    "body_of",
     "current_user",
     "current_session",
     "optional_session",
@@ -28,6 +29,7 @@ __all__ = [
 ]
 
 MAX_JSON_BYTES = 64 * 1024
+B = TypeVar("B", bound=Body)
 
 
 def state(request: Request) -> ChatState:
@@ -53,23 +55,18 @@ async def read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def json_body(request: Request, *, allow_empty: bool = False) -> dict[str, Any]:
-    """The request's JSON object; clear 400/413/415 errors otherwise."""
+async def body_of(request: Request, shape: type[B]) -> B:
+    """The request's JSON body decoded into ``shape`` (:mod:`chatapp.shapes`); clear 400/413/415/422 errors
+    otherwise. An empty body stands for ``{}`` when the shape says so (``empty_ok``)."""
     raw = await read_limited(request, MAX_JSON_BYTES)
     if not raw.strip():
-        if allow_empty:
-            return {}
-        raise ChatError("Request body is empty; send a JSON object", code="malformed_json")
+        if not shape.empty_ok:
+            raise ChatError("Request body is empty; send a JSON object", code="malformed_json")
+        raw = b"{}"
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type and content_type != "application/json" and not content_type.endswith("+json"):
         raise UnsupportedMediaType(f"Send JSON (Content-Type: application/json), not {content_type}")
-    try:
-        doc = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise ChatError(f"Request body is not valid JSON: {exc}", code="malformed_json") from None
-    if not isinstance(doc, dict):
-        raise ChatError("Request body must be a JSON object", code="malformed_json")
-    return doc
+    return decode(raw, shape)
 
 
 def bearer_token(request: Request) -> str | None:

@@ -6,7 +6,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from chatapp import repository as repo
-from chatapp.api.common import current_session, json_body, json_response, state
+from chatapp import shapes
+from chatapp.api.common import body_of, current_session, json_response, state
 from chatapp.errors import BadRequest
 from chatapp.i18n import SCOPES
 from chatapp.models import User
@@ -36,10 +37,9 @@ async def catalogue(request: Request) -> Response:
 async def set_locale(request: Request) -> Response:
     """Remember the caller's language (one of the catalogues); the panel shows it from then on."""
     session = await current_session(request)
-    doc = await json_body(request)
-    locale = doc.get("locale")
+    locale = (await body_of(request, shapes.SetLocale)).locale
     catalogues = state(request).service.catalogues
-    if not isinstance(locale, str) or locale not in catalogues.available():
+    if locale not in catalogues.available():
         raise BadRequest(
             f"'locale' must be one of: {', '.join(catalogues.available())}", code="unsupported_locale", field="locale"
         )

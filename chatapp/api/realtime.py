@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypeVar
 from urllib.parse import parse_qs
 
 import orjson
@@ -10,46 +10,35 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from chatapp import repository as repo
+from chatapp import shapes
 from chatapp.api.access import caller
-from chatapp.api.common import MAX_JSON_BYTES, json_body, json_response, read_limited, state
+from chatapp.api.common import MAX_JSON_BYTES, body_of, json_response, read_limited, state
 from chatapp.broadcasting import channel_auth, user_auth
 from chatapp.errors import BadRequest, ChatError, Forbidden
 from chatapp.policy import parse_channel
 from chatapp.push import public_key_b64
-from chatapp.validation import SOCKET_ID_RE
+from chatapp.validation import SOCKET_ID_RE, convert
 
 __all__ = ["broadcasting_auth", "broadcasting_user_auth", "client_config", "health"]
 
+A = TypeVar("A", bound=shapes.UserAuth)
 
-async def _socket_fields(request: Request, *names: str) -> dict[str, str]:
-    """``socket_id`` and ``names``, form-encoded (pusher-js's default) or JSON; each a non-empty string."""
-    wanted = ("socket_id", *names)
+
+async def _socket_fields(request: Request, shape: type[A]) -> A:
+    """A socket's sign-in request, form-encoded (pusher-js's default) or JSON."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
-        doc = await json_body(request)
-        fields: dict[str, Any] = {k: doc.get(k) for k in wanted}
+        found = await body_of(request, shape)
     else:
         raw = await read_limited(request, MAX_JSON_BYTES)
         try:
             parsed = parse_qs(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
         except UnicodeDecodeError:
             raise ChatError("Form body is not UTF-8", code="invalid_input") from None
-        fields = {k: next(iter(parsed.get(k, [])), None) for k in wanted}
-    found: dict[str, str] = {}
-    for name in wanted:
-        value = fields[name]
-        if not isinstance(value, str) or not value:
-            raise BadRequest(f"'{name}' is required", field=name)
-        found[name] = value
-    if not SOCKET_ID_RE.match(found["socket_id"]):
+        found = convert({k: values[0] for k, values in parsed.items()}, shape)
+    if not SOCKET_ID_RE.match(found.socket_id):  # the shape's pattern, and no line break after it
         raise BadRequest("'socket_id' must look like '1234.5678'", field="socket_id")
     return found
-
-
-async def _auth_fields(request: Request) -> tuple[str, str]:
-    """``socket_id`` and ``channel_name`` of a subscription request."""
-    fields = await _socket_fields(request, "channel_name")
-    return fields["socket_id"], fields["channel_name"]
 
 
 def _ensure_realtime(request: Request) -> None:
@@ -60,7 +49,8 @@ def _ensure_realtime(request: Request) -> None:
 async def broadcasting_auth(request: Request) -> Response:
     """Sign a private/presence subscription after the policy allows it (403 otherwise)."""
     user = caller(request)
-    socket_value, channel = await _auth_fields(request)
+    fields = await _socket_fields(request, shapes.ChannelAuth)
+    socket_value, channel = fields.socket_id, fields.channel_name
     chat = state(request)
     rule = parse_channel(channel)
     allowed = False
@@ -90,7 +80,7 @@ async def broadcasting_user_auth(request: Request) -> Response:
     presence socket. The widget signs in, since it joins private channels only.
     """
     user = caller(request)
-    socket_value = (await _socket_fields(request))["socket_id"]
+    socket_value = (await _socket_fields(request, shapes.UserAuth)).socket_id
     _ensure_realtime(request)
     user_data = orjson.dumps({"id": str(user.id), "user_info": user.public()}).decode()
     return json_response({"auth": user_auth(state(request).settings, socket_value, user_data), "user_data": user_data})
@@ -122,6 +112,7 @@ async def client_config(request: Request) -> Response:
                 "registration": s.allow_registration,
                 "identity": bool(s.identity_secret),
                 "push": chat.push is not None,
+                "mail": chat.mail is not None and chat.mail.enabled,  # transcripts and replies by e-mail
             },
         }
     )

@@ -15,17 +15,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from chatapp import repository as repo
+from chatapp import shapes
 from chatapp.api.access import caller
-from chatapp.api.common import json_body, json_response, state
+from chatapp.api.common import body_of, json_response, state
 from chatapp.errors import BadRequest, Conflict
 from chatapp.push_endpoints import check_endpoint
 
 __all__ = ["subscribe", "unsubscribe"]
 
 
-def _b64url_bytes(value: object, name: str, length: int) -> str:
-    if not isinstance(value, str) or len(value) > 200:
-        raise BadRequest(f"'keys.{name}' must be a base64url string", field=f"keys.{name}")
+def _b64url_bytes(value: str, name: str, length: int) -> str:
     try:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
     except (binascii.Error, ValueError):
@@ -40,13 +39,10 @@ async def subscribe(request: Request) -> Response:
     user = caller(request)
     chat = state(request)
     await chat.limiter.hit(("push_subscriptions", user.id), chat.settings.rate_push_subscriptions, "push subscriptions")
-    doc = await json_body(request)
-    endpoint = check_endpoint(doc.get("endpoint"), chat.settings)
-    keys = doc.get("keys")
-    if not isinstance(keys, dict):
-        raise BadRequest("'keys' must be an object with 'p256dh' and 'auth'", field="keys")
-    p256dh = _b64url_bytes(keys.get("p256dh"), "p256dh", 65)
-    auth = _b64url_bytes(keys.get("auth"), "auth", 16)
+    doc = await body_of(request, shapes.PushSubscription)
+    endpoint = check_endpoint(doc.endpoint, chat.settings)
+    p256dh = _b64url_bytes(doc.keys.p256dh, "p256dh", 65)
+    auth = _b64url_bytes(doc.keys.auth, "auth", 16)
     async with chat.db.transaction() as conn:
         saved = await repo.save_push_subscription(
             conn,
@@ -68,9 +64,6 @@ async def subscribe(request: Request) -> Response:
 
 async def unsubscribe(request: Request) -> Response:
     user = caller(request)
-    doc = await json_body(request)
-    endpoint = doc.get("endpoint")
-    if not isinstance(endpoint, str):
-        raise BadRequest("'endpoint' is required", field="endpoint")
+    endpoint = (await body_of(request, shapes.PushUnsubscribe)).endpoint
     removed = await repo.delete_push_subscription(state(request).db, user.id, endpoint)
     return json_response({"removed": removed})

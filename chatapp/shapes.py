@@ -1,0 +1,521 @@
+"""Request and response shapes of the HTTP API, declared once as :class:`msgspec.Struct` types.
+
+Request bodies are decoded straight into these (:func:`chatapp.validation.decode`), so the
+limits below are what the server enforces; ``/api/openapi.json`` takes its component schemas
+from the same classes (:mod:`chatapp.openapi`), so the description cannot drift from them.
+
+Responses are still written by the models' ``to_json()`` (cheaper than building Structs for
+every room of a list); their shapes here are what the description promises, and the tests
+decode real responses into them.
+
+Rules a JSON schema cannot say are checked after decoding: strings free of NUL bytes and
+unpaired surrogates (every string field, in one place: :func:`chatapp.validation.decode`),
+and what needs the server's state or settings (the configured message length, known
+locales, push service hosts), which the handlers and services check.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Literal
+
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+from chatapp.validation import MAX_ID
+
+__all__ = [
+    "Body",
+    "REQUEST_SHAPES",
+    "RESPONSE_SHAPES",
+]
+
+# ---------------------------------------------------------------------------------- building blocks
+
+Id = Annotated[int, Meta(ge=1, le=MAX_ID)]
+Time = Annotated[datetime, Meta(description="UTC, ISO 8601 with milliseconds")]
+IdempotencyKey = Annotated[
+    str,
+    Meta(max_length=100, pattern=r"^[!-~]*$", extra={"rule": "1 to 100 printable ASCII characters without spaces"},
+         description="retries with the same key store one message; empty or absent: the Idempotency-Key header"),
+]
+SocketId = Annotated[str, Meta(pattern=r"^[0-9]{1,20}\.[0-9]{1,20}$", extra={"rule": "like '1234.5678'"})]
+Name = Annotated[str, Meta(min_length=1, max_length=100)]
+Password = Annotated[str, Meta(min_length=8, max_length=256)]
+CannedCode = Annotated[
+    str,
+    Meta(max_length=100, extra_json_schema={"pattern": r"^\s*/?[\w.-]{1,32}\s*$"},
+         description="unique in its scope; 1 to 32 letters, digits, '-', '_' or '.', stored lower-case"),
+]
+CannedBody = Annotated[
+    str,
+    Meta(min_length=1, max_length=2000,
+         description="may hold {{visitor.name}} and {{agent.name}}, filled in by the panel"),
+]
+Scope = Literal["team", "personal"]
+MessageText = Annotated[
+    str,
+    Meta(description="at most CHATAPP_MAX_MESSAGE_LENGTH characters (5000 unless configured; GET /api/config "
+         "tells limits.max_message_length); empty only with an attachment"),
+]
+
+
+# ---------------------------------------------------------------------------------- request bodies
+
+class Body(Struct):
+    """A request body. Unknown fields are ignored, as a client one version ahead expects."""
+
+    # A realistic request, shown by API browsers and sent first by schema-driven fuzzers.
+    example: ClassVar[dict[str, Any] | None] = None
+    # An empty request body stands for {} (only shapes whose fields are all optional).
+    empty_ok: ClassVar[bool] = False
+    media_types: ClassVar[tuple[str, ...]] = ("application/json",)
+
+
+class Register(Body):
+    email: Annotated[str, Meta(extra_json_schema={"format": "email"})]
+    password: Password
+    name: Name | None = None
+
+
+class Login(Body):
+    email: Annotated[str, Meta(min_length=1)]
+    password: Annotated[str, Meta(min_length=1)]
+
+
+class SetLocale(Body):
+    locale: Annotated[str, Meta(description="one of /api/i18n's available codes")]
+
+
+class ChangePassword(Body):
+    current_password: Annotated[str, Meta(min_length=1)]
+    new_password: Password
+
+
+class Guest(Body):
+    empty_ok = True
+    name: Name | None = None
+
+
+class Identity(Body):
+    identity: Annotated[str, Meta(description="HS256 JWT signed by the host site")]
+
+
+class OpenRoom(Body):
+    empty_ok = True
+    example = {"subject": "Livraison"}
+    subject: Annotated[str, Meta(max_length=200)] | None = None
+
+
+class Reply(Body):
+    example = {"body": "Добрий день! Зараз перевірю."}
+    body: MessageText | None = None
+    attachment_id: Id | None = None
+    idempotency_key: IdempotencyKey | None = None
+
+
+class SendMessage(Reply):
+    """A visitor's message: ``room_id`` absent is my current room (created on the first message)."""
+
+    example = {"body": "Bonjour, où en est ma commande ?"}
+    room_id: Id | None = None
+
+
+class Note(Body):
+    example = {"body": "@Olena this customer was double charged; refund approved", "mentions": [2]}
+    body: MessageText | None = None
+    mentions: Annotated[
+        list[Id],
+        Meta(max_length=20, extra_json_schema={"uniqueItems": True},
+             description="admins to notify (a toast in their panel, Web Push when offline)"),
+    ] | None = None
+    idempotency_key: IdempotencyKey | None = None
+
+
+class Typing(Body):
+    empty_ok = True
+    example = {"is_typing": True}
+    is_typing: bool = True
+
+
+class Assign(Body):
+    """Assign to ``admin_id`` (default: the caller) if the assignee is still ``expected_admin_id``."""
+
+    empty_ok = True
+    admin_id: Id | None = None
+    expected_admin_id: Annotated[Id | None, Meta(description="absent or null: nobody")] = None
+
+
+class Priority(Body):
+    example = {"priority": "urgent"}
+    priority: Literal["normal", "urgent"]
+
+
+class CannedReplyCreate(Body):
+    example = {"code": "refund", "body": "Hi {{visitor.name}}, your refund is on its way. {{agent.name}}",
+               "scope": "team"}
+    code: CannedCode
+    body: CannedBody
+    scope: Scope = "team"
+
+
+class CannedReplyUpdate(Body):
+    """What it leaves out stays as it was."""
+
+    code: CannedCode | UnsetType = UNSET
+    body: CannedBody | UnsetType = UNSET
+    scope: Scope | UnsetType = UNSET
+
+
+class UserAuth(Body):
+    media_types = ("application/json", "application/x-www-form-urlencoded")
+    socket_id: SocketId
+
+
+class ChannelAuth(UserAuth):
+    channel_name: Annotated[str, Meta(min_length=1)]
+
+
+class PushKeys(Struct):
+    p256dh: Annotated[str, Meta(max_length=200, description="base64url, 65 bytes")]
+    auth: Annotated[str, Meta(max_length=200, description="base64url, 16 bytes")]
+
+
+class PushSubscription(Body):
+    """A browser's ``PushSubscription.toJSON()``."""
+
+    endpoint: Annotated[str, Meta(max_length=2000, extra_json_schema={"format": "uri"})]
+    keys: PushKeys
+
+
+class PushUnsubscribe(Body):
+    endpoint: str
+
+
+class Upload(Body):
+    media_types = ("multipart/form-data",)
+    file: Annotated[str, Meta(extra_json_schema={"format": "binary"})]
+    room_id: Id | None = None
+
+
+# ---------------------------------------------------------------------------------- responses
+
+class Error(Struct):
+    error: Annotated[str, Meta(description="stable machine-readable code")]
+    message: str
+    field: Annotated[str, Meta(description="the request field at fault")] | UnsetType = UNSET
+
+
+class User(Struct):
+    id: int
+    name: str
+    role: Literal["user", "admin", "guest"]
+    email: str | None = None
+    email_verified: Annotated[bool, Meta(description="false for sign-ups: anyone can register any address")] | \
+        UnsetType = UNSET
+    external_id: str | None = None
+    created_at: Time | None = None
+    locale: Annotated[str | None, Meta(description="the language this person chose (POST /api/auth/locale)")] = None
+
+
+class Attachment(Struct):
+    id: int
+    url: str
+    content_type: str
+    size: int
+    room_id: int | UnsetType = UNSET
+    name: str | UnsetType = UNSET
+    created_at: Time | None = None
+
+
+class SystemText(Struct):
+    code: Annotated[str, Meta(description="a catalogue key, e.g. chat.resolved")]
+    params: Annotated[dict[str, Any], Meta(description="the message's placeholders")]
+
+
+class Message(Struct):
+    id: int
+    room_id: int
+    sender_role: Literal["user", "admin", "system"]
+    body: str
+    created_at: Time | None
+    kind: Annotated[
+        Literal["message", "note"],
+        Meta(description="note: a private note for support only; never in a visitor's route or channel"),
+    ] | UnsetType = UNSET
+    mentions: Annotated[list[int], Meta(description="notes only: the admins it mentions")] | UnsetType = UNSET
+    user_id: int | None = None
+    sender_name: str | None = None
+    system: Annotated[
+        SystemText | None,
+        Meta(description="system messages: shown as t(code, params) in the reader's language; 'body' is the "
+             "English text (and all there is for system messages older than catalogues)"),
+    ] = None
+    attachment: Attachment | None = None
+    read_at: Time | None = None
+
+
+class AssignedAdmin(Struct):
+    id: int
+    name: str | None = None
+
+
+class Room(Struct):
+    id: int
+    status: Literal["open", "assigned", "resolved", "closed"]
+    priority: Literal["normal", "urgent"]
+    unread_count: int
+    channel: str
+    subject: str | UnsetType = UNSET
+    assigned_admin: AssignedAdmin | None = None
+    last_message_at: Time | None = None
+    last_message_preview: str | None = None
+    last_message_system: Annotated[
+        SystemText | None,
+        Meta(description="the latest message's system code and params when it is a system message (the preview "
+             "is its English text): render it in the reader's language, as Message.system"),
+    ] = None
+    created_at: Time | None = None
+    updated_at: Time | None = None
+    resolved_at: Time | None = None
+    closed_at: Time | None = None
+    user: Annotated[dict[str, Any], Meta(description="admins only: the visitor")] | UnsetType = UNSET
+
+
+class PageMeta(Struct):
+    page: int | UnsetType = UNSET
+    per_page: int | UnsetType = UNSET
+    total: int | UnsetType = UNSET
+    pages: int | UnsetType = UNSET
+
+
+class TokenResponse(Struct):
+    token: str
+    user: User
+    token_type: Literal["Bearer"] | UnsetType = UNSET
+    expires_in: int | UnsetType = UNSET
+    moved_rooms: int | UnsetType = UNSET
+
+
+class UserEnvelope(Struct):
+    user: User
+
+
+class RoomEnvelope(Struct):
+    room: Room
+    created: bool | UnsetType = UNSET
+
+
+class MaybeRoomEnvelope(Struct):
+    room: Room | None
+
+
+class AdminRoomEnvelope(Struct):
+    room: Room
+
+
+class RoomPage(Struct):
+    data: list[Room]
+    meta: PageMeta
+
+
+class InboxPageMeta(Struct):
+    total: int
+    next_cursor: Annotated[
+        str | None, Meta(description="pass as 'before' for the next page; null at the end and for search results")
+    ]
+    page: int | UnsetType = UNSET
+    per_page: int | UnsetType = UNSET
+    pages: int | UnsetType = UNSET
+
+
+class AdminRoomPage(Struct):
+    data: list[Room]
+    meta: InboxPageMeta
+
+
+class MessagePage(Struct):
+    data: list[Message]
+    has_more: bool
+    first_id: int | None = None
+    last_id: int | None = None
+
+
+class AdminRoomDetail(Struct):
+    room: Room
+    messages: MessagePage
+    typing: list[Any]
+
+
+class SentEnvelope(Struct):
+    message: Message
+    room: Room
+    created: bool
+
+
+class AdminSentEnvelope(SentEnvelope):
+    pass
+
+
+class TypingAck(Struct):
+    ok: bool
+    is_typing: bool | UnsetType = UNSET
+
+
+class ReadReceipt(Struct):
+    room_id: int
+    marked: int
+    reader_id: int | UnsetType = UNSET
+    reader_role: str | UnsetType = UNSET
+    up_to_id: int | None = None
+    ids: list[int] | None = None
+    read_at: str | UnsetType = UNSET
+
+
+class UnreadCount(Struct):
+    unread_count: int
+
+
+class UploadResult(Struct):
+    attachment: Attachment
+    url: str
+
+
+class Stats(Struct):
+    open: int
+    assigned: int
+    unassigned: int
+    urgent: int
+    unread_messages: int
+    unread_chats: int | UnsetType = UNSET
+    resolved: int | UnsetType = UNSET
+    closed: int | UnsetType = UNSET
+    mine: int | UnsetType = UNSET
+
+
+class StatsEnvelope(Struct):
+    stats: Stats
+
+
+class AdminList(Struct):
+    data: list[dict[str, Any]]
+
+
+class Lockout(Struct):
+    account: str
+    address: str
+    kind: Literal["address", "account"]
+    failures: int
+    at: Time | None
+    until: Time | None
+
+
+class LockoutList(Struct):
+    data: list[Lockout]
+
+
+class CannedReply(Struct):
+    id: int
+    code: Annotated[str, Meta(description="typed after '/' in the composer")]
+    body: Annotated[str, Meta(description="may hold {{visitor.name}} and {{agent.name}}, filled in by the panel")]
+    scope: Scope
+    owner_id: Annotated[int | None, Meta(description="the agent a personal reply belongs to")] = None
+    created_by: int | None = None
+    created_at: Time | None = None
+    updated_at: Time | None = None
+
+
+class NoteEnvelope(Struct):
+    message: Message
+    created: bool
+
+
+class CannedReplyList(Struct):
+    data: list[CannedReply]
+
+
+class CannedReplyEnvelope(Struct):
+    reply: CannedReply
+
+
+class ChannelAuthResult(Struct):
+    auth: str
+    channel_data: str | UnsetType = UNSET
+
+
+class UserAuthResult(Struct):
+    auth: str
+    user_data: str
+
+
+class Subscribed(Struct):
+    subscribed: bool
+    replaced: Annotated[int, Meta(description="older subscriptions of mine forgotten to stay within the cap")]
+
+
+class Removed(Struct):
+    removed: int
+
+
+class Revoked(Struct):
+    revoked: Annotated[int, Meta(description="sessions signed out by this call")]
+
+
+class Health(Struct):
+    status: str
+
+
+class OutboxStatus(Struct):
+    depth: Annotated[int, Meta(description="events not yet delivered to pyreverb")]
+    oldest_age_seconds: Annotated[float, Meta(description="age of the oldest undelivered event")]
+    feed_seq: Annotated[
+        int, Meta(description="the admin feed's last feed_seq, where an inbox starts counting")
+    ] | UnsetType = UNSET
+    head_attempts: int | UnsetType = UNSET
+    last_error: str | None = None
+    delivered: int | UnsetType = UNSET
+    expired: int | UnsetType = UNSET
+    rejected: int | UnsetType = UNSET
+    max_age_seconds: float | UnsetType = UNSET
+
+
+class OperatorStatus(Struct):
+    outbox: OutboxStatus
+    hints: dict[str, Any] | UnsetType = UNSET
+    push: dict[str, Any] | None = None
+
+
+class Language(Struct):
+    code: str
+    name: str
+
+
+class Catalogue(Struct):
+    locale: Annotated[str, Meta(description="the catalogue's language (a file name in chatapp/locales)")]
+    messages: Annotated[
+        dict[str, str], Meta(description="key -> ICU MessageFormat pattern ({name}, {n, plural, ...})")
+    ]
+    available: list[Language]
+
+
+class ClientConfig(Struct):
+    echo: dict[str, Any]
+    limits: dict[str, Any]
+    features: dict[str, Any]
+    vapid_public_key: str | None = None
+    live_poll_seconds: Annotated[
+        float, Meta(description="how often an open conversation with a live socket checks for missed messages")
+    ] | UnsetType = UNSET
+
+
+REQUEST_SHAPES: tuple[type[Body], ...] = (
+    Register, Login, SetLocale, ChangePassword, Guest, Identity, OpenRoom, SendMessage, Reply, Typing, Assign,
+    Priority, CannedReplyCreate, Note, CannedReplyUpdate, UserAuth, ChannelAuth, PushSubscription, PushUnsubscribe,
+    Upload,
+)
+RESPONSE_SHAPES: tuple[type[Struct], ...] = (
+    Error, User, Attachment, Message, Room, PageMeta, TokenResponse, UserEnvelope, RoomEnvelope, MaybeRoomEnvelope,
+    AdminRoomEnvelope, RoomPage, InboxPageMeta, AdminRoomPage, MessagePage, AdminRoomDetail, SentEnvelope,
+    AdminSentEnvelope, TypingAck, ReadReceipt, UnreadCount, UploadResult, Stats, StatsEnvelope, AdminList, Lockout,
+    LockoutList, CannedReply, NoteEnvelope, CannedReplyList, CannedReplyEnvelope, ChannelAuthResult, UserAuthResult,
+    Subscribed, Removed, Revoked, Health, OperatorStatus, Catalogue, ClientConfig,
+)
