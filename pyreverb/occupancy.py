@@ -12,8 +12,9 @@ meant for the cluster; from those answers this module decides:
   subscriber anywhere came, or its last one left.
 
 Members that appear or vanish without a local join or leave (a dead node
-reaped, this node's share rewritten after an outage or withdrawn on shutdown)
-come from :attr:`ClusterState.on_members_changed`.
+reaped, this node's share rewritten after an outage or withdrawn on shutdown,
+this node's sockets repaired after an outage) come from
+:attr:`ClusterState.on_members_changed`.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 from pyreverb.apps import AppRegistry
 from pyreverb.backends.base import Backend, Cause, PresenceChange
 from pyreverb.config import AppConfig
-from pyreverb.hub import LocalJoin, LocalLeave
+from pyreverb.hub import AnyHub, LocalJoin, LocalLeave
 from pyreverb.protocol.channels import PresenceMember
 from pyreverb.protocol.messages import encode_event
 from pyreverb.webhooks import Webhooks
@@ -43,7 +44,8 @@ def member_removed(channel: str, user_id: str) -> bytes:
 
 
 class Occupancy:
-    def __init__(self, backend: Backend, apps: AppRegistry, webhooks: Webhooks, spawn: Spawn) -> None:
+    def __init__(self, hub: AnyHub, backend: Backend, apps: AppRegistry, webhooks: Webhooks, spawn: Spawn) -> None:
+        self.hub = hub
         self.bus = backend.bus
         self.state = backend.state
         self.apps = apps
@@ -87,16 +89,21 @@ class Occupancy:
             self._hook(app, "channel_vacated", channel)
 
     def members_changed(self, changes: Sequence[PresenceChange], cause: Cause) -> None:
-        """Members changed in the shared state under this node: tell every node's sockets.
+        """Members changed in the shared state under this node: tell the sockets.
 
-        Only a reaped node's members get webhooks: the others were reported when
-        they joined or left through this node, or through the node that owns them.
+        A repair goes to this node's sockets alone (they missed it while the node
+        was away); the rest to every node's. Only a reaped node's members get
+        webhooks: the others were reported when they joined or left through this
+        node, or through the node that owns them.
         """
         for change in changes:
             if change.joined:
                 frame = member_added(change.channel, change.user_id, change.user_info)
             else:
                 frame = member_removed(change.channel, change.user_id)
+            if cause is Cause.REPAIR:
+                self.hub.deliver(change.app_id, change.channel, frame)
+                continue
             self.bus.publish(change.app_id, change.channel, frame)
             app = self.apps.find_by_id(change.app_id)
             if cause is Cause.REAPED and app is not None:

@@ -95,7 +95,7 @@ class PusherServer:
         self.speedups = load_speedups(settings.speedups)
         self.cache = create_channel_cache(settings)
         self.webhooks = Webhooks(list(self.apps))
-        self.occupancy = Occupancy(self.backend, self.apps, self.webhooks, self._spawn)
+        self.occupancy = Occupancy(self.hub, self.backend, self.apps, self.webhooks, self._spawn)
         self.restart_watch: RestartWatch | None = None
         self.shutting_down = False
         self._sweeper: asyncio.Task[None] | None = None

@@ -75,6 +75,7 @@ class Cause(enum.Enum):
     REAPED = "reaped"  # a dead node's share was removed by this node: events and webhooks
     RESYNC = "resync"  # this node rewrote its share after an outage: events only
     WITHDRAWN = "withdrawn"  # this node withdrew its share on shutdown: events only
+    REPAIR = "repair"  # this node's sockets missed these while it was away: events to them only
 
 
 OnMembersChanged = Callable[[Sequence[PresenceChange], Cause], None]

@@ -5,8 +5,8 @@ reaper of a dead node and from re-announcements after an outage, so the same
 member_added can arrive twice, or a node can miss one while it was away. The
 view admits a member_added only for a user not yet shown and a member_removed
 only for a user shown, and after an outage :meth:`reconcile` turns the
-difference between the view and the shared state into the events that repair
-it. No I/O here.
+difference between the view and the shared state into the changes that repair
+it (sent to this node's sockets by :mod:`pyreverb.occupancy`). No I/O here.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from typing import Any
 
 import orjson
 
-from pyreverb.protocol.messages import encode_event
+from pyreverb.backends.base import PresenceChange
 
 __all__ = ["PresenceViews"]
 
+# How the frames of pyreverb.occupancy begin (protocol.messages.encode_event puts the event first).
 _ADDED = b'{"event":"pusher_internal:member_added"'
 _REMOVED = b'{"event":"pusher_internal:member_removed"'
 
@@ -79,19 +80,18 @@ class PresenceViews:
         view.known_by_all.discard(user_id)
         return True
 
-    def reconcile(self, app_id: str, channel: str, members: dict[str, Any]) -> list[bytes]:
-        """Frames that bring every local socket to ``members``; the view then matches them."""
+    def reconcile(self, app_id: str, channel: str, members: dict[str, Any]) -> list[PresenceChange]:
+        """The events that bring every local socket to ``members``; the view then matches them."""
         view = self._views.get((app_id, channel))
         if view is None:
             return []
-        frames = [
-            encode_event("pusher_internal:member_removed", {"user_id": user_id}, channel)
-            for user_id in sorted(view.known_by_any.difference(members))
+        changes = [
+            PresenceChange(app_id, channel, user_id) for user_id in sorted(view.known_by_any.difference(members))
         ]
-        frames += [
-            encode_event("pusher_internal:member_added", {"user_id": user_id, "user_info": info}, channel)
+        changes += [
+            PresenceChange(app_id, channel, user_id, info, joined=True)
             for user_id, info in members.items()
             if user_id not in view.known_by_all
         ]
         self._views[(app_id, channel)] = _View(set(members))
-        return frames
+        return changes

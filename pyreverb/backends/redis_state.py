@@ -80,8 +80,7 @@ class RedisState(ClusterState):
             joined, left = await self.scripts.resync(snapshot, int(self.timing.node_ttl * 1000))
             channels = self.views.keys()
             for (app_id, channel), members in zip(channels, await self.scripts.members_of(channels), strict=True):
-                for frame in self.views.reconcile(app_id, channel, members):
-                    self._hub.deliver(app_id, channel, frame)
+                self.members_changed(self.views.reconcile(app_id, channel, members), Cause.REPAIR)
             self.online = True
         # Other nodes learn of the net changes; their views drop what they already showed.
         self.members_changed(joined + left, Cause.RESYNC)
