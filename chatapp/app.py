@@ -40,6 +40,7 @@ from chatapp.outbox import Outbox, Relay
 from chatapp.pages import page_routes
 from chatapp.push import PushNotifier, load_vapid
 from chatapp.ratelimit import RateLimiter, limit_storage
+from chatapp.retention import RetentionSweeper
 from chatapp.routes import starlette_routes
 from chatapp.schema import pending
 from chatapp.services import ChatService
@@ -190,9 +191,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         chat = await build_state(settings)
         app.state.chat = chat
+        retention = RetentionSweeper(settings, chat.db, chat.uploads, chat.service.events, chat.service.stats_feed)
+        retention.start()  # only when CHATAPP_RETENTION_DAYS is set
         try:
             yield
         finally:
+            await retention.stop()
             await close_state(chat)
 
     routes: list[Route | Mount] = [*starlette_routes(), Route("/api/openapi.json", openapi_json, methods=["GET"])]

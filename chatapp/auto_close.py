@@ -9,14 +9,13 @@ is announced with ``room.updated`` from the same transaction.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 
 from chatapp import repository as repo
-from chatapp.background import BackgroundLoop
+from chatapp.background import PeriodicSweep
 from chatapp.config import Settings
-from chatapp.db import Database, DatabaseUnavailable, utcnow
+from chatapp.db import Database, utcnow
 from chatapp.events import Events
 from chatapp.stats_feed import StatsFeed
 
@@ -26,7 +25,7 @@ log = logging.getLogger("chatapp")
 BATCH = 200  # rooms closed per transaction
 
 
-class AutoCloser(BackgroundLoop):
+class AutoCloser(PeriodicSweep):
     task_name = "chatapp-auto-close"
 
     def __init__(self, settings: Settings, db: Database, events: Events, stats_feed: StatsFeed) -> None:
@@ -38,6 +37,10 @@ class AutoCloser(BackgroundLoop):
     @property
     def enabled(self) -> bool:
         return self.settings.auto_close_days > 0
+
+    @property
+    def interval(self) -> float:
+        return self.settings.auto_close_interval
 
     async def sweep(self) -> int:
         """Close every resolved chat older than the setting; how many were closed."""
@@ -57,11 +60,3 @@ class AutoCloser(BackgroundLoop):
             log.info("closed %d resolved chats older than %g days", total, self.settings.auto_close_days)
             self.stats_feed.changed()
         return total
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.sweep()
-            except DatabaseUnavailable as exc:
-                log.warning("auto-close sweep skipped: %s", exc)
-            await asyncio.sleep(self.settings.auto_close_interval)

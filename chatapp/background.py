@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
-__all__ = ["BackgroundLoop"]
+from chatapp.db import DatabaseUnavailable
+
+__all__ = ["BackgroundLoop", "PeriodicSweep"]
+
+log = logging.getLogger("chatapp")
 
 
 class BackgroundLoop:
@@ -31,3 +36,24 @@ class BackgroundLoop:
 
     async def _run(self) -> None:
         raise NotImplementedError
+
+
+class PeriodicSweep(BackgroundLoop):
+    """Runs :meth:`sweep` every :attr:`interval` seconds; a pass that fails is logged and the next one comes."""
+
+    @property
+    def interval(self) -> float:
+        raise NotImplementedError
+
+    async def sweep(self) -> int:
+        raise NotImplementedError
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except DatabaseUnavailable as exc:
+                log.warning("%s skipped a pass: %s", self.task_name, exc)
+            except Exception:
+                log.exception("%s pass failed", self.task_name)
+            await asyncio.sleep(self.interval)

@@ -143,6 +143,10 @@ class Settings:
     # auto_close_interval seconds.
     auto_close_days: float = 7.0
     auto_close_interval: float = 300.0
+    # Closed chats are deleted with their files this many days after they closed (0 = never, the
+    # default); checked every retention_interval seconds (chatapp.retention).
+    retention_days: float = 0.0
+    retention_interval: float = 3600.0
     # Seconds between two checks for missed messages by an open conversation whose socket is
     # up (a closed widget with a live socket does not check at all).
     live_poll_interval: float = 30.0
@@ -234,6 +238,8 @@ class Settings:
             trusted_proxies=_networks(env, "CHATAPP_TRUSTED_PROXIES"),
             auto_close_days=_float(env, "CHATAPP_AUTO_CLOSE_DAYS", d.auto_close_days),
             auto_close_interval=_float(env, "CHATAPP_AUTO_CLOSE_INTERVAL", d.auto_close_interval),
+            retention_days=_float(env, "CHATAPP_RETENTION_DAYS", d.retention_days),
+            retention_interval=_float(env, "CHATAPP_RETENTION_INTERVAL", d.retention_interval),
             live_poll_interval=_float(env, "CHATAPP_LIVE_POLL_INTERVAL", d.live_poll_interval),
             debug=_bool(env, "CHATAPP_DEBUG", False),
         )
@@ -259,6 +265,10 @@ class Settings:
             raise ConfigError("CHATAPP_AUTO_CLOSE_DAYS must be 0 (never) or a number of days")
         if not 0 < self.auto_close_interval <= 86400:
             raise ConfigError("CHATAPP_AUTO_CLOSE_INTERVAL must be more than 0 and at most 86400 seconds")
+        if self.retention_days < 0:
+            raise ConfigError("CHATAPP_RETENTION_DAYS must be 0 (keep forever) or a number of days")
+        if not 0 < self.retention_interval <= 86400:
+            raise ConfigError("CHATAPP_RETENTION_INTERVAL must be more than 0 and at most 86400 seconds")
         if self.max_message_length < 1:
             raise ConfigError("CHATAPP_MAX_MESSAGE_LENGTH must be at least 1")
         if self.storage not in ("local", "s3"):
