@@ -35,6 +35,7 @@ from chatapp.events import Events
 from chatapp.file_storage import file_storage
 from chatapp.i18n import Catalogues
 from chatapp.login_throttle import LoginThrottle
+from chatapp.mail import Mailer
 from chatapp.openapi import build_openapi
 from chatapp.outbox import Outbox, Relay
 from chatapp.pages import page_routes
@@ -193,9 +194,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.chat = chat
         retention = RetentionSweeper(settings, chat.db, chat.uploads, chat.service.events, chat.service.stats_feed)
         retention.start()  # only when CHATAPP_RETENTION_DAYS is set
+        chat.mail = await Mailer.open(settings, chat.db, chat.service.catalogues)
+        chat.mail.start()  # only with CHATAPP_SMTP_URL and CHATAPP_MAIL_FROM
         try:
             yield
         finally:
+            await chat.mail.stop()
             await retention.stop()
             await close_state(chat)
 

@@ -150,6 +150,21 @@ class Settings:
     # Seconds between two checks for missed messages by an open conversation whose socket is
     # up (a closed widget with a live socket does not check at all).
     live_poll_interval: float = 30.0
+    # E-mail (chatapp.mail; docs/chatapp.md, "E-mail"): off while smtp_url is empty.
+    # smtp://user:pass@host:port, smtps:// for TLS, ?starttls=1 to upgrade a plain connection.
+    smtp_url: str = ""
+    mail_from: str = ""  # "Support <support@example.com>"; its domain carries the reply addresses
+    # Seconds an agent reply stays unread (or a visitor message unseen) before it is mailed.
+    mail_delay: float = 300.0
+    # Seconds between two looks for due notifications and unsent mail (a commit here wakes the relay).
+    mail_interval: float = 30.0
+    # A mail the SMTP server keeps refusing for now (4xx, unreachable) is given up at this age.
+    mail_max_age: float = 2 * 86400.0
+    mail_transcript_on_close: bool = False  # mail the visitor the transcript when the chat is closed
+    # The page the visitor's mails link back to ({room_id} is filled); empty: public_url + "/?chat={room_id}".
+    mail_chat_url: str = ""
+    # The shared secret of POST /api/mail/inbound (header X-Inbound-Secret or ?secret=); empty: off.
+    inbound_mail_secret: str = ""
     debug: bool = False
 
     @property
@@ -241,6 +256,14 @@ class Settings:
             retention_days=_float(env, "CHATAPP_RETENTION_DAYS", d.retention_days),
             retention_interval=_float(env, "CHATAPP_RETENTION_INTERVAL", d.retention_interval),
             live_poll_interval=_float(env, "CHATAPP_LIVE_POLL_INTERVAL", d.live_poll_interval),
+            smtp_url=env.get("CHATAPP_SMTP_URL", "").strip(),
+            mail_from=env.get("CHATAPP_MAIL_FROM", "").strip(),
+            mail_delay=_mail_delay(env, d.mail_delay),
+            mail_interval=_float(env, "CHATAPP_MAIL_INTERVAL", d.mail_interval),
+            mail_max_age=_float(env, "CHATAPP_MAIL_MAX_AGE", d.mail_max_age),
+            mail_transcript_on_close=_bool(env, "CHATAPP_MAIL_TRANSCRIPT_ON_CLOSE", d.mail_transcript_on_close),
+            mail_chat_url=env.get("CHATAPP_MAIL_CHAT_URL", "").strip(),
+            inbound_mail_secret=env.get("CHATAPP_INBOUND_MAIL_SECRET", "").strip(),
             debug=_bool(env, "CHATAPP_DEBUG", False),
         )
         settings.validate()
@@ -291,11 +314,43 @@ class Settings:
             raise ConfigError("CHATAPP_LIVE_POLL_INTERVAL must be between 1 and 3600 seconds")
         if self.push_max_subscriptions < 1:
             raise ConfigError("CHATAPP_PUSH_MAX_SUBSCRIPTIONS must be at least 1")
+        self._validate_mail()
+
+    def _validate_mail(self) -> None:
+        from chatapp.mail.config import MailConfigError, parse_mail_from, parse_smtp_url
+
+        try:
+            if self.smtp_url:
+                parse_smtp_url(self.smtp_url)
+                if not self.mail_from:
+                    raise ConfigError("CHATAPP_SMTP_URL needs CHATAPP_MAIL_FROM (the sender, e.g. support@example.com)")
+            if self.mail_from:
+                parse_mail_from(self.mail_from)
+        except MailConfigError as exc:
+            raise ConfigError(str(exc)) from None
+        if self.mail_delay < 0:
+            raise ConfigError("CHATAPP_MAIL_DELAY_MINUTES must be 0 or more")
+        if not 0 < self.mail_interval <= 3600:
+            raise ConfigError("CHATAPP_MAIL_INTERVAL must be more than 0 and at most 3600 seconds")
+        if self.mail_max_age <= 0:
+            raise ConfigError("CHATAPP_MAIL_MAX_AGE must be a positive number of seconds")
+        if self.mail_chat_url and not self.mail_chat_url.startswith(("http://", "https://")):
+            raise ConfigError("CHATAPP_MAIL_CHAT_URL must be an http:// or https:// URL")
+        if self.inbound_mail_secret and len(self.inbound_mail_secret) < 16:
+            raise ConfigError("CHATAPP_INBOUND_MAIL_SECRET must be at least 16 characters")
 
 
 # pyreverb's strict parser, shared so both packages read the environment alike: unset or
 # blank means the default, anything malformed is a ConfigError naming the variable.
 _int, _float, _bool = env_int, env_float, env_bool
+
+
+def _mail_delay(env: Mapping[str, str], default: float) -> float:
+    """CHATAPP_MAIL_DELAY_MINUTES (default 5); CHATAPP_MAIL_DELAY_SECONDS, when set, wins (tests, fine tuning)."""
+    seconds = _float(env, "CHATAPP_MAIL_DELAY_SECONDS", -1.0)
+    if seconds >= 0:
+        return seconds
+    return _float(env, "CHATAPP_MAIL_DELAY_MINUTES", default / 60) * 60
 
 
 def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from typing import Any
 from starlette.routing import Route
 
 from chatapp.api import account, admin, auth, canned, chat, contacts, i18n, operations, realtime, webpush
+from chatapp.api import mail as mail_api
 from chatapp.api.access import Auth, Handler, check_rule, guard
 
 __all__ = ["Endpoint", "Param", "ENDPOINTS", "starlette_routes"]
@@ -85,6 +86,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
                     Param("scope", {"type": "string", "enum": ["widget"]},
                           "only the keys one client uses (widget: the chat widget's strings); all when absent")),
              response="Catalogue", errors=(422,), tag="service"),
+    Endpoint("POST", "/api/mail/inbound", mail_api.inbound,
+             "A reply by e-mail: the raw RFC 822 message (as a mail service's inbound hook posts it; the body, "
+             "or the form field email or body-mime), authenticated by CHATAPP_INBOUND_MAIL_SECRET in the "
+             "X-Inbound-Secret header or ?secret=; posted as the visitor's message in the conversation its "
+             "reply+<token> address or In-Reply-To names, quoted history removed", auth="none", ok=201,
+             response=None, errors=(401, 404, 409, 413, 422, 429), extra={"also": 200}, tag="service"),
     # --------------------------------------------------------------------- auth
     Endpoint("POST", "/api/auth/register", auth.register,
              "Create an account (its e-mail unverified; an address in use answers the same)", auth="none",
@@ -128,6 +135,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              auth="visitor", response="ReadReceipt", errors=ROOM_ERRORS),
     Endpoint("POST", "/api/chat/rooms/{room_id}/close", chat.close_room, "Close my conversation",
              auth="visitor", response="RoomEnvelope", errors=STATE_ERRORS),
+    Endpoint("POST", "/api/chat/rooms/{room_id}/transcript", mail_api.transcript,
+             "E-mail me this conversation's transcript (to my account's address; 409 mail_off when e-mail is "
+             "not set up)", auth="visitor", ok=202, response=None, errors=(404, 409, 429)),
     Endpoint("GET", "/api/chat/unread", chat.unread, "My unread message count", auth="visitor",
              response="UnreadCount"),
     Endpoint("POST", "/api/chat/upload", chat.upload, "Upload a file (checked by content); returns its URL",

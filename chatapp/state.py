@@ -9,6 +9,7 @@ from chatapp.broadcasting import Broadcaster
 from chatapp.config import Settings
 from chatapp.db import Database
 from chatapp.login_throttle import LoginThrottle
+from chatapp.mail import Mailer
 from chatapp.outbox import Relay
 from chatapp.push import PushNotifier
 from chatapp.ratelimit import RateLimiter
@@ -32,3 +33,4 @@ class ChatState:
     service: ChatService
     relay: Relay
     push: PushNotifier | None
+    mail: Mailer | None = None  # set at start-up (chatapp.app); off without CHATAPP_SMTP_URL

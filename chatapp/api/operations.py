@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from chatapp.api.common import json_response, state
+from chatapp.mail import status as mail_status
 from chatapp.outbox import status as outbox_status
 
 __all__ = ["status"]
@@ -24,5 +25,7 @@ async def status(request: Request) -> Response:
             "outbox": {**outbox, **chat.relay.counters(), "max_age_seconds": chat.settings.outbox_max_age},
             "hints": {"sent": chat.broadcaster.sent, "dropped": chat.broadcaster.dropped},
             "push": dict(chat.push.counters) if chat.push else None,
+            # enabled false: e-mail is off (CHATAPP_SMTP_URL unset); the panel says so
+            "mail": {**chat.mail.status(), "queue": await mail_status(chat.db)} if chat.mail else {"enabled": False},
         }
     )
