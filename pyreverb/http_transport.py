@@ -23,6 +23,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from pyreverb.http_api import answer_trigger_inline, body_too_large
 from pyreverb.lingering import LingeringClose
 from pyreverb.server import PusherServer
+from pyreverb.transport import PusherWebSocket
 
 __all__ = ["PusherHttp"]
 
@@ -89,6 +90,18 @@ class PusherHttp(HttpToolsProtocol):
         self._respond(*answer, keep_alive=keep_alive)
         return True
 
+    def handle_websocket_upgrade(self) -> None:
+        """Hand the socket to :class:`PusherWebSocket` with the request as parsed here.
+
+        uvicorn's own version writes the request out again for the WebSocket library to
+        parse a second time; the parsed headers are all the handshake needs.
+        """
+        self.connections.discard(self)
+        socket = PusherWebSocket(config=self.config, server_state=self.server_state, app_state=self.app_state)
+        socket.connection_made(self.transport)
+        self.transport.set_protocol(socket)
+        socket.upgrade(self.url, self.headers)
+
     # -- parser callbacks -----------------------------------------------------------
     def on_message_begin(self) -> None:
         # uvicorn builds the ASGI scope here (a dict and a copy of the app state);
@@ -107,6 +120,8 @@ class PusherHttp(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         if self._refused or self._refuses_declared_body():
             return
+        if self.parser.should_upgrade() and self._should_upgrade():
+            return  # handle_websocket_upgrade answers from the url and headers alone: no ASGI scope
         if self._inline_enabled and self._takes_inline():
             return
         self._inline_app_id = None

@@ -1,25 +1,25 @@
 """The WebSocket transport: moves bytes between sockets and the server.
 
 Plugged into uvicorn as its ``ws`` protocol class, so the WebSocket endpoint and
-the HTTP API share one port while WebSocket traffic skips the ASGI layer: the
-handshake and incoming frames go through websockets' sans-I/O
-``ServerProtocol``; outgoing frames are pre-encoded bytes written straight to
-the transport (a broadcast frame is encoded once for all subscribers).
+the HTTP API share one port while WebSocket traffic skips the ASGI layer. The
+upgrade request arrives already parsed by uvicorn's HTTP parser
+(``PusherHttp.handle_websocket_upgrade`` calls :meth:`PusherWebSocket.upgrade`), is
+answered here, and incoming frames go through :class:`~pyreverb.wsframes.FrameReader`;
+outgoing frames are pre-encoded bytes written straight to the transport (a broadcast
+frame is encoded once for all subscribers). An idle socket holds this object, its
+session and the event loop's transport, nothing else.
 """
 
 from __future__ import annotations
 
 import asyncio
+import binascii
 import logging
 import re
 import time
 from collections import deque
 from typing import Any, cast
-from urllib.parse import parse_qs, urlsplit
-
-from websockets.frames import Frame, Opcode
-from websockets.http11 import Request
-from websockets.server import ServerProtocol
+from urllib.parse import parse_qs
 
 from pyreverb.config import AppConfig
 from pyreverb.framing import close_frame, text_frame
@@ -27,22 +27,40 @@ from pyreverb.protocol.errors import PusherError
 from pyreverb.protocol.messages import encode_error
 from pyreverb.protocol.session import Action, PusherSession
 from pyreverb.server import PusherServer
+from pyreverb.wsframes import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_PING,
+    OP_TEXT,
+    FrameError,
+    FrameReader,
+    accept_key,
+    close_code,
+    pong_frame,
+)
 
 __all__ = ["PusherWebSocket"]
 
 log = logging.getLogger("pyreverb.ws")
 CLOSE_GRACE_SECONDS = 2.0
 _APP_PATH = re.compile(r"^/app/([^/]+)/?$")
+Headers = list[tuple[bytes, bytes]]
 
 
 class PusherWebSocket(asyncio.Protocol):
     """One client socket after uvicorn saw an ``Upgrade: websocket`` request."""
+
+    __slots__ = (
+        "server", "server_state", "transport", "app", "session", "reader", "socket_id", "app_id", "user_id",
+        "opened_at", "last_activity", "ping_sent_at", "pending", "opened", "closing", "_close_timer", "_debug",
+    )
 
     # Set by connection_made, which uvicorn calls right after building the protocol.
     transport: asyncio.Transport
     # Set by the handshake, before the server first sees the socket (server.open).
     app: AppConfig
     session: PusherSession
+    reader: FrameReader
 
     def __init__(
         self,
@@ -53,7 +71,6 @@ class PusherWebSocket(asyncio.Protocol):
     ) -> None:
         self.server: PusherServer = app_state["pyreverb"]
         self.server_state = server_state
-        self.proto = ServerProtocol(max_size=1 << 20)
         self.socket_id = ""
         self.app_id = ""
         self.user_id: str | None = None
@@ -62,10 +79,9 @@ class PusherWebSocket(asyncio.Protocol):
         self.pending: deque[Action] | None = None
         self.opened = False
         self.closing = False
-        self._fragments: list[bytes] | None = None
-        self._fragments_binary = False
         self._close_timer: asyncio.TimerHandle | None = None
         self._debug = self.server.settings.debug
+        self.reader = _DISCARD  # until the handshake succeeds
 
     # -- asyncio.Protocol ---------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -76,18 +92,25 @@ class PusherWebSocket(asyncio.Protocol):
         self.server_state.connections.add(self)
 
     def data_received(self, data: bytes) -> None:
-        self.proto.receive_data(data)
-        for event in self.proto.events_received():
-            if isinstance(event, Request):
-                self._handshake(event)
-            elif isinstance(event, Frame):
-                self._frame(event)
-        self._flush()
+        frames, violation = self.reader.feed(data)
+        for opcode, payload in frames:
+            if opcode == OP_TEXT or opcode == OP_BINARY:
+                if not self.closing:
+                    if self._debug:
+                        log.info("%s >>> %s", self.socket_id, payload[:2000].decode(errors="replace"))
+                    self.server.receive(self, payload, opcode == OP_BINARY)
+            elif opcode == OP_CLOSE:
+                self._peer_closed(payload)
+                return
+            elif self.opened:  # ping or pong: both count as activity
+                if opcode == OP_PING and not self.closing:
+                    self.transport.write(pong_frame(payload))
+                self.server.touch(self)
+        if violation is not None:
+            self._fail(violation)
 
     def eof_received(self) -> bool | None:
-        self.proto.receive_eof()
-        self._flush()
-        return None
+        return None  # the client half-closed without a close frame: close our side too
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.server_state.connections.discard(self)
@@ -112,33 +135,37 @@ class PusherWebSocket(asyncio.Protocol):
             self.transport.close()
 
     # -- handshake -------------------------------------------------------------------
-    def _handshake(self, request: Request) -> None:
-        url = urlsplit(request.path)
-        path = url.path
+    def upgrade(self, target: bytes, headers: Headers) -> None:
+        """Answer the upgrade request uvicorn parsed (RFC 6455 4.2), then open the Pusher session."""
+        path, _, query = target.decode("latin-1").partition("?")
         prefix = self.server.settings.prefix
         match = _APP_PATH.match(path[len(prefix):]) if path.startswith(prefix) else None
         if match is None:
-            self.proto.send_response(self.proto.reject(404, "Not found: WebSocket clients connect to /app/{key}\n"))
-            self._flush()
-            self._abort_later(0.5)
+            self._reject(404, "Not found: WebSocket clients connect to /app/{key}\n")
             return
-        response = self.proto.accept(request)
-        self.proto.send_response(response)
-        self._flush()  # the 101 must precede any frame we write directly
-        if response.status_code != 101:
-            self._abort_later(0.5)
+        problem = _handshake_problem(headers)
+        if problem is not None:
+            status, message, extra = problem
+            self._reject(status, f"Failed to open a WebSocket connection: {message}.\n", extra)
             return
+        key = _header(headers, b"sec-websocket-key")
+        assert key is not None  # _handshake_problem checked it
+        self.transport.write(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Accept: " + accept_key(key.decode("latin-1")).encode() + b"\r\n\r\n"
+        )
         app = self.server.apps.find_by_key(match.group(1))
-        error = self.server.check_new_connection(app, request.headers.get("Origin"))
+        origin = _header(headers, b"origin")
+        error = self.server.check_new_connection(app, origin.decode("latin-1") if origin is not None else None)
         if error is None:
-            error = _protocol_version_error(url.query)
+            error = _protocol_version_error(query)
         if error is not None:
             self._refuse(error)
             return
         assert app is not None
         self.app = app
         self.app_id = app.app_id
-        self.proto.max_message_size = app.max_message_size
+        self.reader = FrameReader(app.max_message_size)
         self.session = PusherSession(app)
         self.socket_id = self.session.socket_id
         self.last_activity = time.monotonic()
@@ -147,41 +174,26 @@ class PusherWebSocket(asyncio.Protocol):
         if self._debug:
             log.info("%s connected to app %s", self.socket_id, app.app_id)
 
+    def _reject(self, status: int, body: str, extra: bytes = b"") -> None:
+        """An HTTP answer instead of the upgrade; the connection closes once it is sent."""
+        content = body.encode()
+        self.closing = True
+        self.transport.write(
+            b"HTTP/1.1 %d %s\r\n" % (status, _REASONS[status])
+            + extra
+            + b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
+            % len(content)
+            + content
+        )
+        self.transport.close()
+
     def _refuse(self, error: PusherError) -> None:
         """Pusher's way: the socket opens, gets pusher:error, then a close with that code."""
         self.transport.write(text_frame(encode_error(error.code, error.message)))
         self.closing = True
-        self.proto.send_close(error.code, error.message)
-        self._flush()
+        self.reader = FrameReader(_CONTROL_ONLY)  # for the client's close frame
+        self.transport.write(close_frame(error.code, error.message))
         self._abort_later(CLOSE_GRACE_SECONDS)
-
-    # -- frames in ------------------------------------------------------------------
-    def _frame(self, frame: Frame) -> None:
-        opcode = frame.opcode
-        if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
-            if frame.fin:
-                self._message(bytes(frame.data), opcode is Opcode.BINARY)
-            else:
-                self._fragments = [bytes(frame.data)]
-                self._fragments_binary = opcode is Opcode.BINARY
-        elif opcode is Opcode.CONT:
-            if self._fragments is not None:
-                self._fragments.append(bytes(frame.data))
-                if frame.fin:
-                    data, self._fragments = b"".join(self._fragments), None
-                    self._message(data, self._fragments_binary)
-        elif opcode is Opcode.PING or opcode is Opcode.PONG:
-            if self.opened:
-                self.server.touch(self)
-        elif opcode is Opcode.CLOSE:
-            self.closing = True
-
-    def _message(self, data: bytes, binary: bool) -> None:
-        if not self.opened or self.closing:
-            return
-        if self._debug:
-            log.info("%s >>> %s", self.socket_id, bytes(data)[:2000].decode(errors="replace"))
-        self.server.receive(self, data, binary)
 
     # -- frames out ---------------------------------------------------------------------
     def write_frame(self, frame: bytes) -> None:
@@ -203,11 +215,35 @@ class PusherWebSocket(asyncio.Protocol):
         self.write_frame(text_frame(payload))
 
     def close(self, code: int, reason: str = "") -> None:
+        """Start the closing handshake; the client's close frame (or the grace period) ends it."""
         if self.closing:
             return
         self.closing = True
-        self.proto.send_close(code, reason)
-        self._flush()
+        self.transport.write(close_frame(code, reason))
+        self._abort_later(CLOSE_GRACE_SECONDS)
+
+    def _peer_closed(self, payload: bytes) -> None:
+        """The client's close frame: answered with the same code (or ended, if we asked first)."""
+        try:
+            code, _ = close_code(payload)
+        except FrameError as violation:
+            self._fail(violation)
+            return
+        if not self.closing:
+            self.closing = True
+            self.transport.write(close_frame(code) if code != 1005 else b"\x88\x00")
+        self.transport.close()
+
+    def _fail(self, violation: FrameError) -> None:
+        """The client broke the protocol: close with its code, then half-close and keep
+        reading (and discarding): closing outright while the client still sends would reset
+        the connection and lose the close frame (e.g. the 1009 for a huge message)."""
+        if not self.closing:
+            self.closing = True
+            self.transport.write(close_frame(violation.code, violation.reason))
+        self.reader = _DISCARD  # what follows a violation is not frames any more
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
         self._abort_later(CLOSE_GRACE_SECONDS)
 
     def _too_slow(self) -> None:
@@ -219,24 +255,6 @@ class PusherWebSocket(asyncio.Protocol):
         self.transport.write(close_frame(4100, "Client too slow: send buffer full"))
         self._abort_later(CLOSE_GRACE_SECONDS)
 
-    def _flush(self) -> None:
-        transport = self.transport
-        for chunk in self.proto.data_to_send():
-            if chunk:
-                transport.write(chunk)
-            elif transport.can_write_eof():
-                # Half-close after our close frame and keep reading (and discarding):
-                # closing outright while the client still sends would reset the
-                # connection and lose the close frame (e.g. the 1009 for a huge message).
-                transport.write_eof()
-                self._abort_later(CLOSE_GRACE_SECONDS)
-                return
-            else:
-                transport.close()
-                return
-        if self.proto.close_expected() and self._close_timer is None:
-            self._abort_later(CLOSE_GRACE_SECONDS)
-
     def _abort_later(self, delay: float) -> None:
         if self._close_timer is None:
             self._close_timer = asyncio.get_running_loop().call_later(delay, self._abort)
@@ -244,6 +262,44 @@ class PusherWebSocket(asyncio.Protocol):
     def _abort(self) -> None:
         if not self.transport.is_closing():
             self.transport.abort()
+
+
+class _Discard(FrameReader):
+    """What reads a connection that broke the protocol: nothing."""
+
+    __slots__ = ()
+
+    def feed(self, data: bytes) -> tuple[list[tuple[int, bytes]], FrameError | None]:
+        return [], None
+
+
+_DISCARD = _Discard(0)
+_CONTROL_ONLY = 125
+_REASONS = {400: b"Bad Request", 404: b"Not Found", 426: b"Upgrade Required"}
+
+
+def _header(headers: Headers, name: bytes) -> bytes | None:
+    for key, value in headers:
+        if key == name:
+            return value
+    return None
+
+
+def _handshake_problem(headers: Headers) -> tuple[int, str, bytes] | None:
+    """What makes this not a valid RFC 6455 opening handshake (status, message, extra headers)."""
+    connection = _header(headers, b"connection") or b""
+    if b"upgrade" not in [token.strip() for token in connection.lower().split(b",")]:
+        return 426, "missing Connection: Upgrade", b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+    if _header(headers, b"sec-websocket-version") != b"13":
+        return 426, "Sec-WebSocket-Version must be 13", b"Sec-WebSocket-Version: 13\r\n"
+    key = _header(headers, b"sec-websocket-key")
+    try:
+        valid = key is not None and len(binascii.a2b_base64(key)) == 16 and len(key.strip()) == 24
+    except binascii.Error:
+        valid = False
+    if not valid:
+        return 400, "invalid Sec-WebSocket-Key header", b""
+    return None
 
 
 def _protocol_version_error(query: str) -> PusherError | None:

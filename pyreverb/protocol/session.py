@@ -101,13 +101,7 @@ class Close:
 Action = Reply | Subscribe | Unsubscribe | ClientEvent | SignIn | Close
 
 
-@dataclass
-class _RateWindow:
-    started: float = 0.0
-    count: int = 0
-
-
-@dataclass
+@dataclass(slots=True)
 class PusherSession:
     """Protocol state of one socket: which channels it joined and as whom."""
 
@@ -116,7 +110,9 @@ class PusherSession:
     channels: dict[str, PresenceMember | None] = field(default_factory=dict)
     user_id: str | None = None
     clock: Callable[[], float] = time.monotonic
-    _rate: _RateWindow = field(default_factory=_RateWindow)
+    # The client-event rate window, kept inline: one session per socket, so every field counts.
+    _rate_started: float = 0.0
+    _rate_count: int = 0
 
     # -- outgoing frames the server sends on its own ------------------------------
     def established_frame(self) -> bytes:
@@ -270,12 +266,11 @@ class PusherSession:
 
     def _within_rate_limit(self) -> bool:
         now = self.clock()
-        window = self._rate
-        if now - window.started >= self.app.rate_limit_decay_seconds:
-            window.started = now
-            window.count = 0
-        window.count += 1
-        return window.count <= self.app.rate_limit_max_attempts
+        if now - self._rate_started >= self.app.rate_limit_decay_seconds:
+            self._rate_started = now
+            self._rate_count = 0
+        self._rate_count += 1
+        return self._rate_count <= self.app.rate_limit_max_attempts
 
     # -- frames the server builds once the channel layer has answered --------------
     @staticmethod
