@@ -32,7 +32,7 @@ __all__ = [
 # ---------------------------------------------------------------------------------- building blocks
 
 Id = Annotated[int, Meta(ge=1, le=MAX_ID)]
-Time = Annotated[datetime, Meta(description="UTC, ISO 8601 with milliseconds")]
+Time = Annotated[datetime, Meta(tz=True, description="UTC, ISO 8601 with milliseconds")]
 IdempotencyKey = Annotated[
     str,
     Meta(max_length=100, pattern=r"^[!-~]*$", extra={"rule": "1 to 100 printable ASCII characters without spaces"},
@@ -114,7 +114,7 @@ class Reply(Body):
 
 
 class SendMessage(Reply):
-    """A visitor's message: ``room_id`` absent is my current room (created on the first message)."""
+    """A visitor's message; without room_id it goes to my current room (created by the first message)."""
 
     example = {"body": "Bonjour, où en est ma commande ?"}
     room_id: Id | None = None
@@ -137,8 +137,23 @@ class Typing(Body):
     is_typing: bool = True
 
 
+Availability = Literal["online", "away", "busy"]
+
+
+class SetAvailability(Body):
+    availability: Availability
+
+
+class SetCapacity(Body):
+    capacity: Annotated[int, Meta(ge=0, le=100)]
+
+
+class SetRouting(Body):
+    auto_assign: bool
+
+
 class Assign(Body):
-    """Assign to ``admin_id`` (default: the caller) if the assignee is still ``expected_admin_id``."""
+    """Assign to admin_id (default: the caller) if the assignee is still expected_admin_id."""
 
     empty_ok = True
     admin_id: Id | None = None
@@ -181,7 +196,7 @@ class PushKeys(Struct):
 
 
 class PushSubscription(Body):
-    """A browser's ``PushSubscription.toJSON()``."""
+    """A browser's PushSubscription.toJSON()."""
 
     endpoint: Annotated[str, Meta(max_length=2000, extra_json_schema={"format": "uri"})]
     keys: PushKeys
@@ -400,6 +415,44 @@ class AdminList(Struct):
     data: list[dict[str, Any]]
 
 
+class Agent(Struct):
+    id: int
+    name: str
+    availability: Annotated[Availability, Meta(description="as chosen")]
+    status: Annotated[Availability, Meta(description="what routing counts: away while no panel of theirs is open")]
+    capacity: int
+    active: Annotated[int, Meta(description="active chats assigned to them")]
+    role: str | UnsetType = UNSET
+    online: Annotated[bool | None, Meta(description="a panel open (presence-admins); null: unknown")] = None
+    last_assigned_at: Time | None = None
+
+
+class AgentEnvelope(Struct):
+    agent: Agent
+
+
+class AgentList(Struct):
+    data: list[Agent]
+
+
+class RoutingSettings(Struct):
+    auto_assign: bool
+
+
+class RoutingEnvelope(Struct):
+    routing: RoutingSettings
+    me: dict[str, Any] | None = None
+
+
+class QueueMeta(Struct):
+    total: int
+
+
+class QueuePage(Struct):
+    data: Annotated[list[dict[str, Any]], Meta(description="rooms, oldest first")]
+    meta: QueueMeta
+
+
 class Lockout(Struct):
     account: str
     address: str
@@ -508,14 +561,15 @@ class ClientConfig(Struct):
 
 
 REQUEST_SHAPES: tuple[type[Body], ...] = (
-    Register, Login, SetLocale, ChangePassword, Guest, Identity, OpenRoom, SendMessage, Reply, Typing, Assign,
-    Priority, CannedReplyCreate, Note, CannedReplyUpdate, UserAuth, ChannelAuth, PushSubscription, PushUnsubscribe,
-    Upload,
+    Register, Login, SetLocale, ChangePassword, Guest, Identity, OpenRoom, SendMessage, Reply, Typing,
+    SetAvailability, SetCapacity, SetRouting, Assign, Priority, CannedReplyCreate, Note, CannedReplyUpdate, UserAuth,
+    ChannelAuth, PushSubscription, PushUnsubscribe, Upload,
 )
 RESPONSE_SHAPES: tuple[type[Struct], ...] = (
     Error, User, Attachment, Message, Room, PageMeta, TokenResponse, UserEnvelope, RoomEnvelope, MaybeRoomEnvelope,
     AdminRoomEnvelope, RoomPage, InboxPageMeta, AdminRoomPage, MessagePage, AdminRoomDetail, SentEnvelope,
-    AdminSentEnvelope, TypingAck, ReadReceipt, UnreadCount, UploadResult, Stats, StatsEnvelope, AdminList, Lockout,
-    LockoutList, CannedReply, NoteEnvelope, CannedReplyList, CannedReplyEnvelope, ChannelAuthResult, UserAuthResult,
-    Subscribed, Removed, Revoked, Health, OperatorStatus, Catalogue, ClientConfig,
+    AdminSentEnvelope, TypingAck, ReadReceipt, UnreadCount, UploadResult, Stats, StatsEnvelope, AdminList, Agent,
+    AgentEnvelope, AgentList, RoutingSettings, RoutingEnvelope, QueuePage, Lockout, LockoutList, CannedReply,
+    NoteEnvelope, CannedReplyList, CannedReplyEnvelope, ChannelAuthResult, UserAuthResult, Subscribed, Removed,
+    Revoked, Health, OperatorStatus, Catalogue, ClientConfig,
 )
