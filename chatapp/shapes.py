@@ -453,6 +453,58 @@ class QueuePage(Struct):
     meta: QueueMeta
 
 
+class Erased(Struct):
+    erased: Annotated[
+        dict[str, int],
+        Meta(description="what was removed, by kind: rooms, messages, attachments, push_subscriptions, sessions, "
+             "outbox_rows"),
+    ]
+
+
+class AuditActor(Struct):
+    role: str
+    id: int | None = None
+    name: str | None = None
+
+
+class AuditTarget(Struct):
+    type: str
+    id: int | None = None
+
+
+class AuditEntry(Struct):
+    id: int
+    actor: AuditActor
+    action: Annotated[str, Meta(description="e.g. contact.export, contact.erase")]
+    target: AuditTarget
+    details: dict[str, Any]
+    created_at: Time | None
+
+
+class AuditPageMeta(Struct):
+    next_before: Annotated[int | None, Meta(description="pass as 'before' for the next page; null at the end")]
+
+
+class AuditPage(Struct):
+    data: list[AuditEntry]
+    meta: AuditPageMeta
+
+
+class TranscriptQueued(Struct):
+    queued: bool
+    mail_id: int
+    to: Annotated[str, Meta(description="the account's e-mail address")]
+
+
+class InboundMailResult(Struct):
+    """Posted (room_id, message_id, created), or left out (ignored: auto_reply, with 202)."""
+
+    room_id: int | UnsetType = UNSET
+    message_id: int | UnsetType = UNSET
+    created: bool | UnsetType = UNSET
+    ignored: str | UnsetType = UNSET
+
+
 class Lockout(Struct):
     account: str
     address: str
@@ -569,7 +621,8 @@ RESPONSE_SHAPES: tuple[type[Struct], ...] = (
     Error, User, Attachment, Message, Room, PageMeta, TokenResponse, UserEnvelope, RoomEnvelope, MaybeRoomEnvelope,
     AdminRoomEnvelope, RoomPage, InboxPageMeta, AdminRoomPage, MessagePage, AdminRoomDetail, SentEnvelope,
     AdminSentEnvelope, TypingAck, ReadReceipt, UnreadCount, UploadResult, Stats, StatsEnvelope, AdminList, Agent,
-    AgentEnvelope, AgentList, RoutingSettings, RoutingEnvelope, QueuePage, Lockout, LockoutList, CannedReply,
+    AgentEnvelope, AgentList, RoutingSettings, RoutingEnvelope, QueuePage, Erased, AuditPage, TranscriptQueued,
+    InboundMailResult, Lockout, LockoutList, CannedReply,
     NoteEnvelope, CannedReplyList, CannedReplyEnvelope, ChannelAuthResult, UserAuthResult, Subscribed, Removed,
     Revoked, Health, OperatorStatus, Catalogue, ClientConfig,
 )

@@ -113,6 +113,8 @@ def decode(raw: bytes, shape: type[S]) -> S:
         raise invalid(shape, str(exc)) from None
     except msgspec.DecodeError as exc:
         raise ChatError(f"Request body is not valid JSON: {exc}", code="malformed_json") from None
+    except RecursionError:
+        raise ChatError("Request body is nested too deeply", code="malformed_json") from None
     # msgspec refuses unpaired surrogates and raw control characters; a NUL can only come escaped.
     if b"\\u0000" in raw:
         clean_text(value)

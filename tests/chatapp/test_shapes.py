@@ -79,7 +79,10 @@ def test_limits_and_choices_travel_with_the_error() -> None:
     assert error_of(b'{"priority": 5}', shapes.Priority)["allowed"] == ["normal", "urgent"]
 
 
-@pytest.mark.parametrize("raw", [b"[1, 2]", b"null", b'"text"', b"{", b"\xff", b'{"body": "\\ud800"}'])
+DEEP = b'{"unknown": ' + b"[" * 30_000 + b"]" * 30_000 + b"}"  # fits in 64 KB
+
+
+@pytest.mark.parametrize("raw", [b"[1, 2]", b"null", b'"text"', b"{", b"\xff", b'{"body": "\\ud800"}', DEEP])
 def test_what_is_not_a_json_object_is_malformed(raw: bytes) -> None:
     error = error_of(raw, shapes.SendMessage)
     assert error["status"] == 400 and error["error"] == "malformed_json", error
