@@ -18,8 +18,20 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
+from chatapp import repository as repo
+from chatapp.broadcasting import Broadcaster
+from chatapp.config import Settings
+from chatapp.contact_data import ContactData
 from chatapp.db import connect
+from chatapp.events import Events
+from chatapp.file_storage import LocalFiles
+from chatapp.outbox import Outbox
+from chatapp.policy import ADMIN_CHANNEL
+from chatapp.schema import migrate
+from chatapp.uploads import UploadStore
+from tests.chatapp.conftest import POSTGRES
 from tests.chatapp.procs import (
     Api,
     ChatappProcess,
@@ -277,3 +289,52 @@ def test_export_and_erase_with_attachments_in_s3(s3_server: S3Server, bucket: st
         assert s3_server.keys(bucket) == [other.stored], "the contact's object is gone, the other's stays"
         assert not any(leftovers(url, contact).values())
         assert other.api.get(f"/api/chat/files/{other.stored}").content == other.file
+
+
+# ------------------------------------------------------------ pending events
+
+
+@pytest.mark.parametrize("kind", ["sqlite", POSTGRES])
+def test_erase_drops_the_pending_events_that_name_the_contact(kind: str, tmp_path: Path) -> None:
+    """Rows the relay has not sent yet (here: no relay at all) about the contact go with them; others stay."""
+    with throwaway_database(kind, tmp_path) as url:
+        asyncio.run(_pending_events(url, tmp_path / "uploads"))
+
+
+async def _pending_events(url: str, uploads: Path) -> None:
+    settings = Settings(database_url=url, upload_dir=str(uploads), reverb_app_id="1", reverb_key="key",
+                        reverb_secret="secret")
+    db = await connect(url)
+    try:
+        await migrate(db)
+        outbox = Outbox(settings)
+        async with db.transaction() as conn:
+            contact = await repo.create_user(conn, role="guest", name="Gone Soon")
+            other = await repo.create_user(conn, role="guest", name="Staying")
+            admin = await repo.create_user(conn, role="admin", name="Agent")
+            room = await repo.create_room(conn, contact.id, "mine")
+            kept_room = await repo.create_room(conn, other.id, "theirs")
+            assert room and kept_room
+            await outbox.add(conn, [f"private-chat.{room}"], "message.sent", {"id": 1, "body": "secret"})
+            await outbox.add(conn, [f"private-user.{contact.id}"], "unread.updated",
+                             {"room_id": room, "unread_count": 1})
+            await outbox.add(conn, [ADMIN_CHANNEL], "chat.message", {"room": {"id": room}, "message": {"id": 1}})
+            await outbox.add(conn, [ADMIN_CHANNEL], "room.updated", {"room": {"id": room}})
+            await outbox.add(conn, [f"private-chat.{kept_room}"], "message.sent", {"id": 2, "body": "hello"})
+            await outbox.add(conn, [ADMIN_CHANNEL], "chat.message", {"room": {"id": kept_room}, "message": {"id": 2}})
+        actor = await repo.get_user(db, admin.id)
+        assert actor is not None
+        data = ContactData(db, UploadStore(LocalFiles(uploads), 10**6),
+                           Events(Broadcaster(settings), outbox, ""))
+        erased = await data.erase(actor, contact.id)
+        assert erased["outbox_rows"] == 4 and erased["rooms"] == 1
+        left = [(r["channel"], r["name"], orjson.loads(r["data"])) for r in
+                await db.fetch_all("SELECT channel, name, data FROM outbox ORDER BY id")]
+        assert left == [
+            (f"private-chat.{kept_room}", "message.sent", {"id": 2, "body": "hello"}),
+            (ADMIN_CHANNEL, "chat.message", {"room": {"id": kept_room}, "message": {"id": 2}}),
+            (ADMIN_CHANNEL, "room.removed", {"room_id": room, "reason": "erased"}),
+        ]
+        assert await db.fetch_val("SELECT COUNT(*) FROM users WHERE id = ?", other.id) == 1
+    finally:
+        await db.close()

@@ -1,9 +1,10 @@
 """Retention: chats closed longer ago than CHATAPP_RETENTION_DAYS are deleted with their files, once.
 
 Three sweeps at once on one database (in this process, each with a connection of its own), on
-SQLite and on PostgreSQL; and three chatapp instances sweeping one PostgreSQL database by
-themselves. Each room is deleted exactly once: one audit entry and one ``room.removed`` event
-per room, its files gone; chats still open, or closed more recently, are untouched.
+SQLite and on PostgreSQL; three chatapp instances sweeping one PostgreSQL database by
+themselves; and a sweep with the attachments in S3 (moto's real S3 server). Each room is
+deleted exactly once: one audit entry and one ``room.removed`` event per room, its files gone;
+chats still open, or closed more recently, are untouched.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from chatapp.broadcasting import Broadcaster
 from chatapp.config import Settings
 from chatapp.db import Database, connect, utcnow
 from chatapp.events import Events
-from chatapp.file_storage import LocalFiles
+from chatapp.file_storage import LocalFiles, file_storage
 from chatapp.outbox import Outbox
 from chatapp.retention import RetentionSweeper
 from chatapp.schema import migrate
@@ -33,6 +34,8 @@ from tests.chatapp.conftest import POSTGRES
 from tests.chatapp.procs import throwaway_database, wait_until
 from tests.chatapp.test_contact_data import png, stored_name, upload
 from tests.chatapp.test_outbox import Stack, admin_of, guest
+from tests.cluster import conftest as cluster
+from tests.cluster.s3_server import S3Server
 
 OLD = 30  # closed long ago: deleted
 KEPT = 3  # closed recently, and open: kept
@@ -193,5 +196,35 @@ async def three_instances(stack: Stack, url: str, shared: Path) -> None:
         assert admin.ok("GET", f"/api/admin/chat/rooms/{recent_room}")["room"]["status"] == "closed"
         entries = admin.ok("GET", "/api/admin/audit", params={"limit": 200})["data"]
         assert {e["target"]["id"] for e in entries if e["action"] == "retention.delete_room"} == set(old)
+    finally:
+        await db.close()
+
+
+s3_server, bucket = cluster.s3_server, cluster.bucket  # the cluster suite's fixtures: moto's S3 server, a bucket
+
+
+def test_retention_deletes_the_objects_in_s3(s3_server: S3Server, bucket: str, tmp_path: Path) -> None:
+    with throwaway_database("sqlite", tmp_path) as url:
+        asyncio.run(sweep_s3(url, tmp_path / "seeded", s3_server, bucket))
+
+
+async def sweep_s3(url: str, seeded: Path, s3_server: S3Server, bucket: str) -> None:
+    seeded.mkdir()
+    env = {**s3_server.chatapp_env(bucket), "DATABASE_URL": url, "CHATAPP_RETENTION_DAYS": "30",
+           "REVERB_APP_ID": "1", "REVERB_APP_KEY": "key", "REVERB_APP_SECRET": "secret"}
+    settings = Settings.from_env(env)
+    db = await connect(url)
+    try:
+        await migrate(db)
+        old = [await seed_room(db, seeded, closed_days_ago=45) for _ in range(4)]
+        kept = [await seed_room(db, seeded, closed_days_ago=3) for _ in range(2)]
+        client = s3_server.client()
+        for _, name in old + kept:  # the seeded files, put where chatapp keeps them
+            client.put_object(Bucket=bucket, Key=name, Body=(seeded / name).read_bytes())
+        assert len(s3_server.keys(bucket)) == 6
+        sweeper = RetentionSweeper(settings, db, UploadStore(file_storage(settings), 10**6),
+                                   Events(Broadcaster(settings), Outbox(settings), ""), None)
+        assert await sweeper.sweep() == 4
+        assert s3_server.keys(bucket) == sorted(name for _, name in kept), "the old chats' objects are gone"
     finally:
         await db.close()
