@@ -3,6 +3,8 @@
 The hub says what a join or leave meant on this node, the cluster state what it
 meant for the cluster; from those answers this module decides:
 
+* whether a presence channel has room for one more member (the app's
+  ``max_presence_members``);
 * ``pusher_internal:member_added`` (to the channel's other sockets on every
   node) and the ``member_added`` webhook: the user's first socket in the
   channel anywhere;
@@ -52,6 +54,11 @@ class Occupancy:
         self.webhooks = webhooks
         self._spawn = spawn
         backend.state.on_members_changed = self.members_changed
+
+    async def has_room(self, app: AppConfig, channel: str, member: PresenceMember) -> bool:
+        """Whether ``member`` may join: already there, or fewer members than the app allows."""
+        present = await self.state.presence_members(app.app_id, channel)
+        return member.user_id in present or len(present) < app.max_presence_members
 
     async def joined(
         self, app: AppConfig, channel: str, socket_id: str, member: PresenceMember | None, local: LocalJoin

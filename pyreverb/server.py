@@ -228,8 +228,7 @@ class PusherServer:
         app = conn.app
         if action.kind is ChannelKind.PRESENCE:
             assert action.member is not None
-            present = await self.backend.state.presence_members(app.app_id, action.channel)
-            if action.member.user_id not in present and len(present) >= app.max_presence_members:
+            if not await self.occupancy.has_room(app, action.channel, action.member):
                 conn.session.forget(action.channel)
                 conn.send(
                     conn.session.subscription_error(

@@ -74,10 +74,6 @@ class RedisBackend(Backend):
         """Age of the last message from another node when it arrived."""
         return self.bus.bus_lag_seconds
 
-    @property
-    def healthy(self) -> bool:
-        return self.state.online
-
     # -- lifecycle -------------------------------------------------------------------
     async def start(self) -> None:
         t = self.timing.redis_timeout

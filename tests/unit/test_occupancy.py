@@ -48,6 +48,13 @@ class ScriptedState(MemoryState):
     leave = PresenceLeave(last_socket_of_user=False, channel_vacated=False)
     count = ChannelStats(0)
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.present: dict[str, Any] = {}
+
+    async def presence_members(self, app_id: str, channel: str) -> dict[str, Any]:
+        return self.present
+
     async def presence_join(self, *args: Any) -> PresenceJoin:
         return self.join
 
@@ -147,3 +154,13 @@ async def test_members_changed_under_the_node_by_cause() -> None:
     assert bus.sent == [("pusher_internal:member_removed", {"user_id": "ann"}, None)]
     await asyncio.sleep(0)  # the channel_vacated check asks the state
     assert hooks.sent == [("member_removed", "ann"), ("channel_vacated", None)]
+
+
+async def test_a_full_presence_channel_still_admits_its_members() -> None:
+    occupancy, _, state, _, _ = _occupancy()
+    small = AppConfig(app_id="1", key="key", secret="secret", max_presence_members=2)
+    state.present = {"ann": {}}
+    assert await occupancy.has_room(small, "presence-x", PresenceMember("bob"))
+    state.present = {"ann": {}, "bob": {}}
+    assert not await occupancy.has_room(small, "presence-x", PresenceMember("cid"))
+    assert await occupancy.has_room(small, "presence-x", ANN)
