@@ -49,6 +49,8 @@ AGENT_ONLY_ERRORS = frozenset({
     "error.invalid_credentials", "error.wrong_password", "error.no_password", "error.already_assigned",
     "error.assignee_changed", "error.visitor_has_open_chat", "error.not_an_admin",
     "error.canned_reply_exists", "error.canned_reply_not_found",
+    # the widget offers its transcript button only with e-mail on and an address on the account
+    "error.mail_off", "error.no_email",
 })
 SCOPE_EXCLUDES: dict[str, frozenset[str]] = {"widget": AGENT_ONLY_ERRORS}
 

@@ -150,6 +150,7 @@ export class Widget {
     this.api.token = token;
     try {
       this.me = known.user || (await this.api.get('/api/auth/me')).user;
+      if (this.config.features.mail && this.me.email) import('./transcript.js').then((m) => m.offer(this, t, errorText));
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) return;
       throw error;
