@@ -84,6 +84,7 @@ async def build_state(settings: Settings) -> ChatState:
             await relay.start()  # rows left by a previous run (even one killed -9) go out now
         service.stats_feed.start()
         service.auto_closer.start()
+        service.router.start()  # the periodic drain of the queue (chatapp.routing)
         return ChatState(
             settings=settings,
             db=db,
@@ -108,6 +109,7 @@ async def build_state(settings: Settings) -> ChatState:
 
 
 async def close_state(chat: ChatState) -> None:
+    await chat.service.router.stop()
     await chat.service.auto_closer.stop()
     await chat.service.stats_feed.stop()
     await chat.relay.stop()

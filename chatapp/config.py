@@ -147,6 +147,8 @@ class Settings:
     # default); checked every retention_interval seconds (chatapp.retention).
     retention_days: float = 0.0
     retention_interval: float = 3600.0
+    # Automatic assignment of new chats (chatapp.routing) until an admin switches it in the panel.
+    auto_assign: bool = True
     # Seconds between two checks for missed messages by an open conversation whose socket is
     # up (a closed widget with a live socket does not check at all).
     live_poll_interval: float = 30.0
@@ -256,6 +258,7 @@ class Settings:
             retention_days=_float(env, "CHATAPP_RETENTION_DAYS", d.retention_days),
             retention_interval=_float(env, "CHATAPP_RETENTION_INTERVAL", d.retention_interval),
             live_poll_interval=_float(env, "CHATAPP_LIVE_POLL_INTERVAL", d.live_poll_interval),
+            auto_assign=_bool(env, "CHATAPP_AUTO_ASSIGN", d.auto_assign),
             smtp_url=env.get("CHATAPP_SMTP_URL", "").strip(),
             mail_from=env.get("CHATAPP_MAIL_FROM", "").strip(),
             mail_delay=_mail_delay(env, d.mail_delay),

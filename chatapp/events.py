@@ -36,6 +36,8 @@ CHAT_CREATED = "chat.created"
 CHAT_MESSAGE = "chat.message"
 STATS_UPDATED = "stats.updated"
 UNREAD_UPDATED = "unread.updated"
+AGENT_UPDATED = "agent.updated"
+ROUTING_UPDATED = "routing.updated"
 
 
 def message_payload(message: Message, base_url: str) -> dict[str, Any]:
@@ -89,6 +91,14 @@ class Events:
     async def room_updated(self, conn: Connection, room: Room) -> None:
         await self.outbox.add(conn, [room_channel(room.id)], ROOM_UPDATED, {"room": room.to_json()})
         await self.outbox.add(conn, [ADMIN_CHANNEL], ROOM_UPDATED, {"room": room.to_json(for_admin=True)})
+
+    async def agent_updated(self, conn: Connection, agent: dict[str, Any]) -> None:
+        """An agent's availability or capacity changed (chatapp.routing): the team's panels show it."""
+        await self.outbox.add(conn, [ADMIN_CHANNEL], AGENT_UPDATED, {"agent": agent})
+
+    async def routing_updated(self, conn: Connection, settings: dict[str, Any]) -> None:
+        """Automatic assignment was switched on or off."""
+        await self.outbox.add(conn, [ADMIN_CHANNEL], ROUTING_UPDATED, {"routing": settings})
 
     # ------------------------------------------------------------ hints: in memory
 

@@ -164,6 +164,22 @@ class PushNotifier:
         self.counters["skipped_online"] += len(targets) - len(offline)
         return offline
 
+    def assigned(self, room: Room, admin_id: int) -> None:
+        """A chat was given to this admin (by routing or another agent): tell them if offline."""
+        if self.settings.push_enabled:
+            self._spawn(self._assigned(room, admin_id))
+
+    async def _assigned(self, room: Room, admin_id: int) -> None:
+        try:
+            def payload(locale: str) -> dict[str, Any]:
+                name = room.user_name or self._text(locale, "push.visitor")
+                title = self._text(locale, "push.assigned", name=name)
+                return _for_panel(room, title, room.last_message_preview or room.subject, f"chat-{room.id}")
+
+            await self._send_to(await self._offline_admins([admin_id]), payload, urgent=room.priority == "urgent")
+        except Exception:
+            log.exception("push of an assignment in room %s failed", room.id)
+
     def system_message(self, room: Room, message: Message) -> None:
         """Support resolved or closed the chat: tell the visitor if their widget is not open."""
         if self.settings.push_enabled and message.system_code in VISITOR_NOTES:

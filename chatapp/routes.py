@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.routing import Route
 
-from chatapp.api import account, admin, auth, canned, chat, contacts, i18n, operations, realtime, webpush
+from chatapp.api import account, admin, auth, canned, chat, contacts, i18n, operations, realtime, routing, webpush
 from chatapp.api import mail as mail_api
 from chatapp.api.access import Auth, Handler, check_rule, guard
 
@@ -192,6 +192,23 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              auth="admin", response="LockoutList", tag="admin"),
     Endpoint("GET", "/api/admin/admins", admin.admins, "Support admins and who is online", auth="admin",
              response="AdminList", tag="admin"),
+    Endpoint("GET", "/api/admin/agents", routing.team,
+             "The team: each agent's availability, status (away with no panel open), active chats and capacity",
+             auth="admin", response="AgentList", tag="admin"),
+    Endpoint("PUT", "/api/admin/me/availability", routing.set_availability,
+             "Set my availability (online, away, busy); online with a panel open takes waiting chats",
+             auth="admin", body="SetAvailability", response="AgentEnvelope", tag="admin"),
+    Endpoint("PUT", "/api/admin/agents/{user_id}/capacity", routing.set_capacity,
+             "Set an agent's capacity: the active chats automatic assignment gives them at most",
+             auth="admin", body="SetCapacity", response="AgentEnvelope", errors=(404,), tag="admin"),
+    Endpoint("GET", "/api/admin/routing", routing.settings, "Whether automatic assignment is on, and my state",
+             auth="admin", response="RoutingEnvelope", tag="admin"),
+    Endpoint("PUT", "/api/admin/routing", routing.set_settings,
+             "Switch automatic assignment on or off (on: waiting chats are assigned at once)",
+             auth="admin", body="SetRouting", response="RoutingEnvelope", tag="admin"),
+    Endpoint("GET", "/api/admin/queue", routing.queue,
+             "Chats waiting for an agent, oldest first (the order automatic assignment takes them in)",
+             auth="admin", response="QueuePage", tag="admin"),
     Endpoint("GET", "/api/admin/canned-replies", canned.list_replies,
              "The team's canned replies and my personal ones, by code", auth="admin",
              query=(Param("q", {"type": "string", "maxLength": 200},

@@ -29,6 +29,7 @@ from chatapp.policy import ensure_admin, ensure_room_access, ensure_transition
 from chatapp.push import PushNotifier
 from chatapp.ratelimit import RateLimiter
 from chatapp.repository import ROOM_FILTERS
+from chatapp.routing import JOINED, Router
 from chatapp.stats_feed import StatsFeed
 from chatapp.uploads import UploadStore, valid_name
 
@@ -103,6 +104,9 @@ class ChatService:
         self.stats_feed = StatsFeed(db, events, enabled=settings.reverb_configured)
         self.auto_closer = AutoCloser(settings, db, events, self.stats_feed)
         self.catalogues = catalogues or Catalogues.configured(settings.locales_dir)
+        # Availability and automatic assignment (chatapp.routing): called after each room change.
+        self.router = Router(db, events, events.b, self.stats_feed, self.system_message, push=push,
+                             default_on=settings.auto_assign)
 
     # ------------------------------------------------------------------- rooms
 
@@ -122,6 +126,7 @@ class ChatService:
             if not created:
                 return room, False
             await self.events.chat_created(conn, room)
+            await self.router.after_change(conn, user, None, room)  # routing
         await self._publish_stats()
         return room, True
 
@@ -202,6 +207,8 @@ class ChatService:
                 await self.events.room_updated(conn, fresh)
             if role == "admin":
                 await self._queue_unread(conn, fresh.user_id, fresh.id)
+            if created_room or changes:
+                await self.router.after_change(conn, user, room, fresh)  # routing
         if role == "admin":
             if self.push:
                 self.push.admin_message(fresh, stored)
@@ -414,7 +421,7 @@ class ChatService:
             admin,
             room_id,
             "assign",
-            ("chat.assigned", {"agent": target.name}),
+            (JOINED, {"agent": target.name}),
             expected_assignee=expected_admin_id,
             status="assigned",
             assigned_admin_id=target.id,
@@ -492,6 +499,7 @@ class ChatService:
             if message is not None:
                 await self.events.message_sent(conn, fresh, message, created_room=False, socket_id=None)
             await self.events.room_updated(conn, fresh)
+            await self.router.after_change(conn, user, room, fresh)  # routing
         if message is not None and self.push:
             self.push.system_message(fresh, message)
         await self._publish_stats()
@@ -555,6 +563,7 @@ class ChatService:
             ensure_transition(room, "reply")
             if created_room:
                 await self.events.chat_created(conn, room)
+                await self.router.after_change(conn, user, None, room)  # routing
         stored = await self.uploads.save(source, filename)
         try:
             return await repo.insert_attachment(

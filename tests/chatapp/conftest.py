@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -42,6 +43,13 @@ POSTGRES = pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.slo
 @pytest.fixture(scope="session", params=["sqlite", POSTGRES])
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with throwaway_database(request.param, tmp_path_factory.mktemp("chat-db")) as url:
+        yield url
+
+
+@pytest.fixture
+def pg_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh PostgreSQL database of this test's own (several instances sharing it)."""
+    with throwaway_database("postgres", tmp_path) as url:
         yield url
 
 

@@ -70,6 +70,8 @@ class ChatappProcess(ChildServer):
                 "CHATAPP_PUSH_ALLOW_PRIVATE_ADDRESSES": "true",
                 "CHATAPP_PUSH_HOSTS": "127.0.0.1",
                 "CHATAPP_BROADCAST_RETRIES": "2",
+                # Suites that assign by hand keep new chats waiting; tests/chatapp/test_routing.py turns it on.
+                "CHATAPP_AUTO_ASSIGN": "false",
                 "PYTHONUNBUFFERED": "1",
             }
         )

@@ -103,6 +103,12 @@ FACTS: dict[tuple[str, str], Facts] = {
     ("GET", "/api/admin/status"): Facts(),
     ("GET", "/api/admin/lockouts"): Facts(),
     ("GET", "/api/admin/admins"): Facts(),
+    ("GET", "/api/admin/agents"): Facts(),
+    ("PUT", "/api/admin/me/availability"): Facts(json={"availability": "online"}),
+    ("PUT", "/api/admin/agents/{user_id}/capacity"): Facts(json={"capacity": 5}, ok=404),  # user A is no agent
+    ("GET", "/api/admin/routing"): Facts(),
+    ("PUT", "/api/admin/routing"): Facts(json={"auto_assign": False}),  # as the suite runs: chats wait
+    ("GET", "/api/admin/queue"): Facts(),
     ("GET", "/api/admin/canned-replies"): Facts(queries=("", "?q=matrix")),
     ("POST", "/api/admin/canned-replies"): Facts(
         json={"code": "matrix-{room_id}", "body": "Thanks!", "scope": "personal"}),

@@ -99,7 +99,7 @@ def test_lifecycle_resolve_reopen_close(admin: Api, new_guest: Callable[..., Api
 
     bodies = [m for m in admin.ok("GET", f"{base}/messages")["data"] if m["sender_role"] == "system"]
     assert [m["body"] for m in bodies] == [
-        "Assigned to Alice Admin",
+        "Alice Admin joined the chat",
         "Alice Admin resolved the chat",
         "Unassigned",
         "Alice Admin closed the chat",

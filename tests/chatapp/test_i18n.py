@@ -57,7 +57,7 @@ def test_system_messages_carry_their_code_and_parameters(admin: Api, new_guest: 
     system = [m for m in visitor.ok("GET", f"/api/chat/rooms/{room}/messages")["data"] if m["sender_role"] == "system"]
     name = admin.user["name"]
     assert [(m["system"], m["body"]) for m in system] == [
-        ({"code": "chat.assigned", "params": {"agent": name}}, f"Assigned to {name}"),
+        ({"code": "chat.joined", "params": {"agent": name}}, f"{name} joined the chat"),
         ({"code": "chat.resolved", "params": {"agent": name}}, f"{name} resolved the chat"),
         ({"code": "chat.closed", "params": {"name": "Émile"}}, "Émile closed the chat"),
     ]

@@ -291,12 +291,6 @@ async def test_kill9_during_traffic_keeps_every_acknowledged_message(stack: Stac
 # ----------------------------------------------------- two instances, one database
 
 
-@pytest.fixture
-def pg_url(tmp_path: Path) -> Iterator[str]:
-    with throwaway_database("postgres", tmp_path) as url:
-        yield url
-
-
 @pytest.mark.slow
 @pytest.mark.postgres
 async def test_two_instances_relay_one_outbox_exactly_once(pg_url: str, tmp_path: Path) -> None:
