@@ -10,6 +10,7 @@ import { Notifier } from './notify.js';
 import { Lockouts } from './lockouts.js';
 import { CannedManager, CannedStore } from './canned.js';
 import { LocaleMenu, useAgentLocale } from './locale.js';
+import { AvailabilityMenu, QueueView, TeamPanel, TeamStore } from './desk.js';
 import { has, t } from '../shared/i18n.js';
 
 function roomIdFromPath() {
@@ -57,8 +58,12 @@ class Panel {
     this.showConnection(this.realtime ? this.realtime.status : 'disabled');
     this.inbox = new Inbox({ api: this.api, me, go: (id) => this.go(id) });
     this.inbox.onTotals = () => this.updateTitle();
+    this.team = new TeamStore(this.api);
+    this.availability = new AvailabilityMenu({ api: this.api, store: this.team, me, select: document.getElementById('availability-select') });
+    new TeamPanel({ api: this.api, store: this.team, me, button: document.getElementById('agents'), panel: document.getElementById('team-panel') });
+    this.queue = new QueueView({ api: this.api, root: document.getElementById('queue'), go: (id) => this.go(id) });
     this.room = new RoomPane({
-      api: this.api, realtime: this.realtime, me, config: this.config, canned: this.canned,
+      api: this.api, realtime: this.realtime, me, config: this.config, canned: this.canned, team: this.team,
       onRead: (id) => this.inbox.markRead(id),
       onBack: () => this.go(null),
       onRoom: (room) => { this.roomName = customer(room); this.inbox.upsert(room); this.updateTitle(); },
@@ -73,7 +78,7 @@ class Panel {
     keepFresh(() => this.inbox.scheduleRefresh());
     window.addEventListener('popstate', () => this.route());
     if (this.feed) await this.feed.sync(); // before the list loads, so a loss in between is noticed
-    await this.inbox.start();
+    await Promise.all([this.inbox.start(), this.team.load().catch(() => {}), this.queue.load()]);
     new Lockouts({ api: this.api }).start().catch((error) => console.warn('lockouts unavailable:', error.message));
     await this.route();
   }
@@ -108,16 +113,22 @@ class Panel {
     this.realtime.private('admin.chat')
       .listen('.chat.created', once(({ room }) => this.chatCreated(room)))
       .listen('.chat.message', once(({ room, message }) => this.chatMessage(room, message)))
-      .listen('.room.updated', once(({ room }) => this.inbox.upsert(room)))
+      .listen('.room.updated', once(({ room }) => this.roomUpdated(room)))
       .listen('.room.removed', once(({ room_id: id }) => this.roomRemoved(id)))
+      .listen('.agent.updated', once(() => this.team.changed()))
+      .listen('.routing.updated', once(() => { this.team.changed(); this.queue.changed(); }))
       .listen('.stats.updated', ({ stats, mine_by_admin: mine }) => this.inbox.showStats(stats, mine));
-    const agents = document.getElementById('agents');
-    const members = new Map();
-    const show = () => { agents.textContent = t('panel.agentsOnline', { count: members.size }); };
+    // Who of support has a panel open: the server counts it in each agent's status.
     this.realtime.join('admins')
-      .here((list) => { members.clear(); list.forEach((m) => members.set(m.id, m)); show(); })
-      .joining((m) => { members.set(m.id, m); show(); })
-      .leaving((m) => { members.delete(m.id); show(); });
+      .here(() => { this.team.load().then(() => this.availability.arrived()).catch(() => {}); })
+      .joining(() => this.team.changed())
+      .leaving(() => this.team.changed());
+  }
+
+  roomUpdated(room) {
+    this.inbox.upsert(room);
+    this.queue.changed();
+    this.team.changed();
   }
 
   viewing(roomId) {
@@ -126,6 +137,7 @@ class Panel {
 
   chatCreated(room) {
     this.inbox.upsert(room);
+    this.queue.changed();
     this.recentlyCreated.add(room.id);
     setTimeout(() => this.recentlyCreated.delete(room.id), 5000);
     this.notifier.announce({
@@ -137,6 +149,7 @@ class Panel {
 
   chatMessage(room, message) {
     this.inbox.upsert(room);
+    if (message.system && message.system.code === 'chat.joined') this.joined(room);
     if (message.sender_role !== 'user') return;
     if (this.recentlyCreated.delete(room.id)) return; // announced as a new chat a moment ago
     const viewing = this.viewing(room.id);
@@ -147,6 +160,18 @@ class Panel {
     }
     const title = room.priority === 'urgent' ? t('panel.urgentTitle', { name: customer(room) }) : customer(room);
     this.notifier.announce({ title, body: text, roomId: room.id, urgent: room.priority === 'urgent' });
+  }
+
+  /** Someone joined a chat (routing or another agent gave it): when it is me, a toast and a sound. */
+  joined(room) {
+    this.queue.changed();
+    this.team.changed();
+    if (!room.assigned_admin || room.assigned_admin.id !== this.me.id || this.viewing(room.id)) return;
+    this.notifier.announce({
+      title: t('desk.assignedToYou', { name: customer(room) }),
+      body: room.last_message_preview || room.subject || t('panel.waitingFirst'),
+      roomId: room.id, urgent: room.priority === 'urgent',
+    });
   }
 
   /** A chat erased with its contact, or deleted by retention: it leaves the list and the screen. */

@@ -9,6 +9,7 @@ import { CannedPicker } from './canned.js';
 import { AgentStore, MentionPicker, NoteSwitch, decorateNote, mentionedIds, watchNotes } from './notes.js';
 import { newKey } from '../shared/api.js';
 import { ContactActions } from './contact.js';
+import { agentLabel } from './desk.js';
 
 const ROUTES = {
   room: (id) => `/api/admin/chat/rooms/${id}`,
@@ -45,8 +46,9 @@ function customerName(room) {
 export class RoomPane {
   /** onRead(roomId) after messages were marked read; onBack() returns to the list (narrow screens). */
   /** onErased(userId): the contact of the conversation on screen was erased from here. */
-  constructor({ api, realtime, me, config, canned, onRead, onBack, onRoom, onErased }) {
+  constructor({ api, realtime, me, config, canned, team, onRead, onBack, onRoom, onErased }) {
     this.api = api;
+    this.team = team; // the agents with availability and load, for the reassign picker (desk.js)
     this.canned = canned;
     this.realtime = realtime;
     this.me = me;
@@ -73,6 +75,14 @@ export class RoomPane {
       this.buttons[action.name] = button;
       actions.append(button);
     }
+    // Reassign: every other agent with their status and load; the chosen one gets the chat.
+    this.reassign = el('select', {
+      class: 'reassign', 'aria-label': t('desk.reassign'),
+      onchange: () => this.reassignTo(Number(this.reassign.value)),
+      onblur: () => this.room && this.showReassign(this.room),
+    });
+    actions.append(this.reassign);
+    if (this.team) this.team.subscribe(() => this.room && document.activeElement !== this.reassign && this.showReassign(this.room));
     this.detailsToggle = el('button', {
       type: 'button', class: 'details-toggle', 'aria-expanded': 'false', 'aria-controls': 'room-details', text: t('room.detailsToggle'),
       onclick: () => {
@@ -241,6 +251,7 @@ export class RoomPane {
     if (room.assigned_admin) who = room.assigned_admin.id === this.me.id ? t('room.assignedToYou') : t('room.assignedTo', { name: room.assigned_admin.name });
     this.sub.textContent = `#${room.id} · ${t(`status.${room.status}`)} · ${t(`priority.${room.priority}`)} · ${who}`;
     for (const action of ACTIONS) this.buttons[action.name].hidden = !action.when(room, this.me);
+    this.showReassign(room);
     this.contact.show(room);
     const urgent = room.priority === 'urgent';
     this.buttons.priority.setAttribute('aria-pressed', String(urgent));
@@ -282,26 +293,51 @@ export class RoomPane {
     return undefined;
   }
 
-  async act(name) {
+  showReassign(room) {
+    const agents = this.team ? this.team.agents : [];
+    const current = room.assigned_admin ? room.assigned_admin.id : null;
+    const others = agents.filter((agent) => agent.id !== current);
+    this.reassign.hidden = !['open', 'assigned'].includes(room.status) || !others.length;
+    this.reassign.replaceChildren(
+      el('option', { value: '', text: t('desk.reassignTo') }),
+      ...others.map((agent) => el('option', { value: String(agent.id), dataset: { status: agent.status }, text: agentLabel(agent) })),
+    );
+    this.reassign.value = '';
+  }
+
+  /** Give the chat to another agent, if its assignee is still the one shown (else who has it now). */
+  async reassignTo(agentId) {
+    if (!agentId) return;
+    await this.act('assign', { admin_id: agentId }, this.reassign);
+    if (this.team) this.team.changed();
+  }
+
+  /** One state action; ``extra`` joins its body (the reassign picker names the assignee). */
+  async act(name, extra = null, control = this.buttons[name]) {
     if (!this.room) return;
     const id = this.room.id;
-    const button = this.buttons[name];
+    const button = control;
     button.disabled = true;
     this.actionError.textContent = '';
     try {
-      const doc = await this.api.post(`/api/admin/chat/rooms/${id}/${name}`, this.actionBody(name));
+      const body = extra ? { ...this.actionBody(name), ...extra } : this.actionBody(name);
+      const doc = await this.api.post(`/api/admin/chat/rooms/${id}/${name}`, body);
       if (this.conversation && this.conversation.room && this.conversation.room.id === id) this.conversation.onRoom(doc.room);
     } catch (error) {
-      if (error.code === 'already_assigned') {
-        // Another agent took the chat first: say who, and show the chat as it is now.
-        const winner = error.doc.assigned_to;
-        this.actionError.textContent = winner ? t('error.already_assigned', { name: winner.name }) : t('error.assignee_changed');
-        if (this.conversation) this.conversation.resync();
-      } else {
-        this.actionError.textContent = errorText(error);
-      }
+      this.failed(error);
     } finally {
       button.disabled = false;
+    }
+  }
+
+  /** An action was refused: say why; when another agent took the chat first, who, and show it as it is now. */
+  failed(error) {
+    if (error.code === 'already_assigned') {
+      const winner = error.doc.assigned_to;
+      this.actionError.textContent = winner ? t('error.already_assigned', { name: winner.name }) : t('error.assignee_changed');
+      if (this.conversation) this.conversation.resync();
+    } else {
+      this.actionError.textContent = errorText(error);
     }
   }
 }
