@@ -163,7 +163,7 @@ class Settings:
     # A mail the SMTP server keeps refusing for now (4xx, unreachable) is given up at this age.
     mail_max_age: float = 2 * 86400.0
     mail_transcript_on_close: bool = False  # mail the visitor the transcript when the chat is closed
-    # The page the visitor's mails link back to ({room_id} is filled); empty: public_url + "/?chat={room_id}".
+    # The page the visitor's mails link back to ({room_id} is filled); empty: public_url + "/?chat=open".
     mail_chat_url: str = ""
     # The shared secret of POST /api/mail/inbound (header X-Inbound-Secret or ?secret=); empty: off.
     inbound_mail_secret: str = ""

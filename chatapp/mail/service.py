@@ -131,7 +131,7 @@ class Mailer:
         return f"<chat-{room_id}@{self.sender.domain}>"
 
     def chat_link(self, room_id: int) -> str:
-        template = self.settings.mail_chat_url or (self.settings.public_url + "/?chat={room_id}")
+        template = self.settings.mail_chat_url or (self.settings.public_url + "/?chat=open")
         return template.replace("{room_id}", str(room_id))
 
     def panel_link(self, room_id: int) -> str:

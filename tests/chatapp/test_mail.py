@@ -21,7 +21,7 @@ from chatapp.mail.config import parse_smtp_url
 from chatapp.mail.inbound import html_to_text, parse_inbound, strip_quoted
 from tests.chatapp.procs import Api, ChatappProcess, admin_api, chatapp_reverb, chatapp_stack, throwaway_database
 from tests.helpers.procs import TIME_FACTOR
-from tests.helpers.smtp import SmtpSink
+from tests.helpers.smtp import SmtpSink, running_smtp
 
 PASSWORD = "mail-admin-password"
 SECRET = "inbound-secret-for-the-tests-0123"
@@ -46,11 +46,8 @@ def mail_env(smtp: SmtpSink, **extra: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    try:
+    with running_smtp() as sink:
         yield sink
-    finally:
-        sink.close()
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +161,7 @@ def test_a_burst_of_replies_unread_is_one_mail_in_the_visitors_language(
     assert str(mail["Reply-To"]).startswith(f"reply+{room_id}.")
     assert mail["Message-ID"] and str(mail["Auto-Submitted"]) == "auto-generated"
     text, html = parts(mail)
-    link = f"https://chat.example.test/?chat={room_id}"
+    link = "https://chat.example.test/?chat=open"
     intro = CATALOGUES.text(locale, "mail.reply.intro", {"name": "Petro"})
     for part in (text, html):
         assert all(body in part for body in bodies), part

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -77,3 +79,13 @@ class SmtpSink:
 
     def close(self) -> None:
         self.stop()
+
+
+@contextmanager
+def running_smtp() -> Iterator[SmtpSink]:
+    """An :class:`SmtpSink` until the block ends."""
+    sink = SmtpSink()
+    try:
+        yield sink
+    finally:
+        sink.close()
