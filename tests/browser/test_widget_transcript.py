@@ -6,22 +6,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, expect
 
 from tests.browser.conftest import Pages, Stack, running_stack, visitor_page
 from tests.chatapp.procs import Api
-from tests.helpers.smtp import SmtpSink
+from tests.helpers.smtp import SmtpSink, running_smtp
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def smtp() -> Iterator[SmtpSink]:
-    sink = SmtpSink()
-    try:
+    with running_smtp() as sink:
         yield sink
-    finally:
-        sink.close()
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +54,22 @@ def test_no_button_without_an_address(pages: Pages, stack: Stack) -> None:
     page.locator("chatapp-widget .launcher").click()
     expect(page.locator("chatapp-widget .msg .body")).to_have_text(["hello"])
     expect(page.get_by_role("button", name="E-mail me the transcript")).to_be_hidden()
+
+
+def test_the_panel_says_when_mail_is_off(pages: Pages, browser: Browser,
+                                         tmp_path_factory: pytest.TempPathFactory) -> None:
+    page = pages.admin()
+    expect(page.locator("#connection")).to_be_visible()
+    expect(page.locator("#mail-off")).to_have_count(0)  # on here
+    off = running_stack(tmp_path_factory, {})
+    stack_off = next(off)
+    other = Pages(browser, stack_off)
+    try:
+        panel = other.admin()
+        expect(panel.locator("#mail-off")).to_have_text("E-mail off")
+        assert "CHATAPP_SMTP_URL" in (panel.locator("#mail-off").get_attribute("title") or "")
+        assert stack_off.admin.ok("GET", "/api/admin/status")["mail"]["enabled"] is False
+    finally:
+        other.close()
+        off.close()
+    assert not other.errors, other.errors

@@ -11,6 +11,7 @@ import { Lockouts } from './lockouts.js';
 import { CannedManager, CannedStore } from './canned.js';
 import { LocaleMenu, useAgentLocale } from './locale.js';
 import { AvailabilityMenu, QueueView, TeamPanel, TeamStore } from './desk.js';
+import { mailOffNotice } from './mail.js';
 import { has, t } from '../shared/i18n.js';
 
 function roomIdFromPath() {
@@ -47,6 +48,7 @@ class Panel {
     this.canned = new CannedStore(this.api);
     new CannedManager({ store: this.canned, button: document.getElementById('canned-button') }).start();
     this.config = await this.api.get('/api/config');
+    if (!this.config.features.mail) mailOffNotice(document.getElementById('connection'));
     this.chime = new Chime('chatapp.admin.muted');
     this.setupSound();
     try {
