@@ -357,11 +357,9 @@ class ContactData:
         message_docs = []
         for row in messages:
             doc = _iso_fields(row)
-            raw = doc.pop("system_params")
-            doc["system"] = (
-                {"code": doc.pop("system_code"), "params": orjson.loads(raw) if isinstance(raw, str) else raw or {}}
-                if row["system_code"] else doc.pop("system_code")
-            )
+            code, raw = doc.pop("system_code"), doc.pop("system_params")
+            params = orjson.loads(raw) if isinstance(raw, str) else raw or {}
+            doc["system"] = {"code": code, "params": params} if code else None  # as the API's messages carry it
             message_docs.append(doc)
         document = {
             "format": "chatapp.contact-export/1",

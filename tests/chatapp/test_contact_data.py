@@ -160,8 +160,11 @@ def test_export_holds_the_contact_and_their_files_but_no_private_notes(
     chat: ChatappProcess, admin: Api, push_receiver: PushReceiver
 ) -> None:
     contact = make_contact(chat.base_url, admin, push_receiver)
+    admin.ok("POST", f"/api/admin/chat/rooms/{contact.room_id}/resolve")
     archive = export_zip(admin, contact.api.id)
     doc = orjson.loads(archive.read("contact.json"))
+    [system] = [m for m in doc["messages"] if m["sender_role"] == "system"]
+    assert system["system"] == {"code": "chat.resolved", "params": {"agent": admin.user["name"]}}
     assert doc["user"]["id"] == contact.api.id and doc["user"]["name"] == f"Visitor {contact.word}"
     assert [r["id"] for r in doc["rooms"]] == [contact.room_id]
     bodies = [m["body"] for m in doc["messages"]]
