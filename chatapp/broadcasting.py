@@ -24,6 +24,7 @@ import httpx
 import orjson
 
 from chatapp.config import Settings
+from chatapp.reverb_http import Response, ReverbHTTP
 from pyreverb.signing import signed_query, signin_auth, subscription_auth
 
 __all__ = [
@@ -43,6 +44,7 @@ MAX_BATCH = 10
 MAX_BATCH_BYTES = 90_000
 MAX_EVENT_BYTES = 10_000  # Pusher's (and pyreverb's default) limit on one event's data
 TERMINATE_DEADLINE = 30.0  # seconds a connection-ending call keeps retrying
+_JSON = {"Content-Type": "application/json"}
 
 
 @dataclass
@@ -125,7 +127,8 @@ class Broadcaster:
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
-        self._client: httpx.AsyncClient | None = None
+        self._client: ReverbHTTP | None = None
+        self._base_path = httpx.URL(settings.reverb_base_url).path.rstrip("/")  # signed with each request
         self._worker: asyncio.Task[None] | None = None
         self._terminations: set[asyncio.Task[None]] = set()
         # presence_user_ids(..., max_age=...): channel -> (monotonic time asked, answer), and the
@@ -139,9 +142,7 @@ class Broadcaster:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        self._client = httpx.AsyncClient(
-            base_url=self.settings.reverb_base_url, timeout=self.settings.broadcast_timeout
-        )
+        self._client = ReverbHTTP(self.settings.reverb_base_url, self.settings.broadcast_timeout)
         self._worker = asyncio.create_task(self._run(), name="chatapp-broadcaster")
 
     async def stop(self, drain_timeout: float = 5.0) -> None:
@@ -254,7 +255,7 @@ class Broadcaster:
         try:
             response = await self._request("POST", f"/apps/{self.settings.reverb_app_id}/batch_events",
                                            batch_body(batch))
-        except Exception as exc:  # noqa: BLE001 - httpx, or httpcore tripping over a reset socket
+        except Exception as exc:  # noqa: BLE001 - any transport failure is worth a retry
             raise DeliveryError(f"{type(exc).__name__}: {exc}", permanent=False) from None
         if response.status_code >= 300:
             # 4xx: our request is wrong and the same bytes will be refused again; a 5xx may pass later.
@@ -287,11 +288,11 @@ class Broadcaster:
 
     async def _request(
         self, method: str, path: str, body: bytes = b"", params: dict[str, str] | None = None
-    ) -> httpx.Response:
+    ) -> Response:
         assert self._client is not None, "Broadcaster.start() was not called"
-        full_path = httpx.URL(self.settings.reverb_base_url).path.rstrip("/") + unquote(path)
+        full_path = self._base_path + unquote(path)
         query = signed_query(self.settings.reverb_key, self.settings.reverb_secret, method, full_path, body, params)
-        headers = {"Content-Type": "application/json"} if body else {}
+        headers = _JSON if body else None
         return await self._client.request(method, path, params=query, content=body or None, headers=headers)
 
     async def _query(self, path: str) -> dict[str, Any] | None:
