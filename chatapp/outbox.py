@@ -74,6 +74,11 @@ FIRST_RETRY = 0.5
 LAST_RETRY = 15.0
 AFTER_DATABASE_ERROR = 1.0
 _LOCK_ID = 7_244_102  # the relay's advisory lock (chatapp.schema uses 7_244_101)
+# The head of the queue, with the last feed number of each row's channel (NULL off the feeds).
+_HEAD = (
+    "SELECT o.id, o.channel, o.name, o.data, o.socket_id, o.created_at, o.attempts, o.next_attempt_at, "
+    "s.last_seq FROM outbox o LEFT JOIN outbox_sequences s ON s.channel = o.channel ORDER BY o.id LIMIT ?"
+)
 
 
 @dataclass
@@ -188,6 +193,7 @@ class Relay:
             path = sqlite_path(db.url)
             self._leadership = _Alone() if path == ":memory:" else _FileLock(path + ".relay.lock")
         self._own_db = False
+        self._seqs: dict[str, int] = {}  # during a pass: each feed's last number, as stored
         self.delivered = 0
         self.expired = 0
         self.rejected = 0
@@ -242,8 +248,11 @@ class Relay:
 
     async def relay_once(self) -> tuple[float, bool]:
         """Deliver what is due; (seconds until the next pass is useful, whether that is a back-off)."""
+        self._seqs = {}  # feed numbers are read afresh by every pass
         if self._leadership is None:  # PostgreSQL
             async with self.db.transaction() as conn:
+                # The lock first, in a statement of its own: the head must be read after it is
+                # held, never from a snapshot older than the last sender's commit.
                 if not await conn.fetch_val("SELECT pg_try_advisory_xact_lock(?)", _LOCK_ID):
                     return self.poll_interval, False  # another instance is relaying
                 return await self._pass(conn)
@@ -261,16 +270,13 @@ class Relay:
             yield conn
 
     async def _pass(self, conn: Connection) -> tuple[float, bool]:
-        rows = [
-            OutboxRow.of(r)
-            for r in await conn.fetch_all(
-                "SELECT id, channel, name, data, socket_id, created_at, attempts, next_attempt_at "
-                "FROM outbox ORDER BY id LIMIT ?",
-                HEAD,
-            )
-        ]
+        found = await conn.fetch_all(_HEAD, HEAD)
+        rows = [OutboxRow.of(r) for r in found]
         if not rows:
             return self.poll_interval, False
+        for r in found:  # each feed's last number, read with the head
+            if r["channel"] in FEED_CHANNELS:
+                self._seqs.setdefault(r["channel"], int(r["last_seq"] or 0))
         now = utcnow()
         stale = [r for r in rows if now - r.created_at > self.max_age]
         if stale:
@@ -338,7 +344,11 @@ class Relay:
         log.warning("outbox dropped %d events (%s): %s", len(rows), why, names)
 
     async def _next_seqs(self, conn: Connection, rows: list[OutboxRow]) -> dict[int, int]:
-        """The feed numbers ``rows`` get when they leave the outbox (stored by :meth:`_finish`)."""
+        """The feed numbers ``rows`` get when they leave the outbox (stored by :meth:`_finish`).
+
+        Only this pass stores them (it is the one relay: lock or flock), so a number read at the
+        start of the pass, or stored by it since, is still the last one.
+        """
         seqs: dict[int, int] = {}
         last: dict[str, int] = {}
         for row in rows:
@@ -346,8 +356,10 @@ class Relay:
             if channel not in FEED_CHANNELS:
                 continue
             if channel not in last:
-                stored = await conn.fetch_val("SELECT last_seq FROM outbox_sequences WHERE channel = ?", channel)
-                last[channel] = int(stored or 0)
+                if channel not in self._seqs:
+                    stored = await conn.fetch_val("SELECT last_seq FROM outbox_sequences WHERE channel = ?", channel)
+                    self._seqs[channel] = int(stored or 0)
+                last[channel] = self._seqs[channel]
             last[channel] += 1
             seqs[row.id] = last[channel]
         return seqs
@@ -358,13 +370,28 @@ class Relay:
         for row in rows:
             if row.id in seqs:
                 newest[row.event.channel] = seqs[row.id]
+        ids = [r.id for r in rows]
+        delete = f"DELETE FROM outbox WHERE id IN ({placeholders(ids)})"
         async with self._step(conn) as tx:
-            for channel, seq in newest.items():
-                changed = await tx.execute("UPDATE outbox_sequences SET last_seq = ? WHERE channel = ?", seq, channel)
+            if tx.dialect == "postgres" and len(newest) == 1:  # the usual case, in one round trip
+                [(channel, seq)] = newest.items()
+                changed = await tx.execute(
+                    f"WITH gone AS ({delete}) UPDATE outbox_sequences SET last_seq = ? WHERE channel = ?",
+                    *ids, seq, channel,
+                )
                 if not changed:
                     await tx.execute("INSERT INTO outbox_sequences (channel, last_seq) VALUES (?, ?)", channel, seq)
-            ids = [r.id for r in rows]
-            await tx.execute(f"DELETE FROM outbox WHERE id IN ({placeholders(ids)})", *ids)
+            else:
+                for channel, seq in newest.items():
+                    changed = await tx.execute(
+                        "UPDATE outbox_sequences SET last_seq = ? WHERE channel = ?", seq, channel
+                    )
+                    if not changed:
+                        await tx.execute(
+                            "INSERT INTO outbox_sequences (channel, last_seq) VALUES (?, ?)", channel, seq
+                        )
+                await tx.execute(delete, *ids)
+        self._seqs.update(newest)
 
 
 def _numbered(row: OutboxRow, seq: int | None) -> Event:
