@@ -3,7 +3,7 @@
 An agent **counts** for routing while their chosen availability is ``online`` *and* one of
 their panels is on ``presence-admins`` (asked from pyreverb, cached for a second): closing
 the last panel reads as away, opening one brings them back. When pyreverb cannot say who is
-there, nobody counts and chats wait.
+there (or not within half a second), nobody counts and chats wait for a later drain.
 
 **Automatic assignment** (the ``auto_assign`` setting, on unless ``CHATAPP_AUTO_ASSIGN`` or
 an admin switched it off) gives each waiting chat, oldest first, to the counting agent with
@@ -59,6 +59,7 @@ JOINED = "chat.joined"
 AUTO_ASSIGN = "auto_assign"
 _LOCK_ID = 7_244_102  # any constant; identifies "routing" among PostgreSQL advisory locks
 PRESENCE_MAX_AGE = 1.0  # seconds an answer about presence-admins is reused
+PRESENCE_WAIT = 0.5  # seconds a change waits for pyreverb's answer inside its transaction
 DRAIN_INTERVAL = 5.0  # seconds between two periodic drains of one instance
 DRAIN_BATCH = 100  # chats one drain assigns at most
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
@@ -161,10 +162,21 @@ class Router(BackgroundLoop):
     # --------------------------------------------------------------- presence
 
     async def present(self, fresh: bool = False) -> set[str] | None:
-        """Ids (as text) of the admins with a panel open; None when pyreverb cannot say."""
+        """Ids (as text) of the admins with a panel open; None when pyreverb cannot say.
+
+        ``fresh`` asks pyreverb now (callers do it before their transaction); otherwise an answer
+        up to a second old will do, and a slow pyreverb is given at most ``PRESENCE_WAIT``
+        seconds, since the caller may be holding a transaction open (the periodic drain catches up).
+        """
         if fresh:
             return await self.broadcaster.presence_user_ids(ADMIN_PRESENCE)
-        return await self.broadcaster.presence_user_ids(ADMIN_PRESENCE, max_age=PRESENCE_MAX_AGE)
+        try:
+            return await asyncio.wait_for(
+                self.broadcaster.presence_user_ids(ADMIN_PRESENCE, max_age=PRESENCE_MAX_AGE), PRESENCE_WAIT
+            )
+        except TimeoutError:
+            log.warning("routing: pyreverb did not say who is on %s in time; chats wait", ADMIN_PRESENCE)
+            return None
 
     # ---------------------------------------------------------------- reading
 
