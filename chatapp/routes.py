@@ -40,10 +40,10 @@ class Endpoint:
     handler: Handler
     summary: str
     auth: Auth = field(kw_only=True)  # required: none | any | visitor | admin
-    body: str | None = None  # a schema name in chatapp.openapi.REQUEST_BODIES
+    body: str | None = None  # the name of a request shape (a chatapp.shapes.Body), decoded by the handler
     query: tuple[Param, ...] = ()
     ok: int = 200
-    response: str | None = None  # a schema name in chatapp.openapi.SCHEMAS
+    response: str | None = None  # the name of a response shape in chatapp.shapes, or "File" (raw bytes)
     errors: tuple[int, ...] = ()
     tag: str = "chat"
     extra: dict[str, Any] = field(default_factory=dict)
@@ -91,7 +91,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "or the form field email or body-mime), authenticated by CHATAPP_INBOUND_MAIL_SECRET in the "
              "X-Inbound-Secret header or ?secret=; posted as the visitor's message in the conversation its "
              "reply+<token> address or In-Reply-To names, quoted history removed", auth="none", ok=201,
-             response=None, errors=(401, 404, 409, 413, 422, 429), extra={"also": 200}, tag="service"),
+             response="InboundMailResult", errors=(401, 404, 409, 413, 422, 429), extra={"also": 200}, tag="service"),
     # --------------------------------------------------------------------- auth
     Endpoint("POST", "/api/auth/register", auth.register,
              "Create an account (its e-mail unverified; an address in use answers the same)", auth="none",
@@ -137,14 +137,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              auth="visitor", response="RoomEnvelope", errors=STATE_ERRORS),
     Endpoint("POST", "/api/chat/rooms/{room_id}/transcript", mail_api.transcript,
              "E-mail me this conversation's transcript (to my account's address; 409 mail_off when e-mail is "
-             "not set up)", auth="visitor", ok=202, response=None, errors=(404, 409, 429)),
+             "not set up)", auth="visitor", ok=202, response="TranscriptQueued", errors=(404, 409, 429)),
     Endpoint("GET", "/api/chat/unread", chat.unread, "My unread message count", auth="visitor",
              response="UnreadCount"),
     Endpoint("POST", "/api/chat/upload", chat.upload, "Upload a file (checked by content); returns its URL",
              auth="any", body="Upload", ok=201, response="UploadResult", errors=(404, 409, 411, 413, 415, 429)),
     Endpoint("DELETE", "/api/chat/me", contacts.erase_me,
              "Delete my data: my account, conversations, files and subscriptions; signs me out everywhere",
-             auth="visitor", response=None),
+             auth="visitor", response="Erased"),
     Endpoint("GET", "/api/chat/files/{name}", chat.download, "Download an attachment (room participants only)",
              auth="any", response="File", errors=(404,)),
     # -------------------------------------------------------------------- admin
@@ -227,17 +227,17 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/api/admin/contacts/{user_id}/export", contacts.export_contact,
              "Export a contact's data as a zip: contact.json (account, rooms, messages without private notes, "
              "push endpoints, sessions) and every attachment; recorded in the audit log", auth="admin",
-             response=None, errors=(404, 409), tag="admin"),
+             response="File", errors=(404, 409), tag="admin"),
     Endpoint("DELETE", "/api/admin/contacts/{user_id}", contacts.erase_contact,
              "Erase a contact: account, rooms, messages, files, push subscriptions, sessions, pending events and "
              "search entries; recorded in the audit log (support admin accounts: 409)", auth="admin",
-             response=None, errors=(404, 409), tag="admin"),
+             response="Erased", errors=(404, 409), tag="admin"),
     Endpoint("GET", "/api/admin/audit", contacts.audit_log, "The audit log, newest first (keyset pages)",
              auth="admin",
              query=(Param("before", {"type": "integer", "minimum": 1},
                           "the previous page's meta.next_before: entries older than it"),
                     Param("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50})),
-             response=None, errors=(422,), tag="admin"),
+             response="AuditPage", errors=(422,), tag="admin"),
     # ----------------------------------------------------------------- realtime
     Endpoint("POST", "/broadcasting/auth", realtime.broadcasting_auth,
              "Sign a private/presence channel subscription (Laravel Echo's endpoint)", auth="any", body="ChannelAuth",

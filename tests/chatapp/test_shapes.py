@@ -108,7 +108,8 @@ def test_the_routes_name_shapes_and_the_description_is_generated_from_them() -> 
     for endpoint in ENDPOINTS:
         if endpoint.body:
             assert issubclass(shape_named(endpoint.body), shapes.Body), endpoint.path
-        if endpoint.response and endpoint.response != "File":
+        assert endpoint.response, f"{endpoint.method} {endpoint.path} says what it answers"
+        if endpoint.response != "File":
             shape_named(endpoint.response)
     doc = build_openapi()
     schemas = doc["components"]["schemas"]
@@ -210,8 +211,20 @@ def test_real_responses_fit_their_shapes(chat: ChatappProcess, admin: Api,
     d.call(visitor, "POST", "/api/chat/rooms/{room_id}/close", f"/api/chat/rooms/{rid}/close")
     d.call(member, "POST", "/api/auth/logout")
 
+    d.call(admin, "GET", "/api/admin/agents")
+    d.call(admin, "GET", "/api/admin/routing")
+    d.call(admin, "GET", "/api/admin/queue")
+    leaving = new_guest("Leaving")
+    leaving.send("please forget me")
+    d.call(leaving, "DELETE", "/api/chat/me")
+    erased = new_guest("Erased")
+    erased.send("erase me")
+    d.call(admin, "DELETE", "/api/admin/contacts/{user_id}", f"/api/admin/contacts/{erased.user['id']}")
+    assert d.call(admin, "GET", "/api/admin/audit", params={"limit": 5})["data"], "the erase is in the audit log"
+
     refused = visitor.post("/api/chat/messages", {"body": 42})
     assert refused.status_code == 422
     d.fits("Error", refused.json())
     assert {"TokenResponse", "SentEnvelope", "AdminSentEnvelope", "NoteEnvelope", "MessagePage", "AdminRoomDetail",
-            "AdminRoomPage", "RoomPage", "ReadReceipt", "OperatorStatus", "Catalogue", "ClientConfig"} <= d.checked
+            "AdminRoomPage", "RoomPage", "ReadReceipt", "OperatorStatus", "Catalogue", "ClientConfig", "AgentList",
+            "RoutingEnvelope", "QueuePage", "Erased", "AuditPage"} <= d.checked
