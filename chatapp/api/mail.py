@@ -52,7 +52,7 @@ async def transcript(request: Request) -> Response:
 async def _raw_message(request: Request) -> bytes:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        async with request.form(max_files=4, max_fields=100) as form:
+        async with request.form(max_files=4, max_fields=100, max_part_size=MAX_INBOUND_BYTES) as form:
             for name in FORM_FIELDS:
                 value = form.get(name)
                 if isinstance(value, str):

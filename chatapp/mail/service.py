@@ -47,6 +47,8 @@ FIRST_RETRY = 1.0
 LAST_RETRY = 600.0
 TRANSCRIPT_LIMIT = 2000  # messages in one transcript
 CLOSED_WINDOW = timedelta(hours=1)  # rooms closed this recently get their closing transcript
+# Unread messages older than this are not mailed any more (nor, when e-mail is switched on, the backlog).
+NOTIFY_WINDOW = timedelta(days=1)
 VISITOR_KINDS = ("reply", "transcript")  # mails to the visitor, whose replies come back into the chat
 # The unread messages of one side in a burst: room, sender role, after id, up to id.
 _BURST = ("m.room_id = ? AND m.sender_role = ? AND m.kind = 'message' AND m.read_at IS NULL AND m.id > ? "
@@ -260,32 +262,36 @@ class MailScheduler(BackgroundLoop):
                 f"UPDATE mail_rooms SET {column} = ? WHERE room_id = ? AND {column} = ?", new, room_id, old)
         return changed == 1
 
-    async def _burst_end(self, room_id: int, role: str, upto: int, cutoff: datetime) -> int | None:
-        """The id of the newest unread message ``role`` wrote after ``upto``, when it is older than ``cutoff``."""
-        last = await self.mailer.db.fetch_one(
-            "SELECT MAX(m.id) AS last_id, MAX(m.created_at) AS last_at FROM support_chat_messages m "
-            "WHERE m.room_id = ? AND m.sender_role = ? AND m.kind = 'message' AND m.read_at IS NULL AND m.id > ?",
-            room_id, role, upto,
+    async def _due_bursts(self, role: str, mark: str, counter: str, columns: str, where: str,
+                          cutoff: datetime) -> list[Row]:
+        """Rooms with unread messages ``role`` wrote after the room's ``mark``, the newest older than
+        ``cutoff`` and younger than :data:`NOTIFY_WINDOW`: each with ``upto`` (the mark) and ``last_id``.
+
+        One statement, so a pass costs the same however many rooms carry old unread messages: a room
+        whose burst was mailed (or is too old) has no message after its mark and is not returned.
+        """
+        recent = utcnow() - NOTIFY_WINDOW
+        return await self.mailer.db.fetch_all(
+            f"SELECT r.id AS room_id, {columns}, COALESCE(mr.{mark}, 0) AS upto, MAX(m.id) AS last_id "
+            "FROM support_chat_rooms r JOIN users u ON u.id = r.user_id "
+            "LEFT JOIN mail_rooms mr ON mr.room_id = r.id "
+            "JOIN support_chat_messages m ON m.room_id = r.id AND m.sender_role = ? AND m.kind = 'message' "
+            f"AND m.read_at IS NULL AND m.id > COALESCE(mr.{mark}, 0) "
+            f"WHERE r.{counter} > 0 AND r.last_message_at >= ? {where} "
+            f"GROUP BY r.id, {columns}, mr.{mark} HAVING MAX(m.created_at) <= ? AND MAX(m.created_at) >= ?",
+            role, recent, cutoff, recent,
         )
-        if last is None or last["last_id"] is None or last["last_at"] > cutoff:
-            return None
-        return int(last["last_id"])
 
     async def _visitor_replies(self, cutoff: datetime) -> int:
         """Support's replies the visitor has not read, the newest older than the delay: one mail per burst."""
         m = self.mailer
-        rooms = await m.db.fetch_all(
-            "SELECT r.id AS room_id, u.id, u.name, u.email, u.locale, COALESCE(mr.visitor_mailed_upto, 0) AS upto "
-            "FROM support_chat_rooms r JOIN users u ON u.id = r.user_id "
-            "LEFT JOIN mail_rooms mr ON mr.room_id = r.id "
-            "WHERE r.user_unread_count > 0 AND u.email IS NOT NULL AND u.deactivated_at IS NULL"
+        rooms = await self._due_bursts(
+            "admin", "visitor_mailed_upto", "user_unread_count", "u.id, u.name, u.email, u.locale",
+            "AND u.email IS NOT NULL AND u.deactivated_at IS NULL", cutoff,
         )
         written = 0
         for room in rooms:
-            room_id, upto = int(room["room_id"]), int(room["upto"])
-            last_id = await self._burst_end(room_id, "admin", upto, cutoff)
-            if last_id is None:
-                continue
+            room_id, upto, last_id = int(room["room_id"]), int(room["upto"]), int(room["last_id"])
             async with m.db.transaction() as conn:
                 if not await self._mark(conn, room_id, "visitor_mailed_upto", upto, last_id):
                     continue
@@ -311,18 +317,13 @@ class MailScheduler(BackgroundLoop):
         """The visitor's messages support has not seen, the newest older than the delay: to the assignee,
         or to every active agent while nobody is assigned."""
         m = self.mailer
-        rooms = await m.db.fetch_all(
-            "SELECT r.id AS room_id, r.assigned_admin_id, u.name AS visitor_name, "
-            "COALESCE(mr.agents_mailed_upto, 0) AS upto "
-            "FROM support_chat_rooms r JOIN users u ON u.id = r.user_id "
-            "LEFT JOIN mail_rooms mr ON mr.room_id = r.id WHERE r.admin_unread_count > 0"
+        rooms = await self._due_bursts(
+            "user", "agents_mailed_upto", "admin_unread_count", "r.assigned_admin_id, u.name", "",
+            cutoff,
         )
         written = 0
         for room in rooms:
-            room_id, upto = int(room["room_id"]), int(room["upto"])
-            last_id = await self._burst_end(room_id, "user", upto, cutoff)
-            if last_id is None:
-                continue
+            room_id, upto, last_id = int(room["room_id"]), int(room["upto"]), int(room["last_id"])
             async with m.db.transaction() as conn:
                 if not await self._mark(conn, room_id, "agents_mailed_upto", upto, last_id):
                     continue
@@ -341,7 +342,7 @@ class MailScheduler(BackgroundLoop):
                     if not lines:
                         break
                     text = m.catalogues.text
-                    name = room["visitor_name"]
+                    name = room["name"]
                     rendered = render(
                         m.catalogues, loc,
                         subject=text(loc, "mail.agent.subject", {"name": name}),

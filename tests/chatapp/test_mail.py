@@ -313,6 +313,11 @@ def test_a_reply_by_mail_comes_back_into_the_chat(app: ChatappProcess, agent: Ap
                           in_reply_to=str(mail["Message-ID"]))
     assert inbound(app, by_thread).status_code == 201
     assert agent.ok("GET", f"/api/admin/chat/rooms/{room_id}/messages")["data"][-1]["body"] == "One more thing"
+    # a mail service that posts a form (SendGrid's "raw" inbound parse: the message in the field email)
+    form = raw_reply(str(mail["Reply-To"]), petro.user["email"], "Sent as a form\n\n> quoted")
+    posted = Api(app.base_url).post(f"/api/mail/inbound?secret={SECRET}", files={"email": (None, form)})
+    assert posted.status_code == 201, posted.text
+    assert agent.ok("GET", f"/api/admin/chat/rooms/{room_id}/messages")["data"][-1]["body"] == "Sent as a form"
     # ... but not from somebody else's address
     stranger = raw_reply("support@mail.test", "stranger@example.test", "hi", in_reply_to=str(mail["Message-ID"]))
     assert inbound(app, stranger).status_code == 422
@@ -347,32 +352,44 @@ def test_mail_off_says_so(chat: ChatappProcess, new_guest: Any) -> None:
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_two_instances_on_one_postgres_send_each_mail_once(tmp_path: Path) -> None:
-    sink = SmtpSink()
+    """Two instances, one database, both schedulers and relays running: every mail goes out once."""
     reverb = chatapp_reverb()
     try:
-        with throwaway_database("postgres", tmp_path) as url:
+        with running_smtp() as sink, throwaway_database("postgres", tmp_path) as url:
             env = mail_env(sink, CHATAPP_MAIL_INTERVAL="0.2")
             a = ChatappProcess(url, reverb.port, tmp_path / "a", env=env).start()
             b = ChatappProcess(url, reverb.port, tmp_path / "b", env=env).start(migrate=False)
             try:
+                pg_agent = admin_api(a, PASSWORD, "Pg Agent")
                 sink.stop()  # the queue fills while the server is down; then both relays race for it
                 visitors = [visitor(a if i % 2 else b, name=f"V{i}") for i in range(16)]
+                rooms = []
                 for v in visitors:
-                    room_id = v.send("hi")["message"]["room_id"]
-                    v.ok("POST", f"/api/chat/rooms/{room_id}/transcript", status=202)
+                    rooms.append(v.send("hi")["message"]["room_id"])
+                    v.ok("POST", f"/api/chat/rooms/{rooms[-1]}/transcript", status=202)
                 time.sleep(1.0 * TIME_FACTOR)
                 sink.start()
                 for v in visitors:
                     sink.wait_for(v.user["email"], timeout=30)
-                time.sleep(2.5 * TIME_FACTOR)
+                alerts = sink.wait_for(pg_agent.user["email"], count=16, timeout=30)  # one per unseen room
+                # a burst of replies, written through B, the schedulers of both looking at it
+                on_b = Api(b.base_url, pg_agent.token, pg_agent.user)
+                for body in ("one", "two", "three"):
+                    on_b.ok("POST", f"/api/admin/chat/rooms/{rooms[0]}/messages", {"body": body})
+                sink.wait_for(visitors[0].user["email"], count=2, timeout=30)
+                settle()
+                assert len(sink.to(visitors[0].user["email"])) == 2  # the transcript and one reply mail
+                assert all(len(sink.to(v.user["email"])) == 1 for v in visitors[1:])
+                assert len(sink.to(pg_agent.user["email"])) == 16
+                assert sorted(re.search(r"/admin/chat/(\d+)", parts(m)[0]).group(1) for m in alerts) == sorted(
+                    str(r) for r in rooms)
                 ids = [str(m["Message-ID"]) for m in sink.messages]
-                assert len(ids) == 16 and len(set(ids)) == 16, ids
+                assert len(ids) == 33 and len(set(ids)) == 33, ids
                 sent_by = [{line.split("mail ")[1].split(" ")[0] for line in p.log().splitlines()
                             if " sent to " in line} for p in (a, b)]
-                assert not sent_by[0] & sent_by[1] and len(sent_by[0] | sent_by[1]) == 16, sent_by
+                assert not sent_by[0] & sent_by[1] and len(sent_by[0] | sent_by[1]) == 33, sent_by
             finally:
                 b.stop()
                 a.stop()
     finally:
         reverb.stop()
-        sink.close()
