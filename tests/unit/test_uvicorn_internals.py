@@ -31,12 +31,15 @@ OVERRIDDEN = {
     "send_400_response": ["self", "msg"],
     "connection_lost": ["self", "exc"],
     "_unset_keepalive_if_required": ["self"],
+    "handle_websocket_upgrade": ["self"],
+    "_should_upgrade": ["self"],
 }
 
 # the instance state PusherHttp reads or resets between requests
 STATE = [
     "config", "loop", "access_log", "limit_concurrency", "parser", "pipeline", "cycle", "headers",
     "expect_100_continue", "server_state", "timeout_keep_alive", "timeout_keep_alive_task", "transport",
+    "connections", "app_state",
 ]
 
 
@@ -89,3 +92,13 @@ def test_the_websocket_protocol_is_built_with_the_keywords_uvicorn_passes() -> N
     for keyword in ("config=", "server_state=", "app_state="):
         assert keyword in upgrade, f"uvicorn no longer passes {keyword} to the WebSocket protocol"
     assert _parameters(PusherWebSocket.__init__)[:4] == ["self", "config", "server_state", "app_state"]
+
+
+def test_the_upgrade_is_raised_where_handle_websocket_upgrade_expects_it() -> None:
+    """PusherHttp.handle_websocket_upgrade answers from ``self.url`` and ``self.headers``;
+    uvicorn must still call it from data_received on httptools' upgrade signal, with the
+    headers gathered by on_header (lower-cased names)."""
+    data_received = inspect.getsource(httptools_impl.HttpToolsProtocol.data_received)
+    assert "HttpParserUpgrade" in data_received and "self.handle_websocket_upgrade()" in data_received
+    on_header = inspect.getsource(httptools_impl.HttpToolsProtocol.on_header)
+    assert "name.lower()" in on_header and "self.headers.append" in on_header
