@@ -138,6 +138,66 @@ def test_html_only_reply_loses_its_quote() -> None:
     assert parse_inbound(raw).text == "Thanks, it works!"
 
 
+# ------------------------------------------------ the relay, in process
+
+
+async def relay_world(tmp_path: Path, smtp_url: str, **settings: Any) -> tuple[Any, Any, Any, int]:
+    """A migrated SQLite database with one visitor's room, and two mailers on it (two instances)."""
+    from chatapp import repository as repo
+    from chatapp.db import connect
+    from chatapp.mail import Mailer
+    from chatapp.schema import migrate
+
+    url = f"sqlite:///{tmp_path / 'relay.sqlite3'}"
+    db = await connect(url)
+    await migrate(db)
+    config = Settings(database_url=url, smtp_url=smtp_url, mail_from=FROM, **settings)
+    user = await repo.create_user(db, role="user", name="Rita", email="rita@example.test", password_hash=None)
+    async with db.transaction() as conn:
+        room_id = await repo.create_room(conn, user.id, "s")
+    assert room_id is not None
+    one, two = (Mailer(config, db, CATALOGUES, b"k" * 32) for _ in range(2))
+    async with db.transaction() as conn:
+        await one.queue_transcript(conn, room_id, {"id": user.id, "name": "Rita", "email": "rita@example.test"})
+    return db, one, two, room_id
+
+
+async def test_a_resend_after_a_crash_carries_the_same_message_id(tmp_path: Path) -> None:
+    with running_smtp() as sink:
+        db, one, two, _ = await relay_world(tmp_path, sink.url)
+        try:
+            [claimed] = await one.relay.claim()  # instance one takes the mail, then dies before sending it
+            assert await two.relay.claim() == [], "leased: the other instance leaves it alone"
+            await db.execute("UPDATE mail_outbox SET lease_until = ?", claimed["created_at"])  # the lease runs out
+            await two.relay.pass_once()
+            await one.relay._deliver(claimed)  # ... or one was only slow: its late copy
+            [row] = await db.fetch_all("SELECT status, message_id, lease_owner FROM mail_outbox")
+            assert row["status"] == "sent" and row["lease_owner"] == two.instance
+            assert [str(m["Message-ID"]) for m in sink.messages] == [row["message_id"]] * 2
+            assert (one.counters.sent, two.counters.sent) == (1, 1)
+        finally:
+            await db.close()
+
+
+async def test_temporary_refusals_are_retried_until_the_mail_is_too_old(tmp_path: Path) -> None:
+    with running_smtp() as sink:
+        sink.refuse["rita@example.test"] = "451 4.3.0 Mailbox busy, try later"
+        db, one, _, _ = await relay_world(tmp_path, sink.url, mail_max_age=0.5)
+        try:
+            await one.relay.pass_once()
+            [row] = await db.fetch_all("SELECT status, attempts, last_error, next_attempt_at FROM mail_outbox")
+            assert (row["status"], row["attempts"]) == ("pending", 1) and row["last_error"].startswith("451")
+            time.sleep(0.6)
+            await db.execute("UPDATE mail_outbox SET next_attempt_at = created_at")
+            await one.relay.pass_once()
+            [row] = await db.fetch_all("SELECT status, attempts, last_error FROM mail_outbox")
+            assert (row["status"], row["attempts"]) == ("failed", 2), dict(row)
+            assert row["last_error"].startswith("gave up after 2 attempts: 451")
+            assert sink.messages == []
+        finally:
+            await db.close()
+
+
 # ----------------------------------------------------------- notifications
 
 
