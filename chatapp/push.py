@@ -174,7 +174,7 @@ class PushNotifier:
             def payload(locale: str) -> dict[str, Any]:
                 name = room.user_name or self._text(locale, "push.visitor")
                 title = self._text(locale, "push.assigned", name=name)
-                return _for_panel(room, title, room.last_message_preview or room.subject, f"chat-{room.id}")
+                return _for_panel(room, title, room.subject or room.last_message_preview, f"chat-{room.id}")
 
             await self._send_to(await self._offline_admins([admin_id]), payload, urgent=room.priority == "urgent")
         except Exception:

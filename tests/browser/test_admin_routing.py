@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from tests.browser.conftest import Pages, Stack, running_stack
-from tests.chatapp.procs import Api
+from tests.browser.conftest import Pages, Stack, running_stack, screenshot, visitor_page
 
 pytestmark = pytest.mark.browser
 
@@ -17,10 +16,6 @@ pytestmark = pytest.mark.browser
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """This module's chatapp assigns new chats automatically (the other browser suites do not)."""
     yield from running_stack(tmp_path_factory, {"CHATAPP_AUTO_ASSIGN": "true"})
-
-
-def team_entry(page: Page, agent: Api) -> object:
-    return page.locator(f"#team-list .team-agent[data-agent-id='{agent.id}']")
 
 
 def test_availability_auto_assignment_queue_and_reassign(pages: Pages, stack: Stack) -> None:
@@ -37,12 +32,14 @@ def test_availability_auto_assignment_queue_and_reassign(pages: Pages, stack: St
     expect(alice_in_bobs).to_have_attribute("data-status", "busy")
     expect(alice_in_bobs.locator(".team-status")).to_have_text("Busy")
     expect(alice_page.locator("#availability-select")).to_have_value("busy")
-    assert next(a for a in alice.ok("GET", "/api/admin/agents")["data"] if a["id"] == alice.id)["availability"] == "busy"
+    team = {a["id"]: a for a in alice.ok("GET", "/api/admin/agents")["data"]}
+    assert team[alice.id]["availability"] == "busy" and team[bob.id]["status"] == "online"
 
     # A new chat goes to Bob, the one agent online: a toast says so and it is among his.
     _, visitor = stack.new_user("Quentin Queue")
     first = visitor.send("My order is late")["room"]["id"]
-    expect(bob_page.locator(".toast").filter(has_text="Chat assigned to you: Quentin Queue")).to_be_visible()
+    expect(bob_page.locator(".toast").filter(has_text="Chat assigned to you: Quentin Queue")).to_contain_text(
+        "My order is late")
     expect(bob_page.locator("#stat-mine")).to_have_text("1")
     bob_page.locator("#filters [data-filter='mine']").click()
     expect(bob_page.locator("#rooms")).to_contain_text("Quentin Queue")
@@ -55,6 +52,13 @@ def test_availability_auto_assignment_queue_and_reassign(pages: Pages, stack: St
     for page in (alice_page, bob_page):
         expect(page.locator("#queue .queue-summary")).to_have_text("Queue: 1 chat waiting")
         expect(page.locator(f"#queue-list .queue-room[data-room-id='{second}']")).to_contain_text("Wanda Waiting")
+    screenshot(bob_page, "admin-routing-team-and-queue")
+
+    # The visitor's thread says who joined.
+    shop = visitor_page(pages, visitor)
+    shop.locator("chatapp-widget .launcher").click()
+    joined = shop.locator("chatapp-widget .msg.system")
+    expect(joined).to_have_text(["Bob Second joined the chat"])
 
     # Bob hands his chat to Alice: the picker shows her status and load.
     bob_page.goto(f"{stack.url}/admin/chat/{first}")
@@ -64,6 +68,7 @@ def test_availability_auto_assignment_queue_and_reassign(pages: Pages, stack: St
     picker.select_option(str(alice.id))
     expect(bob_page.locator("#room .room-sub")).to_contain_text("assigned to Alice Agent")
     expect(alice_page.locator(".toast").filter(has_text="Chat assigned to you: Quentin Queue")).to_be_visible()
+    expect(joined).to_have_text(["Bob Second joined the chat", "Alice Agent joined the chat"])
     # ... and the slot it freed takes the waiting chat at once.
     expect(bob_page.locator("#queue .queue-summary")).to_have_text("Queue: nobody waiting")
     assert alice.ok("GET", f"/api/admin/chat/rooms/{second}")["room"]["assigned_admin"]["id"] == bob.id

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,14 +21,17 @@ from tests.chatapp.conftest import POSTGRES, start_echo
 from tests.chatapp.procs import (
     Api,
     ChatappProcess,
+    PushReceiver,
     admin_api,
     chatapp_reverb,
     chatapp_stack,
+    decrypt_push,
     guest_api,
     throwaway_database,
+    wait_until,
 )
 from tests.helpers.node_client import NodeClient
-from tests.helpers.procs import TIME_FACTOR, ReverbProcess
+from tests.helpers.procs import ReverbProcess
 
 PASSWORD = "routing-password-1"
 AUTO = {"CHATAPP_AUTO_ASSIGN": "true"}
@@ -54,24 +56,27 @@ class Desk:
         self.supervisor.ok("PUT", f"/api/admin/agents/{agent.id}/capacity", {"capacity": capacity})
         agent.ok("PUT", "/api/admin/me/availability", {"availability": availability})
         if panel:
-            client = await start_echo(self.app, self.reverb, agent.token or "")
-            self.panels.append(client)
-            client.send(cmd="listen", kind="presence", name="admins", events=[])
-            await client.wait_for(lambda e: e["type"] == "here" and e["name"] == "admins")
+            await self.open_panel(agent)
         return agent
+
+    async def open_panel(self, agent: Api) -> NodeClient:
+        """What the panel does for presence: join presence-admins as this agent."""
+        client = await start_echo(self.app, self.reverb, agent.token or "")
+        self.panels.append(client)
+        client.send(cmd="listen", kind="presence", name="admins", events=[])
+        await client.wait_for(lambda e: e["type"] == "here" and e["name"] == "admins")
+        return client
 
     def team(self) -> dict[int, dict[str, Any]]:
         return {a["id"]: a for a in self.supervisor.ok("GET", "/api/admin/agents")["data"]}
 
     def wait_counting(self, *agents: Api) -> None:
         """Until chatapp sees these agents online with a panel open (its answer is cached a second)."""
-        deadline = time.monotonic() + 10 * TIME_FACTOR
-        while True:
-            team = self.team()
-            if all(team[a.id]["status"] == "online" and team[a.id]["online"] for a in agents):
-                return
-            assert time.monotonic() < deadline, f"agents not counted online: {team}"
-            time.sleep(0.1)
+        for agent in agents:
+            self.wait_status(agent, "online")
+
+    def wait_status(self, agent: Api, status: str) -> None:
+        wait_until(lambda: self.team()[agent.id]["status"] == status, timeout=10, what=f"{agent.user['name']} {status}")
 
     def new_chat(self, text: str = "Hello, I need help") -> tuple[Api, dict[str, Any]]:
         visitor = guest_api(self.app, f"Visitor {next(_names)}")
@@ -189,6 +194,37 @@ async def test_only_online_agents_with_a_panel_open_get_chats(desk: Desk) -> Non
     # Busy becomes online: the waiting chat is theirs at once.
     assert busy.ok("PUT", "/api/admin/me/availability", {"availability": "online"})["agent"]["status"] == "online"
     assert desk.assignee(room["id"]) == busy.id
+
+
+async def test_closing_the_last_panel_reads_as_away_and_opening_one_brings_the_agent_back(desk: Desk) -> None:
+    agent = await desk.agent("Ann")
+    desk.wait_counting(agent)
+    panel = desk.panels.pop()
+    await panel.close()
+    desk.wait_status(agent, "away")
+    assert desk.team()[agent.id]["availability"] == "online", "what the agent chose is kept"
+    _, room = desk.new_chat()
+    assert desk.assignee(room["id"]) is None and desk.queue() == [room["id"]]
+
+    # A panel again: nothing else happens, and the waiting chat is theirs within a drain.
+    await desk.open_panel(agent)
+    wait_until(lambda: desk.assignee(room["id"]) == agent.id, timeout=15, what="the waiting chat assigned")
+
+
+async def test_an_agent_given_a_chat_while_offline_gets_a_push(desk: Desk, push_receiver: PushReceiver) -> None:
+    ann = await desk.agent("Ann")
+    bob = await desk.agent("Bob", panel=False)
+    sub = push_receiver.new_subscription()
+    bob.ok("POST", "/api/push/subscriptions", sub.to_json(), status=201)
+    desk.wait_counting(ann)
+    visitor, room = desk.new_chat()
+    assert desk.assignee(room["id"]) == ann.id
+    ann.ok("POST", f"/api/admin/chat/rooms/{room['id']}/assign", {"admin_id": bob.id, "expected_admin_id": ann.id})
+    # Bob, offline, was also told of the new chat before it had an agent: two pushes.
+    payloads = [decrypt_push(sub, r) for r in push_receiver.wait_for(sub, count=2)]
+    assigned = [p for p in payloads if p["title"] == f"Chat assigned to you: {visitor.user['name']}"]
+    assert len(assigned) == 1 and assigned[0]["url"] == f"/admin/chat/{room['id']}"
+    assert assigned[0]["body"] == "Hello, I need help"  # what the visitor wrote first, not "Bob joined"
 
 
 async def test_raising_capacity_and_freeing_slots_drain_the_queue_oldest_first(desk: Desk) -> None:

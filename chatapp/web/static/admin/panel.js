@@ -171,7 +171,7 @@ class Panel {
     if (!room.assigned_admin || room.assigned_admin.id !== this.me.id || this.viewing(room.id)) return;
     this.notifier.announce({
       title: t('desk.assignedToYou', { name: customer(room) }),
-      body: room.last_message_preview || room.subject || t('panel.waitingFirst'),
+      body: room.subject || room.last_message_preview || t('panel.waitingFirst'), // the subject: the first words the visitor wrote
       roomId: room.id, urgent: room.priority === 'urgent',
     });
   }
