@@ -2,16 +2,17 @@
 
 Export (``GET /api/admin/contacts/{user_id}/export``) reads the contact's account, rooms,
 messages (never private notes: those are support's own data), attachments' metadata, Web
-Push endpoints and sign-in sessions' metadata in one transaction, records the export in
-the audit log in that same transaction, and streams a zip: ``contact.json`` plus every
-attachment's bytes, read from the file storage a chunk at a time (never a whole file or
-the whole archive in memory).
+Push endpoints, sign-in sessions' metadata and the e-mails addressed to them in one
+transaction, records the export in the audit log in that same transaction, and streams a
+zip: ``contact.json`` plus every attachment's bytes, read from the file storage a chunk at a
+time (never a whole file or the whole archive in memory).
 
 Erasure (``DELETE /api/admin/contacts/{user_id}``, and the visitor's own
 ``DELETE /api/chat/me``) removes in one transaction the account, its rooms, their
-messages and attachment rows, typing indicators, push subscriptions, sign-in sessions and
-the pending outbox rows that name the contact or their rooms; the search index follows
-the rows (SQLite's FTS5 tables by their triggers, PostgreSQL's GIN indexes by definition).
+messages and attachment rows, typing indicators, push subscriptions, sign-in sessions, the
+e-mails to them or about their rooms (``mail_outbox``, by its foreign keys) and the pending
+outbox rows that name the contact or their rooms; the search index follows the rows
+(SQLite's FTS5 tables by their triggers, PostgreSQL's indexed search columns with them).
 The same transaction writes the audit entry and a ``room.removed`` event per room on the
 admin feed, so every open inbox drops the chats. Once it has committed, the attachment
 files (local or S3 objects) are deleted and the contact's live connections are ended.
@@ -345,6 +346,11 @@ class ContactData:
                 "WHERE user_id = ? ORDER BY created_at",
                 user_id,
             )
+            mails = await conn.fetch_all(
+                "SELECT kind, recipient, subject, status, created_at, sent_at FROM mail_outbox "
+                "WHERE recipient_id = ? ORDER BY id",
+                user_id,
+            )
             await audit(conn, actor, "contact.export", "user", user_id,
                         {"rooms": len(rooms), "messages": len(messages), "attachments": len(attachments)})
         files: list[tuple[str, str]] = []
@@ -370,6 +376,7 @@ class ContactData:
             "attachments": attachment_docs,
             "push_subscriptions": [_iso_fields(r) for r in push],
             "sessions": [_iso_fields(r) for r in sessions],
+            "mails": [_iso_fields(r) for r in mails],
         }
         return ContactExport(user_id, document, files)
 

@@ -131,6 +131,9 @@ async def _leftovers(url: str, contact: Contact) -> dict[str, int]:
         "outbox": ("SELECT COUNT(*) FROM outbox WHERE channel IN (?, ?) OR data LIKE ?",
                    (f"private-chat.{room_id}", f"private-user.{user_id}", like)),
         "audit_details": ("SELECT COUNT(*) FROM audit_log WHERE details LIKE ?", (like,)),
+        "mails": ("SELECT COUNT(*) FROM mail_outbox WHERE room_id = ? OR recipient_id = ? OR body_text LIKE ?",
+                  (room_id, user_id, like)),
+        "mail_rooms": ("SELECT COUNT(*) FROM mail_rooms WHERE room_id = ?", (room_id,)),
     }
     if db.dialect == "sqlite":
         match = f'"{contact.word}"'
@@ -173,6 +176,7 @@ def test_export_holds_the_contact_and_their_files_but_no_private_notes(
     assert contact.note_id not in [m["id"] for m in doc["messages"]]
     assert [p["endpoint"] for p in doc["push_subscriptions"]] == [contact.endpoint]
     assert doc["sessions"] and "ip" in doc["sessions"][0] and "id" not in doc["sessions"][0]
+    assert doc["mails"] == []  # no e-mail is set up here
     [attachment] = doc["attachments"]
     assert "stored_name" not in attachment and attachment["original_name"] == "receipt.png"
     assert archive.read(attachment["file"]) == contact.file
