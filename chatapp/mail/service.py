@@ -98,8 +98,8 @@ class Mailer:
     @classmethod
     async def open(cls, settings: Settings, db: Database, catalogues: Catalogues) -> Mailer:
         """The reply-address key: CHATAPP_SECRET_KEY, else one generated once and kept in the database."""
-        secret = settings.secret_key
-        if not secret and settings.smtp_url:
+        secret = settings.secret_key  # never empty below: a known key would let anyone forge reply addresses
+        if not secret:
             secret = await repo.get_or_create_secret(db, "mail_reply_key", secrets.token_urlsafe(32))
         return cls(settings, db, catalogues, hashlib.sha256(b"chatapp-mail-reply:" + secret.encode()).digest())
 
