@@ -269,15 +269,19 @@ class Router(BackgroundLoop):
 
     # ------------------------------------------------------------- assignment
 
-    async def after_change(self, conn: Connection, actor: User, before: Room | None, after: Room | None) -> None:
+    async def after_change(self, conn: Connection, actor: User, before: Room | None, after: Room) -> Room:
         """Called by the chat service inside the transaction of a change to a room (a new chat,
         a reply, an assignment, a resolve, close or reopen): tell an agent given the chat by
-        someone else, then give waiting chats to free agents."""
-        if after is not None and after.assigned_admin_id not in (None, actor.id) and after.is_active and (
+        someone else, then give waiting chats to free agents. Returns the room as it is now
+        (a new chat may have just been given to an agent)."""
+        if after.assigned_admin_id not in (None, actor.id) and after.is_active and (
             before is None or before.assigned_admin_id != after.assigned_admin_id
         ):
             self._notify_after_commit(conn, after, after.assigned_admin_id)
-        await self.drain(conn)
+        assigned = await self.drain(conn)
+        if any(room_id == after.id for room_id, _ in assigned):
+            return await repo.get_room(conn, after.id) or after
+        return after
 
     async def drain(self, conn: Connection, fresh: bool = False) -> list[tuple[int, int]]:
         """Assign waiting chats, oldest first, while a counting agent has room: (room, agent) pairs."""

@@ -126,7 +126,7 @@ class ChatService:
             if not created:
                 return room, False
             await self.events.chat_created(conn, room)
-            await self.router.after_change(conn, user, None, room)  # routing
+            room = await self.router.after_change(conn, user, None, room)  # routing
         await self._publish_stats()
         return room, True
 
@@ -208,7 +208,7 @@ class ChatService:
             if role == "admin":
                 await self._queue_unread(conn, fresh.user_id, fresh.id)
             if created_room or changes:
-                await self.router.after_change(conn, user, room, fresh)  # routing
+                fresh = await self.router.after_change(conn, user, room, fresh)  # routing
         if role == "admin":
             if self.push:
                 self.push.admin_message(fresh, stored)
@@ -499,7 +499,7 @@ class ChatService:
             if message is not None:
                 await self.events.message_sent(conn, fresh, message, created_room=False, socket_id=None)
             await self.events.room_updated(conn, fresh)
-            await self.router.after_change(conn, user, room, fresh)  # routing
+            fresh = await self.router.after_change(conn, user, room, fresh)  # routing
         if message is not None and self.push:
             self.push.system_message(fresh, message)
         await self._publish_stats()
@@ -563,7 +563,7 @@ class ChatService:
             ensure_transition(room, "reply")
             if created_room:
                 await self.events.chat_created(conn, room)
-                await self.router.after_change(conn, user, None, room)  # routing
+                room = await self.router.after_change(conn, user, None, room)  # routing
         stored = await self.uploads.save(source, filename)
         try:
             return await repo.insert_attachment(
