@@ -91,7 +91,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "or the form field email or body-mime), authenticated by CHATAPP_INBOUND_MAIL_SECRET in the "
              "X-Inbound-Secret header or ?secret=; posted as the visitor's message in the conversation its "
              "reply+<token> address or In-Reply-To names, quoted history removed", auth="none", ok=201,
-             response="InboundMailResult", errors=(401, 404, 409, 413, 422, 429), extra={"also": 200}, tag="service"),
+             response="InboundMailResult", errors=(401, 403, 404, 409, 413, 422, 429), extra={"also": 200},
+             tag="service"),
     # --------------------------------------------------------------------- auth
     Endpoint("POST", "/api/auth/register", auth.register,
              "Create an account (its e-mail unverified; an address in use answers the same)", auth="none",

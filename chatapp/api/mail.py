@@ -12,7 +12,7 @@ from chatapp import repository as repo
 from chatapp.api.access import caller
 from chatapp.api.common import json_response, path_id, read_limited, state
 from chatapp.config import RateLimit
-from chatapp.errors import BadRequest, Conflict, NotFound, Unauthorized
+from chatapp.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from chatapp.mail import Mailer
 from chatapp.mail.inbound import parse_inbound, reply_tokens
 from chatapp.mail.service import VISITOR_KINDS
@@ -85,6 +85,8 @@ async def inbound(request: Request) -> Response:
     visitor = await repo.get_user(chat.db, room.user_id) if room else None
     if room is None or visitor is None:
         raise NotFound("The conversation this reply belongs to no longer exists", code="conversation_not_found")
+    if await chat.db.fetch_val("SELECT deactivated_at FROM users WHERE id = ?", visitor.id) is not None:
+        raise Forbidden("The visitor's account is deactivated", code="account_deactivated")
     if not mail.text.strip():
         raise BadRequest("The reply has no text once the quoted history is removed", code="empty_reply")
     body = mail.text[: chat.settings.max_message_length]

@@ -383,6 +383,16 @@ def test_a_reply_by_mail_comes_back_into_the_chat(app: ChatappProcess, agent: Ap
     assert inbound(app, stranger).status_code == 422
 
 
+def test_a_deactivated_visitor_cannot_write_by_mail(app: ChatappProcess, smtp: SmtpSink) -> None:
+    gone = visitor(app, name="Leaving")
+    room_id = gone.send("hi")["message"]["room_id"]
+    gone.ok("POST", f"/api/chat/rooms/{room_id}/transcript", status=202)
+    [mail] = smtp.wait_for(gone.user["email"])
+    app.cli("deactivate", "--email", gone.user["email"])
+    answer = inbound(app, raw_reply(str(mail["Reply-To"]), gone.user["email"], "Let me back in"))
+    assert answer.status_code == 403 and answer.json()["error"] == "account_deactivated", answer.text
+
+
 def test_inbound_refuses_wrong_secrets_and_unknown_conversations(app: ChatappProcess) -> None:
     raw = raw_reply("reply+1.0123456789abcdef0123@mail.test", "p@example.test", "hello")
     for secret in ("", "wrong-secret-of-some-length"):
