@@ -6,3 +6,7 @@
 
 CREATE INDEX support_chat_rooms_active_assignee ON support_chat_rooms (assigned_admin_id)
     WHERE status IN ('open', 'assigned') AND assigned_admin_id IS NOT NULL;
+
+-- The support admins (Web Push for a visitor's message in an unassigned chat goes to all of
+-- them): a few rows, not a scan of every visitor ever seen.
+CREATE INDEX users_admins ON users (id) WHERE role = 'admin';
