@@ -184,12 +184,12 @@ async def newest_matches(conn: Connection, table: str, query: str, limit: int) -
         if walk > older_matches * GIN_MATCH_COST or scanned >= WALK_MAX_ROWS:
             break
         window = min(WALK_MAX_ROWS - scanned, math.ceil(walk * 1.15))
-    # MATERIALIZED: every older match through the GIN index, never a walk of the primary key
-    # hoping to meet the limit early.
+    # MATERIALIZED, and bounded outside: every match through the GIN index, never a walk of the
+    # primary key (from ``below`` down) hoping to meet the limit early.
     rest = await conn.fetch_val(
         "WITH q (query) AS (SELECT chat_search_query(?)), "
-        f"older AS MATERIALIZED (SELECT t.id FROM {table} t, q WHERE t.search_vector @@ q.query AND t.id < ?) "
-        "SELECT array(SELECT id FROM older ORDER BY id DESC LIMIT ?)",
+        f"every AS MATERIALIZED (SELECT t.id FROM {table} t, q WHERE t.search_vector @@ q.query) "
+        "SELECT array(SELECT id FROM every WHERE id < ? ORDER BY id DESC LIMIT ?)",
         query, below, limit - len(found),
     )
     return found + [int(i) for i in rest or []]
