@@ -3,7 +3,7 @@
 An agent **counts** for routing while their chosen availability is ``online`` *and* one of
 their panels is on ``presence-admins`` (asked from pyreverb, cached for a second): closing
 the last panel reads as away, opening one brings them back. When pyreverb cannot say who is
-there (or not within half a second), nobody counts and chats wait for a later drain.
+there (or not within two seconds), nobody counts and chats wait for a later drain.
 
 **Automatic assignment** (the ``auto_assign`` setting, on unless ``CHATAPP_AUTO_ASSIGN`` or
 an admin switched it off) gives each waiting chat, oldest first, to the counting agent with
@@ -59,7 +59,7 @@ JOINED = "chat.joined"
 AUTO_ASSIGN = "auto_assign"
 _LOCK_ID = 7_244_102  # any constant; identifies "routing" among PostgreSQL advisory locks
 PRESENCE_MAX_AGE = 1.0  # seconds an answer about presence-admins is reused
-PRESENCE_WAIT = 0.5  # seconds a change waits for pyreverb's answer inside its transaction
+PRESENCE_WAIT = 2.0  # seconds a change waits for pyreverb's answer inside its transaction
 DRAIN_INTERVAL = 5.0  # seconds between two periodic drains of one instance
 DRAIN_BATCH = 100  # chats one drain assigns at most
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)

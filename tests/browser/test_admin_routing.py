@@ -32,8 +32,11 @@ def test_availability_auto_assignment_queue_and_reassign(pages: Pages, stack: St
     expect(alice_in_bobs).to_have_attribute("data-status", "busy")
     expect(alice_in_bobs.locator(".team-status")).to_have_text("Busy")
     expect(alice_page.locator("#availability-select")).to_have_value("busy")
-    team = {a["id"]: a for a in alice.ok("GET", "/api/admin/agents")["data"]}
-    assert team[alice.id]["availability"] == "busy" and team[bob.id]["status"] == "online"
+    assert {a["id"]: a for a in alice.ok("GET", "/api/admin/agents")["data"]}[alice.id]["availability"] == "busy"
+    # Alice's team list shows Bob, whose panel opened after hers, online.
+    alice_page.locator("#agents").click()
+    expect(alice_page.locator(f"#team-list .team-agent[data-agent-id='{bob.id}']")).to_have_attribute(
+        "data-status", "online")
 
     # A new chat goes to Bob, the one agent online: a toast says so and it is among his.
     _, visitor = stack.new_user("Quentin Queue")
@@ -61,7 +64,8 @@ def test_availability_auto_assignment_queue_and_reassign(pages: Pages, stack: St
     expect(joined).to_have_text(["Bob Second joined the chat"])
 
     # Bob hands his chat to Alice: the picker shows her status and load.
-    bob_page.goto(f"{stack.url}/admin/chat/{first}")
+    bob_page.locator("#rooms").get_by_text("Quentin Queue").click()
+    expect(bob_page.locator("#room .room-sub")).to_contain_text("assigned to you")
     picker = bob_page.locator("#room select.reassign")
     option = picker.locator(f"option[value='{alice.id}']")
     expect(option).to_have_text("Alice Agent · Busy · 0/5")

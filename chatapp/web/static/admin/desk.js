@@ -8,6 +8,7 @@ import { el, ago } from '../shared/dom.js';
 import { errorText, t } from '../shared/i18n.js';
 
 export const AVAILABILITIES = ['online', 'away', 'busy'];
+export const PRESENCE_SETTLE = 1200; // ms
 
 /** "Olena · Online · 2/5": how an agent is shown in the team list and the reassign picker. */
 export function agentLabel(agent) {
@@ -21,30 +22,40 @@ export class TeamStore {
     this.agents = [];
     this.autoAssign = null;
     this.listeners = new Set();
-    this.timer = null;
+    this.timers = new Map(); // delay -> its pending timer (a short one never cancels a longer one)
     this.loading = null;
   }
 
   subscribe(listener) { this.listeners.add(listener); }
 
+  /** Fetch the team; asked while a fetch is under way, fetch once more after it (it may be older than the change). */
   load() {
-    if (!this.loading) {
-      this.loading = Promise.all([this.api.get('/api/admin/agents'), this.api.get('/api/admin/routing')])
-        .then(([team, routing]) => {
-          this.agents = team.data;
-          this.autoAssign = routing.routing.auto_assign;
-          for (const listener of this.listeners) listener(this);
-          return this.agents;
-        })
-        .finally(() => { this.loading = null; });
+    if (this.loading) {
+      this.again = true;
+      return this.loading;
     }
+    this.loading = Promise.all([this.api.get('/api/admin/agents'), this.api.get('/api/admin/routing')])
+      .then(([team, routing]) => {
+        this.agents = team.data;
+        this.autoAssign = routing.routing.auto_assign;
+        for (const listener of this.listeners) listener(this);
+        return this.agents;
+      })
+      .finally(() => {
+        this.loading = null;
+        if (this.again) {
+          this.again = false;
+          this.load().catch((error) => console.warn('team unavailable:', error.message));
+        }
+      });
     return this.loading;
   }
 
-  /** Ask again shortly: several events in a row cost one request. */
-  changed() {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.load().catch((error) => console.warn('team unavailable:', error.message)), 250);
+  /** Ask again shortly: several events in a row cost one request. After a panel joined or left,
+   * ``PRESENCE_SETTLE`` later, past the second the server reuses its answer about who is there. */
+  changed(delay = 250) {
+    clearTimeout(this.timers.get(delay));
+    this.timers.set(delay, setTimeout(() => this.load().catch((error) => console.warn('team unavailable:', error.message)), delay));
   }
 
   agent(id) { return this.agents.find((a) => a.id === id) || null; }

@@ -10,7 +10,7 @@ import { Notifier } from './notify.js';
 import { Lockouts } from './lockouts.js';
 import { CannedManager, CannedStore } from './canned.js';
 import { LocaleMenu, useAgentLocale } from './locale.js';
-import { AvailabilityMenu, QueueView, TeamPanel, TeamStore } from './desk.js';
+import { AvailabilityMenu, PRESENCE_SETTLE, QueueView, TeamPanel, TeamStore } from './desk.js';
 import { mailOffNotice } from './mail.js';
 import { has, t } from '../shared/i18n.js';
 
@@ -122,9 +122,12 @@ class Panel {
       .listen('.stats.updated', ({ stats, mine_by_admin: mine }) => this.inbox.showStats(stats, mine));
     // Who of support has a panel open: the server counts it in each agent's status.
     this.realtime.join('admins')
-      .here(() => { this.team.load().then(() => this.availability.arrived()).catch(() => {}); })
-      .joining(() => this.team.changed())
-      .leaving(() => this.team.changed());
+      .here(() => {
+        this.team.load().then(() => this.availability.arrived()).catch(() => {});
+        this.team.changed(PRESENCE_SETTLE);
+      })
+      .joining(() => this.team.changed(PRESENCE_SETTLE))
+      .leaving(() => this.team.changed(PRESENCE_SETTLE));
   }
 
   roomUpdated(room) {
