@@ -1,7 +1,7 @@
 """Canned replies: saved answers an agent inserts by typing ``/code`` in the composer. No HTTP here.
 
-A reply is team-wide (every support agent may use it; admins manage them, and today every
-panel account is an admin) or personal (only its owner sees, uses and edits it; anyone
+A reply is team-wide (every support agent may use it; the team's owner and admins manage
+them, an agent is refused with 403 ``manager_only``) or personal (only its owner sees, uses and edits it; anyone
 else is told it does not exist, so ids do not leak). A code is unique within its scope.
 
 Bodies may hold the variables of :data:`VARIABLES`; the panel fills them in when it
@@ -17,7 +17,7 @@ from chatapp import repository as repo
 from chatapp.db import Database, IntegrityError
 from chatapp.errors import BadRequest, Conflict, NotFound
 from chatapp.models import CannedReply, User
-from chatapp.policy import ensure_admin
+from chatapp.policy import ensure_admin, ensure_manager
 from chatapp.validation import choice, text_field
 
 __all__ = ["CannedReplies", "VARIABLES", "SCOPES", "MAX_BODY", "MAX_CODE"]
@@ -54,7 +54,10 @@ def _body(doc: dict[str, Any]) -> str:
 
 
 def _owner(doc: dict[str, Any], user: User) -> int | None:
-    return None if choice(doc.get("scope"), "scope", SCOPES) == "team" else user.id
+    if choice(doc.get("scope"), "scope", SCOPES) == "team":
+        ensure_manager(user)
+        return None
+    return user.id
 
 
 class CannedReplies:
@@ -86,6 +89,8 @@ class CannedReplies:
         current = {"code": reply.code, "body": reply.body, "scope": reply.scope}
         merged = {**current, **{k: v for k, v in doc.items() if k in current}}
         owner = reply.owner_id if merged["scope"] == reply.scope else _owner(merged, user)
+        if reply.owner_id is None:  # changing a team reply (also making it personal) is the managers'
+            ensure_manager(user)
         code, body = _code(merged), _body(merged)
         try:
             updated = await repo.update_canned_reply(self.db, reply.id, owner_id=owner, code=code, body=body)
@@ -97,10 +102,13 @@ class CannedReplies:
 
     async def delete(self, user: User, reply_id: int) -> int:
         reply = await self._mine(user, reply_id)
+        if reply.owner_id is None:
+            ensure_manager(user)
         return await repo.delete_canned_reply(self.db, reply.id)
 
     async def _mine(self, user: User, reply_id: int) -> CannedReply:
-        """A reply ``user`` may change: a team one (any admin) or their own; 404 for another's."""
+        """A reply ``user`` may see to change: a team one (managers only, checked by the caller) or their own;
+        404 for another's."""
         ensure_admin(user)
         reply = await repo.get_canned_reply(self.db, reply_id)
         if reply is None or reply.owner_id not in (None, user.id):

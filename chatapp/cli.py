@@ -69,10 +69,14 @@ async def _revoke_all(db: Database, settings: Settings, user_id: int, **changes:
 @click.option("--email", required=True, help="Sign-in e-mail of the support admin.")
 @click.option("--name", default=None, help="Shown to visitors (default: the e-mail's local part).")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, help="At least 8 characters.")
-def create_admin(email: str, name: str | None, password: str) -> None:
+@click.option("--role", type=click.Choice(["owner", "admin", "agent"]), default=None,
+              help="The role in the team (default: owner while the team has none, else admin; kept on an update).")
+def create_admin(email: str, name: str | None, password: str, role: str | None) -> None:
     """Create a support admin, or make the admin (or site user) with this e-mail an admin with this password.
 
-    A customer who signed up with the address is not promoted: their address is unverified.
+    The first account is the team's owner; later ones are admins unless ``--role`` says
+    otherwise (the rest of the team is invited from the panel). A customer who signed up
+    with the address is not promoted: their address is unverified.
     """
     from chatapp import repository as repo
     from chatapp.auth import Passwords, validate_email, validate_name, validate_password
@@ -97,12 +101,18 @@ def create_admin(email: str, name: str | None, password: str) -> None:
             # Only an account whose address is proven may become an admin: anyone can sign up
             # with this address, unverified, and must not be promoted by it.
             user = await repo.get_verified_user_by_email(db, email)
+            staff_role = role or ("admin" if await repo.has_owner(db) else "owner")
             if user:
                 revoked = await _revoke_all(db, settings, user.id, role="admin", password_hash=password_hash)
-                return f"updated: {email} (id {user.id}) is an admin; {revoked} sessions signed out"
+                if role is not None or not user.is_admin:
+                    await repo.set_staff_role(db, user.id, staff_role)
+                found = await repo.get_user(db, user.id)
+                assert found is not None
+                return (f"updated: {email} (id {user.id}) is an admin; {revoked} sessions signed out; "
+                        f"role {found.team_role}")
             user = await repo.create_user(db, role="admin", name=name, email=email, password_hash=password_hash,
-                                          email_verified=True)
-            return f"created admin {email} (id {user.id})"
+                                          email_verified=True, staff_role=staff_role)
+            return f"created admin {email} (id {user.id}, {staff_role})"
         finally:
             await db.close()
 

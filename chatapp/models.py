@@ -9,6 +9,9 @@ from typing import Any, Literal, TypeVar
 
 __all__ = [
     "Role",
+    "StaffRole",
+    "STAFF_ROLES",
+    "MANAGER_ROLES",
     "Status",
     "Priority",
     "User",
@@ -24,6 +27,9 @@ __all__ = [
 ]
 
 Role = Literal["user", "admin", "guest"]
+StaffRole = Literal["owner", "admin", "agent"]
+STAFF_ROLES: tuple[str, ...] = ("owner", "admin", "agent")
+MANAGER_ROLES: tuple[str, ...] = ("owner", "admin")
 Status = Literal["open", "assigned", "resolved", "closed"]
 Priority = Literal["normal", "urgent"]
 STATUSES: tuple[str, ...] = ("open", "assigned", "resolved", "closed")
@@ -55,6 +61,7 @@ class User:
     created_at: datetime | None = None
     email_verified_at: datetime | None = None
     locale: str | None = None  # the panel's language this person chose (None: their browser's)
+    staff_role: str | None = None  # support staff only: owner, admin or agent (chatapp.team)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> User:
@@ -62,7 +69,22 @@ class User:
 
     @property
     def is_admin(self) -> bool:
+        """Support staff, whatever their role in the team (owner, admin or agent)."""
         return self.role == "admin"
+
+    @property
+    def team_role(self) -> str | None:
+        """Owner, admin or agent for support staff (an account from before roles: admin); None otherwise."""
+        return (self.staff_role or "admin") if self.is_admin else None
+
+    @property
+    def is_manager(self) -> bool:
+        """Manages the team, settings and the team's canned replies: the owner and admins."""
+        return self.team_role in MANAGER_ROLES
+
+    @property
+    def is_owner(self) -> bool:
+        return self.team_role == "owner"
 
     @property
     def is_guest(self) -> bool:
@@ -86,6 +108,7 @@ class User:
             "external_id": self.external_id,
             "created_at": iso(self.created_at),
             "locale": self.locale,
+            "staff_role": self.team_role,
         }
 
 

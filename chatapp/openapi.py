@@ -83,7 +83,7 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
     errors = set(endpoint.errors) | {400, 422}
     if endpoint.auth != "none":
         errors |= {401}
-    if endpoint.auth in ("visitor", "admin"):
+    if endpoint.auth in ("visitor", "admin", "manager"):
         errors |= {403}
     if endpoint.body:
         errors |= {413, 415}

@@ -15,6 +15,7 @@ from chatapp.models import Room, User
 
 __all__ = [
     "ensure_admin",
+    "ensure_manager",
     "ensure_visitor",
     "ensure_room_access",
     "ensure_transition",
@@ -54,6 +55,13 @@ def user_channel(user_id: int) -> str:
 def ensure_admin(user: User) -> None:
     if not user.is_admin:
         raise Forbidden("This needs a support admin account", code="admin_only")
+
+
+def ensure_manager(user: User) -> None:
+    """The team's owner or an admin: who manages agents, settings and the team's canned replies."""
+    ensure_admin(user)
+    if not user.is_manager:
+        raise Forbidden("This needs the team's owner or an admin; agents answer chats", code="manager_only")
 
 
 def ensure_visitor(user: User) -> None:

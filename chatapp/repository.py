@@ -7,7 +7,7 @@ transaction) and return domain records from :mod:`chatapp.models`.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from chatapp.db import Connection, utcnow
@@ -15,7 +15,7 @@ from chatapp.models import Attachment, AuthSession, CannedReply, Message, Room, 
 
 # ------------------------------------------------------------------------- users
 
-_USER_COLUMNS = "id, role, name, email, external_id, created_at, email_verified_at, locale"
+_USER_COLUMNS = "id, role, name, email, external_id, created_at, email_verified_at, locale, staff_role"
 
 
 async def create_user(
@@ -27,11 +27,13 @@ async def create_user(
     password_hash: str | None = None,
     external_id: str | None = None,
     email_verified: bool = False,
+    staff_role: str | None = None,
 ) -> User:
+    """``staff_role`` (owner, admin, agent) only for support staff: ``admin`` unless given."""
     now = utcnow()
     row = await conn.fetch_one(
-        "INSERT INTO users (role, name, email, password_hash, external_id, created_at, email_verified_at) "
-        f"VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {_USER_COLUMNS}",
+        "INSERT INTO users (role, name, email, password_hash, external_id, created_at, email_verified_at, staff_role) "
+        f"VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {_USER_COLUMNS}",
         role,
         name,
         email,
@@ -39,6 +41,7 @@ async def create_user(
         external_id,
         now,
         now if email and email_verified else None,
+        (staff_role or "admin") if role == "admin" else None,
     )
     assert row is not None
     return User.from_row(row)
@@ -96,6 +99,18 @@ async def set_user_locale(conn: Connection, user_id: int, locale: str) -> None:
 async def list_admins(conn: Connection) -> list[User]:
     rows = await conn.fetch_all(f"SELECT {_USER_COLUMNS} FROM users WHERE role = 'admin' ORDER BY name, id")
     return [User.from_row(r) for r in rows]
+
+
+async def has_owner(conn: Connection) -> bool:
+    """Whether the support team has an owner (an active staff account with ``staff_role`` owner)."""
+    found = await conn.fetch_val(
+        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND staff_role = 'owner' AND deactivated_at IS NULL"
+    )
+    return bool(found)
+
+
+async def set_staff_role(conn: Connection, user_id: int, staff_role: str) -> None:
+    await conn.execute("UPDATE users SET staff_role = ? WHERE id = ? AND role = 'admin'", staff_role, user_id)
 
 
 async def active_admin_ids(conn: Connection, ids: list[int]) -> set[int]:
@@ -605,8 +620,8 @@ async def get_or_create_secret(conn: Connection, name: str, candidate: str) -> s
 
 _SESSION_SELECT = (
     "SELECT s.id AS session_id, s.created_at AS session_created_at, s.last_seen_at, s.expires_at, s.revoked_at, "
-    "u.deactivated_at, u.id, u.role, u.name, u.email, u.external_id, u.created_at, u.email_verified_at, u.locale "
-    "FROM auth_sessions s JOIN users u ON u.id = s.user_id"
+    "u.deactivated_at, u.id, u.role, u.name, u.email, u.external_id, u.created_at, u.email_verified_at, u.locale, "
+    "u.staff_role FROM auth_sessions s JOIN users u ON u.id = s.user_id"
 )
 
 
@@ -650,6 +665,14 @@ async def touch_session(conn: Connection, session_id: str, seen_at: datetime) ->
     await conn.execute("UPDATE auth_sessions SET last_seen_at = ? WHERE id = ?", seen_at, session_id)
 
 
+async def touch_user_activity(conn: Connection, user_id: int, now: datetime, every: timedelta) -> int:
+    """Record activity unless one was recorded less than ``every`` ago (so at most one write per interval)."""
+    return await conn.execute(
+        "UPDATE users SET last_active_at = ? WHERE id = ? AND (last_active_at IS NULL OR last_active_at <= ?)",
+        now, user_id, now - every,
+    )
+
+
 async def revoke_session(conn: Connection, session_id: str) -> int:
     return await conn.execute(
         "UPDATE auth_sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", utcnow(), session_id
@@ -672,7 +695,11 @@ async def change_access(
     """
     now = utcnow()
     if role is not None:
-        await conn.execute("UPDATE users SET role = ? WHERE id = ?", role, user_id)
+        await conn.execute(
+            "UPDATE users SET role = ?, "
+            "staff_role = CASE WHEN CAST(? AS TEXT) = 'admin' THEN COALESCE(staff_role, 'admin') END WHERE id = ?",
+            role, role, user_id,
+        )
     if password_hash is not None:
         await conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", password_hash, user_id)
     if deactivated is not None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from starlette.routing import Route
 
-from chatapp.api import account, admin, auth, canned, chat, contacts, i18n, operations, realtime, routing, webpush
+from chatapp.api import account, admin, auth, canned, chat, contacts, i18n, operations, realtime, routing, team, webpush
 from chatapp.api import mail as mail_api
 from chatapp.api.access import Auth, Handler, check_rule, guard
 
@@ -39,7 +39,7 @@ class Endpoint:
     path: str  # OpenAPI style: /api/chat/rooms/{room_id}
     handler: Handler
     summary: str
-    auth: Auth = field(kw_only=True)  # required: none | any | visitor | admin
+    auth: Auth = field(kw_only=True)  # required: none | any | visitor | admin | manager
     body: str | None = None  # the name of a request shape (a chatapp.shapes.Body), decoded by the handler
     query: tuple[Param, ...] = ()
     ok: int = 200
@@ -115,6 +115,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              body="ChangePassword", response="TokenResponse", errors=(400, 409, 422, 429), tag="auth"),
     Endpoint("POST", "/api/auth/locale", i18n.set_locale, "Set my language (one of /api/i18n's 'available')",
              auth="any", body="SetLocale", response="UserEnvelope", errors=(422,), tag="auth"),
+    Endpoint("GET", "/api/auth/invites/{token}", team.show_invite,
+             "What a team invitation is for (e-mail, name, role); 404 once used or expired", auth="none",
+             response="InviteInfo", errors=(404,), tag="auth"),
+    Endpoint("POST", "/api/auth/invites/{token}/accept", team.accept_invite,
+             "Accept a team invitation: set a password, create the staff account and sign in (the link is used "
+             "up)", auth="none", body="AcceptInvite", ok=201, response="TokenResponse", errors=(404, 409, 429),
+             tag="auth"),
     # ------------------------------------------------------------------ visitor
     Endpoint("GET", "/api/chat/room", chat.get_room, "My current conversation (or null)", auth="visitor",
              response="MaybeRoomEnvelope"),
@@ -201,12 +208,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              auth="admin", body="SetAvailability", response="AgentEnvelope", tag="admin"),
     Endpoint("PUT", "/api/admin/agents/{user_id}/capacity", routing.set_capacity,
              "Set an agent's capacity: the active chats automatic assignment gives them at most",
-             auth="admin", body="SetCapacity", response="AgentEnvelope", errors=(404,), tag="admin"),
+             auth="manager", body="SetCapacity", response="AgentEnvelope", errors=(404,), tag="admin"),
     Endpoint("GET", "/api/admin/routing", routing.settings, "Whether automatic assignment is on, and my state",
              auth="admin", response="RoutingEnvelope", tag="admin"),
     Endpoint("PUT", "/api/admin/routing", routing.set_settings,
              "Switch automatic assignment on or off (on: waiting chats are assigned at once)",
-             auth="admin", body="SetRouting", response="RoutingEnvelope", tag="admin"),
+             auth="manager", body="SetRouting", response="RoutingEnvelope", tag="admin"),
     Endpoint("GET", "/api/admin/queue", routing.queue,
              "Chats waiting for an agent, oldest first (the order automatic assignment takes them in)",
              auth="admin", response="QueuePage", tag="admin"),
@@ -216,14 +223,17 @@ ENDPOINTS: tuple[Endpoint, ...] = (
                           "keep replies whose code or body contains this (case ignored; a leading '/' too)"),),
              response="CannedReplyList", tag="admin"),
     Endpoint("POST", "/api/admin/canned-replies", canned.create_reply,
-             "Save a canned reply: team-wide (any admin manages those) or personal (only I see it)",
+             "Save a canned reply: team-wide (the owner and admins manage those; an agent gets 403) or personal "
+             "(only I see it)",
              auth="admin", body="CannedReplyCreate", ok=201, response="CannedReplyEnvelope", errors=(409,),
              tag="admin"),
     Endpoint("PATCH", "/api/admin/canned-replies/{reply_id}", canned.update_reply,
-             "Change a team reply or one of mine (code, body, scope); another agent's personal reply is 404",
+             "Change a team reply (owner and admins) or one of mine (code, body, scope); another agent's personal "
+             "reply is 404",
              auth="admin", body="CannedReplyUpdate", response="CannedReplyEnvelope", errors=(404, 409), tag="admin"),
     Endpoint("DELETE", "/api/admin/canned-replies/{reply_id}", canned.delete_reply,
-             "Delete a team reply or one of mine; another agent's personal reply is 404", auth="admin",
+             "Delete a team reply (owner and admins) or one of mine; another agent's personal reply is 404",
+             auth="admin",
              response="Removed", errors=(404,), tag="admin"),
     Endpoint("GET", "/api/admin/contacts/{user_id}/export", contacts.export_contact,
              "Export a contact's data as a zip: contact.json (account, rooms, messages without private notes, "
@@ -234,11 +244,27 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "search entries; recorded in the audit log (support admin accounts: 409)", auth="admin",
              response="Erased", errors=(404, 409), tag="admin"),
     Endpoint("GET", "/api/admin/audit", contacts.audit_log, "The audit log, newest first (keyset pages)",
-             auth="admin",
+             auth="manager",
              query=(Param("before", {"type": "integer", "minimum": 1},
                           "the previous page's meta.next_before: entries older than it"),
                     Param("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50})),
              response="AuditPage", errors=(422,), tag="admin"),
+    Endpoint("GET", "/api/admin/team", team.members,
+             "The team: every staff account with role, availability, last activity and whether it is active; "
+             "pending invitations", auth="manager", response="TeamList", tag="team"),
+    Endpoint("POST", "/api/admin/team/invites", team.invite,
+             "Invite an admin or agent: a one-time link valid 7 days (e-mailed when e-mail is on, and answered)",
+             auth="manager", body="TeamInvite", ok=201, response="InviteCreated", errors=(403, 409, 429), tag="team"),
+    Endpoint("PUT", "/api/admin/team/{user_id}/role", team.set_role,
+             "Change a member's role (only the owner changes an admin or makes an owner, which hands ownership "
+             "over; nobody changes the owner or themselves)", auth="manager", body="SetStaffRole",
+             response="TeamMemberEnvelope", errors=(404,), tag="team"),
+    Endpoint("POST", "/api/admin/team/{user_id}/deactivate", team.deactivate,
+             "Deactivate a member: their sessions end now and they cannot sign in (not the owner, not myself)",
+             auth="manager", response="TeamMemberEnvelope", errors=(404,), tag="team"),
+    Endpoint("POST", "/api/admin/team/{user_id}/reactivate", team.reactivate,
+             "Let a deactivated member sign in again", auth="manager", response="TeamMemberEnvelope", errors=(404,),
+             tag="team"),
     # ----------------------------------------------------------------- realtime
     Endpoint("POST", "/broadcasting/auth", realtime.broadcasting_auth,
              "Sign a private/presence channel subscription (Laravel Echo's endpoint)", auth="any", body="ChannelAuth",

@@ -6,7 +6,9 @@ written at most once a minute per session (more often only under a shorter idle
 timeout), so the idle timeout costs no write per request. Revoking everything a user
 holds (sign out everywhere, a new password, a role change, deactivation) also ends
 their live WebSocket connections through pyreverb, so a revoked admin panel stops
-receiving the admin feed at once.
+receiving the admin feed at once. Support staff's ``users.last_active_at`` (the team
+page's "last active") is written with the session's touch, and only when it is a minute
+old, so it too costs at most one write a minute.
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ class Sessions:
         )
         if not created:
             raise Forbidden(MESSAGES["deactivated"], code="account_deactivated")
+        if user.is_admin:  # signing in is activity
+            await repo.touch_user_activity(self.db, user.id, claims.signed_at, TOUCH_EVERY)
         return IssuedToken(token, ttl)
 
     async def check(self, token: str) -> AuthSession:
@@ -91,6 +95,8 @@ class Sessions:
             raise Unauthorized(MESSAGES["idle"], code="token_expired")
         if now - session.last_seen_at > (min(TOUCH_EVERY, idle / 4) if idle else TOUCH_EVERY):
             await repo.touch_session(self.db, session.id, now)
+            if session.user.is_admin:  # the team's "last active": at most one write a minute per account
+                await repo.touch_user_activity(self.db, session.user.id, now, TOUCH_EVERY)
         return session
 
     async def _adopt_legacy(self, claims: TokenClaims) -> AuthSession | None:

@@ -181,6 +181,27 @@ class CannedReplyUpdate(Body):
     scope: Scope | UnsetType = UNSET
 
 
+StaffRole = Literal["owner", "admin", "agent"]
+
+
+class TeamInvite(Body):
+    example = {"email": "olena@support.example", "name": "Olena", "role": "agent"}
+    email: Annotated[str, Meta(extra_json_schema={"format": "email"})]
+    name: Name | None = None
+    role: Literal["admin", "agent"] = "agent"
+
+
+class SetStaffRole(Body):
+    """owner: hands ownership over (only the owner; the caller becomes an admin)."""
+
+    role: StaffRole
+
+
+class AcceptInvite(Body):
+    password: Password
+    name: Annotated[Name | None, Meta(description="absent: the name the invitation was made with")] = None
+
+
 class UserAuth(Body):
     media_types = ("application/json", "application/x-www-form-urlencoded")
     socket_id: SocketId
@@ -230,6 +251,8 @@ class User(Struct):
     external_id: str | None = None
     created_at: Time | None = None
     locale: Annotated[str | None, Meta(description="the language this person chose (POST /api/auth/locale)")] = None
+    staff_role: Annotated[StaffRole | None, Meta(description="support staff's role in the team; null for visitors")] \
+        | UnsetType = UNSET
 
 
 class Attachment(Struct):
@@ -602,6 +625,47 @@ class Catalogue(Struct):
     available: list[Language]
 
 
+class TeamMember(Struct):
+    id: int
+    name: str
+    email: str | None
+    role: StaffRole
+    availability: Literal["online", "away", "busy"] | None
+    created_at: Time | None
+    last_active_at: Annotated[Time | None, Meta(description="the last signed-in request, to the minute")]
+    deactivated_at: Time | None
+    active: bool
+
+
+class TeamInvitation(Struct):
+    id: int
+    email: str
+    name: str
+    role: Literal["admin", "agent"]
+    invited_by: int | None
+    created_at: Time
+    expires_at: Time
+
+
+class TeamList(Struct):
+    data: list[TeamMember]
+    invites: Annotated[list[TeamInvitation], Meta(description="not yet accepted and not expired, newest first")]
+
+
+class TeamMemberEnvelope(Struct):
+    member: TeamMember
+
+
+class InviteCreated(Struct):
+    invite: TeamInvitation
+    link: Annotated[str, Meta(description="the one-time link; shown once, only its hash is stored")]
+    mailed: Annotated[bool, Meta(description="true when it was also e-mailed (e-mail on)")]
+
+
+class InviteInfo(Struct):
+    invite: TeamInvitation
+
+
 class ClientConfig(Struct):
     echo: dict[str, Any]
     limits: dict[str, Any]
@@ -615,7 +679,7 @@ class ClientConfig(Struct):
 REQUEST_SHAPES: tuple[type[Body], ...] = (
     Register, Login, SetLocale, ChangePassword, Guest, Identity, OpenRoom, SendMessage, Reply, Typing,
     SetAvailability, SetCapacity, SetRouting, Assign, Priority, CannedReplyCreate, Note, CannedReplyUpdate, UserAuth,
-    ChannelAuth, PushSubscription, PushUnsubscribe, Upload,
+    ChannelAuth, PushSubscription, PushUnsubscribe, Upload, TeamInvite, SetStaffRole, AcceptInvite,
 )
 RESPONSE_SHAPES: tuple[type[Struct], ...] = (
     Error, User, Attachment, Message, Room, PageMeta, TokenResponse, UserEnvelope, RoomEnvelope, MaybeRoomEnvelope,
@@ -624,5 +688,6 @@ RESPONSE_SHAPES: tuple[type[Struct], ...] = (
     AgentEnvelope, AgentList, RoutingSettings, RoutingEnvelope, QueuePage, Erased, AuditPage, TranscriptQueued,
     InboundMailResult, Lockout, LockoutList, CannedReply,
     NoteEnvelope, CannedReplyList, CannedReplyEnvelope, ChannelAuthResult, UserAuthResult, Subscribed, Removed,
-    Revoked, Health, OperatorStatus, Catalogue, ClientConfig,
+    Revoked, Health, OperatorStatus, Catalogue, ClientConfig, TeamMember, TeamList, TeamMemberEnvelope, InviteCreated,
+    InviteInfo,
 )

@@ -19,15 +19,16 @@ from starlette.responses import Response
 
 from chatapp.api.common import current_user
 from chatapp.models import User
-from chatapp.policy import ensure_admin, ensure_visitor
+from chatapp.policy import ensure_admin, ensure_manager, ensure_visitor
 
 __all__ = ["Auth", "AUTH_RULES", "Handler", "check_rule", "authorise", "guard", "caller"]
 
 Handler = Callable[[Request], Awaitable[Response]]
 
-Auth = Literal["none", "any", "visitor", "admin"]
+Auth = Literal["none", "any", "visitor", "admin", "manager"]
 """``none``: public; ``any``: any signed-in account; ``visitor``: a guest or customer,
-never support staff; ``admin``: support staff only."""
+never support staff; ``admin``: support staff only (owner, admin or agent); ``manager``:
+the team's owner and admins, who manage agents and settings (not agents)."""
 
 AUTH_RULES: tuple[Auth, ...] = get_args(Auth)
 
@@ -49,6 +50,8 @@ async def authorise(rule: Auth, request: Request) -> User | None:
         ensure_visitor(user)
     elif rule == "admin":
         ensure_admin(user)
+    elif rule == "manager":
+        ensure_manager(user)
     return user
 
 

@@ -1,7 +1,7 @@
 """The authorisation matrix, generated from the route table: every endpoint and channel, five callers.
 
 For each endpoint of :data:`chatapp.routes.ENDPOINTS` the expected status per caller
-(anonymous, a guest, user B, an admin, user A) follows from its declared ``auth``
+(anonymous, a guest, user B, an agent, an admin, the owner, user A) follows from its declared ``auth``
 rule. What the table cannot say (what to send, whether the call acts on user A's
 room, which status a permitted call gets) is kept in :data:`FACTS`, keyed by
 (method, path). An endpoint without facts, facts for a route that is gone, or a
@@ -30,8 +30,10 @@ from tests.chatapp.procs import Api, ChatappProcess
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PASSWORD = "correct horse"
-ACTORS = ("anon", "guest", "user_b", "admin", "user_a")  # the callers allowed into room A run last
+ACTORS = ("anon", "guest", "user_b", "agent", "admin", "owner", "user_a")  # those allowed into room A run last
 OTHER_VISITORS = ("guest", "user_b")  # signed in as visitors, but room A is not theirs
+STAFF = ("agent", "admin", "owner")  # support staff (role 'admin'), by their role in the team
+MANAGERS = ("admin", "owner")  # the `manager` rule: the team's owner and admins
 _emails = itertools.count(1)
 
 
@@ -49,6 +51,8 @@ class Facts:
     channels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # channel -> callers who may subscribe
     throwaway: bool = False  # signs its caller out: runs with callers made for this case only
     victim: bool = False  # {user_id} is a visitor made for this case (else user A)
+    member: bool = False  # {user_id} is an agent made for this case
+    invite: bool = False  # {token} is a fresh team invitation's
     erases_owner: bool = False  # user A's own call erases them: room A is gone afterwards
 
 
@@ -66,6 +70,10 @@ FACTS: dict[tuple[str, str], Facts] = {
     ("POST", "/api/auth/identity"): Facts(json={"identity": "{identity}"}),
     ("GET", "/api/auth/me"): Facts(),
     ("POST", "/api/auth/locale"): Facts(json={"locale": "uk"}),
+    ("GET", "/api/auth/invites/{token}"): Facts(invite=True),
+    # public: the first caller uses the invitation up, every later one finds it gone
+    ("POST", "/api/auth/invites/{token}/accept"): Facts(json={"password": "{password}"}, invite=True, ok=404,
+                                                         ok_for={"anon": 201}),
     ("POST", "/api/auth/logout"): Facts(throwaway=True),
     ("POST", "/api/auth/logout-all"): Facts(throwaway=True),
     ("POST", "/api/auth/password"): Facts(  # a guest has no password to change
@@ -91,11 +99,13 @@ FACTS: dict[tuple[str, str], Facts] = {
     ("GET", "/api/admin/chat/rooms/{room_id}/messages"): Facts(),
     ("POST", "/api/admin/chat/rooms/{room_id}/messages"): Facts(json={"body": "hi"}),
     ("POST", "/api/admin/chat/rooms/{room_id}/notes"): Facts(json={"body": "for support only"}),
-    ("POST", "/api/admin/chat/rooms/{room_id}/assign"): Facts(json={}),
+    # expects nobody assigned: the first staff member takes it, the others are too late
+    ("POST", "/api/admin/chat/rooms/{room_id}/assign"): Facts(json={}, ok_for={"admin": 409, "owner": 409}),
     ("POST", "/api/admin/chat/rooms/{room_id}/unassign"): Facts(ok=409),  # a fresh room has nobody assigned
     ("POST", "/api/admin/chat/rooms/{room_id}/priority"): Facts(json={"priority": "urgent"}),
-    ("POST", "/api/admin/chat/rooms/{room_id}/resolve"): Facts(),
-    ("POST", "/api/admin/chat/rooms/{room_id}/close"): Facts(),
+    # the first staff member resolves or closes it; the others find it so already
+    ("POST", "/api/admin/chat/rooms/{room_id}/resolve"): Facts(ok_for={"admin": 409, "owner": 409}),
+    ("POST", "/api/admin/chat/rooms/{room_id}/close"): Facts(ok_for={"admin": 409, "owner": 409}),
     ("POST", "/api/admin/chat/rooms/{room_id}/reopen"): Facts(ok=409),  # a fresh room is open already
     ("POST", "/api/admin/chat/rooms/{room_id}/read"): Facts(),
     ("POST", "/api/admin/chat/rooms/{room_id}/typing"): Facts(json={"is_typing": True}),
@@ -112,17 +122,23 @@ FACTS: dict[tuple[str, str], Facts] = {
     ("GET", "/api/admin/canned-replies"): Facts(queries=("", "?q=matrix")),
     ("POST", "/api/admin/canned-replies"): Facts(
         json={"code": "matrix-{room_id}", "body": "Thanks!", "scope": "personal"}),
-    ("PATCH", "/api/admin/canned-replies/{reply_id}"): Facts(json={"body": "Thank you!"}),
-    ("DELETE", "/api/admin/canned-replies/{reply_id}"): Facts(),
+    # {reply_id} is a team reply: agents use them, the owner and admins manage them
+    ("PATCH", "/api/admin/canned-replies/{reply_id}"): Facts(json={"body": "Thank you!"}, ok_for={"agent": 403}),
+    ("DELETE", "/api/admin/canned-replies/{reply_id}"): Facts(ok_for={"agent": 403, "owner": 404}),
     ("DELETE", "/api/chat/me"): Facts(throwaway=True, erases_owner=True),
     ("GET", "/api/admin/contacts/{user_id}/export"): Facts(),
-    ("DELETE", "/api/admin/contacts/{user_id}"): Facts(victim=True),
+    ("DELETE", "/api/admin/contacts/{user_id}"): Facts(victim=True, ok_for={"admin": 404, "owner": 404}),
     ("GET", "/api/admin/audit"): Facts(queries=("", "?limit=1")),
+    ("GET", "/api/admin/team"): Facts(),
+    ("POST", "/api/admin/team/invites"): Facts(json={"email": "{email}", "role": "agent"}),
+    ("PUT", "/api/admin/team/{user_id}/role"): Facts(json={"role": "agent"}, member=True),
+    ("POST", "/api/admin/team/{user_id}/deactivate"): Facts(member=True),
+    ("POST", "/api/admin/team/{user_id}/reactivate"): Facts(member=True),
     ("POST", "/broadcasting/auth"): Facts(
         channels={
-            "private-chat.{room_id}": ("admin", "user_a"),
-            "private-admin.chat": ("admin",),
-            "presence-admins": ("admin",),
+            "private-chat.{room_id}": (*STAFF, "user_a"),
+            "private-admin.chat": STAFF,
+            "presence-admins": STAFF,
             "private-user.{a}": ("user_a",),
             "private-chat.999999999": NOBODY,
             "private-secret": NOBODY,
@@ -156,7 +172,11 @@ def status_for(endpoint: Endpoint, facts: Facts, actor: str, channel: str | None
         return ok
     if actor == "anon":
         return 401
-    if (endpoint.auth == "admin" and actor != "admin") or (endpoint.auth == "visitor" and actor == "admin"):
+    if (
+        (endpoint.auth == "admin" and actor not in STAFF)
+        or (endpoint.auth == "manager" and actor not in MANAGERS)
+        or (endpoint.auth == "visitor" and actor in STAFF)
+    ):
         return 403
     if channel is not None and actor not in facts.channels[channel]:
         return 403
@@ -234,21 +254,23 @@ def sign_up(chat: ChatappProcess, name: str) -> Api:
     return Api(chat.base_url, doc["token"], doc["user"])
 
 
-def new_admin(chat: ChatappProcess) -> Api:
-    email = f"matrix-admin{next(_emails)}-{chat.port}@support.test"
-    chat.cli("create-admin", "--email", email, "--name", "Matrix Admin", "--password", PASSWORD)
+def new_staff(chat: ChatappProcess, role: str = "admin") -> Api:
+    email = f"matrix-{role}{next(_emails)}-{chat.port}@support.test"
+    chat.cli("create-admin", "--email", email, "--name", f"Matrix {role.title()}", "--password", PASSWORD,
+             "--role", role)
     doc = Api(chat.base_url).ok("POST", "/api/auth/login", {"email": email, "password": PASSWORD})
+    assert doc["user"]["staff_role"] == role, doc["user"]
     return Api(chat.base_url, doc["token"], doc["user"])
 
 
-def callers(chat: ChatappProcess, admin: Api) -> dict[str, Api]:
+def callers(chat: ChatappProcess) -> dict[str, Api]:
     guest = Api(chat.base_url).ok("POST", "/api/auth/guest", {"name": "Guest G"})
     return {
         "anon": Api(chat.base_url),
         "guest": Api(chat.base_url, guest["token"], guest["user"]),
         "user_a": sign_up(chat, "User A"),
         "user_b": sign_up(chat, "User B"),
-        "admin": admin,
+        **{role: new_staff(chat, role) for role in STAFF},
     }
 
 
@@ -256,7 +278,7 @@ def callers(chat: ChatappProcess, admin: Api) -> dict[str, Api]:
 def world(chat: ChatappProcess, admin: Api) -> World:
     login = sign_up(chat, "Login Target")
     identity = chat.cli("identity-token", "--sub", f"matrix-{chat.port}", "--name", "Site User").stdout.strip()
-    return World(callers(chat, admin), admin, login.user["email"], identity)
+    return World(callers(chat), admin, login.user["email"], identity)
 
 
 def _fill(value: Any, subs: Mapping[str, str]) -> Any:
@@ -284,7 +306,7 @@ def _request_kwargs(case: Case, subs: Mapping[str, str], push_receiver: Any) -> 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_matrix(case: Case, world: World, chat: ChatappProcess, push_receiver: Any) -> None:
-    actors = callers(chat, new_admin(chat)) if case.facts.throwaway else world.callers
+    actors = callers(chat) if case.facts.throwaway else world.callers
     owner = actors["user_a"]
     room = owner.ok("POST", "/api/chat/room", {"subject": case.id})
     if not room["created"]:  # start every case from a fresh, open room of A's
@@ -296,6 +318,12 @@ def test_matrix(case: Case, world: World, chat: ChatappProcess, push_receiver: A
             "password": PASSWORD, "user_id": str(owner.id)}
     if case.facts.victim:
         subs["user_id"] = str(Api.guest(chat.base_url, "Erased Visitor").id)
+    if case.facts.member:
+        subs["user_id"] = str(new_staff(chat, "agent").id)
+    if case.facts.invite:
+        made = world.reader.ok("POST", "/api/admin/team/invites",
+                               {"email": f"matrix-invitee{next(_emails)}-{chat.port}@support.test"})
+        subs["token"] = made["link"].rsplit("#", 1)[1]
     if "{name}" in case.path:
         uploaded = owner.request("POST", "/api/chat/upload", files={"file": ("a.png", PNG, "image/png")},
                                  data={"room_id": subs["room_id"]})
