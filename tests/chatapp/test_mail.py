@@ -1,5 +1,5 @@
 """E-mail through a real SMTP server (aiosmtpd, started here): notifications, transcripts, retries,
-replies by mail, and two instances sharing one queue (docs/chatapp.md, "E-mail")."""
+replies by mail, and three instances sharing one queue (docs/chatapp.md, "E-mail")."""
 
 from __future__ import annotations
 
@@ -416,23 +416,25 @@ def test_mail_off_says_so(chat: ChatappProcess, new_guest: Any) -> None:
     assert Api(chat.base_url).post("/api/mail/inbound", content=b"x").status_code == 404
 
 
-# --------------------------------------------------- two instances, one queue
+# --------------------------------------------------- three instances, one queue
 
 
 @pytest.mark.postgres
 @pytest.mark.slow
-def test_two_instances_on_one_postgres_send_each_mail_once(tmp_path: Path) -> None:
-    """Two instances, one database, both schedulers and relays running: every mail goes out once."""
+def test_three_instances_on_one_postgres_send_each_mail_once(tmp_path: Path) -> None:
+    """Three instances, one database, every scheduler and relay running: every mail goes out once."""
     reverb = chatapp_reverb()
     try:
         with running_smtp() as sink, throwaway_database("postgres", tmp_path) as url:
             env = mail_env(sink, CHATAPP_MAIL_INTERVAL="0.2")
             a = ChatappProcess(url, reverb.port, tmp_path / "a", env=env).start()
             b = ChatappProcess(url, reverb.port, tmp_path / "b", env=env).start(migrate=False)
+            c = ChatappProcess(url, reverb.port, tmp_path / "c", env=env).start(migrate=False)
+            instances = (a, b, c)
             try:
                 pg_agent = admin_api(a, PASSWORD, "Pg Agent")
-                sink.stop()  # the queue fills while the server is down; then both relays race for it
-                visitors = [visitor(a if i % 2 else b, name=f"V{i}") for i in range(16)]
+                sink.stop()  # the queue fills while the server is down; then all three relays race for it
+                visitors = [visitor(instances[i % 3], name=f"V{i}") for i in range(16)]
                 rooms = []
                 for v in visitors:
                     rooms.append(v.send("hi")["message"]["room_id"])
@@ -442,7 +444,7 @@ def test_two_instances_on_one_postgres_send_each_mail_once(tmp_path: Path) -> No
                 for v in visitors:
                     sink.wait_for(v.user["email"], timeout=30)
                 alerts = sink.wait_for(pg_agent.user["email"], count=16, timeout=30)  # one per unseen room
-                # a burst of replies, written through B, the schedulers of both looking at it
+                # a burst of replies, written through B, the schedulers of all three looking at it
                 on_b = Api(b.base_url, pg_agent.token, pg_agent.user)
                 for body in ("one", "two", "three"):
                     on_b.ok("POST", f"/api/admin/chat/rooms/{rooms[0]}/messages", {"body": body})
@@ -456,9 +458,10 @@ def test_two_instances_on_one_postgres_send_each_mail_once(tmp_path: Path) -> No
                 ids = [str(m["Message-ID"]) for m in sink.messages]
                 assert len(ids) == 33 and len(set(ids)) == 33, ids
                 sent_by = [{line.split("mail ")[1].split(" ")[0] for line in p.log().splitlines()
-                            if " sent to " in line} for p in (a, b)]
-                assert not sent_by[0] & sent_by[1] and len(sent_by[0] | sent_by[1]) == 33, sent_by
+                            if " sent to " in line} for p in instances]
+                assert sum(map(len, sent_by)) == len(set().union(*sent_by)) == 33, sent_by  # each by one
             finally:
+                c.stop()
                 b.stop()
                 a.stop()
     finally:
