@@ -189,6 +189,7 @@ def page_routes() -> list[Route | Mount]:
         Route("/widget.js", widget_loader, methods=["GET", "HEAD"]),
         Route("/admin", admin_home, methods=["GET"]),
         Route("/admin/login", _page("login.html", admin=True), methods=["GET", "HEAD"]),
+        Route("/admin/invite", _page("invite.html", admin=True), methods=["GET", "HEAD"]),
         Route("/admin/chat", panel, methods=["GET", "HEAD"]),
         Route("/admin/chat/{room_id:int}", panel, methods=["GET", "HEAD"]),
         Route("/admin/sw.js", service_worker, methods=["GET"]),

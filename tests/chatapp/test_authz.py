@@ -158,6 +158,7 @@ OUTSIDE_TABLE: dict[tuple[str, str], tuple[str, int]] = {
     ("GET", "/widget.js"): ("/widget.js", 200),
     ("GET", "/admin"): ("/admin", 302),
     ("GET", "/admin/login"): ("/admin/login", 200),
+    ("GET", "/admin/invite"): ("/admin/invite", 200),
     ("GET", "/admin/chat"): ("/admin/chat", 200),
     ("GET", "/admin/chat/{room_id:int}"): ("/admin/chat/{room_id}", 200),
     ("GET", "/admin/sw.js"): ("/admin/sw.js", 200),

@@ -9,6 +9,7 @@ import { RoomPane } from './room.js';
 import { Notifier } from './notify.js';
 import { Lockouts } from './lockouts.js';
 import { CannedManager, CannedStore } from './canned.js';
+import { TeamManager } from './staff.js';
 import { LocaleMenu, useAgentLocale } from './locale.js';
 import { AvailabilityMenu, PRESENCE_SETTLE, QueueView, TeamPanel, TeamStore } from './desk.js';
 import { mailOffNotice } from './mail.js';
@@ -47,6 +48,7 @@ class Panel {
     new AccountMenu({ api: this.api }).start();
     this.canned = new CannedStore(this.api);
     new CannedManager({ store: this.canned, button: document.getElementById('canned-button') }).start();
+    new TeamManager({ api: this.api, me, button: document.getElementById('team-button') }).start();
     this.config = await this.api.get('/api/config');
     if (!this.config.features.mail) mailOffNotice(document.getElementById('connection'));
     this.chime = new Chime('chatapp.admin.muted');

@@ -1,0 +1,91 @@
+"""The panel's Team page: a manager invites an agent, who joins through the link; deactivation signs them out."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import Pages, Stack, screenshot
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "joining-password-1"
+
+
+def test_invite_join_and_deactivate(pages: Pages, stack: Stack) -> None:
+    assert stack.admin.user["staff_role"] == "owner"  # the stack's first account
+    manager = pages.admin("/admin/chat")
+    manager.locator("#team-button").click()
+    dialog = manager.locator("#team-dialog")
+    expect(dialog).to_be_visible()
+    me = dialog.locator(f"#team-members tr[data-id='{stack.admin.id}']")
+    expect(me).to_have_attribute("data-role", "owner")
+    expect(me.locator("select.team-role")).to_be_disabled()
+
+    email = f"nina-{time.time_ns()}@support.test"
+    dialog.locator("#invite-email").fill(email)
+    dialog.locator("#invite-name").fill("Nina New")
+    dialog.locator("#invite-role").select_option("agent")
+    dialog.locator("#invite-submit").click()
+    link_box = dialog.locator("#invite-link")
+    expect(link_box).to_be_visible()
+    expect(dialog.locator("#invite-result")).to_contain_text(email)
+    expect(dialog.locator("#team-invites")).to_contain_text(email)
+    link = link_box.input_value()
+    assert link.startswith(stack.url + "/admin/invite#"), link
+    screenshot(manager, "admin-team-invite")
+
+    # The invitee, in a browser of their own, opens the link, sets a password and lands in the panel.
+    invitee = pages.page()
+    invitee.goto(link)
+    expect(invitee.locator("#invite-intro")).to_contain_text(email)
+    expect(invitee.locator("#invite-intro")).to_contain_text("Agent")
+    expect(invitee.locator("#accept-name")).to_have_value("Nina New")
+    invitee.locator("#accept-password").fill(PASSWORD)
+    invitee.locator("#accept-again").fill("something else")
+    invitee.locator("#accept-submit").click()
+    expect(invitee.locator("#accept-error")).to_have_text("The two passwords differ.")
+    invitee.locator("#accept-again").fill(PASSWORD)
+    invitee.locator("#accept-submit").click()
+    invitee.wait_for_url(f"{stack.url}/admin/chat")
+    invitee.wait_for_selector("#inbox[data-ready='true']")
+    expect(invitee.locator("#me-name")).to_have_text("Nina New")
+    expect(invitee.locator("#team-button")).to_be_hidden()  # agents do not manage the team
+    expect(invitee.locator("#team-dialog")).to_have_count(0)
+
+    # The link worked once.
+    again = pages.page()
+    again.goto(link)
+    expect(again.locator("#invite-invalid")).to_be_visible()
+    expect(again.locator("#accept-form")).to_be_hidden()
+
+    # The manager sees the new agent, and deactivates them: their panel is signed out at once.
+    nina = next(m for m in stack.admin.ok("GET", "/api/admin/team")["data"] if m["email"] == email)
+    dialog.locator("#team-close").click()
+    manager.locator("#team-button").click()
+    row = dialog.locator(f"#team-members tr[data-id='{nina['id']}']")
+    expect(row.locator("select.team-role")).to_have_value("agent")
+    expect(row).to_have_attribute("data-active", "true")
+    expect(dialog.locator("#team-invites")).not_to_contain_text(email)
+    row.locator("button[data-action='deactivate']").click()
+    confirm = manager.locator("#team-confirm-dialog")
+    expect(confirm).to_contain_text("Deactivate Nina New?")
+    confirm.locator("#team-confirm").click()
+    expect(row).to_have_attribute("data-active", "false")
+    expect(row).to_contain_text("Deactivated")
+    screenshot(manager, "admin-team-deactivated")
+    invitee.wait_for_url(f"{stack.url}/admin/login**", timeout=20_000)
+    expect(invitee.locator("#login-error")).to_be_visible()
+
+    # Signing in again is refused; reactivating lets them back in.
+    invitee.locator("#login-email").fill(email)
+    invitee.locator("#login-password").fill(PASSWORD)
+    invitee.locator("#login-submit").click()
+    expect(invitee.locator("#login-error")).to_have_text("This account has been deactivated.")
+    row.locator("button[data-action='reactivate']").click()
+    confirm.locator("#team-confirm").click()
+    expect(row).to_have_attribute("data-active", "true")
+    invitee.locator("#login-submit").click()
+    invitee.wait_for_url(f"{stack.url}/admin/chat")
