@@ -17,6 +17,7 @@ from chatapp.api.access import caller
 from chatapp.api.account import token_document
 from chatapp.api.common import body_of, client_ip, json_response, optional_user, state
 from chatapp.auth import validate_email, validate_name, validate_password
+from chatapp.contact_data import audit
 from chatapp.db import IntegrityError
 from chatapp.errors import Forbidden, Unauthorized
 from chatapp.identity import IdentityError, verify_identity_token
@@ -80,7 +81,10 @@ async def login(request: Request) -> Response:
         raise Unauthorized("E-mail or password is wrong", code="invalid_credentials")
     await chat.login_throttle.succeeded(account, address)
     moved = await _adopt_guest(request, found)
-    return await _token_response(request, found, moved_rooms=moved)
+    response = await _token_response(request, found, moved_rooms=moved)
+    if found.is_admin:  # support staff's sign-ins are in the audit log
+        await audit(chat.db, found, "auth.sign_in", "user", found.id, {"ip": address})
+    return response
 
 
 async def guest(request: Request) -> Response:

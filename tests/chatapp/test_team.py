@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from chatapp.db import connect, utcnow
-from tests.chatapp.procs import Api, ChatappProcess
+from tests.chatapp.procs import Api, ChatappProcess, admin_api, chatapp_stack
 from tests.chatapp.test_sessions import _admin_tab, _terminated
 from tests.helpers.node_client import NodeClient
 from tests.helpers.procs import ReverbProcess
+from tests.helpers.smtp import running_smtp
 
 PASSWORD = "team-password-1"
 _ids = itertools.count(1)
@@ -97,6 +98,9 @@ def test_roles_per_route(chat: ChatappProcess, anon: Api) -> None:
     assert error_of(agent.request("PATCH", path, {"body": "changed"}), 403) == "manager_only"
     assert error_of(agent.request("DELETE", path), 403) == "manager_only"
     assert agent.user["staff_role"] == "agent" and agent.ok("GET", "/api/auth/me")["user"]["staff_role"] == "agent"
+    signed_in = [e for e in owner.ok("GET", "/api/admin/audit")["data"] if e["action"] == "auth.sign_in"]
+    assert {agent.id, admin.id} <= {e["target"]["id"] for e in signed_in}
+    assert all(e["details"]["ip"] for e in signed_in)
 
 
 def test_invitation_is_used_once(chat: ChatappProcess, anon: Api) -> None:
@@ -238,3 +242,21 @@ def test_create_admin_makes_the_first_account_owner(tmp_path: Path) -> None:
     assert ", agent)" in made.stdout
     kept = app.cli("create-admin", "--email", "second@team.test", "--password", "another-password")
     assert "role admin" in kept.stdout
+
+
+def test_an_invitation_is_mailed_when_mail_is_on(tmp_path: Path) -> None:
+    env = {"CHATAPP_MAIL_FROM": "Support Team <support@mail.test>", "CHATAPP_MAIL_INTERVAL": "0.3",
+           "CHATAPP_PUBLIC_URL": "https://chat.example.test"}
+    with running_smtp() as smtp, chatapp_stack(f"sqlite:///{tmp_path / 'mail.sqlite3'}", tmp_path,
+                                                 {**env, "CHATAPP_SMTP_URL": smtp.url}) as app:
+        owner = admin_api(app, PASSWORD, "Olena Owner")
+        owner.ok("POST", "/api/auth/locale", {"locale": "uk"})
+        doc = owner.ok("POST", "/api/admin/team/invites", {"email": "new.agent@team.test", "name": "Petro"},
+                       status=201)
+        assert doc["mailed"] is True and doc["link"].startswith("https://chat.example.test/admin/invite#")
+        [mail] = smtp.wait_for("new.agent@team.test")
+        assert mail["Subject"] == "Olena Owner запрошує вас до команди підтримки"
+        body = mail.get_body(("plain",))
+        assert body is not None and doc["link"] in body.get_content()
+        token = doc["link"].rsplit("#", 1)[1]
+        Api(app.base_url).ok("POST", f"/api/auth/invites/{token}/accept", {"password": PASSWORD}, status=201)
