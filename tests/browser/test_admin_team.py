@@ -54,6 +54,10 @@ def test_invite_join_and_deactivate(pages: Pages, stack: Stack) -> None:
     expect(invitee.locator("#me-name")).to_have_text("Nina New")
     expect(invitee.locator("#team-button")).to_be_hidden()  # agents do not manage the team
     expect(invitee.locator("#team-dialog")).to_have_count(0)
+    invitee.locator("#agents").click()  # they see the desk's settings, the owner and admins change them
+    expect(invitee.locator("#auto-assign")).to_be_disabled()
+    expect(invitee.locator("#team-list input.capacity").first).to_be_disabled()
+    invitee.locator("#agents").click()
 
     # The link worked once.
     again = pages.page()

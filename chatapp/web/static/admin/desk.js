@@ -107,10 +107,11 @@ export class TeamPanel {
     this.api = api;
     this.store = store;
     this.me = me;
+    this.manages = ['owner', 'admin'].includes(me.staff_role); // agents see the settings, the owner and admins change them
     this.button = button;
     this.panel = panel;
     this.list = el('ul', { class: 'team-list', id: 'team-list' });
-    this.auto = el('input', { type: 'checkbox', id: 'auto-assign', onchange: () => this.switchAuto(this.auto.checked) });
+    this.auto = el('input', { type: 'checkbox', id: 'auto-assign', disabled: !this.manages, onchange: () => this.switchAuto(this.auto.checked) });
     this.error = el('p', { class: 'form-error', role: 'alert' });
     panel.replaceChildren(
       el('h2', { class: 'team-title', text: t('desk.team') }),
@@ -135,7 +136,7 @@ export class TeamPanel {
     this.auto.checked = Boolean(this.store.autoAssign);
     this.list.replaceChildren(...this.store.agents.map((agent) => {
       const capacity = el('input', {
-        type: 'number', min: '0', max: '100', value: String(agent.capacity), class: 'capacity',
+        type: 'number', min: '0', max: '100', value: String(agent.capacity), class: 'capacity', disabled: !this.manages,
         'aria-label': t('desk.capacityOf', { name: agent.name }),
         onchange: (event) => this.setCapacity(agent, event.target.value),
       });
