@@ -6,7 +6,7 @@ import { t } from '../shared/i18n.js';
 export function mailOffNotice(beside) {
   const notice = document.createElement('span');
   notice.id = 'mail-off';
-  notice.className = 'connection';
+  notice.className = 'top-badge';
   notice.textContent = t('panel.mailOff');
   notice.title = t('panel.mailOffHint');
   beside.after(notice);
