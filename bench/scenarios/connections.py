@@ -28,6 +28,7 @@ async def run(server: Server, pool: AgentPool, cfg: BenchConfig, say: Callable[[
     base_rss = meter.rss()
     ramp: list[dict[str, Any]] = []
     connected, connect_seconds = 0, 0.0
+    meter.mark()  # the server's CPU over the ramp: what one connect + subscribe costs it
     while connected < cfg.connections:
         batch = min(cfg.connection_batch, cfg.connections - connected)
         names = [f"idle-{(connected + i) % CHANNELS}" for i in range(batch)]
@@ -38,6 +39,7 @@ async def run(server: Server, pool: AgentPool, cfg: BenchConfig, say: Callable[[
             raise RuntimeError(f"{server.name}: {r['failed']} of {batch} connections failed: {r['errors']}")
         connected += r["connected"]
         ramp.append({"connections": connected, "rss_bytes": meter.rss(), "seconds": round(connect_seconds, 3)})
+    connect_cpu_us = 1e6 * meter.cpu_seconds() / max(connected, 1)
     await asyncio.sleep(1.0)
     rss = meter.rss()
     await pool.all("reset")
@@ -54,6 +56,7 @@ async def run(server: Server, pool: AgentPool, cfg: BenchConfig, say: Callable[[
         "rss_bytes": rss,
         "rss_per_connection_kb": round((rss - base_rss) / connected / 1024, 2),
         "connect_per_s": round(connected / connect_seconds, 1),
+        "connect_cpu_us": round(connect_cpu_us, 1),
         "idle_cpu_pct": idle_cpu,
         "idle_seconds": cfg.idle_seconds,
         "load_idle_cpu_pct": round(100 * got["agent_cpu_seconds"] / cfg.idle_seconds, 1),
@@ -67,5 +70,6 @@ def headline(result: dict[str, Any]) -> dict[str, float | None]:
         "KB/conn": result["rss_per_connection_kb"],
         "RSS MB": round(result["rss_bytes"] / 2**20, 1),
         "connect/s": result["connect_per_s"],
+        "server CPU µs/connect": result.get("connect_cpu_us"),
         "idle CPU %": result["idle_cpu_pct"],
     }
