@@ -21,7 +21,9 @@ for it) and signs the new member in.
 Invitations, acceptances, role changes, deactivations and reactivations are written to the
 audit log in the same transaction (:func:`chatapp.contact_data.audit`). Deactivation
 revokes every session of the account and ends its live connections (their panel gets 401
-and their presence ends at once); a deactivated account cannot sign in.
+and their presence ends at once); a deactivated account cannot sign in. The chats it held
+are unassigned (as if the deactivating manager pressed "unassign": the conversation says so
+and routing may give them to someone else).
 """
 
 from __future__ import annotations
@@ -253,6 +255,14 @@ class Team:
         if changed and not active:
             self.broadcaster.terminate_user(user_id)
         return doc
+
+    async def assigned_rooms(self, user_id: int) -> list[int]:
+        """The chats a member holds (a deactivated member's go back to the queue)."""
+        rows = await self.db.fetch_all(
+            "SELECT id FROM support_chat_rooms WHERE status = 'assigned' AND assigned_admin_id = ? ORDER BY id",
+            user_id,
+        )
+        return [int(r["id"]) for r in rows]
 
     @staticmethod
     def _may_change(actor: User, user_id: int, current: str) -> None:

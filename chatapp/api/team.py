@@ -10,7 +10,7 @@ from chatapp.api.access import caller
 from chatapp.api.account import token_document
 from chatapp.api.common import body_of, client_ip, json_response, path_id, state
 from chatapp.auth import validate_email, validate_name, validate_password
-from chatapp.errors import NotFound
+from chatapp.errors import ChatError, NotFound
 from chatapp.team import Team
 
 __all__ = ["members", "invite", "show_invite", "accept_invite", "set_role", "deactivate", "reactivate"]
@@ -74,8 +74,16 @@ async def set_role(request: Request) -> Response:
 
 
 async def deactivate(request: Request) -> Response:
-    """Deactivate: every session of theirs ends now (401 in their panel), and they cannot sign in."""
-    member = await _team(request).set_active(caller(request), path_id(request, "user_id"), False)
+    """Deactivate: every session of theirs ends now (401 in their panel), they cannot sign in, and the
+    chats they held are unassigned."""
+    actor, user_id, team = caller(request), path_id(request, "user_id"), _team(request)
+    member = await team.set_active(actor, user_id, False)
+    service = state(request).service
+    for room_id in await team.assigned_rooms(user_id):
+        try:
+            await service.unassign(actor, room_id)
+        except ChatError:  # resolved, closed or taken meanwhile
+            pass
     return json_response({"member": member})
 
 

@@ -194,10 +194,15 @@ async def test_deactivation_ends_sessions_and_presence(
     manager = await asyncio.to_thread(staff, chat, "admin")
     agent = await asyncio.to_thread(staff, chat, "agent")
     tab = await _admin_tab(chat, chat_reverb, agent.token or "", echo_clients)
+    visitor = await asyncio.to_thread(Api.guest, chat.base_url, "Held Visitor")
+    room_id = (await asyncio.to_thread(visitor.send, "who is there?"))["room"]["id"]
+    await asyncio.to_thread(agent.ok, "POST", f"/api/admin/chat/rooms/{room_id}/assign", {})
 
     gone = await asyncio.to_thread(manager.ok, "POST", f"/api/admin/team/{agent.id}/deactivate")
     assert gone["member"]["active"] is False and gone["member"]["deactivated_at"]
     await _terminated(tab)
+    room = (await asyncio.to_thread(manager.ok, "GET", f"/api/admin/chat/rooms/{room_id}"))["room"]
+    assert room["status"] == "open" and room["assigned_admin"] is None  # back to the queue
     refused = await asyncio.to_thread(agent.get, "/api/admin/chat/rooms")
     assert refused.status_code == 401, refused.text
     login = await asyncio.to_thread(
