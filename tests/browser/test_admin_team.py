@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Pages, Stack, screenshot
+from tests.browser.test_accessibility import assert_accessible, audit_context
 
 pytestmark = pytest.mark.browser
 
@@ -93,3 +94,22 @@ def test_invite_join_and_deactivate(pages: Pages, stack: Stack) -> None:
     expect(row).to_have_attribute("data-active", "true")
     invitee.locator("#login-submit").click()
     invitee.wait_for_url(f"{stack.url}/admin/chat")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_team_page_and_the_invitation_page_are_accessible(pages: Pages, stack: Stack, scheme: str) -> None:
+    doc = stack.admin.ok("POST", "/api/admin/team/invites",
+                         {"email": f"ada-{time.time_ns()}@support.test", "name": "Ada Access", "role": "admin"})
+    invited = pages.page(None, audit_context(pages, color_scheme=scheme))
+    invited.goto(doc["link"])
+    expect(invited.locator("#accept-name")).to_have_value("Ada Access")
+    assert_accessible(invited)
+
+    page = pages.admin(bypass_csp=True, color_scheme=scheme)
+    page.locator("#team-button").click()
+    dialog = page.locator("#team-dialog")
+    expect(dialog.locator("#team-invites")).to_contain_text("Ada Access")
+    dialog.locator("#invite-email").fill(f"bo-{time.time_ns()}@support.test")
+    dialog.locator("#invite-submit").click()
+    expect(dialog.locator("#invite-link")).to_be_visible()
+    assert_accessible(page)
