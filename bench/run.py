@@ -58,7 +58,7 @@ async def run_bench(cfg: BenchConfig, scenarios: list[str], servers: list[str], 
                     server = SERVERS()[name]
                     if hasattr(module, "applies") and not module.applies(server):
                         continue
-                    if hasattr(module, "server_env") and name == "pyreverb":
+                    if hasattr(module, "server_env") and name in ("pyreverb", "pyreverb-baseline"):
                         server.extra_env = module.server_env(cfg)
                     if profile and name == "pyreverb":
                         PROFILE_DIR.mkdir(parents=True, exist_ok=True)

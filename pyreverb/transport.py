@@ -53,6 +53,7 @@ class PusherWebSocket(asyncio.Protocol):
     __slots__ = (
         "server", "server_state", "transport", "app", "session", "reader", "socket_id", "app_id", "user_id",
         "opened_at", "last_activity", "ping_sent_at", "pending", "opened", "closing", "_close_timer", "_debug",
+        "_head",
     )
 
     # Set by connection_made, which uvicorn calls right after building the protocol.
@@ -82,6 +83,9 @@ class PusherWebSocket(asyncio.Protocol):
         self._close_timer: asyncio.TimerHandle | None = None
         self._debug = self.server.settings.debug
         self.reader = _DISCARD  # until the handshake succeeds
+        # The 101 response, held back to go out in one write with the first frame (one
+        # syscall less per connection: connection_established or the refusal follows at once).
+        self._head = b""
 
     # -- asyncio.Protocol ---------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -150,7 +154,7 @@ class PusherWebSocket(asyncio.Protocol):
             return
         key = _header(headers, b"sec-websocket-key")
         assert key is not None  # _handshake_problem checked it
-        self.transport.write(
+        self._head = (
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             b"Sec-WebSocket-Accept: " + accept_key(key.decode("latin-1")).encode() + b"\r\n\r\n"
         )
@@ -170,7 +174,10 @@ class PusherWebSocket(asyncio.Protocol):
         self.socket_id = self.session.socket_id
         self.last_activity = time.monotonic()
         self.opened = True
-        self.server.open(self)
+        self.server.open(self)  # sends connection_established, with the 101 before it
+        if self._head:  # a server that sent nothing on open
+            self.transport.write(self._head)
+            self._head = b""
         if self._debug:
             log.info("%s connected to app %s", self.socket_id, app.app_id)
 
@@ -189,7 +196,8 @@ class PusherWebSocket(asyncio.Protocol):
 
     def _refuse(self, error: PusherError) -> None:
         """Pusher's way: the socket opens, gets pusher:error, then a close with that code."""
-        self.transport.write(text_frame(encode_error(error.code, error.message)))
+        self.transport.write(self._head + text_frame(encode_error(error.code, error.message)))
+        self._head = b""
         self.closing = True
         self.reader = FrameReader(_CONTROL_ONLY)  # for the client's close frame
         self.transport.write(close_frame(error.code, error.message))
@@ -212,7 +220,11 @@ class PusherWebSocket(asyncio.Protocol):
     def send(self, payload: bytes) -> None:
         if self._debug and not self.closing:
             log.info("%s <<< %s", self.socket_id, payload[:2000].decode(errors="replace"))
-        self.write_frame(text_frame(payload))
+        if self._head:
+            self.write_frame(self._head + text_frame(payload))
+            self._head = b""
+        else:
+            self.write_frame(text_frame(payload))
 
     def close(self, code: int, reason: str = "") -> None:
         """Start the closing handshake; the client's close frame (or the grace period) ends it."""
