@@ -91,9 +91,9 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
     for status in sorted(errors):
         responses[str(status)] = {"description": _STATUS_TEXT.get(status, "Error"), "content": error_content}
     parameters: list[dict[str, Any]] = []
-    for name in ("room_id", "reply_id", "name"):
+    for name in ("room_id", "reply_id", "user_id", "invite_id", "name", "token"):
         if "{" + name + "}" in endpoint.path:
-            schema = {"type": "string"} if name == "name" else {"type": "integer", "minimum": 1}
+            schema = {"type": "string"} if name in ("name", "token") else {"type": "integer", "minimum": 1}
             parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
     for param in endpoint.query:
         doc: dict[str, Any] = {"name": param.name, "in": "query", "required": False, "schema": param.schema}

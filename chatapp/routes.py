@@ -23,7 +23,7 @@ from chatapp.api.access import Auth, Handler, check_rule, guard
 
 __all__ = ["Endpoint", "Param", "ENDPOINTS", "starlette_routes"]
 
-ID_PARAMS = {"room_id", "reply_id", "user_id"}
+ID_PARAMS = {"room_id", "reply_id", "user_id", "invite_id"}
 
 
 @dataclass(frozen=True)
@@ -255,6 +255,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/api/admin/team/invites", team.invite,
              "Invite an admin or agent: a one-time link valid 7 days (e-mailed when e-mail is on, and answered)",
              auth="manager", body="TeamInvite", ok=201, response="InviteCreated", errors=(403, 409, 429), tag="team"),
+    Endpoint("DELETE", "/api/admin/team/invites/{invite_id}", team.revoke_invite,
+             "Withdraw a pending invitation: its link stops working", auth="manager", response="Removed",
+             errors=(404,), tag="team"),
     Endpoint("PUT", "/api/admin/team/{user_id}/role", team.set_role,
              "Change a member's role (only the owner changes an admin or makes an owner, which hands ownership "
              "over; nobody changes the owner or themselves)", auth="manager", body="SetStaffRole",

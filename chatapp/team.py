@@ -187,6 +187,17 @@ class Team:
         )
         conn.after_commit(mailer.relay.wake)
 
+    async def revoke_invite(self, actor: User, invite_id: int) -> int:
+        """Withdraw a pending invitation (its link answers 404 from now on)."""
+        async with self.db.transaction() as conn:
+            removed: int = await conn.execute(
+                "DELETE FROM staff_invites WHERE id = ? AND accepted_at IS NULL", invite_id
+            )
+            if not removed:
+                raise NotFound(f"No pending invitation {invite_id}", code="invite_not_found")
+            await audit(conn, actor, "team.invite_revoked", "invite", invite_id)
+        return removed
+
     async def _open_invite(self, conn: Connection, token: str) -> Invite:
         row = await conn.fetch_one("SELECT * FROM staff_invites WHERE token_hash = ?", hash_token(token))
         if row is None or row["accepted_at"] is not None:

@@ -13,7 +13,7 @@ from chatapp.auth import validate_email, validate_name, validate_password
 from chatapp.errors import ChatError, NotFound
 from chatapp.team import Team
 
-__all__ = ["members", "invite", "show_invite", "accept_invite", "set_role", "deactivate", "reactivate"]
+__all__ = ["members", "invite", "revoke_invite", "show_invite", "accept_invite", "set_role", "deactivate", "reactivate"]
 
 
 def _team(request: Request) -> Team:
@@ -45,6 +45,11 @@ async def invite(request: Request) -> Response:
     made, link, mailed = await _team(request).invite(caller(request), email=email, name=name, role=doc.role,
                                                       base_url=base)
     return json_response({"invite": made.to_json(), "link": link, "mailed": mailed}, 201)
+
+
+async def revoke_invite(request: Request) -> Response:
+    removed = await _team(request).revoke_invite(caller(request), path_id(request, "invite_id"))
+    return json_response({"removed": removed})
 
 
 async def show_invite(request: Request) -> Response:

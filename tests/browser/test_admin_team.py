@@ -113,3 +113,9 @@ def test_the_team_page_and_the_invitation_page_are_accessible(pages: Pages, stac
     dialog.locator("#invite-submit").click()
     expect(dialog.locator("#invite-link")).to_be_visible()
     assert_accessible(page)
+
+    # A manager withdraws an invitation: the link stops working.
+    dialog.locator(f"#team-invites li[data-id='{doc['invite']['id']}'] button[data-action='withdraw']").click()
+    expect(dialog.locator("#team-invites")).not_to_contain_text("Ada Access")
+    invited.reload()
+    expect(invited.locator("#invite-invalid")).to_be_visible()

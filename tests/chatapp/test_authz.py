@@ -131,6 +131,8 @@ FACTS: dict[tuple[str, str], Facts] = {
     ("GET", "/api/admin/audit"): Facts(queries=("", "?limit=1")),
     ("GET", "/api/admin/team"): Facts(),
     ("POST", "/api/admin/team/invites"): Facts(json={"email": "{email}", "role": "agent"}),
+    # {invite_id}: a fresh invitation; the first manager withdraws it, the other finds it gone
+    ("DELETE", "/api/admin/team/invites/{invite_id}"): Facts(invite=True, ok_for={"owner": 404}),
     ("PUT", "/api/admin/team/{user_id}/role"): Facts(json={"role": "agent"}, member=True),
     ("POST", "/api/admin/team/{user_id}/deactivate"): Facts(member=True),
     ("POST", "/api/admin/team/{user_id}/reactivate"): Facts(member=True),
@@ -325,6 +327,7 @@ def test_matrix(case: Case, world: World, chat: ChatappProcess, push_receiver: A
         made = world.reader.ok("POST", "/api/admin/team/invites",
                                {"email": f"matrix-invitee{next(_emails)}-{chat.port}@support.test"})
         subs["token"] = made["link"].rsplit("#", 1)[1]
+        subs["invite_id"] = str(made["invite"]["id"])
     if "{name}" in case.path:
         uploaded = owner.request("POST", "/api/chat/upload", files={"file": ("a.png", PNG, "image/png")},
                                  data={"room_id": subs["room_id"]})

@@ -154,6 +154,21 @@ def test_invitation_expires(chat: ChatappProcess, anon: Api) -> None:
     assert owner_invite.status_code == 422, owner_invite.text
 
 
+def test_a_withdrawn_invitation_stops_working(chat: ChatappProcess, anon: Api) -> None:
+    admin, agent = staff(chat, "admin"), staff(chat, "agent")
+    doc, token = invite(admin)
+    path = f"/api/admin/team/invites/{doc['invite']['id']}"
+    assert error_of(agent.request("DELETE", path), 403) == "manager_only"
+    assert admin.ok("DELETE", path) == {"removed": 1}
+    assert error_of(admin.request("DELETE", path), 404) == "invite_not_found"
+    assert error_of(anon.post(f"/api/auth/invites/{token}/accept", {"password": PASSWORD}), 404) == "invite_not_found"
+    assert doc["invite"]["id"] not in [i["id"] for i in admin.ok("GET", "/api/admin/team")["invites"]]
+    _, used = invite(admin)
+    accepted = anon.ok("POST", f"/api/auth/invites/{used}/accept", {"password": PASSWORD}, status=201)
+    used_id = sql(chat, "SELECT id FROM staff_invites WHERE accepted_by = ?", accepted["user"]["id"])["id"]
+    assert error_of(admin.request("DELETE", f"/api/admin/team/invites/{used_id}"), 404) == "invite_not_found"
+
+
 def test_owner_protections_and_handing_over(chat: ChatappProcess) -> None:
     owner, admin, other_admin = staff(chat, "owner"), staff(chat, "admin"), staff(chat, "admin")
     agent = staff(chat, "agent")

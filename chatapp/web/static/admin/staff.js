@@ -91,7 +91,11 @@ export class TeamManager {
     this.invites.replaceChildren(...invites.map((invite) => el('li', { dataset: { id: invite.id } },
       el('span', { 'data-user-content': '', text: `${invite.name} <${invite.email}>` }), ' · ',
       t(`team.role.${invite.role}`), ' · ',
-      t('team.expires', { when: new Date(invite.expires_at).toLocaleDateString() }))));
+      t('team.expires', { when: new Date(invite.expires_at).toLocaleDateString() }), ' ',
+      el('button', {
+        type: 'button', class: 'ghost', dataset: { action: 'withdraw' }, text: t('team.withdraw'),
+        'aria-label': t('team.withdrawLabel', { email: invite.email }), onclick: () => this.withdraw(invite),
+      }))));
     this.invitesHeading.hidden = invites.length === 0;
   }
 
@@ -163,6 +167,16 @@ export class TeamManager {
       await this.api.request('PUT', `${ROUTE}/${member.id}/role`, { json: { role } });
     } catch (error) {
       this.error.textContent = errorText(error);
+    }
+    await this.reload();
+  }
+
+  async withdraw(invite) {
+    this.error.textContent = '';
+    try {
+      await this.api.request('DELETE', `${ROUTE}/invites/${invite.id}`);
+    } catch (error) {
+      if (error.status !== 404) this.error.textContent = errorText(error); // 404: accepted or withdrawn meanwhile
     }
     await this.reload();
   }
