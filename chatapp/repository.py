@@ -422,19 +422,30 @@ async def previous_message_id(conn: Connection, room_id: int, message_id: int) -
     return None if value is None else int(value)
 
 
-async def after_message_stored(conn: Connection, room_id: int, sender_role: str, preview: str) -> None:
-    """Move the room's last-message fields and the other side's unread counter."""
+async def after_message_stored(
+    conn: Connection, room_id: int, sender_role: str, preview: str, *, writer_id: int | None = None
+) -> None:
+    """Move the room's last-message fields and the other side's unread counter; with
+    ``writer_id``, also end that user's typing indicator in the room (they have sent).
+
+    On PostgreSQL both go in one statement: one round trip fewer for every message.
+    """
     counter = {"user": "admin_unread_count", "admin": "user_unread_count"}.get(sender_role)
     bump = f", {counter} = {counter} + 1" if counter else ""
     now = utcnow()
-    await conn.execute(
+    update = (
         f"UPDATE support_chat_rooms SET last_message_at = ?, last_message_preview = ?, updated_at = ?{bump} "
-        "WHERE id = ?",
-        now,
-        preview,
-        now,
-        room_id,
+        "WHERE id = ?"
     )
+    if writer_id is not None and conn.dialect == "postgres":
+        await conn.execute(
+            f"WITH typing AS (DELETE FROM chat_typing_indicators WHERE room_id = ? AND user_id = ?) {update}",
+            room_id, writer_id, now, preview, now, room_id,
+        )
+        return
+    await conn.execute(update, now, preview, now, room_id)
+    if writer_id is not None:
+        await clear_typing(conn, room_id, writer_id)
 
 
 async def mark_read(conn: Connection, room_id: int, reader_side: str) -> tuple[list[int], datetime]:

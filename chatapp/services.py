@@ -197,8 +197,7 @@ class ChatService:
                 message, fresh_room = earlier, await repo.get_room(conn, earlier.room_id)
                 assert fresh_room is not None
                 return Sent(message, fresh_room, False)
-            await repo.after_message_stored(conn, room.id, role, _preview(body, attachment))
-            await repo.clear_typing(conn, room.id, user.id)
+            await repo.after_message_stored(conn, room.id, role, _preview(body, attachment), writer_id=user.id)
             stored = await repo.get_message(conn, message_id)
             fresh = await repo.get_room(conn, room.id)
             assert stored is not None and fresh is not None

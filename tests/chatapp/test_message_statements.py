@@ -1,0 +1,46 @@
+"""The statements a stored message runs, on each database: the room's last-message fields,
+the other side's unread counter and the writer's typing indicator move together."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from chatapp import repository
+from chatapp.db import connect, utcnow
+from chatapp.schema import migrate
+from tests.chatapp.procs import throwaway_database
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_after_message_stored_ends_only_the_writers_typing(kind: str, tmp_path: Path) -> None:
+    with throwaway_database(kind, tmp_path) as url:
+        async def run() -> None:
+            db = await connect(url)
+            try:
+                await migrate(db)
+                async with db.transaction() as conn:
+                    visitor = await repository.create_user(conn, role="guest", name="Vera")
+                    agent = await repository.create_user(conn, role="admin", name="Alice")
+                    room_id = await repository.create_room(conn, visitor.id, "hello")
+                    assert room_id is not None
+                    until = utcnow() + timedelta(seconds=5)
+                    await repository.set_typing(conn, room_id, visitor.id, "user", until)
+                    await repository.set_typing(conn, room_id, agent.id, "admin", until)
+                async with db.transaction() as conn:
+                    await repository.after_message_stored(conn, room_id, "user", "hello there", writer_id=visitor.id)
+                typing = await db.fetch_all("SELECT user_id FROM chat_typing_indicators WHERE room_id = ?", room_id)
+                assert [int(r["user_id"]) for r in typing] == [agent.id]
+                room = await repository.get_room(db, room_id)
+                assert room is not None
+                assert (room.last_message_preview, room.admin_unread_count) == ("hello there", 1)
+                async with db.transaction() as conn:  # no writer: the indicators stay
+                    await repository.after_message_stored(conn, room_id, "system", "resolved")
+                assert len(await db.fetch_all("SELECT 1 FROM chat_typing_indicators")) == 1
+            finally:
+                await db.close()
+
+        asyncio.run(run())
