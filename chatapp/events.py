@@ -38,6 +38,7 @@ STATS_UPDATED = "stats.updated"
 UNREAD_UPDATED = "unread.updated"
 AGENT_UPDATED = "agent.updated"
 ROUTING_UPDATED = "routing.updated"
+TEAM_UPDATED = "team.updated"
 
 
 def message_payload(message: Message, base_url: str) -> dict[str, Any]:
@@ -95,6 +96,10 @@ class Events:
     async def agent_updated(self, conn: Connection, agent: dict[str, Any]) -> None:
         """An agent's availability or capacity changed (chatapp.routing): the team's panels show it."""
         await self.outbox.add(conn, [ADMIN_CHANNEL], AGENT_UPDATED, {"agent": agent})
+
+    async def team_updated(self, conn: Connection, member: dict[str, Any]) -> None:
+        """A member joined, or their role or access changed (chatapp.team): the panels follow."""
+        await self.outbox.add(conn, [ADMIN_CHANNEL], TEAM_UPDATED, {"member": member})
 
     async def routing_updated(self, conn: Connection, settings: dict[str, Any]) -> None:
         """Automatic assignment was switched on or off."""

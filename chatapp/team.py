@@ -40,6 +40,7 @@ from chatapp.broadcasting import Broadcaster
 from chatapp.contact_data import audit
 from chatapp.db import Connection, Database, IntegrityError, utcnow
 from chatapp.errors import Conflict, Forbidden, NotFound
+from chatapp.events import Events
 from chatapp.mail import Mailer
 from chatapp.mail.render import render
 from chatapp.models import STAFF_ROLES, User, iso
@@ -109,10 +110,19 @@ def member_json(row: dict[str, Any]) -> dict[str, Any]:
 
 
 class Team:
-    def __init__(self, db: Database, broadcaster: Broadcaster, mailer: Mailer | None = None) -> None:
+    def __init__(self, db: Database, broadcaster: Broadcaster, events: Events | None = None,
+                 mailer: Mailer | None = None) -> None:
         self.db = db
         self.broadcaster = broadcaster
+        self.events = events
         self.mailer = mailer
+
+    async def _announce(self, conn: Connection, user_id: int) -> dict[str, Any]:
+        """The member as they are now, also sent to every panel (``team.updated`` on the admin feed)."""
+        member = member_json(await self.member(conn, user_id))
+        if self.events is not None:
+            await self.events.team_updated(conn, member)
+        return member
 
     # ----------------------------------------------------------------- reading
 
@@ -228,6 +238,7 @@ class Team:
             if used != 1:  # a concurrent acceptance won; this transaction's account goes with it
                 raise NotFound("This invitation was used already", code="invite_not_found")
             await audit(conn, user, "team.join", "user", user.id, {"invite_id": invite.id, "role": invite.role})
+            await self._announce(conn, user.id)
         return user
 
     # ---------------------------------------------------------- roles, access
@@ -250,7 +261,9 @@ class Team:
                 if role == "owner":
                     await conn.execute("UPDATE users SET staff_role = 'admin' WHERE id = ?", actor.id)
                     details["previous_owner"] = actor.id
+                    await self._announce(conn, actor.id)
                 await audit(conn, actor, "team.role", "user", user_id, details)
+                return await self._announce(conn, user_id)
             return member_json(await self.member(conn, user_id))
 
     async def set_active(self, actor: User, user_id: int, active: bool) -> dict[str, Any]:
@@ -262,7 +275,9 @@ class Team:
             if changed:
                 await repo.change_access(conn, user_id, deactivated=not active)
                 await audit(conn, actor, "team.reactivate" if active else "team.deactivate", "user", user_id)
-            doc = member_json(await self.member(conn, user_id))
+                doc = await self._announce(conn, user_id)
+            else:
+                doc = member_json(await self.member(conn, user_id))
         if changed and not active:
             self.broadcaster.terminate_user(user_id)
         return doc

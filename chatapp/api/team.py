@@ -18,7 +18,7 @@ __all__ = ["members", "invite", "revoke_invite", "show_invite", "accept_invite",
 
 def _team(request: Request) -> Team:
     chat = state(request)
-    return Team(chat.db, chat.broadcaster, chat.mail)
+    return Team(chat.db, chat.broadcaster, chat.service.events, chat.mail)
 
 
 def _token(request: Request) -> str:

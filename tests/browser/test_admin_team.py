@@ -74,6 +74,12 @@ def test_invite_join_and_deactivate(pages: Pages, stack: Stack) -> None:
     expect(row.locator("select.team-role")).to_have_value("agent")
     expect(row).to_have_attribute("data-active", "true")
     expect(dialog.locator("#team-invites")).not_to_contain_text(email)
+    # The owner makes them an admin: their panel follows at once and shows the Team page.
+    row.locator("select.team-role").select_option("admin")
+    expect(row).to_have_attribute("data-role", "admin")
+    expect(invitee.locator("#team-button")).to_be_visible()
+    invitee.wait_for_selector("#inbox[data-ready='true']")
+
     row.locator("button[data-action='deactivate']").click()
     confirm = manager.locator("#team-confirm-dialog")
     expect(confirm).to_contain_text("Deactivate Nina New?")

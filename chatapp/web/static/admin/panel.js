@@ -48,7 +48,8 @@ class Panel {
     new AccountMenu({ api: this.api }).start();
     this.canned = new CannedStore(this.api);
     new CannedManager({ store: this.canned, button: document.getElementById('canned-button') }).start();
-    new TeamManager({ api: this.api, me, button: document.getElementById('team-button') }).start();
+    this.staff = new TeamManager({ api: this.api, me, button: document.getElementById('team-button') });
+    this.staff.start();
     this.config = await this.api.get('/api/config');
     if (!this.config.features.mail) mailOffNotice(document.getElementById('connection'));
     this.chime = new Chime('chatapp.admin.muted');
@@ -97,6 +98,13 @@ class Panel {
     show();
   }
 
+  /** Someone joined the team or their role or access changed; a new role of mine shows after a reload. */
+  teamUpdated(member) {
+    if (member.id === this.me.id && member.role !== this.me.staff_role) { location.reload(); return; }
+    this.team.changed();
+    this.staff.changed();
+  }
+
   showConnection(status) {
     this.connection.dataset.status = status;
     this.connection.textContent = has(`panel.connection.${status}`) ? t(`panel.connection.${status}`) : status;
@@ -121,6 +129,7 @@ class Panel {
       .listen('.room.removed', once(({ room_id: id }) => this.roomRemoved(id)))
       .listen('.agent.updated', once(() => this.team.changed()))
       .listen('.routing.updated', once(() => { this.team.changed(); this.queue.changed(); }))
+      .listen('.team.updated', once(({ member }) => this.teamUpdated(member)))
       .listen('.stats.updated', ({ stats, mine_by_admin: mine }) => this.inbox.showStats(stats, mine));
     // Who of support has a panel open: the server counts it in each agent's status.
     this.realtime.join('admins')

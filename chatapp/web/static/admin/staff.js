@@ -69,6 +69,11 @@ export class TeamManager {
     document.body.append(this.dialog, this.confirmBox);
   }
 
+  /** The team changed (team.updated): an open dialog shows it as it is now. */
+  changed() {
+    if (this.dialog && this.dialog.open) this.reload();
+  }
+
   async open() {
     this.build();
     this.result.replaceChildren();
