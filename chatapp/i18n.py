@@ -51,6 +51,10 @@ AGENT_ONLY_ERRORS = frozenset({
     "error.canned_reply_exists", "error.canned_reply_not_found",
     # the widget offers its transcript button only with e-mail on and an address on the account
     "error.mail_off", "error.no_email",
+    # managing the team and accepting an invitation happen in the panel and its invitation page
+    "error.manager_only", "error.owner_protected", "error.owner_only", "error.own_account",
+    "error.member_not_found", "error.member_deactivated", "error.invite_not_found", "error.invite_expired",
+    "error.email_taken",
 })
 SCOPE_EXCLUDES: dict[str, frozenset[str]] = {"widget": AGENT_ONLY_ERRORS}
 
