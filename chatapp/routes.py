@@ -237,11 +237,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              response="Removed", errors=(404,), tag="admin"),
     Endpoint("GET", "/api/admin/contacts/{user_id}/export", contacts.export_contact,
              "Export a contact's data as a zip: contact.json (account, rooms, messages without private notes, "
-             "push endpoints, sessions) and every attachment; recorded in the audit log", auth="admin",
+             "push endpoints, sessions) and every attachment; recorded in the audit log", auth="manager",
              response="File", errors=(404, 409), tag="admin"),
     Endpoint("DELETE", "/api/admin/contacts/{user_id}", contacts.erase_contact,
              "Erase a contact: account, rooms, messages, files, push subscriptions, sessions, pending events and "
-             "search entries; recorded in the audit log (support admin accounts: 409)", auth="admin",
+             "search entries; recorded in the audit log (support admin accounts: 409)", auth="manager",
              response="Erased", errors=(404, 409), tag="admin"),
     Endpoint("GET", "/api/admin/audit", contacts.audit_log, "The audit log, newest first (keyset pages)",
              auth="manager",

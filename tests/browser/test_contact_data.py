@@ -105,3 +105,25 @@ def test_the_widget_deletes_the_visitors_data_and_is_left_empty(pages: Pages, st
     page.wait_for_selector("chatapp-widget[data-ready=true]", state="attached")
     expect(page.locator("chatapp-widget .panel")).to_be_visible()
     expect(page.locator("chatapp-widget .msg")).to_have_count(0)
+
+
+def test_an_agent_has_no_export_or_erase(pages: Pages, stack: Stack) -> None:
+    """Exporting and erasing a contact is for the owner and admins: an agent sees neither action
+    and the routes answer 403 manager_only."""
+    visitor = Api.guest(stack.url, f"Ann {word()}")
+    room = visitor.send("Hello")["room"]["id"]
+    email = f"plain-agent-{word()}@support.test"
+    stack.chat.cli("create-admin", "--email", email, "--name", "Plain Agent", "--password", "agent-password-1",
+                   "--role", "agent")
+    doc = Api(stack.url).ok("POST", "/api/auth/login", {"email": email, "password": "agent-password-1"})
+    agent = Api(stack.url, doc["token"], doc["user"])
+    page = pages.admin(f"/admin/chat/{room}", api=agent)
+    expect(page.locator("#room .msg.theirs .body").first).to_have_text("Hello")
+    expect(page.get_by_role("button", name="Export contact")).to_have_count(0)
+    expect(page.get_by_role("button", name="Erase contact")).to_have_count(0)
+    for method, path in (("GET", f"/api/admin/contacts/{visitor.id}/export"),
+                         ("DELETE", f"/api/admin/contacts/{visitor.id}")):
+        response = agent.request(method, path)
+        assert response.status_code == 403 and response.json()["error"] == "manager_only", response.text
+    manager = pages.admin(f"/admin/chat/{room}")
+    expect(manager.get_by_role("button", name="Erase contact")).to_be_visible()

@@ -3,10 +3,14 @@
 import { el } from '../shared/dom.js';
 import { errorText, t } from '../shared/i18n.js';
 
+const MANAGERS = ['owner', 'admin'];
+
 export class ContactActions {
-  /** onError(text) shows a failed export; onErased(userId) once the contact is gone. */
-  constructor({ api, onError, onErased }) {
+  /** onError(text) shows a failed export; onErased(userId) once the contact is gone.
+   *  Exporting and erasing a contact is for the owner and admins (the routes' `manager` rule). */
+  constructor({ api, me, onError, onErased }) {
     this.api = api;
+    this.allowed = MANAGERS.includes(me.staff_role);
     this.onError = onError;
     this.onErased = onErased;
     this.user = null;
@@ -17,7 +21,7 @@ export class ContactActions {
 
   /** Support admins are staff, not contacts: their chats (tests, demos) get no such actions. */
   show(room) {
-    this.user = room.user && room.user.role !== 'admin' ? room.user : null;
+    this.user = this.allowed && room.user && room.user.role !== 'admin' ? room.user : null;
     for (const button of this.buttons) button.hidden = !this.user;
   }
 

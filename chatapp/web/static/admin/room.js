@@ -92,6 +92,7 @@ export class RoomPane {
     });
     this.contact = new ContactActions({
       api: this.api,
+      me: this.me,
       onError: (text) => { this.actionError.textContent = text; },
       onErased: (userId) => this.onErased(userId),
     });
