@@ -411,11 +411,19 @@ class _Done:
         yield from ()
 
 
+class SilentBroadcaster:
+    """pyreverb unreachable, as routing sees it: nobody can be said to be online."""
+
+    async def presence_user_ids(self, channel: str, max_age: float = 0.0) -> set[str] | None:
+        return None
+
+
 class RecordingEvents:
     """Stands in for chatapp.events.Events: records what would have been broadcast."""
 
     def __init__(self) -> None:
         self.sent: list[str] = []
+        self.b = SilentBroadcaster()  # Events.b, the broadcaster routing asks about presence
 
     def __getattr__(self, name: str) -> Callable[..., _Done]:
         def record(*args: object, **kwargs: object) -> _Done:
