@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Pages, Stack
-from tests.chatapp.procs import wait_until
+from tests.helpers.procs import TIME_FACTOR
 
 FAKE_PUSH_SERVICE = """
 (() => {
@@ -63,7 +64,11 @@ def test_the_panel_takes_a_new_endpoint_when_its_browser_s_one_belongs_to_anothe
     page.wait_for_selector("#inbox[data-ready='true']")
     expect(page.locator("#notify-button")).to_have_text("Notifications on")
 
-    wait_until(lambda: answers == [409, 201], what="the taken endpoint refused, then a new one saved")
+    # Playwright delivers the response events while it runs, so wait with the page, not time.sleep.
+    deadline = time.monotonic() + 15 * TIME_FACTOR
+    while len(answers) < 2 and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert answers == [409, 201], f"the taken endpoint refused, then a new one saved: {answers}"
     assert page.evaluate("() => window.__push") == {"unsubscribed": [taken], "subscribed": [fresh]}
     _, someone_else = stack.new_user("Someone Else")
     assert someone_else.post("/api/push/subscriptions", push_json(fresh)).status_code == 409, "now the admin's"
