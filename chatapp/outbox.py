@@ -20,8 +20,10 @@ an exclusive ``flock`` on ``<database>.relay.lock``, which the kernel releases w
 the process dies, so a second process on the same file takes over.
 
 Delivery is at least once: a relay that dies after pyreverb took a batch and
-before the rows were deleted sends them again. Clients drop repeats: messages by
-id, admin-feed events by ``feed_seq`` (below).
+before the rows were deleted sends them again. On PostgreSQL the deletes of a pass
+commit with the pass (its transaction holds the lock), so a relay killed in the middle
+of a pass has every batch of that pass sent again: at most ``HEAD`` rows, once more.
+Clients drop repeats: messages by id, admin-feed events by ``feed_seq`` (below).
 
 Feed sequence. Every event on the admin feed leaves the outbox with ``feed_seq``,
 one more than the one before it (kept in ``outbox_sequences`` and advanced in the

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from chatapp.broadcasting import MAX_BATCH
+from chatapp.outbox import HEAD
 from tests.chatapp.procs import Api, throwaway_database
 from tests.chatapp.subscriber import Subscriber, message_ids, repeats
 from tests.cluster.front_door import RunningCluster, running_cluster
@@ -145,18 +145,18 @@ async def test_the_cluster_survives_losing_an_instance_and_a_node(cluster: Runni
             mine = visitor.ok("GET", f"/api/chat/rooms/{room}/messages", params={"after": 0, "limit": 100})["data"]
             assert f"yes, {visitor.id}" in [m["body"] for m in mine]
 
-        # Delivery is at least once (chatapp/outbox.py): a relay killed after pyreverb took a
-        # batch, or a node killed after publishing and before answering, has that batch sent
-        # again, and clients drop the repeat by message id. So a repeat is possible only for the
-        # batches in flight at the two kills (at most ten events each), at most once more, and
-        # never for what was sent after the cluster settled.
+        # Delivery is at least once (chatapp/outbox.py): a relay killed in the middle of a pass
+        # (on PostgreSQL its deletes commit with the pass), or a node killed after publishing and
+        # before answering, has those batches sent again, and clients drop the repeat by message
+        # id. So a repeat is possible only for the passes in flight at the two kills (at most
+        # HEAD rows each), at most once more, and never for what was sent after the cluster settled.
         for sub in subscribers:
             doubled: dict[int, int] = {}
             for channel in channels:
                 doubled |= repeats(message_ids(sub.received(channel, "message.sent")))
             feed_doubled = repeats(message_ids(sub.received(ADMIN_FEED, "chat.message")))
             assert all(n == 2 for n in (doubled | feed_doubled).values()), (doubled, feed_doubled)
-            assert len(doubled) <= 2 * MAX_BATCH and len(feed_doubled) <= 2 * MAX_BATCH, (doubled, feed_doubled)
+            assert len(doubled) <= 2 * HEAD and len(feed_doubled) <= 2 * HEAD, (doubled, feed_doubled)
             assert not set(after) & (set(doubled) | set(feed_doubled)), "nothing after the kills is doubled"
 
         # A file uploaded through one instance downloads through the others.
