@@ -23,6 +23,9 @@ from tests.chatapp.procs import Api, ChatappProcess, admin_api, chatapp_reverb, 
 from tests.helpers.procs import TIME_FACTOR
 from tests.helpers.smtp import SmtpSink, running_smtp
 
+# A real SMTP server and mail delays: in `make test`, not in `make test-fast`.
+pytestmark = pytest.mark.slow
+
 PASSWORD = "mail-admin-password"
 SECRET = "inbound-secret-for-the-tests-0123"
 DELAY = 2.0  # CHATAPP_MAIL_DELAY_SECONDS

@@ -34,6 +34,9 @@ from tests.chatapp.procs import (
 from tests.helpers.node_client import NodeClient
 from tests.helpers.procs import ReverbProcess
 
+# Real processes and presence waits: in `make test`, not in `make test-fast`.
+pytestmark = pytest.mark.slow
+
 PASSWORD = "routing-password-1"
 AUTO = {"CHATAPP_AUTO_ASSIGN": "true"}
 CONCURRENT_CHATS = 24  # first messages sent at once through three instances, for six free slots

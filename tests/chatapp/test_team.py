@@ -13,12 +13,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from chatapp.db import connect, utcnow
 from tests.chatapp.procs import Api, ChatappProcess, admin_api, chatapp_stack
 from tests.chatapp.test_sessions import _admin_tab, _terminated
 from tests.helpers.node_client import NodeClient
 from tests.helpers.procs import ReverbProcess
 from tests.helpers.smtp import running_smtp
+
+# Real processes, sockets ended by deactivation, a real SMTP server: in `make test`, not in `make test-fast`.
+pytestmark = pytest.mark.slow
 
 PASSWORD = "team-password-1"
 _ids = itertools.count(1)
