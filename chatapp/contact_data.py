@@ -1,4 +1,4 @@
-"""A contact's own data: the audit log, an export as one archive, and erasure everywhere.
+"""A contact's own data: an export as one archive, and erasure everywhere (both audited).
 
 Export (``GET /api/admin/contacts/{user_id}/export``) reads the contact's account, rooms,
 messages (never private notes: those are support's own data), attachments' metadata, Web
@@ -31,6 +31,7 @@ from typing import IO, Any, cast
 
 import orjson
 
+from chatapp.audit import audit
 from chatapp.broadcasting import Broadcaster
 from chatapp.db import Connection, Database, Row, utcnow
 from chatapp.errors import Conflict, NotFound
@@ -43,12 +44,9 @@ from chatapp.uploads import UploadStore
 
 __all__ = [
     "ROOM_REMOVED",
-    "AuditEntry",
     "ContactData",
     "ContactExport",
     "RemovedRooms",
-    "audit",
-    "audit_page",
     "delete_files",
     "remove_rooms",
 ]
@@ -57,84 +55,6 @@ log = logging.getLogger("chatapp")
 
 ROOM_REMOVED = "room.removed"  # admin feed: {"room_id": id, "reason": "erased" | "retention"}
 IN_CHUNK = 500  # ids per IN (...) list
-
-
-# --------------------------------------------------------------------- audit log
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    id: int
-    actor_id: int | None
-    actor_role: str
-    actor_name: str | None
-    action: str
-    target_type: str
-    target_id: int | None
-    details: dict[str, Any]
-    created_at: Any
-
-    @classmethod
-    def from_row(cls, row: Row) -> AuditEntry:
-        raw = row["details"]
-        return cls(
-            id=int(row["id"]),
-            actor_id=None if row["actor_id"] is None else int(row["actor_id"]),
-            actor_role=str(row["actor_role"]),
-            actor_name=row.get("actor_name"),
-            action=str(row["action"]),
-            target_type=str(row["target_type"]),
-            target_id=None if row["target_id"] is None else int(row["target_id"]),
-            details=orjson.loads(raw) if isinstance(raw, str) and raw else {},
-            created_at=row["created_at"],
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "actor": {"id": self.actor_id, "role": self.actor_role, "name": self.actor_name},
-            "action": self.action,
-            "target": {"type": self.target_type, "id": self.target_id},
-            "details": self.details,
-            "created_at": iso(self.created_at),
-        }
-
-
-async def audit(
-    conn: Connection,
-    actor: User | None,
-    action: str,
-    target_type: str,
-    target_id: int | None,
-    details: dict[str, Any] | None = None,
-) -> None:
-    """Record ``action`` in the caller's transaction; ``actor`` None is the system (a sweep)."""
-    role = "system" if actor is None else ("admin" if actor.is_admin else "visitor")
-    await conn.execute(
-        "INSERT INTO audit_log (actor_id, actor_role, action, target_type, target_id, details, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        None if actor is None else actor.id,
-        role,
-        action,
-        target_type,
-        target_id,
-        orjson.dumps(details or {}).decode(),
-        utcnow(),
-    )
-
-
-async def audit_page(conn: Connection, before: int | None, limit: int) -> tuple[list[AuditEntry], int | None]:
-    """Entries newest first, those with id < ``before`` when given; and the next page's ``before``."""
-    where = "WHERE l.id < ? " if before is not None else ""
-    args: list[Any] = [before] if before is not None else []
-    rows = await conn.fetch_all(
-        "SELECT l.*, u.name AS actor_name FROM audit_log l LEFT JOIN users u ON u.id = l.actor_id "
-        f"{where}ORDER BY l.id DESC LIMIT ?",
-        *args,
-        limit + 1,
-    )
-    entries = [AuditEntry.from_row(r) for r in rows[:limit]]
-    return entries, (entries[-1].id if len(rows) > limit else None)
 
 
 # ------------------------------------------------------------- removing rooms

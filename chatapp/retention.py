@@ -18,9 +18,10 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from chatapp.audit import audit
 from chatapp.background import PeriodicSweep
 from chatapp.config import Settings
-from chatapp.contact_data import announce_removed, audit, delete_files, remove_rooms
+from chatapp.contact_data import announce_removed, delete_files, remove_rooms
 from chatapp.db import Database, utcnow
 from chatapp.events import Events
 from chatapp.models import iso

@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chatapp import repository as repo
+from chatapp.audit import audit
 from chatapp.background import BackgroundLoop
 from chatapp.broadcasting import Broadcaster
 from chatapp.db import Connection, Database, DatabaseUnavailable, utcnow
@@ -326,6 +327,7 @@ class Router(BackgroundLoop):
             agents = [replace(a, active=a.active + 1, last_assigned_at=last) if a.id == agent.id else a
                       for a in agents]
             await self._announce(conn, room_id, agent)
+            await audit(conn, None, "room.assign", "room", room_id, {"from": None, "to": agent.id})
             done.append((room_id, agent.id))
         if done:
             log.info("routing assigned %d waiting chats", len(done))

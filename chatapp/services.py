@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 
 from chatapp import inbox_queries
 from chatapp import repository as repo
+from chatapp.audit import audit
 from chatapp.auto_close import AutoCloser
 from chatapp.config import Settings
 from chatapp.db import Connection, Database, IntegrityError, utcnow
@@ -182,6 +183,8 @@ class ChatService:
                 changes.update(status="assigned", assigned_admin_id=user.id)
             if changes:
                 await repo.update_room(conn, room.id, **changes)
+                if "assigned_admin_id" in changes:  # a reply takes the unassigned chat
+                    await audit(conn, user, "room.assign", "room", room.id, {"from": None, "to": user.id})
             message_id = await repo.insert_message(
                 conn,
                 room_id=room.id,
@@ -375,7 +378,7 @@ class ChatService:
         side = "admin" if user.is_admin else "user"
         async with self.db.transaction() as conn:
             room = await self.room_for(user, room_id, conn)
-            marked, when = await repo.mark_read(conn, room.id, side)
+            marked, when = await repo.mark_read(conn, room.id, side, reader_id=user.id if side == "admin" else None)
             count = len(marked)
             receipt = {
                 "room_id": room.id,
@@ -391,7 +394,7 @@ class ChatService:
                 await self.events.read(conn, room, receipt, socket_id)
                 if side == "user":
                     await self._queue_unread(conn, user.id, room.id)
-        if count and side == "admin":
+        if side == "admin":  # the reader's own count went to 0 even when nothing was left to mark
             await self._publish_stats()
         return receipt
 
@@ -492,6 +495,9 @@ class ChatService:
                 raise _already_assigned(await repo.get_room(conn, room.id))
             if action in ("close", "resolve", "reopen"):
                 await repo.clear_typing(conn, room.id, user.id)
+            if action in ("assign", "unassign"):
+                await audit(conn, user, f"room.{action}", "room", room.id,
+                            {"from": room.assigned_admin_id, "to": changes["assigned_admin_id"]})
             message = await self.system_message(conn, room, note) if note else None
             fresh = await repo.get_room(conn, room.id)
             assert fresh is not None
@@ -534,6 +540,9 @@ class ChatService:
     async def stats(self, admin: User) -> dict[str, int]:
         ensure_admin(admin)
         numbers = await inbox_queries.stats(self.db)
+        own = (await inbox_queries.unread_by_admin(self.db, numbers, admin.id)).get(admin.id)
+        if own:  # this agent's own unread, where they keep counts of their own
+            numbers["unread_messages"], numbers["unread_chats"] = own["messages"], own["chats"]
         numbers["mine"] = await repo.count_mine(self.db, admin.id)
         return numbers
 

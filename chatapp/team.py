@@ -36,8 +36,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chatapp import repository as repo
+from chatapp.audit import audit
 from chatapp.broadcasting import Broadcaster
-from chatapp.contact_data import audit
 from chatapp.db import Connection, Database, IntegrityError, utcnow
 from chatapp.errors import Conflict, Forbidden, NotFound
 from chatapp.events import Events

@@ -16,8 +16,8 @@ from chatapp import shapes
 from chatapp.api.access import caller
 from chatapp.api.account import token_document
 from chatapp.api.common import body_of, client_ip, json_response, optional_user, state
+from chatapp.audit import audit
 from chatapp.auth import validate_email, validate_name, validate_password
-from chatapp.contact_data import audit
 from chatapp.db import IntegrityError
 from chatapp.errors import Forbidden, Unauthorized
 from chatapp.identity import IdentityError, verify_identity_token

@@ -7,7 +7,8 @@ from starlette.responses import Response, StreamingResponse
 
 from chatapp.api.access import caller
 from chatapp.api.common import json_response, path_id, state
-from chatapp.contact_data import ContactData, audit_page
+from chatapp.audit import audit_page
+from chatapp.contact_data import ContactData
 from chatapp.validation import int_param
 
 __all__ = ["export_contact", "erase_contact", "erase_me", "audit_log"]

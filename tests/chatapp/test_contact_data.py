@@ -184,7 +184,7 @@ def test_export_holds_the_contact_and_their_files_but_no_private_notes(
 
     entry = audit_entries(admin)[0]
     assert entry["action"] == "contact.export" and entry["target"] == {"type": "user", "id": contact.api.id}
-    assert entry["actor"]["id"] == admin.id and entry["actor"]["role"] == "admin"
+    assert entry["actor"]["id"] == admin.id and entry["actor"]["role"] == admin.user["staff_role"]
     assert entry["details"]["messages"] == len(doc["messages"])
 
 
@@ -253,6 +253,20 @@ def test_a_visitor_deletes_their_own_data(chat: ChatappProcess, admin: Api, push
                                                                       "name": None}
     assert entry["details"]["self"] is True
     assert admin.request("DELETE", "/api/chat/me").status_code == 403, "support accounts are not erased this way"
+
+
+def test_assignments_by_hand_are_in_the_audit_log(chat: ChatappProcess, admin: Api) -> None:
+    contact = make_contact(chat.base_url, admin, None)
+    """The reply that took the chat, then an unassign and an assign by hand: three entries, in order."""
+    admin.ok("POST", f"/api/admin/chat/rooms/{contact.room_id}/unassign")
+    admin.ok("POST", f"/api/admin/chat/rooms/{contact.room_id}/assign", {})
+    found = [e for e in audit_entries(admin) if e["target"] == {"type": "room", "id": contact.room_id}]
+    assert [(e["action"], e["details"]) for e in reversed(found)] == [
+        ("room.assign", {"from": None, "to": admin.id}),  # the reply in make_contact
+        ("room.unassign", {"from": admin.id, "to": None}),
+        ("room.assign", {"from": None, "to": admin.id}),
+    ]
+    assert {(e["actor"]["id"], e["actor"]["role"]) for e in found} == {(admin.id, admin.user["staff_role"])}
 
 
 def test_the_audit_log_pages_newest_first(chat: ChatappProcess, admin: Api) -> None:

@@ -144,10 +144,14 @@ async def test_three_agents_of_capacity_two_and_seven_chats(desk: Desk) -> None:
     assert [team[a.id]["active"] for a in agents] == [2, 2, 2]
     assert team[away.id]["active"] == 0 and team[away.id]["status"] == "away"
 
-    # The visitor is told who joined.
+    # The visitor is told who joined; the audit log has routing's assignment.
     visitor, room = chats[0]
     first = next(a for a in agents if a.id == assignees[0])
     assert system_notes(visitor, room["id"]) == [f"{first.user['name']} joined the chat"]
+    log = desk.supervisor.ok("GET", "/api/admin/audit", params={"limit": 50})["data"]
+    [entry] = [e for e in log if e["target"] == {"type": "room", "id": room["id"]}]
+    assert entry["action"] == "room.assign" and entry["details"] == {"from": None, "to": first.id}
+    assert entry["actor"] == {"id": None, "role": "system", "name": None}
 
     # The second agent resolves one of theirs: the waiting chat is theirs at once.
     second = agents[1]
