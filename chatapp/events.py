@@ -39,6 +39,7 @@ UNREAD_UPDATED = "unread.updated"
 AGENT_UPDATED = "agent.updated"
 ROUTING_UPDATED = "routing.updated"
 TEAM_UPDATED = "team.updated"
+ROOM_READ = "room.read"
 
 
 def message_payload(message: Message, base_url: str) -> dict[str, Any]:
@@ -83,6 +84,12 @@ class Events:
     async def read(self, conn: Connection, room: Room, receipt: dict[str, Any], socket_id: str | None) -> None:
         await self.outbox.add(conn, [room_channel(room.id)], MESSAGES_READ, receipt, socket_id=socket_id)
 
+    async def agent_read(self, conn: Connection, room: Room, reader_id: int) -> None:
+        """An agent read the chat: their other panels clear their own count, an assignee who kept
+        none starts one (chatapp.repository.agent_read), the others see the team's count."""
+        data = {"room": room.to_json(for_admin=True), "reader_id": reader_id, "assignee_id": room.assigned_admin_id}
+        await self.outbox.add(conn, [ADMIN_CHANNEL], ROOM_READ, data)
+
     async def unread(self, conn: Connection, user_id: int, room_id: int, unread: int) -> None:
         """Durable, so it reaches the visitor after the message.sent it counts (the widget adds
         one per message it sees and takes this absolute number as the truth)."""
@@ -111,8 +118,16 @@ class Events:
         data = {"room_id": room.id, "user_id": user_id, "name": name, "role": role, "is_typing": is_typing}
         self.b.publish([room_channel(room.id)], USER_TYPING, data, socket_id=socket_id, ttl=5.0)
 
-    def stats(self, stats: dict[str, int], mine_by_admin: dict[int, int] | None = None) -> None:
-        """The inbox numbers, and each agent's own active chats (their "mine"), in one event."""
+    def stats(
+        self,
+        stats: dict[str, int],
+        mine_by_admin: dict[int, int] | None = None,
+        unread_by_admin: dict[int, dict[str, int]] | None = None,
+    ) -> None:
+        """The inbox numbers, each agent's own active chats (their "mine") and, for the agents
+        keeping their own, their unread messages and chats (the others' are the team's), in one event."""
         mine = {str(admin_id): count for admin_id, count in (mine_by_admin or {}).items()}
-        self.b.publish([ADMIN_CHANNEL], STATS_UPDATED, {"stats": stats, "mine_by_admin": mine}, ttl=10.0)
+        unread = {str(admin_id): counts for admin_id, counts in (unread_by_admin or {}).items()}
+        data = {"stats": stats, "mine_by_admin": mine, "unread_by_admin": unread}
+        self.b.publish([ADMIN_CHANNEL], STATS_UPDATED, data, ttl=10.0)
 

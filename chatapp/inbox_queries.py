@@ -24,7 +24,7 @@ from typing import Any
 
 from chatapp.db import Connection
 from chatapp.models import Room
-from chatapp.repository import LAST_SYSTEM_COLUMNS, LAST_SYSTEM_JOIN, ROOM_FILTERS
+from chatapp.repository import LAST_SYSTEM_COLUMNS, LAST_SYSTEM_JOIN, OWN_UNREAD_COLUMN, ROOM_FILTERS
 
 __all__ = [
     "InboxCursor",
@@ -34,14 +34,16 @@ __all__ = [
     "search_rooms",
     "stats",
     "mine_by_admin",
+    "unread_by_admin",
     "InboxPage",
     "inbox_page",
     "MAX_SEARCH_TERMS",
 ]
 
+# Its one placeholder is the reading agent's id (their own unread count, see migration 015).
 _ROOM_SELECT = (
     "SELECT r.*, u.name AS user_name, u.email AS user_email, u.email_verified_at AS user_email_verified_at, "
-    f"u.role AS user_role, a.name AS admin_name, {LAST_SYSTEM_COLUMNS} "
+    f"u.role AS user_role, a.name AS admin_name, {LAST_SYSTEM_COLUMNS}, {OWN_UNREAD_COLUMN} "
     "FROM support_chat_rooms r JOIN users u ON u.id = r.user_id "
     f"LEFT JOIN users a ON a.id = r.assigned_admin_id {LAST_SYSTEM_JOIN}"
 )
@@ -87,8 +89,8 @@ class InboxCursor:
 
 
 def _filter(filter_name: str, admin_id: int) -> tuple[str, list[Any]]:
-    condition, takes_admin = ROOM_FILTERS[filter_name]
-    return f"({condition})", [admin_id] if takes_admin else []
+    condition, uses = ROOM_FILTERS[filter_name]
+    return f"({condition})", [admin_id] * uses
 
 
 async def list_rooms(
@@ -105,6 +107,7 @@ async def list_rooms(
         keyset, keyset_args = (f"AND ({_AT}, r.id) < (?, ?)", [before.at, before.id]) if before else ("", [])
         rows += await conn.fetch_all(
             f"{_ROOM_SELECT} WHERE {condition} AND {_URGENT} {keyset} {_NEWEST_FIRST} LIMIT ?",
+            admin_id,
             *args,
             *keyset_args,
             limit,
@@ -114,6 +117,7 @@ async def list_rooms(
         keyset, keyset_args = (f"AND ({_AT}, r.id) < (?, ?)", [before.at, before.id]) if rest and before else ("", [])
         rows += await conn.fetch_all(
             f"{_ROOM_SELECT} WHERE {condition} AND NOT ({_URGENT}) {keyset} {_NEWEST_FIRST} LIMIT ?",
+            admin_id,
             *args,
             *keyset_args,
             limit - len(rows),
@@ -122,6 +126,9 @@ async def list_rooms(
 
 
 async def count_rooms(conn: Connection, *, filter_name: str, admin_id: int) -> int:
+    if filter_name == "unread":  # from the two unread indexes, not a count over every room
+        row = await conn.fetch_one(_UNREAD_CHATS_SQL, admin_id, admin_id)
+        return int(row["n"]) if row else 0
     condition, args = _filter(filter_name, admin_id)
     return int(await conn.fetch_val(f"SELECT COUNT(*) FROM support_chat_rooms r WHERE {condition}", *args) or 0)
 
@@ -269,6 +276,7 @@ async def search_rooms(
         *filter_args,
         limit,
         offset,
+        admin_id,
     )
     if rows or offset == 0:
         total = int(rows[0]["found_total"]) if rows else 0
@@ -305,6 +313,49 @@ async def stats(conn: Connection) -> dict[str, int]:
     row = await conn.fetch_one(STATS_SQL)
     assert row is not None
     return {k: int(v) for k, v in row.items()}
+
+
+_UNREAD_CHATS_SQL = (
+    "SELECT (SELECT COUNT(*) FROM agent_reads WHERE admin_id = ? AND unread_count > 0) + "
+    "(SELECT COUNT(*) FROM support_chat_rooms t WHERE t.admin_unread_count > 0 AND NOT EXISTS "
+    "(SELECT 1 FROM agent_reads o WHERE o.room_id = t.id AND o.admin_id = ?)) AS n"
+)
+
+
+async def unread_by_admin(
+    conn: Connection, team: dict[str, int], admin_id: int | None = None
+) -> dict[int, dict[str, int]]:
+    """Each agent's unread messages and chats, for the agents keeping counts of their own
+    (the others' are the team's, ``team``: :func:`stats`); only ``admin_id``'s when given.
+
+    Theirs = the team's, less the team's in the rooms where they keep their own, plus their
+    own: two grouped reads, one per unread index, whatever the history.
+    """
+    only = " AND admin_id = ?" if admin_id is not None else ""
+    args = [admin_id] if admin_id is not None else []
+    own = await conn.fetch_all(
+        "SELECT admin_id, SUM(unread_count) AS messages, COUNT(*) AS chats FROM agent_reads "
+        f"WHERE unread_count > 0{only} GROUP BY admin_id",
+        *args,
+    )
+    overlap = await conn.fetch_all(
+        # The unread rooms first (their partial index), then each one's agents by primary key;
+        # never an agent's every row, which grows with every chat they ever opened.
+        "WITH t AS MATERIALIZED (SELECT id, admin_unread_count FROM support_chat_rooms WHERE admin_unread_count > 0) "
+        "SELECT o.admin_id AS admin_id, SUM(t.admin_unread_count) AS messages, COUNT(*) AS chats "
+        f"FROM t {'CROSS JOIN' if conn.dialect == 'sqlite' else 'JOIN'} agent_reads o ON o.room_id = t.id"
+        f"{only.replace(' AND admin_id', ' AND o.admin_id')} GROUP BY o.admin_id",
+        *args,
+    )
+    totals: dict[int, dict[str, int]] = {}
+    for rows, sign in ((own, 1), (overlap, -1)):
+        for r in rows:
+            mine = totals.setdefault(
+                int(r["admin_id"]), {"messages": team["unread_messages"], "chats": team["unread_chats"]}
+            )
+            mine["messages"] += sign * int(r["messages"])
+            mine["chats"] += sign * int(r["chats"])
+    return totals
 
 
 async def mine_by_admin(conn: Connection) -> dict[int, int]:

@@ -248,6 +248,11 @@ class Room:
     # the preview), so each reader's inbox renders it in their own language.
     last_system_code: str | None = None
     last_system_params: dict[str, Any] | None = None
+    # The reading agent's own unread count (migration 015); None where they keep none and
+    # the team's count stands for theirs, and in rooms read for no agent in particular.
+    own_unread: int | None = None
+    # When the visitor left it through the offline form (migration 018); None: an ordinary chat.
+    left_offline_at: datetime | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Room:
@@ -278,12 +283,15 @@ class Room:
                 {"code": self.last_system_code, "params": self.last_system_params or {}}
                 if self.last_system_code else None
             ),
-            "unread_count": self.admin_unread_count if for_admin else self.user_unread_count,
+            "unread_count": self.user_unread_count if not for_admin else (
+                self.admin_unread_count if self.own_unread is None else self.own_unread
+            ),
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),
             "resolved_at": iso(self.resolved_at),
             "closed_at": iso(self.closed_at),
             "channel": self.channel,
+            "left_offline": self.left_offline_at is not None,
         }
         if for_admin:
             doc["user"] = {
@@ -294,6 +302,7 @@ class Room:
                 "role": self.user_role,
             }
             doc["user_unread_count"] = self.user_unread_count
+            doc["own_read"] = self.own_unread is not None  # the count is this agent's own
         else:
             doc["user_id"] = self.user_id
         return doc

@@ -191,17 +191,27 @@ _ROOM_FIELDS = {
     "admin_unread_count",
 }
 
-# Admin list filters: name -> (SQL condition, whether it takes the admin id).
-ROOM_FILTERS: dict[str, tuple[str, bool]] = {
-    "all": ("1 = 1", False),
-    "open": (f"r.status IN {_ACTIVE}", False),
-    "assigned": ("r.status = 'assigned'", False),
-    "unassigned": (f"r.status IN {_ACTIVE} AND r.assigned_admin_id IS NULL", False),
-    "urgent": (f"r.status IN {_ACTIVE} AND r.priority = 'urgent'", False),
-    "unread": ("r.admin_unread_count > 0", False),
-    "mine": (f"r.status IN {_ACTIVE} AND r.assigned_admin_id = ?", True),
-    "resolved": ("r.status = 'resolved'", False),
-    "closed": ("r.status = 'closed'", False),
+# The rooms with messages this agent has not read: their own count where they have one (the
+# partial index of migration 015), the team's where they have none (the unread rooms' index).
+UNREAD_ROOM_IDS = (
+    "SELECT room_id FROM agent_reads WHERE admin_id = ? AND unread_count > 0 UNION ALL "
+    "SELECT t.id FROM support_chat_rooms t WHERE t.admin_unread_count > 0 AND NOT EXISTS "
+    "(SELECT 1 FROM agent_reads o WHERE o.room_id = t.id AND o.admin_id = ?)"
+)
+# This agent's own count in a room (null where they have none), selected as ``own_unread``.
+OWN_UNREAD_COLUMN = "(SELECT o.unread_count FROM agent_reads o WHERE o.room_id = r.id AND o.admin_id = ?) AS own_unread"
+
+# Admin list filters: name -> (SQL condition, how many of its placeholders take the admin id).
+ROOM_FILTERS: dict[str, tuple[str, int]] = {
+    "all": ("1 = 1", 0),
+    "open": (f"r.status IN {_ACTIVE}", 0),
+    "assigned": ("r.status = 'assigned'", 0),
+    "unassigned": (f"r.status IN {_ACTIVE} AND r.assigned_admin_id IS NULL", 0),
+    "urgent": (f"r.status IN {_ACTIVE} AND r.priority = 'urgent'", 0),
+    "unread": (f"r.id IN ({UNREAD_ROOM_IDS})", 2),
+    "mine": (f"r.status IN {_ACTIVE} AND r.assigned_admin_id = ?", 1),
+    "resolved": ("r.status = 'resolved'", 0),
+    "closed": ("r.status = 'closed'", 0),
 }
 
 
@@ -437,23 +447,30 @@ async def after_message_stored(
         f"UPDATE support_chat_rooms SET last_message_at = ?, last_message_preview = ?, updated_at = ?{bump} "
         "WHERE id = ?"
     )
-    if writer_id is not None and conn.dialect == "postgres":
-        await conn.execute(
-            f"WITH typing AS (DELETE FROM chat_typing_indicators WHERE room_id = ? AND user_id = ?) {update}",
-            room_id, writer_id, now, preview, now, room_id,
-        )
+    # The visitor wrote: every agent keeping their own count in the room has one more unread.
+    agents = "UPDATE agent_reads SET unread_count = unread_count + 1 WHERE room_id = ?" if sender_role == "user" else ""
+    typing = "DELETE FROM chat_typing_indicators WHERE room_id = ? AND user_id = ?" if writer_id is not None else ""
+    if conn.dialect == "postgres" and (agents or typing):
+        ctes = [f"{name} AS ({sql})" for name, sql in (("typing", typing), ("agents", agents)) if sql]
+        args = ([room_id, writer_id] if typing else []) + ([room_id] if agents else [])
+        await conn.execute(f"WITH {', '.join(ctes)} {update}", *args, now, preview, now, room_id)
         return
     await conn.execute(update, now, preview, now, room_id)
+    if agents:
+        await conn.execute(agents, room_id)
     if writer_id is not None:
         await clear_typing(conn, room_id, writer_id)
 
 
-async def mark_read(conn: Connection, room_id: int, reader_side: str) -> tuple[list[int], datetime]:
+async def mark_read(
+    conn: Connection, room_id: int, reader_side: str, *, reader_id: int | None = None
+) -> tuple[list[int], datetime]:
     """Mark the other side's unread messages read; (the ids marked, oldest first; when).
 
     One UPDATE picks and marks the rows, so a message committed meanwhile is neither marked
     nor named. The unread counter goes down by the messages it counted among those marked
-    (counters only ever move by the rows that moved them, never reset to a guess).
+    (counters only ever move by the rows that moved them, never reset to a guess). An agent
+    (``reader_id``) also reads for themselves only: see :func:`agent_read`.
     """
     senders = "('admin', 'system')" if reader_side == "user" else "('user')"
     counter, counted_role = ("user_unread_count", "admin") if reader_side == "user" else ("admin_unread_count", "user")
@@ -462,6 +479,8 @@ async def mark_read(conn: Connection, room_id: int, reader_side: str) -> tuple[l
         # whatever order each scan meets them and can deadlock. (SQLite runs one writer.)
         await conn.fetch_val("SELECT id FROM support_chat_rooms WHERE id = ? FOR NO KEY UPDATE", room_id)
     now = utcnow()
+    if reader_side == "admin" and reader_id is not None:
+        await agent_read(conn, room_id, reader_id, now)
     rows = await conn.fetch_all(
         f"UPDATE support_chat_messages SET read_at = ? WHERE room_id = ? AND sender_role IN {senders} "
         "AND kind = 'message' AND read_at IS NULL RETURNING id, sender_role",
@@ -478,6 +497,29 @@ async def mark_read(conn: Connection, room_id: int, reader_side: str) -> tuple[l
             room_id,
         )
     return sorted(int(r["id"]) for r in rows), now
+
+
+async def agent_read(conn: Connection, room_id: int, reader_id: int, when: datetime) -> None:
+    """``reader_id`` has read the room: their own count goes to 0, nobody else's moves.
+
+    Run before the team's count goes down: an assignee who kept no count of their own gets
+    one first, the team's as it stands, so a supervisor's read does not clear theirs.
+    """
+    await conn.execute(
+        "INSERT INTO agent_reads (room_id, admin_id, unread_count, read_at) "
+        "SELECT id, assigned_admin_id, admin_unread_count, NULL FROM support_chat_rooms "
+        "WHERE id = ? AND assigned_admin_id IS NOT NULL AND assigned_admin_id <> ? "
+        "ON CONFLICT (room_id, admin_id) DO NOTHING",
+        room_id,
+        reader_id,
+    )
+    await conn.execute(
+        "INSERT INTO agent_reads (room_id, admin_id, unread_count, read_at) VALUES (?, ?, 0, ?) "
+        "ON CONFLICT (room_id, admin_id) DO UPDATE SET unread_count = 0, read_at = excluded.read_at",
+        room_id,
+        reader_id,
+        when,
+    )
 
 
 # ------------------------------------------------------------------- attachments

@@ -394,6 +394,9 @@ class ChatService:
                 await self.events.read(conn, room, receipt, socket_id)
                 if side == "user":
                     await self._queue_unread(conn, user.id, room.id)
+            if side == "admin":
+                fresh = await repo.get_room(conn, room.id)
+                await self.events.agent_read(conn, fresh or room, user.id)
         if side == "admin":  # the reader's own count went to 0 even when nothing was left to mark
             await self._publish_stats()
         return receipt

@@ -233,6 +233,36 @@ class Upload(Body):
     room_id: Id | None = None
 
 
+class OfflineMessage(Body):
+    """The offline form: kept as the visitor's message; the e-mail address on their account."""
+
+    example = {"name": "Camille", "email": "camille@example.com", "message": "Pouvez-vous me rappeler ?"}
+    name: Annotated[str, Meta(max_length=100, description="1 to 100 characters")]
+    email: Annotated[str, Meta(max_length=254, extra_json_schema={"format": "email"})]
+    message: MessageText
+
+
+Clock = Annotated[str, Meta(pattern=r"^[0-9]{2}:[0-9]{2}$", extra={"rule": "HH:MM, 00:00 to 24:00"})]
+
+
+class SetBusinessHours(Body):
+    """The site's schedule: wall-clock intervals per weekday in one IANA zone, and closed dates."""
+
+    example = {"time_zone": "Europe/Paris", "week": {"mon": [["09:00", "12:00"], ["13:00", "17:30"]],
+               "sat": [["10:00", "14:00"]]}, "holidays": ["2026-12-25"]}
+    time_zone: Annotated[str, Meta(min_length=1, max_length=64, description="IANA, e.g. Europe/Paris")]
+    week: Annotated[
+        dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+             Annotated[list[Annotated[list[Clock], Meta(min_length=2, max_length=2)]], Meta(max_length=6)]],
+        Meta(description="weekday -> [start, end] pairs, end after start (24:00: until midnight); a day left "
+             "out is closed"),
+    ]
+    holidays: Annotated[
+        list[Annotated[str, Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]],
+        Meta(max_length=366, description="dates (YYYY-MM-DD, in the site's zone) closed all day"),
+    ] = []
+
+
 # ---------------------------------------------------------------------------------- responses
 
 class Error(Struct):
@@ -317,6 +347,14 @@ class Room(Struct):
     resolved_at: Time | None = None
     closed_at: Time | None = None
     user: Annotated[dict[str, Any], Meta(description="admins only: the visitor")] | UnsetType = UNSET
+    left_offline: Annotated[
+        bool, Meta(description="left through the offline form while nobody could answer")
+    ] | UnsetType = UNSET
+    own_read: Annotated[
+        bool,
+        Meta(description="admins only: unread_count is this agent's own (they have read the chat); false: the "
+             "team's, the visitor's messages no agent has read"),
+    ] | UnsetType = UNSET
 
 
 class PageMeta(Struct):
@@ -666,6 +704,30 @@ class InviteInfo(Struct):
     invite: TeamInvitation
 
 
+class BusinessHours(Struct):
+    time_zone: str
+    week: Annotated[dict[str, list[list[str]]], Meta(description="every weekday, mon to sun: [start, end] pairs")]
+    holidays: list[str]
+
+
+class SiteStatus(Struct):
+    """What the widget shows: nobody's name, only whether someone can answer and when."""
+
+    status: Annotated[Literal["online", "away"], Meta(
+        description="online: within business hours and an agent online with a panel open")]
+    text: Annotated[str, Meta(description="the status line in the negotiated language")]
+    offer: Annotated[str | None, Meta(description="away: the offline form's button label; online: null")]
+    in_hours: bool
+    next_open: Annotated[Time | None, Meta(description="outside business hours: the next opening")]
+    time_zone: Annotated[str | None, Meta(description="the schedule's IANA zone; null without a schedule")]
+    locale: str
+
+
+class BusinessHoursEnvelope(Struct):
+    hours: Annotated[BusinessHours | None, Meta(description="null: no schedule (always within hours)")]
+    status: SiteStatus
+
+
 class ClientConfig(Struct):
     echo: dict[str, Any]
     limits: dict[str, Any]
@@ -680,6 +742,7 @@ REQUEST_SHAPES: tuple[type[Body], ...] = (
     Register, Login, SetLocale, ChangePassword, Guest, Identity, OpenRoom, SendMessage, Reply, Typing,
     SetAvailability, SetCapacity, SetRouting, Assign, Priority, CannedReplyCreate, Note, CannedReplyUpdate, UserAuth,
     ChannelAuth, PushSubscription, PushUnsubscribe, Upload, TeamInvite, SetStaffRole, AcceptInvite,
+    SetBusinessHours, OfflineMessage,
 )
 RESPONSE_SHAPES: tuple[type[Struct], ...] = (
     Error, User, Attachment, Message, Room, PageMeta, TokenResponse, UserEnvelope, RoomEnvelope, MaybeRoomEnvelope,
@@ -689,5 +752,5 @@ RESPONSE_SHAPES: tuple[type[Struct], ...] = (
     InboundMailResult, Lockout, LockoutList, CannedReply,
     NoteEnvelope, CannedReplyList, CannedReplyEnvelope, ChannelAuthResult, UserAuthResult, Subscribed, Removed,
     Revoked, Health, OperatorStatus, Catalogue, ClientConfig, TeamMember, TeamList, TeamMemberEnvelope, InviteCreated,
-    InviteInfo,
+    InviteInfo, BusinessHours, SiteStatus, BusinessHoursEnvelope,
 )

@@ -47,7 +47,8 @@ class StatsFeed(BackgroundLoop):
             self._stale.clear()
             try:
                 numbers = await inbox_queries.stats(self.db)
-                self.events.stats(numbers, await inbox_queries.mine_by_admin(self.db))
+                mine = await inbox_queries.mine_by_admin(self.db)
+                self.events.stats(numbers, mine, await inbox_queries.unread_by_admin(self.db, numbers))
             except DatabaseUnavailable as exc:
                 log.warning("stats event postponed: %s", exc)
                 self._stale.set()  # try again after the interval

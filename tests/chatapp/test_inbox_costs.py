@@ -49,8 +49,11 @@ async def plans_of_inbox_queries(database_url: str) -> list[str]:
                 # Tiny test tables make a sequential scan cheapest; forbid it to see what indexes can serve.
                 await conn.execute("SET LOCAL enable_seqscan = off")
             probe = Explaining(conn)
-            await inbox_queries.stats(probe)
+            team = await inbox_queries.stats(probe)
             await inbox_queries.mine_by_admin(probe)
+            await inbox_queries.unread_by_admin(probe, team)
+            await inbox_queries.unread_by_admin(probe, team, admin_id=1)
+            await inbox_queries.count_rooms(probe, filter_name="unread", admin_id=1)
             for name in FILTERS:
                 first = await inbox_queries.list_rooms(probe, filter_name=name, admin_id=1, limit=30, before=None)
                 if first:

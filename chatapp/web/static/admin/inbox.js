@@ -64,6 +64,9 @@ export class Inbox {
     this.page = 1;
     this.cursor = null; // where the next page starts; null when everything is loaded
     this.rooms = new Map();
+    // Rooms whose unread count is this agent's own (they have read them): room id -> count. The
+    // feed's rooms carry the team's count; these stay this agent's, shown or filtered out.
+    this.ownUnread = new Map();
     this.order = [];
     this.activeId = null;
     this.stats = {};
@@ -150,6 +153,7 @@ export class Inbox {
     const doc = this.query ? await this.fetchPage({ page: this.page + 1 }) : await this.fetchPage({ cursor: this.cursor });
     if (filter !== this.filter || query !== this.query) return;
     for (const room of doc.data) {
+      this.withOwnCount(room);
       if (!this.rooms.has(room.id)) this.order.push(room.id);
       this.rooms.set(room.id, room);
     }
@@ -185,9 +189,26 @@ export class Inbox {
     this.replace(rooms, doc, Math.max(page, 1));
   }
 
+  /** ``room`` with this agent's own unread count where they keep one (and remembers it). */
+  withOwnCount(room) {
+    if (room.own_read) this.ownUnread.set(room.id, room.unread_count || 0);
+    else if (this.ownUnread.has(room.id)) return { ...room, own_read: true, unread_count: this.ownUnread.get(room.id) };
+    return room;
+  }
+
+  /** The visitor wrote in a room this agent is not looking at: one more unread if the count is theirs. */
+  visitorWrote(roomId) {
+    if (!this.ownUnread.has(roomId)) return;
+    const room = this.rooms.get(roomId);
+    const count = this.ownUnread.get(roomId) + 1;
+    this.ownUnread.set(roomId, count);
+    if (room) this.upsert({ ...room, own_read: true, unread_count: count });
+  }
+
   replace(rooms, doc, page) {
     this.rooms.clear();
     this.order = [];
+    for (const room of rooms) this.withOwnCount(room);
     for (const room of rooms) {
       if (!this.rooms.has(room.id)) this.order.push(room.id);
       this.rooms.set(room.id, room);
@@ -209,10 +230,15 @@ export class Inbox {
     this.showStats(stats);
   }
 
-  /** ``mineByAdmin`` (from the feed): each agent's active chats; this agent's is "mine". */
-  showStats(stats, mineByAdmin = null) {
+  /**
+   * ``mineByAdmin`` (from the feed): each agent's active chats; this agent's is "mine".
+   * ``unreadByAdmin``: the unread messages and chats of the agents keeping their own counts.
+   */
+  showStats(stats, mineByAdmin = null, unreadByAdmin = null) {
     this.stats = { ...this.stats, ...stats };
     if (mineByAdmin) this.stats.mine = mineByAdmin[String(this.me.id)] || 0;
+    const own = unreadByAdmin && unreadByAdmin[String(this.me.id)];
+    if (own) Object.assign(this.stats, { unread_messages: own.messages, unread_chats: own.chats });
     for (const [name, key] of Object.entries(STAT_IDS)) {
       const node = document.getElementById(`stat-${name}`);
       if (node && this.stats[key] !== undefined) node.textContent = String(this.stats[key]);
@@ -221,7 +247,8 @@ export class Inbox {
   }
 
   /** A live event: update, insert, move or remove this one room; the other loaded rooms stay. */
-  upsert(room) {
+  upsert(update) {
+    const room = this.withOwnCount(update);
     const known = this.rooms.get(room.id);
     const merged = known ? { ...known, ...room } : room;
     if (this.query) {
@@ -265,9 +292,22 @@ export class Inbox {
     }, 250);
   }
 
+  /**
+   * An agent read ``room`` (the feed's ``room.read``): mine, in another panel of mine, clears my
+   * count; another's leaves it, and as the chat's assignee I keep the count I had as my own.
+   */
+  readBy(room, readerId, assigneeId) {
+    if (readerId === this.me.id) { this.markRead(room.id); return; }
+    const known = this.rooms.get(room.id);
+    if (assigneeId === this.me.id && known && !this.ownUnread.has(room.id)) this.ownUnread.set(room.id, known.unread_count || 0);
+    this.upsert(room);
+  }
+
+  /** This agent read the room: their own count is 0 from now on (another agent's read is not theirs). */
   markRead(roomId) {
+    this.ownUnread.set(roomId, 0);
     const room = this.rooms.get(roomId);
-    if (room && room.unread_count) this.upsert({ ...room, unread_count: 0 });
+    if (room) this.upsert({ ...room, own_read: true, unread_count: 0 });
   }
 
   setActive(roomId) {

@@ -10,6 +10,8 @@ import { Notifier } from './notify.js';
 import { Lockouts } from './lockouts.js';
 import { CannedManager, CannedStore } from './canned.js';
 import { TeamManager } from './staff.js';
+import { HoursDialog } from './hours.js';
+import { AuditLog } from './audit.js';
 import { LocaleMenu, useAgentLocale } from './locale.js';
 import { AvailabilityMenu, PRESENCE_SETTLE, QueueView, TeamPanel, TeamStore } from './desk.js';
 import { mailOffNotice } from './mail.js';
@@ -50,6 +52,7 @@ class Panel {
     new CannedManager({ store: this.canned, button: document.getElementById('canned-button') }).start();
     this.staff = new TeamManager({ api: this.api, me, button: document.getElementById('team-button') });
     this.staff.start();
+    new HoursDialog({ api: this.api, me, after: document.getElementById('team-button') }).start();
     this.config = await this.api.get('/api/config');
     if (!this.config.features.mail) mailOffNotice(document.getElementById('connection'));
     this.chime = new Chime('chatapp.admin.muted');
@@ -64,6 +67,7 @@ class Panel {
     this.inbox = new Inbox({ api: this.api, me, go: (id) => this.go(id) });
     this.inbox.onTotals = () => this.updateTitle();
     this.team = new TeamStore(this.api);
+    new AuditLog({ api: this.api, me, team: this.team, button: document.getElementById('audit-button') }).start();
     this.availability = new AvailabilityMenu({ api: this.api, store: this.team, me, select: document.getElementById('availability-select') });
     new TeamPanel({ api: this.api, store: this.team, me, button: document.getElementById('agents'), panel: document.getElementById('team-panel') });
     this.queue = new QueueView({ api: this.api, root: document.getElementById('queue'), go: (id) => this.go(id) });
@@ -126,11 +130,12 @@ class Panel {
       .listen('.chat.created', once(({ room }) => this.chatCreated(room)))
       .listen('.chat.message', once(({ room, message }) => this.chatMessage(room, message)))
       .listen('.room.updated', once(({ room }) => this.roomUpdated(room)))
+      .listen('.room.read', once(({ room, reader_id: reader, assignee_id: assignee }) => this.inbox.readBy(room, reader, assignee)))
       .listen('.room.removed', once(({ room_id: id }) => this.roomRemoved(id)))
       .listen('.agent.updated', once(() => this.team.changed()))
       .listen('.routing.updated', once(() => { this.team.changed(); this.queue.changed(); }))
       .listen('.team.updated', once(({ member }) => this.teamUpdated(member)))
-      .listen('.stats.updated', ({ stats, mine_by_admin: mine }) => this.inbox.showStats(stats, mine));
+      .listen('.stats.updated', ({ stats, mine_by_admin: mine, unread_by_admin: unread }) => this.inbox.showStats(stats, mine, unread));
     // Who of support has a panel open: the server counts it in each agent's status.
     this.realtime.join('admins')
       .here(() => {
@@ -167,8 +172,9 @@ class Panel {
     this.inbox.upsert(room);
     if (message.system && message.system.code === 'chat.joined') this.joined(room);
     if (message.sender_role !== 'user') return;
-    if (this.recentlyCreated.delete(room.id)) return; // announced as a new chat a moment ago
     const viewing = this.viewing(room.id);
+    if (!viewing) this.inbox.visitorWrote(room.id);
+    if (this.recentlyCreated.delete(room.id)) return; // announced as a new chat a moment ago
     const text = message.body || (message.attachment ? `📎 ${message.attachment.name}` : '');
     if (viewing) {
       this.chime.play();
