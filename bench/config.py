@@ -32,6 +32,13 @@ class BenchConfig:
     api_concurrency: int
     repeat: int = 1
     quiet_wait: float = 90.0  # seconds to wait for other work on the machine to settle
+    # reconnect storm: clients that reconnect at once, steady subscribers measured meanwhile
+    # (one publish every 1000 / storm_steady_rate ms), and the publish window
+    storm_clients: int = 9_000
+    storm_steady: int = 20
+    storm_steady_rate: int = 200
+    storm_channel_rate: int = 1_000
+    storm_seconds: float = 10.0
 
 
 FULL = BenchConfig(
@@ -68,4 +75,8 @@ SMOKE = BenchConfig(
     api_seconds=1.0,
     api_concurrency=4,
     quiet_wait=0.0,
+    storm_clients=300,
+    storm_steady=5,
+    storm_channel_rate=200,
+    storm_seconds=2.0,
 )

@@ -29,12 +29,14 @@ from bench.stats import wait_for_quiet
 __all__ = ["main", "run_bench"]
 
 SMOKE_SERVERS = ("pyreverb", "websockets")
+OPT_IN_SERVERS = ("pyreverb-baseline", "pyreverb-unpaced")  # A/B variants: only when named
 PROFILE_DIR = ROOT / "var" / "profiles"
 RATIO_KEYS = {  # headline columns compared as pyreverb / peer
     "fanout": ("max msg/s", "per core"),
     "client_events": ("max msg/s", "per core"),
     "http_api": ("req/s", "per core"),
     "connections": ("KB/conn",),
+    "storm": ("back s", "storm p99 ms"),
 }
 
 
@@ -58,8 +60,8 @@ async def run_bench(cfg: BenchConfig, scenarios: list[str], servers: list[str], 
                     server = SERVERS()[name]
                     if hasattr(module, "applies") and not module.applies(server):
                         continue
-                    if hasattr(module, "server_env") and name in ("pyreverb", "pyreverb-baseline"):
-                        server.extra_env = module.server_env(cfg)
+                    if hasattr(module, "server_env") and name.startswith("pyreverb"):
+                        server.extra_env = {**server.extra_env, **module.server_env(cfg)}
                     if profile and name == "pyreverb":
                         PROFILE_DIR.mkdir(parents=True, exist_ok=True)
                         server.profile_to = PROFILE_DIR / f"profile-{scenario}.folded"
@@ -180,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown scenario(s) {unknown}; choose from {list(SCENARIOS)}")
     wanted = [s.strip() for s in args.servers.split(",")] if args.servers else (
-        list(SMOKE_SERVERS) if args.smoke else [n for n in SERVERS() if n != "pyreverb-baseline"])
+        list(SMOKE_SERVERS) if args.smoke else [n for n in SERVERS() if n not in OPT_IN_SERVERS])
     if any(n in ("python-socketio", "node-ws", "soketi") for n in wanted) and not ensure_peers():
         print("warning: the peer kit could not be installed; running without those peers", file=sys.stderr)
     servers = []

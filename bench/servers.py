@@ -127,11 +127,12 @@ class Server:
         raise ValueError(self.name)
 
     def health_url(self) -> str:
-        path = {"pyreverb": "/up", "pyreverb-baseline": "/up", "soketi": "/ready"}.get(self.name, "/health")
+        path = "/up" if self.name.startswith("pyreverb") else "/ready" if self.name == "soketi" else "/health"
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def start(self) -> Server:
-        self.port = 6001 if self.name == "soketi" else free_port()  # soketi.json pins its port
+    def start(self, port: int | None = None) -> Server:
+        """Start on ``port`` (a restart keeps the old one), else on a free port."""
+        self.port = 6001 if self.name == "soketi" else port or free_port()  # soketi.json pins its port
         cmd, env, cwd = self.command()
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         self.log_path = LOG_DIR / f"{self.name}.log"
@@ -156,6 +157,13 @@ class Server:
         self.meter = ProcessMeter(self.proc.pid)
         return self
 
+    def restart(self) -> None:
+        """SIGTERM (pyreverb drains: every client gets 4200, as after `pyreverb restart`),
+        then the same server again on the same port, as a supervisor would."""
+        port = self.port
+        self.stop()
+        self.start(port)
+
     def stop(self) -> None:
         if self.proc is None:
             return
@@ -176,7 +184,7 @@ class Server:
 
 
 def peer_available(name: str) -> bool:
-    if name in ("pyreverb", "websockets"):
+    if name in ("pyreverb", "pyreverb-unpaced", "websockets"):
         return True
     if name == "pyreverb-baseline":
         return BASELINE_SRC is not None and (BASELINE_SRC / "pyreverb" / "__init__.py").exists()
@@ -194,6 +202,11 @@ def SERVERS() -> dict[str, Server]:  # noqa: N802 - a factory: every run gets fr
         "pyreverb": Server("pyreverb", "pusher", "pusher-http", "pusher-http", multi_channel_api=True),
         "pyreverb-baseline": Server(
             "pyreverb-baseline", "pusher", "pusher-http", "pusher-http", multi_channel_api=True
+        ),
+        # handshakes not paced (admission control off): the storm scenario's A/B
+        "pyreverb-unpaced": Server(
+            "pyreverb-unpaced", "pusher", "pusher-http", "pusher-http", multi_channel_api=True,
+            extra_env={"PYREVERB_HANDSHAKES_PER_SECOND": "0"},
         ),
         "python-socketio": Server("python-socketio", "socketio", "socketio-http", "socketio-http"),
         "websockets": Server("websockets", "room", "room-ws"),

@@ -111,6 +111,10 @@ class Settings:
     # the compiled trigger path (pyreverb._speedups), when it was built
     speedups: bool = True
     max_send_buffer: int = 4 * 1024 * 1024
+    # admission control (pyreverb/admission.py): new sessions opened per second, and how
+    # many upgrade requests may wait for their turn before more are refused with 4100
+    handshakes_per_second: int = 4_000
+    handshake_queue: int = 20_000
     scaling_enabled: bool = False
     scaling_channel: str = "reverb"
     redis_url: str = field(default_factory=lambda: _redis_url({}))  # built from the REDIS_* defaults
@@ -164,6 +168,8 @@ class Settings:
             http_keep_alive=env_float(env, "PYREVERB_HTTP_KEEP_ALIVE", cls.http_keep_alive, non_negative=True),
             speedups=env_bool(env, "PYREVERB_SPEEDUPS", cls.speedups),
             max_send_buffer=env_int(env, "PYREVERB_MAX_SEND_BUFFER", cls.max_send_buffer),
+            handshakes_per_second=_env_count(env, "PYREVERB_HANDSHAKES_PER_SECOND", cls.handshakes_per_second),
+            handshake_queue=_env_count(env, "PYREVERB_HANDSHAKE_QUEUE", cls.handshake_queue),
             scaling_enabled=env_bool(env, "REVERB_SCALING_ENABLED", cls.scaling_enabled),
             scaling_channel=env_str(env, "REVERB_SCALING_CHANNEL", cls.scaling_channel),
             redis_url=_redis_url(env),
@@ -175,6 +181,13 @@ class Settings:
             cluster=ClusterTiming.from_env(env),
             restart_file=Path(restart_file) if restart_file else default_restart_file(),
         )
+
+
+def _env_count(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env_int(env, name, default)
+    if value < 0:
+        raise ConfigError(f"{name} must not be negative, got {value}")
+    return value
 
 
 def _default_app(env: Mapping[str, str]) -> AppConfig | None:

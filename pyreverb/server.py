@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from pyreverb.admission import HandshakePacer
 from pyreverb.apps import AppRegistry
 from pyreverb.backends import Backend, create_backend
 from pyreverb.channel_cache import create_channel_cache
@@ -96,6 +97,7 @@ class PusherServer:
         self.cache = create_channel_cache(settings)
         self.webhooks = Webhooks(list(self.apps))
         self.occupancy = Occupancy(self.hub, self.backend, self.apps, self.webhooks, self._spawn)
+        self.admission = HandshakePacer(settings.handshakes_per_second, settings.handshake_queue)
         self.restart_watch: RestartWatch | None = None
         self.shutting_down = False
         self._sweeper: asyncio.Task[None] | None = None

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs
 
 from pyreverb.config import AppConfig
 from pyreverb.framing import close_frame, text_frame
-from pyreverb.protocol.errors import PusherError
+from pyreverb.protocol.errors import OverCapacity, PusherError
 from pyreverb.protocol.messages import encode_error
 from pyreverb.protocol.session import Action, PusherSession
 from pyreverb.server import PusherServer
@@ -154,18 +154,31 @@ class PusherWebSocket(asyncio.Protocol):
             return
         key = _header(headers, b"sec-websocket-key")
         assert key is not None  # _handshake_problem checked it
+        app_key = match.group(1)
+        if not self.server.admission.submit(lambda: self._open(key, app_key, query, headers)):
+            self._accept(key)
+            self._refuse(OverCapacity("Over capacity: too many connections waiting to open, retry later"))
+
+    def _accept(self, key: bytes) -> None:
         self._head = (
             b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             b"Sec-WebSocket-Accept: " + accept_key(key.decode("latin-1")).encode() + b"\r\n\r\n"
         )
-        app = self.server.apps.find_by_key(match.group(1))
+
+    def _open(self, key: bytes, app_key: str, query: str, headers: Headers) -> bool:
+        """The paced part of the handshake (see pyreverb/admission.py): the 101 and the
+        Pusher session; False when the client left while it waited."""
+        if self.closing or self.transport.is_closing():
+            return False
+        self._accept(key)
+        app = self.server.apps.find_by_key(app_key)
         origin = _header(headers, b"origin")
         error = self.server.check_new_connection(app, origin.decode("latin-1") if origin is not None else None)
         if error is None:
             error = _protocol_version_error(query)
         if error is not None:
             self._refuse(error)
-            return
+            return True
         assert app is not None
         self.app = app
         self.app_id = app.app_id
@@ -180,6 +193,7 @@ class PusherWebSocket(asyncio.Protocol):
             self._head = b""
         if self._debug:
             log.info("%s connected to app %s", self.socket_id, app.app_id)
+        return True
 
     def _reject(self, status: int, body: str, extra: bytes = b"") -> None:
         """An HTTP answer instead of the upgrade; the connection closes once it is sent."""

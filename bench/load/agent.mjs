@@ -42,7 +42,7 @@ let received = 0, firstAt = 0, lastAt = 0, cpuMark = process.cpuUsage(), wallMar
 let conns = [], senders = [], unexpectedCloses = 0, errors = [];
 
 function reset() {
-  hist = new Hist(); received = 0; firstAt = 0; lastAt = 0;
+  hist = new Hist(); received = 0; firstAt = 0; lastAt = 0; samples = [];
   cpuMark = process.cpuUsage(); wallMark = now();
 }
 
@@ -50,12 +50,33 @@ function measured(s, role) {
   const i = s.indexOf('ts:');
   if (i < 0) return false;
   if (role === 'sender') return true; // a room server echoes to the sender: not a delivery
+  if (role === 'steady') return measuredSteady(s);
   const t = +s.slice(i + 3, s.indexOf(';', i));
   const at = now();
   hist.add(at - t);
   received++;
   if (!firstAt) firstAt = at;
   lastAt = at;
+  return true;
+}
+
+// Steady subscribers during a storm: every delivery as [arrival, latency], so the
+// harness can take the percentiles of the storm window alone.
+let samples = [];
+function measuredSteady(s) {
+  const i = s.indexOf('ts:');
+  if (i < 0) return false;
+  const at = now();
+  samples.push([at, at - +s.slice(i + 3, s.indexOf(';', i))]);
+  return true;
+}
+
+// A storm client counts what it got after its (re)subscribe: every message published
+// later than subAt must arrive (the harness checks against the publisher's log).
+function stormMessage(conn, s) {
+  const i = s.indexOf('ts:');
+  if (i < 0) return false;
+  if (+s.slice(i + 3, s.indexOf(';', i)) > conn.subAt) conn.after++; else conn.before++;
   return true;
 }
 
@@ -70,13 +91,13 @@ function note(err) { if (errors.length < 20) errors.push(String(err && err.messa
 const OPEN = 1;
 
 class BareWebSocket extends EventEmitter {
-  constructor(url) {
+  constructor(url, localAddress) {
     super();
     const u = new URL(url);
     this.readyState = 0;
     this.buf = null;
     this.fragments = null;
-    this.sock = net.connect(+u.port || 80, u.hostname);
+    this.sock = net.connect({ port: +u.port || 80, host: u.hostname, localAddress });
     this.sock.setNoDelay(true);
     this.sock.on('connect', () => {
       const key = crypto.randomBytes(16).toString('base64');
@@ -162,8 +183,17 @@ class BareWebSocket extends EventEmitter {
 }
 
 const openSocket = process.env.BENCH_WS_CLIENT === 'ws'
-  ? (url) => new WebSocket(url, WS_OPTS)
-  : (url) => new BareWebSocket(url);
+  ? (url, localAddress) => new WebSocket(url, { ...WS_OPTS, localAddress })
+  : (url, localAddress) => new BareWebSocket(url, localAddress);
+
+// Many sockets to one server port: spread them over loopback sources 127.0.0.1..N so
+// each source address has its own ephemeral ports (a storm reconnects every client
+// while the previous connections still sit in TIME_WAIT).
+let nextSource = 0;
+function sourceAddress(spec) {
+  if (!spec.sources) return undefined;
+  return `127.0.0.${1 + (nextSource++ % spec.sources)}`;
+}
 
 // -- protocol adapters -------------------------------------------------------------------
 // one-shot hashing where Node has it (20.12+): no Hash object per request
@@ -177,8 +207,8 @@ function openClient(spec, channel, role) {
     if (spec.proto === 'pusher') url = `${spec.url}/app/${spec.key}?protocol=7&client=js&version=8.4.0&flash=false`;
     else if (spec.proto === 'socketio') url = `${spec.url}/socket.io/?EIO=4&transport=websocket`;
     else url = `${spec.url}/?room=${encodeURIComponent(channel)}`;
-    const ws = openSocket(url);
-    const conn = { ws, channel, role, ready: false };
+    const ws = openSocket(url, sourceAddress(spec));
+    const conn = { ws, channel, role, ready: false, subAt: 0, after: 0, before: 0 };
     const timer = setTimeout(() => { ws.terminate(); reject(new Error(`subscribe timeout on ${channel}`)); }, 30000);
     const ready = () => { if (!conn.ready) { conn.ready = true; clearTimeout(timer); resolve(conn); } };
     ws.on('error', (e) => { clearTimeout(timer); if (!conn.ready) reject(e); else note(e); });
@@ -186,7 +216,7 @@ function openClient(spec, channel, role) {
     if (spec.proto === 'room') ws.on('open', ready);
     ws.on('message', (data) => {
       const s = data.toString('latin1');
-      if (measured(s, role)) return;
+      if (role === 'storm') { if (stormMessage(conn, s)) return; } else if (measured(s, role)) return;
       if (spec.proto === 'pusher') pusherControl(spec, conn, s, ready, reject);
       else if (spec.proto === 'socketio') socketioControl(conn, s, ready);
     });
@@ -201,7 +231,7 @@ function pusherControl(spec, conn, s, ready, reject) {
     const data = { channel: conn.channel };
     if (conn.channel.startsWith('private-')) data.auth = `${spec.key}:${sign(spec.secret, `${conn.socketId}:${conn.channel}`)}`;
     conn.ws.send(JSON.stringify({ event: 'pusher:subscribe', data }));
-  } else if (m.event === 'pusher_internal:subscription_succeeded') ready();
+  } else if (m.event === 'pusher_internal:subscription_succeeded') { conn.subAt = now(); ready(); }
   else if (m.event === 'pusher:error' || m.event === 'pusher:subscription_error') {
     note(s); if (!conn.ready) reject(new Error(s));
   }
@@ -243,9 +273,84 @@ async function connect(cmd) {
       const a = await openClient(spec, channel, 'sender');
       const b = await openClient(spec, channel, 'receiver');
       conns.push(a, b); senders.push(a);
-    } else conns.push(await openClient(spec, channel, 'receiver'));
+    } else {
+      const c = await openClient(spec, channel, ROLES[cmd.mode] || 'receiver');
+      conns.push(c);
+      if (c.role === 'storm') stormConns.push(c);
+    }
   });
   return { connected: conns.length - before, failed: res.failed, seconds: (now() - t0) / 1000, errors };
+}
+
+// -- reconnect storm ---------------------------------------------------------------------
+const ROLES = { subscribers: 'receiver', storm: 'storm', steady: 'steady' };
+let stormConns = [];
+const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+
+// The server is about to restart: its closes of the storm clients are expected.
+function expectClose() {
+  for (const c of stormConns) c.closing = true;
+  conns = conns.filter((c) => c.role !== 'storm');
+  return { expecting: stormConns.length };
+}
+
+// Every storm client reconnects and resubscribes at once (no concurrency limit); one
+// that fails tries again after 100-200 ms, as a client library's retry would.
+async function storm(cmd) {
+  const channels = stormConns.map((c) => c.channel);
+  stormConns = [];
+  const t0 = now(), deadline = t0 + (cmd.seconds || 60) * 1000;
+  let retries = 0, failed = 0;
+  const times = [];
+  await Promise.all(channels.map(async (channel) => {
+    for (;;) {
+      try {
+        const c = await openClient(cmd.target, channel, 'storm');
+        conns.push(c); stormConns.push(c);
+        times.push(c.subAt - t0);
+        return;
+      } catch (e) {
+        if (now() > deadline) { failed++; note(e); return; }
+        retries++;
+        await sleep(100 + Math.random() * 100);
+      }
+    }
+  }));
+  times.sort((a, b) => a - b);
+  return { back: times.length, failed, retries, startedAt: t0, times, errors };
+}
+
+// What each storm client got, and every steady delivery (see stormMessage, measuredSteady).
+function stormReport() {
+  return {
+    clients: stormConns.map((c) => [c.channel, c.subAt, c.after, c.before]),
+    samples,
+  };
+}
+
+// Open-loop publishing on several streams at once ({channels, rate} each, channels in
+// turn); the answer lists, per channel, the scheduled timestamp of every accepted message.
+async function publish(cmd) {
+  const src = sourceFor(cmd);
+  await src.opened;
+  const accepted = {};
+  const statuses = {};
+  let pending = 0;
+  await Promise.all(cmd.streams.map((stream) => {
+    const pick = channelPicker(stream.channels, 1);
+    return openLoop(stream.rate, cmd.seconds, (t) => {
+      const channels = pick();
+      pending++;
+      src.fire(t, channels, (status) => {
+        pending--;
+        statuses[status] = (statuses[status] || 0) + 1;
+        if (status === 200) (accepted[channels[0]] ||= []).push(t);
+      });
+    });
+  }));
+  const deadline = now() + 15000;
+  while (pending && now() < deadline) await sleep(5);
+  return { accepted, statuses, pending };
 }
 
 function openLoop(rate, seconds, fire) {
@@ -462,12 +567,15 @@ function closeAll() {
   sources.clear();
   for (const c of conns) { c.closing = true; c.ws.terminate(); }
   const n = conns.length;
-  conns = []; senders = []; unexpectedCloses = 0;
+  for (const c of stormConns) { c.closing = true; c.ws.terminate(); }
+  conns = []; senders = []; stormConns = []; samples = []; unexpectedCloses = 0;
   return { closed: n };
 }
 
 const handlers = {
-  connect, send, trigger, hammer, stats,
+  connect, send, trigger, hammer, stats, storm, publish,
+  expectClose: async () => expectClose(),
+  stormReport: async () => stormReport(),
   reset: async () => { reset(); return {}; },
   close: async () => closeAll(),
   count: async () => ({ received }),

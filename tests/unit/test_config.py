@@ -172,3 +172,11 @@ def test_start_refuses_a_misspelt_boolean() -> None:
     )
     assert done.returncode != 0
     assert "REVERB_SCALING_ENABLED must be true or false, got 'ture'" in done.stderr
+
+
+def test_handshake_pacing_settings() -> None:
+    assert Settings.from_env(APP_ENV).handshakes_per_second == Settings.handshakes_per_second > 0
+    paced = Settings.from_env({**APP_ENV, "PYREVERB_HANDSHAKES_PER_SECOND": "0", "PYREVERB_HANDSHAKE_QUEUE": "5"})
+    assert (paced.handshakes_per_second, paced.handshake_queue) == (0, 5)
+    with pytest.raises(ConfigError, match="PYREVERB_HANDSHAKE_QUEUE"):
+        Settings.from_env({**APP_ENV, "PYREVERB_HANDSHAKE_QUEUE": "-1"})
