@@ -60,7 +60,7 @@ run-server: setup
 COVERAGE := --cov --cov-report=xml --cov-report=html
 
 test: setup chromium widget nextjs-build
-	$(BIN)/pytest -q $(COVERAGE)
+	$(BIN)/pytest -q --durations=25 $(COVERAGE)
 	@echo "coverage (pyreverb + chatapp, in-process): $$($(BIN)/coverage report --format=total)%"
 
 test-fast: setup

@@ -54,6 +54,7 @@ def test_invite_join_and_deactivate(pages: Pages, stack: Stack) -> None:
     invitee.wait_for_selector("#inbox[data-ready='true']")
     expect(invitee.locator("#me-name")).to_have_text("Nina New")
     expect(invitee.locator("#team-button")).to_be_hidden()  # agents do not manage the team
+    expect(invitee.locator("#audit-button")).to_be_hidden()  # nor read its audit log
     expect(invitee.locator("#team-dialog")).to_have_count(0)
     invitee.locator("#agents").click()  # they see the desk's settings, the owner and admins change them
     expect(invitee.locator("#auto-assign")).to_be_disabled()
@@ -101,6 +102,19 @@ def test_invite_join_and_deactivate(pages: Pages, stack: Stack) -> None:
     invitee.locator("#login-submit").click()
     invitee.wait_for_url(f"{stack.url}/admin/chat")
 
+    # The audit log, in the panel: all of it, newest first, by name and role.
+    dialog.locator("#team-close").click()
+    manager.locator("#audit-button").click()
+    entries = manager.locator("#audit-dialog #audit-entries tr")
+    expect(entries.first).to_have_attribute("data-action", "auth.sign_in")
+    expect(entries.first).to_contain_text("Nina New · admin")
+    actions = [entries.nth(i).get_attribute("data-action") for i in range(5)]
+    assert actions == ["auth.sign_in", "team.reactivate", "team.deactivate", "team.role", "team.join"]
+    expect(entries.nth(1)).to_contain_text("Reactivated a member")
+    expect(entries.nth(1)).to_contain_text(f"Person #{nina['id']}")
+    expect(entries.nth(3)).to_contain_text("Agent → Admin")
+    screenshot(manager, "admin-audit-log")
+
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_the_team_page_and_the_invitation_page_are_accessible(pages: Pages, stack: Stack, scheme: str) -> None:
@@ -119,6 +133,12 @@ def test_the_team_page_and_the_invitation_page_are_accessible(pages: Pages, stac
     dialog.locator("#invite-submit").click()
     expect(dialog.locator("#invite-link")).to_be_visible()
     assert_accessible(page)
+    dialog.locator("#team-close").click()
+    page.locator("#audit-button").click()
+    expect(page.locator("#audit-entries tr").first).to_be_visible()
+    assert_accessible(page)
+    page.locator("#audit-close").click()
+    page.locator("#team-button").click()
 
     # A manager withdraws an invitation: the link stops working.
     dialog.locator(f"#team-invites li[data-id='{doc['invite']['id']}'] button[data-action='withdraw']").click()

@@ -12,6 +12,7 @@ import { CannedManager, CannedStore } from './canned.js';
 import { TeamManager } from './staff.js';
 import { HoursDialog } from './hours.js';
 import { AuditLog } from './audit.js';
+import { Shortcuts } from './keys.js';
 import { LocaleMenu, useAgentLocale } from './locale.js';
 import { AvailabilityMenu, PRESENCE_SETTLE, QueueView, TeamPanel, TeamStore } from './desk.js';
 import { mailOffNotice } from './mail.js';
@@ -85,6 +86,9 @@ class Panel {
     });
     if (this.realtime) this.listen();
     keepFresh(() => this.inbox.scheduleRefresh());
+    const shortcuts = new Shortcuts({ go: (id) => this.go(id, { focusReply: false }), activeId: () => roomIdFromPath() });
+    shortcuts.start();
+    document.getElementById('keys-button').addEventListener('click', () => shortcuts.help());
     window.addEventListener('popstate', () => this.route());
     if (this.feed) await this.feed.sync(); // before the list loads, so a loss in between is noticed
     await Promise.all([this.inbox.start(), this.team.load().catch(() => {}), this.queue.load()]);
@@ -203,18 +207,18 @@ class Panel {
     this.inbox.scheduleRefresh(); // the statistics changed too
   }
 
-  go(roomId) {
+  go(roomId, options = {}) {
     const path = roomId ? `/admin/chat/${roomId}` : '/admin/chat';
     if (location.pathname !== path) history.pushState({}, '', path + location.search);
-    this.route();
+    this.route(options);
   }
 
-  async route() {
+  async route(options = {}) {
     const roomId = roomIdFromPath();
     this.layout.dataset.view = roomId ? 'room' : 'inbox';
     this.inbox.setActive(roomId);
     this.placeholder.hidden = Boolean(roomId);
-    if (roomId) await this.room.show(roomId);
+    if (roomId) await this.room.show(roomId, options);
     else { this.room.hide(); this.roomName = null; this.updateTitle(); }
   }
 

@@ -189,7 +189,8 @@ export class RoomPane {
     if (conversation && conversation.room && conversation.room.id === note.room_id) conversation.accept(note);
   }
 
-  async show(roomId) {
+  /** Open a conversation; ``focusReply`` false leaves the focus where it is (moving through the list by key). */
+  async show(roomId, { focusReply = true } = {}) {
     if (this.room && this.room.id === roomId) return;
     this.hide();
     if (!this.title) this.build();
@@ -226,7 +227,7 @@ export class RoomPane {
     await conversation.open(doc.room, doc.messages);
     if (ticket !== this.ticket) return;
     conversation.markRead();
-    this.composer.focus();
+    if (focusReply) this.composer.focus();
   }
 
   hide() {
