@@ -37,7 +37,7 @@ class BenchConfig:
     storm_clients: int = 9_000
     storm_steady: int = 20
     storm_steady_rate: int = 200
-    storm_channel_rate: int = 1_000
+    storm_channel_rate: int = 100  # round the audience's channels: 1/s each at 100 channels
     storm_seconds: float = 10.0
 
 
@@ -77,6 +77,6 @@ SMOKE = BenchConfig(
     quiet_wait=0.0,
     storm_clients=300,
     storm_steady=5,
-    storm_channel_rate=200,
+    storm_channel_rate=100,
     storm_seconds=2.0,
 )

@@ -68,22 +68,31 @@ class NullTransport:
     abort = close
 
 
-def _connection(server: PusherServer) -> PusherWebSocket:
+def _connection(server: PusherServer, app: AppConfig = APP) -> PusherWebSocket:
     conn = PusherWebSocket(None, SimpleNamespace(connections=set()), {"pyreverb": server})
     conn.connection_made(NullTransport())  # type: ignore[arg-type]  # a stand-in with the methods used
-    conn.app, conn.app_id = APP, APP.app_id
-    conn.session = PusherSession(APP)
+    conn.app, conn.app_id = app, app.app_id
+    conn.session = PusherSession(app)
     conn.socket_id = conn.session.socket_id
     conn.opened = True
     server.open(conn)
     return conn
 
 
-async def _subscribe(server: PusherServer, conn: PusherWebSocket, channel: str) -> None:
+def subscribe_frame(conn: PusherWebSocket, channel: str, user_id: str | None = None) -> bytes:
+    """The ``pusher:subscribe`` a client sends, signed for private and presence channels."""
+    app = conn.app
     data: dict[str, Any] = {"channel": channel}
-    if channel.startswith("private-"):
-        data["auth"] = f"{APP.key}:{channel_auth_signature(APP.secret, conn.socket_id, channel)}"
-    server.receive(conn, orjson.dumps({"event": "pusher:subscribe", "data": data}))
+    if user_id is not None:
+        data["channel_data"] = orjson.dumps({"user_id": user_id, "user_info": {"name": f"user {user_id}"}}).decode()
+    if channel.startswith(("private-", "presence-")):
+        signature = channel_auth_signature(app.secret, conn.socket_id, channel, data.get("channel_data"))
+        data["auth"] = f"{app.key}:{signature}"
+    return orjson.dumps({"event": "pusher:subscribe", "data": data})
+
+
+async def _subscribe(server: PusherServer, conn: PusherWebSocket, channel: str) -> None:
+    server.receive(conn, subscribe_frame(conn, channel))
     while conn.pending is not None:
         await asyncio.sleep(0)
 

@@ -52,10 +52,13 @@ async def run(server: Server, pool: AgentPool, cfg: BenchConfig, say: Callable[[
     await asyncio.to_thread(server.restart)
     restart_seconds = time.monotonic() - started
     target = {**server.target, "sources": SOURCES}  # same port, new process
-    steady = await pool.connect(target, ["steady"] * cfg.storm_steady, mode="steady")
+    # The steady subscribers live in the publishing agent: the storm agent is busy opening
+    # thousands of sockets, and would read their deliveries late itself.
+    steady = await pool.trigger.call("connect", target=target, channels=["steady"] * cfg.storm_steady,
+                                     mode="steady", concurrency=cfg.storm_steady)
     if steady["failed"]:
         raise RuntimeError(f"{server.name}: steady subscribers failed: {steady['errors']}")
-    await pool.all("reset")
+    await pool.trigger.call("reset")
     meter = server.meter
     assert meter is not None
     streams = [{"channels": ["steady"], "rate": cfg.storm_steady_rate},
@@ -68,7 +71,7 @@ async def run(server: Server, pool: AgentPool, cfg: BenchConfig, say: Callable[[
     storm_cpu = meter.cpu_seconds()
     published = await publishing
     await asyncio.sleep(1.0)  # the last deliveries
-    reports = await pool.all("stormReport")
+    reports = [*await pool.all("stormReport"), await pool.trigger.call("stormReport")]
     result = _summarise(cfg, waves, published, reports)
     result.update({
         "restart_seconds": round(restart_seconds, 2),
@@ -79,6 +82,7 @@ async def run(server: Server, pool: AgentPool, cfg: BenchConfig, say: Callable[[
         f"{result['steady_quiet']['p99_ms']} ms before; lost {result['lost']}; "
         f"{result['server_cpu_us_per_reconnect']} µs CPU per reconnect")
     await pool.all("close")
+    await pool.trigger.call("close")
     return result
 
 
@@ -111,11 +115,27 @@ def _summarise(cfg: BenchConfig, waves: list[dict[str, Any]], published: dict[st
         "publish_covered_storm": last_publish >= storm_end,
         "published": sum(len(ts) for ts in accepted.values()),
         "publish_statuses": published["statuses"],
+        "publish_unanswered": published["unanswered"],
         "lost": lost,
         "steady_lost": max(0, steady_expected - len(samples)),
         "steady_storm": _latency([lat for at, lat in samples if storm_start <= at <= storm_end]),
         "steady_quiet": _latency([lat for at, lat in samples if at < storm_start]),
+        "timeline": _timeline(samples, times, storm_start),
     }
+
+
+def _timeline(samples: list[list[float]], times: list[float], storm_start: float,
+              step_ms: float = 250.0) -> list[dict[str, float]]:
+    """Per 250 ms from the storm's start: clients back so far, steady deliveries and their worst latency."""
+    rows: dict[int, dict[str, float]] = {}
+    for at, lat in samples:
+        if at >= storm_start:
+            row = rows.setdefault(int((at - storm_start) // step_ms), {"deliveries": 0, "max_ms": 0.0})
+            row["deliveries"] += 1
+            row["max_ms"] = max(row["max_ms"], round(lat, 1))
+    last = int(times[-1] // step_ms) if times else 0
+    return [{"t_s": k * step_ms / 1000, "back": bisect.bisect_right(times, (k + 1) * step_ms),
+             **rows.get(k, {"deliveries": 0, "max_ms": 0.0})} for k in range(last + 1)]
 
 
 def _latency(values: list[float]) -> dict[str, float | None]:

@@ -46,7 +46,7 @@ def _latency_ok(lat: dict[str, float | None]) -> None:
 
 
 def test_every_scenario_wrote_json_a_plot_and_a_table(smoke: dict[str, Any]) -> None:
-    assert set(smoke["docs"]) == {"connections", "fanout", "client_events", "http_api"}
+    assert set(smoke["docs"]) == {"connections", "fanout", "client_events", "http_api", "storm"}
     for name, doc in smoke["docs"].items():
         assert "pyreverb" in doc["runs"] and not doc["errors"], (name, doc["errors"])
         assert doc["machine"]["cores"] >= 1 and doc["machine"]["date"]
@@ -86,6 +86,19 @@ def test_client_events_reach_the_other_member_only(smoke: dict[str, Any]) -> Non
         for step in r["steps"]:
             assert step["received"] == step["expected"] > 0, (server, step)
             _latency_ok(step["latency"])
+
+
+def test_storm_brings_every_client_back_and_loses_nothing(smoke: dict[str, Any]) -> None:
+    doc = smoke["docs"]["storm"]
+    assert set(doc["runs"]) == {"pyreverb"}  # bare rooms have no Pusher protocol to restart into
+    (r,) = doc["runs"]["pyreverb"]
+    assert r["back"] == r["clients"] == 300 and r["failed"] == 0
+    assert 0 < r["p50_back_s"] <= r["all_back_s"]
+    assert r["lost"] == 0 and r["steady_lost"] == 0 and r["published"] > 0
+    assert r["publish_statuses"] == {"200": r["published"]}
+    _latency_ok({k: v for k, v in r["steady_storm"].items() if k != "count"})
+    assert r["timeline"][-1]["back"] == 300
+    assert r["server_cpu_us_per_reconnect"] > 0 and r["restart_seconds"] > 0
 
 
 def test_http_api_answers_signed_triggers(smoke: dict[str, Any]) -> None:
@@ -135,3 +148,20 @@ def test_server_runs_on_uvloop_and_httptools(reverb: ReverbProcess) -> None:
     maps = Path(f"/proc/{reverb.proc.pid}/maps").read_text()
     assert "uvloop/loop." in maps
     assert "httptools/parser/parser." in maps
+
+
+def test_presence_benchmark_times_joins_as_the_channel_grows() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.presence", "--members", "300", "--batch", "100", "--subscribes", "200"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout)
+    assert 0 < result["subscribe"]["public_subscribe_us"] < 5_000
+    assert 0 < result["subscribe"]["private_subscribe_us"] < 5_000
+    steps = result["presence"]["steps"]
+    assert [s["members_after"] for s in steps] == [100, 200, 300]
+    # every join tells each member already there: 0..99 others in the first batch, on average 49.5
+    assert [s["frames_per_join"] for s in steps] == [49.5, 149.5, 249.5]
+    assert result["presence"]["subscription_succeeded_bytes"] > 300 * 10
+    assert result["memory"]["presence_kb_per_subscription"] > 0
