@@ -22,7 +22,7 @@ from typing import Any
 from chatapp import repository as repo
 from chatapp.broadcasting import MAX_EVENT_BYTES, Broadcaster, fit_text
 from chatapp.db import Connection
-from chatapp.models import Message, Room
+from chatapp.models import Label, Message, Room
 from chatapp.outbox import Outbox
 from chatapp.policy import ADMIN_CHANNEL, room_channel, user_channel
 
@@ -40,6 +40,8 @@ AGENT_UPDATED = "agent.updated"
 ROUTING_UPDATED = "routing.updated"
 TEAM_UPDATED = "team.updated"
 ROOM_READ = "room.read"
+LABELS_UPDATED = "labels.updated"
+ROOM_LABELS = "room.labels"
 
 
 def message_payload(message: Message, base_url: str) -> dict[str, Any]:
@@ -89,6 +91,14 @@ class Events:
         none starts one (chatapp.repository.agent_read), the others see the team's count."""
         data = {"room": room.to_json(for_admin=True), "reader_id": reader_id, "assignee_id": room.assigned_admin_id}
         await self.outbox.add(conn, [ADMIN_CHANNEL], ROOM_READ, data)
+
+    async def labels_updated(self, conn: Connection, labels: list[Label]) -> None:
+        """A label was created, renamed, recoloured or deleted: the whole list, for the panels."""
+        await self.outbox.add(conn, [ADMIN_CHANNEL], LABELS_UPDATED, {"labels": [x.to_json() for x in labels]})
+
+    async def room_labels(self, conn: Connection, room_id: int, labels: list[int]) -> None:
+        """A chat's labels changed (to ``labels``, ids): admins only, never the visitor's channel."""
+        await self.outbox.add(conn, [ADMIN_CHANNEL], ROOM_LABELS, {"room_id": room_id, "labels": labels})
 
     async def unread(self, conn: Connection, user_id: int, room_id: int, unread: int) -> None:
         """Durable, so it reaches the visitor after the message.sent it counts (the widget adds

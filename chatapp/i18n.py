@@ -41,6 +41,8 @@ _CODE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 # messages it shows, "error." every error an API answer may carry, "locale." the language's name.
 SCOPES: dict[str, tuple[str, ...]] = {
     "widget": ("widget.", "thread.", "composer.", "typing.", "error.", "chat.", "locale."),
+    # the widget's offline form (static/widget/offline.js), loaded with it on the visitor's click
+    "offline": ("offline.",),
 }
 # Errors only the panel's own routes answer (agent sign-in and password, assignment, reopening,
 # mentions, canned replies): no visitor meets them, so the widget is not sent them. A code left
@@ -49,6 +51,7 @@ AGENT_ONLY_ERRORS = frozenset({
     "error.invalid_credentials", "error.wrong_password", "error.no_password", "error.already_assigned",
     "error.assignee_changed", "error.visitor_has_open_chat", "error.not_an_admin",
     "error.canned_reply_exists", "error.canned_reply_not_found",
+    "error.label_exists", "error.label_not_found",
     # the widget offers its transcript button only with e-mail on and an address on the account
     "error.mail_off", "error.no_email",
     # managing the team and accepting an invitation happen in the panel and its invitation page

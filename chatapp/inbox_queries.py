@@ -18,11 +18,12 @@ import binascii
 import math
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from chatapp.db import Connection
+from chatapp.label_queries import LABEL_ROOMS, labels_of_rooms
 from chatapp.models import Room
 from chatapp.repository import LAST_SYSTEM_COLUMNS, LAST_SYSTEM_JOIN, OWN_UNREAD_COLUMN, ROOM_FILTERS
 
@@ -37,6 +38,7 @@ __all__ = [
     "unread_by_admin",
     "InboxPage",
     "inbox_page",
+    "with_labels",
     "MAX_SEARCH_TERMS",
 ]
 
@@ -88,20 +90,29 @@ class InboxCursor:
         return cursor
 
 
-def _filter(filter_name: str, admin_id: int) -> tuple[str, list[Any]]:
+def _filter(filter_name: str, admin_id: int, label_id: int | None = None) -> tuple[str, list[Any]]:
+    """The filter's condition and arguments; with ``label_id``, only the chats carrying that label."""
     condition, uses = ROOM_FILTERS[filter_name]
-    return f"({condition})", [admin_id] * uses
+    if label_id is None:
+        return f"({condition})", [admin_id] * uses
+    return f"({condition}) AND r.id IN ({LABEL_ROOMS})", [admin_id] * uses + [label_id]
 
 
 async def list_rooms(
-    conn: Connection, *, filter_name: str, admin_id: int, limit: int, before: InboxCursor | None
+    conn: Connection,
+    *,
+    filter_name: str,
+    admin_id: int,
+    limit: int,
+    before: InboxCursor | None,
+    label_id: int | None = None,
 ) -> list[Room]:
     """One page after ``before`` (the first page when None).
 
     Urgent active chats come first; they are few, so a small sort serves them. The
     rest is read newest first along the recency index and stops at ``limit`` rows.
     """
-    condition, args = _filter(filter_name, admin_id)
+    condition, args = _filter(filter_name, admin_id, label_id)
     rows: list[dict[str, Any]] = []
     if before is None or before.rank == 0:
         keyset, keyset_args = (f"AND ({_AT}, r.id) < (?, ?)", [before.at, before.id]) if before else ("", [])
@@ -125,11 +136,11 @@ async def list_rooms(
     return [Room.from_row(r) for r in rows]
 
 
-async def count_rooms(conn: Connection, *, filter_name: str, admin_id: int) -> int:
-    if filter_name == "unread":  # from the two unread indexes, not a count over every room
+async def count_rooms(conn: Connection, *, filter_name: str, admin_id: int, label_id: int | None = None) -> int:
+    if filter_name == "unread" and label_id is None:  # from the two unread indexes, not a count over every room
         row = await conn.fetch_one(_UNREAD_CHATS_SQL, admin_id, admin_id)
         return int(row["n"]) if row else 0
-    condition, args = _filter(filter_name, admin_id)
+    condition, args = _filter(filter_name, admin_id, label_id)
     return int(await conn.fetch_val(f"SELECT COUNT(*) FROM support_chat_rooms r WHERE {condition}", *args) or 0)
 
 
@@ -251,7 +262,14 @@ async def _hits(conn: Connection, terms: list[str], room_id: int | None) -> tupl
 
 
 async def search_rooms(
-    conn: Connection, *, filter_name: str, admin_id: int, search: str, limit: int, offset: int
+    conn: Connection,
+    *,
+    filter_name: str,
+    admin_id: int,
+    search: str,
+    limit: int,
+    offset: int,
+    label_id: int | None = None,
 ) -> tuple[list[Room], int]:
     """Rooms whose messages, subject or visitor name or e-mail hold every word of ``search``
     (each as a word prefix, case and accents ignored), most relevant first, then newest."""
@@ -263,7 +281,7 @@ async def search_rooms(
     if not terms:
         terms = [digits]
     cte, args = await _hits(conn, terms, room_id)
-    condition, filter_args = _filter(filter_name, admin_id)
+    condition, filter_args = _filter(filter_name, admin_id, label_id)
     # The page is chosen from the rooms alone; names and the last system message are joined
     # for its rooms only, not for every match.
     rows = await conn.fetch_all(
@@ -386,20 +404,29 @@ async def inbox_page(
     page: int,
     per_page: int,
     before: InboxCursor | None,
+    label_id: int | None = None,
 ) -> InboxPage:
     """A search page (ranked, by page number) or a list page (keyset; ``page`` > 1 without a
-    cursor still works for older clients, through OFFSET)."""
+    cursor still works for older clients, through OFFSET); ``label_id`` keeps one label's chats.
+    Each room comes with its label ids."""
     if search:
         rooms, total = await search_rooms(
             conn, filter_name=filter_name, admin_id=admin_id, search=search, limit=per_page,
-            offset=(page - 1) * per_page,
+            offset=(page - 1) * per_page, label_id=label_id,
         )
-        return InboxPage(rooms, total, None)
-    total = await count_rooms(conn, filter_name=filter_name, admin_id=admin_id)
+        return InboxPage(await with_labels(conn, rooms), total, None)
+    total = await count_rooms(conn, filter_name=filter_name, admin_id=admin_id, label_id=label_id)
     skip = 0 if before is not None else (page - 1) * per_page
     rooms = await list_rooms(conn, filter_name=filter_name, admin_id=admin_id, limit=skip + per_page + 1,
-                             before=before)
+                             before=before, label_id=label_id)
     rooms = rooms[skip:]
     more = len(rooms) > per_page
     rooms = rooms[:per_page]
-    return InboxPage(rooms, total, InboxCursor.after(rooms[-1]).encode() if more and rooms else None)
+    cursor = InboxCursor.after(rooms[-1]).encode() if more and rooms else None
+    return InboxPage(await with_labels(conn, rooms), total, cursor)
+
+
+async def with_labels(conn: Connection, rooms: list[Room]) -> list[Room]:
+    """``rooms`` with their label ids, in one read for them all."""
+    found = await labels_of_rooms(conn, [r.id for r in rooms])
+    return [replace(r, labels=tuple(found.get(r.id, ()))) for r in rooms]

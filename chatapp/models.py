@@ -15,6 +15,7 @@ __all__ = [
     "Status",
     "Priority",
     "User",
+    "Label",
     "AuthSession",
     "Room",
     "Attachment",
@@ -251,6 +252,8 @@ class Room:
     # The reading agent's own unread count (migration 015); None where they keep none and
     # the team's count stands for theirs, and in rooms read for no agent in particular.
     own_unread: int | None = None
+    # Its label ids where they were read with it (admin inbox pages, label changes); None: not read.
+    labels: tuple[int, ...] | None = None
     # When the visitor left it through the offline form (migration 018); None: an ordinary chat.
     left_offline_at: datetime | None = None
 
@@ -303,9 +306,31 @@ class Room:
             }
             doc["user_unread_count"] = self.user_unread_count
             doc["own_read"] = self.own_unread is not None  # the count is this agent's own
+            if self.labels is not None:
+                doc["labels"] = list(self.labels)
         else:
             doc["user_id"] = self.user_id
         return doc
+
+
+@dataclass(frozen=True)
+class Label:
+    """A coloured tag the team's managers define and agents put on chats (chatapp.labels)."""
+
+    id: int
+    name: str
+    color: str  # '#rrggbb'
+    created_by: int | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Label:
+        return _from_row(cls, row)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "color": self.color, "created_by": self.created_by,
+                "created_at": iso(self.created_at), "updated_at": iso(self.updated_at)}
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,29 @@ from typing import Any
 
 from starlette.routing import Route
 
-from chatapp.api import account, admin, auth, canned, chat, contacts, i18n, operations, realtime, routing, team, webpush
+from chatapp.api import (
+    account,
+    admin,
+    auth,
+    canned,
+    chat,
+    contacts,
+    hours,
+    i18n,
+    labels,
+    operations,
+    realtime,
+    reports,
+    routing,
+    team,
+    webpush,
+)
 from chatapp.api import mail as mail_api
 from chatapp.api.access import Auth, Handler, check_rule, guard
 
 __all__ = ["Endpoint", "Param", "ENDPOINTS", "starlette_routes"]
 
-ID_PARAMS = {"room_id", "reply_id", "user_id", "invite_id"}
+ID_PARAMS = {"room_id", "reply_id", "user_id", "invite_id", "label_id"}
 
 
 @dataclass(frozen=True)
@@ -76,15 +92,20 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     # ------------------------------------------------------------------ service
     Endpoint("GET", "/up", realtime.health, "Health check (database reachable)", auth="none",
              response="Health", errors=(503,), tag="service"),
-    Endpoint("GET", "/api/config", realtime.client_config, "Public client settings (Echo, VAPID key, limits)",
-             auth="none", response="ClientConfig", tag="service"),
+    Endpoint("GET", "/api/config", realtime.client_config,
+             "Public client settings (Echo, VAPID key, limits) and whether anyone can answer now (as "
+             "/api/chat/status)", auth="none",
+             query=(Param("prefer", {"type": "string", "maxLength": 200},
+                          "BCP 47 language tags, best first: the language of status.text"),),
+             response="ClientConfig", errors=(422,), tag="service"),
     Endpoint("GET", "/api/i18n", i18n.catalogue,
              "The message catalogue of the best language for 'prefer', and the languages on offer", auth="none",
              query=(Param("prefer", {"type": "string", "maxLength": 200},
                           "BCP 47 language tags, comma-separated, best first (e.g. fr-CA,fr,en); English when none "
                           "is available"),
-                    Param("scope", {"type": "string", "enum": ["widget"]},
-                          "only the keys one client uses (widget: the chat widget's strings); all when absent")),
+                    Param("scope", {"type": "string", "enum": ["widget", "offline"]},
+                          "only the keys one client uses (widget: the chat widget's strings; offline: its offline "
+                          "form's, loaded on demand); all when absent")),
              response="Catalogue", errors=(422,), tag="service"),
     Endpoint("POST", "/api/mail/inbound", mail_api.inbound,
              "A reply by e-mail: the raw RFC 822 message (as a mail service's inbound hook posts it; the body, "
@@ -123,6 +144,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "up)", auth="none", body="AcceptInvite", ok=201, response="TokenResponse", errors=(404, 409, 429),
              tag="auth"),
     # ------------------------------------------------------------------ visitor
+    Endpoint("GET", "/api/chat/status", hours.status,
+             "Whether anyone can answer now (within business hours and an agent online), as the widget shows it: "
+             "the status line in the visitor's language, with the next opening when outside hours; names no one "
+             "and is the same for every visitor (Cache-Control: a few seconds)", auth="none",
+             query=(Param("prefer", {"type": "string", "maxLength": 200},
+                          "BCP 47 language tags, comma-separated, best first; English when none is available"),),
+             response="SiteStatus", errors=(422,)),
     Endpoint("GET", "/api/chat/room", chat.get_room, "My current conversation (or null)", auth="visitor",
              response="MaybeRoomEnvelope"),
     Endpoint("POST", "/api/chat/room", chat.open_room, "Get or create my current conversation", auth="visitor",
@@ -146,6 +174,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/api/chat/rooms/{room_id}/transcript", mail_api.transcript,
              "E-mail me this conversation's transcript (to my account's address; 409 mail_off when e-mail is "
              "not set up)", auth="visitor", ok=202, response="TranscriptQueued", errors=(404, 409, 429)),
+    Endpoint("POST", "/api/chat/offline", hours.leave_message,
+             "The offline form (name, e-mail, message): my message, in a new chat or my open one, marked left "
+             "offline; the address is kept on my account (unless a verified one is there) so replies are "
+             "e-mailed; 422 names every bad field ('fields')", auth="visitor", body="OfflineMessage", ok=201,
+             response="SentEnvelope", errors=(409, 422, 429)),
     Endpoint("GET", "/api/chat/unread", chat.unread, "My unread message count", auth="visitor",
              response="UnreadCount"),
     Endpoint("POST", "/api/chat/upload", chat.upload, "Upload a file (checked by content); returns its URL",
@@ -163,8 +196,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
                           "accents ignored, most relevant first"),
                     Param("before", {"type": "string", "maxLength": 200},
                           "opaque cursor: the previous page's meta.next_cursor; continues the list after it"),
+                    Param("label", {"type": "integer", "minimum": 1},
+                          "only chats carrying this label (a label id); with q, searches among them"),
                     *PAGE),
-             response="AdminRoomPage", tag="admin"),
+             response="AdminRoomPage", errors=(404,), tag="admin"),
     Endpoint("GET", "/api/admin/chat/rooms/{room_id}", admin.room, "One room with its newest messages",
              auth="admin", response="AdminRoomDetail", errors=ROOM_ERRORS, tag="admin"),
     Endpoint("GET", "/api/admin/chat/rooms/{room_id}/messages", admin.messages, "History or catch-up",
@@ -214,6 +249,15 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("PUT", "/api/admin/routing", routing.set_settings,
              "Switch automatic assignment on or off (on: waiting chats are assigned at once)",
              auth="manager", body="SetRouting", response="RoutingEnvelope", tag="admin"),
+    Endpoint("GET", "/api/admin/business-hours", hours.show,
+             "The site's business hours (null: none set) and what the widget says now", auth="admin",
+             response="BusinessHoursEnvelope", tag="admin"),
+    Endpoint("PUT", "/api/admin/business-hours", hours.update,
+             "Set the business hours: an IANA time zone, [start, end] intervals per weekday, holiday dates",
+             auth="manager", body="SetBusinessHours", response="BusinessHoursEnvelope", errors=(422,), tag="admin"),
+    Endpoint("DELETE", "/api/admin/business-hours", hours.clear,
+             "Remove the business hours: the widget says online whenever an agent is there", auth="manager",
+             response="BusinessHoursEnvelope", tag="admin"),
     Endpoint("GET", "/api/admin/queue", routing.queue,
              "Chats waiting for an agent, oldest first (the order automatic assignment takes them in)",
              auth="admin", response="QueuePage", tag="admin"),
@@ -235,6 +279,23 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "Delete a team reply (owner and admins) or one of mine; another agent's personal reply is 404",
              auth="admin",
              response="Removed", errors=(404,), tag="admin"),
+    Endpoint("GET", "/api/admin/labels", labels.list_labels, "The team's labels, by name", auth="admin",
+             response="LabelList", tag="admin"),
+    Endpoint("POST", "/api/admin/labels", labels.create_label, "Create a label (owner and admins)",
+             auth="manager", body="LabelCreate", ok=201, response="LabelEnvelope", errors=(403, 409), tag="admin"),
+    Endpoint("PATCH", "/api/admin/labels/{label_id}", labels.update_label,
+             "Rename or recolour a label (owner and admins)", auth="manager", body="LabelUpdate",
+             response="LabelEnvelope", errors=(403, 404, 409), tag="admin"),
+    Endpoint("DELETE", "/api/admin/labels/{label_id}", labels.delete_label,
+             "Delete a label (owner and admins); it leaves every chat that carried it", auth="manager",
+             response="Removed", errors=(403, 404), tag="admin"),
+    Endpoint("POST", "/api/admin/chat/rooms/{room_id}/labels", labels.add_room_label, "Add a label to the chat",
+             auth="admin", body="RoomLabelAdd", response="RoomLabels", errors=(404,), tag="admin"),
+    Endpoint("DELETE", "/api/admin/chat/rooms/{room_id}/labels/{label_id}", labels.remove_room_label,
+             "Take a label off the chat", auth="admin", response="RoomLabels", errors=(404,), tag="admin"),
+    Endpoint("POST", "/api/admin/chat/rooms/bulk", labels.bulk,
+             "Assign, label or resolve chats selected in the inbox (at most 100), each on its own; one result per "
+             "chat", auth="admin", body="BulkAction", response="BulkResult", errors=(404, 422), tag="admin"),
     Endpoint("GET", "/api/admin/contacts/{user_id}/export", contacts.export_contact,
              "Export a contact's data as a zip: contact.json (account, rooms, messages without private notes, "
              "push endpoints, sessions) and every attachment; recorded in the audit log", auth="manager",
@@ -249,6 +310,15 @@ ENDPOINTS: tuple[Endpoint, ...] = (
                           "the previous page's meta.next_before: entries older than it"),
                     Param("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50})),
              response="AuditPage", errors=(422,), tag="admin"),
+    Endpoint("GET", "/api/admin/reports", reports.report,
+             "The team report of whole days: chats per day; first response, resolution and queue wait "
+             "(median, p90) overall, per agent and per label; format=csv gives the same as a spreadsheet",
+             auth="manager",
+             query=(Param("from", {"type": "string", "format": "date"}, "first day (default: 29 days before 'to')"),
+                    Param("to", {"type": "string", "format": "date"}, "last day, inclusive (default: today)"),
+                    Param("tz", {"type": "string", "default": "UTC"}, "IANA time zone the days are counted in"),
+                    Param("format", {"type": "string", "enum": ["json", "csv"], "default": "json"})),
+             response="ReportEnvelope", errors=(422,), tag="admin"),
     Endpoint("GET", "/api/admin/team", team.members,
              "The team: every staff account with role, availability, last activity and whether it is active; "
              "pending invitations", auth="manager", response="TeamList", tag="team"),

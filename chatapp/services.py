@@ -25,6 +25,8 @@ from chatapp.events import Events
 from chatapp.file_storage import StoredBody
 from chatapp.i18n import DEFAULT_LOCALE, Catalogues
 from chatapp.inbox_queries import InboxCursor, InboxPage, inbox_page
+from chatapp.label_queries import get_label
+from chatapp.labels import label_not_found
 from chatapp.models import PRIORITIES, Attachment, Message, Room, User, iso
 from chatapp.policy import ensure_admin, ensure_room_access, ensure_transition
 from chatapp.push import PushNotifier
@@ -516,10 +518,21 @@ class ChatService:
     # ------------------------------------------------------------------- admin
 
     async def admin_rooms(
-        self, admin: User, *, filter_name: str, search: str, page: int, per_page: int, before: str | None = None
+        self,
+        admin: User,
+        *,
+        filter_name: str,
+        search: str,
+        page: int,
+        per_page: int,
+        before: str | None = None,
+        label_id: int | None = None,
     ) -> InboxPage:
-        """A page of the inbox: after the cursor ``before`` when given, else page ``page``."""
+        """A page of the inbox: after the cursor ``before`` when given, else page ``page``; with
+        ``label_id``, that label's chats only."""
         ensure_admin(admin)
+        if label_id is not None and await get_label(self.db, label_id) is None:
+            raise label_not_found(label_id)
         if filter_name not in ROOM_FILTERS:
             raise BadRequest(f"'filter' must be one of: {', '.join(ROOM_FILTERS)}", field="filter")
         try:
@@ -535,6 +548,7 @@ class ChatService:
             page=page,
             per_page=per_page,
             before=cursor,
+            label_id=label_id,
         )
 
     async def typing_now(self, room: Room) -> list[dict[str, Any]]:

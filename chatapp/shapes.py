@@ -181,6 +181,39 @@ class CannedReplyUpdate(Body):
     scope: Scope | UnsetType = UNSET
 
 
+LabelName = Annotated[str, Meta(min_length=1, max_length=40, description="unique, case ignored; 1 to 40 characters")]
+LabelColor = Annotated[str, Meta(pattern=r"^#[0-9a-fA-F]{6}$", extra={"rule": "#rrggbb"}, description="e.g. #2f80ed")]
+
+
+class LabelCreate(Body):
+    example = {"name": "Billing", "color": "#2f80ed"}
+    name: LabelName
+    color: LabelColor
+
+
+class LabelUpdate(Body):
+    """What it leaves out stays as it was."""
+
+    example = {"color": "#eb5757"}
+    name: LabelName | UnsetType = UNSET
+    color: LabelColor | UnsetType = UNSET
+
+
+class RoomLabelAdd(Body):
+    example = {"label_id": 1}
+    label_id: Id
+
+
+class BulkAction(Body):
+    """One action on chats selected in the inbox, each changed on its own."""
+
+    example = {"room_ids": [12, 15], "action": "label", "label_id": 1}
+    room_ids: Annotated[list[Id], Meta(min_length=1, max_length=100)]
+    action: Literal["assign", "label", "resolve"]
+    admin_id: Annotated[Id | None, Meta(description="assign: the agent who gets the chats")] = None
+    label_id: Annotated[Id | None, Meta(description="label: the label added to the chats")] = None
+
+
 StaffRole = Literal["owner", "admin", "agent"]
 
 
@@ -350,6 +383,7 @@ class Room(Struct):
     left_offline: Annotated[
         bool, Meta(description="left through the offline form while nobody could answer")
     ] | UnsetType = UNSET
+    labels: Annotated[list[int], Meta(description="admins only: the chat's label ids")] | UnsetType = UNSET
     own_read: Annotated[
         bool,
         Meta(description="admins only: unread_count is this agent's own (they have read the chat); false: the "
@@ -551,6 +585,49 @@ class AuditPage(Struct):
     meta: AuditPageMeta
 
 
+class ReportTiming(Struct):
+    count: Annotated[int, Meta(description="chats with this time")]
+    median_s: Annotated[float | None, Meta(description="seconds; null when no chat has this time")]
+    p90_s: Annotated[float | None, Meta(description="90th percentile (nearest rank), seconds")]
+
+
+class ReportFigures(Struct):
+    conversations: int
+    first_response: ReportTiming
+    resolution: ReportTiming
+    queue_wait: ReportTiming
+
+
+class ReportDay(Struct):
+    date: Annotated[str, Meta(description="YYYY-MM-DD in the report's time zone")]
+    conversations: int
+
+
+class ReportAgent(ReportFigures):
+    id: Annotated[int | None, Meta(description="the current assignee; null: unassigned chats")]
+    name: str | None
+
+
+class ReportLabel(ReportFigures):
+    id: int
+    name: str
+    color: str
+
+
+class Report(Struct, rename={"start": "from", "end": "to"}):
+    start: Annotated[str, Meta(description="first day, YYYY-MM-DD")]
+    end: Annotated[str, Meta(description="last day, inclusive")]
+    tz: str
+    per_day: list[ReportDay]
+    overall: ReportFigures
+    agents: list[ReportAgent]
+    labels: list[ReportLabel]
+
+
+class ReportEnvelope(Struct):
+    report: Report
+
+
 class TranscriptQueued(Struct):
     queued: bool
     mail_id: int
@@ -620,6 +697,39 @@ class Subscribed(Struct):
 
 class Removed(Struct):
     removed: int
+
+
+class Label(Struct):
+    id: int
+    name: str
+    color: Annotated[str, Meta(description="#rrggbb")]
+    created_by: int | None = None
+    created_at: Time | None = None
+    updated_at: Time | None = None
+
+
+class LabelList(Struct):
+    data: list[Label]
+
+
+class LabelEnvelope(Struct):
+    label: Label
+
+
+class RoomLabels(Struct):
+    room_id: int
+    labels: Annotated[list[int], Meta(description="the chat's label ids, after the change")]
+
+
+class BulkOutcome(Struct):
+    room_id: int
+    ok: bool
+    error: Annotated[str | None, Meta(description="why this chat was not changed (an error code)")] = None
+    message: str | None = None
+
+
+class BulkResult(Struct):
+    results: list[BulkOutcome]
 
 
 class Revoked(Struct):
@@ -736,13 +846,14 @@ class ClientConfig(Struct):
     live_poll_seconds: Annotated[
         float, Meta(description="how often an open conversation with a live socket checks for missed messages")
     ] | UnsetType = UNSET
+    status: Annotated[SiteStatus, Meta(description="as GET /api/chat/status answers")] | UnsetType = UNSET
 
 
 REQUEST_SHAPES: tuple[type[Body], ...] = (
     Register, Login, SetLocale, ChangePassword, Guest, Identity, OpenRoom, SendMessage, Reply, Typing,
     SetAvailability, SetCapacity, SetRouting, Assign, Priority, CannedReplyCreate, Note, CannedReplyUpdate, UserAuth,
     ChannelAuth, PushSubscription, PushUnsubscribe, Upload, TeamInvite, SetStaffRole, AcceptInvite,
-    SetBusinessHours, OfflineMessage,
+    SetBusinessHours, OfflineMessage, LabelCreate, LabelUpdate, RoomLabelAdd, BulkAction,
 )
 RESPONSE_SHAPES: tuple[type[Struct], ...] = (
     Error, User, Attachment, Message, Room, PageMeta, TokenResponse, UserEnvelope, RoomEnvelope, MaybeRoomEnvelope,
@@ -752,5 +863,6 @@ RESPONSE_SHAPES: tuple[type[Struct], ...] = (
     InboundMailResult, Lockout, LockoutList, CannedReply,
     NoteEnvelope, CannedReplyList, CannedReplyEnvelope, ChannelAuthResult, UserAuthResult, Subscribed, Removed,
     Revoked, Health, OperatorStatus, Catalogue, ClientConfig, TeamMember, TeamList, TeamMemberEnvelope, InviteCreated,
-    InviteInfo, BusinessHours, SiteStatus, BusinessHoursEnvelope,
+    InviteInfo, BusinessHours, SiteStatus, BusinessHoursEnvelope, Label, LabelList, LabelEnvelope, RoomLabels,
+    BulkOutcome, BulkResult, ReportEnvelope,
 )

@@ -19,7 +19,8 @@ from chatapp.api.common import (
     socket_of,
     state,
 )
-from chatapp.validation import idempotency_key
+from chatapp.inbox_queries import with_labels
+from chatapp.validation import MAX_ID, idempotency_key, int_param
 
 __all__ = [
     "rooms",
@@ -43,14 +44,16 @@ __all__ = [
 
 async def rooms(request: Request) -> Response:
     """Filter: all, open, assigned, unassigned, urgent, unread, mine, resolved, closed; ``q`` searches;
-    ``before`` (the previous page's ``meta.next_cursor``) continues the list where it ended."""
+    ``before`` (the previous page's ``meta.next_cursor``) continues the list where it ended; ``label``
+    keeps one label's chats."""
     user = caller(request)
     page, per_page = paging(request)
     q = request.query_params
     search = q.get("q", "")[:200]
+    label = int_param(q.get("label"), "label", default=None, minimum=1, maximum=MAX_ID)
     found = await state(request).service.admin_rooms(
         user, filter_name=q.get("filter", "all"), search=search, page=page, per_page=per_page,
-        before=q.get("before") or None,
+        before=q.get("before") or None, label_id=label,
     )
     meta = {**page_meta(page, per_page, found.total), "next_cursor": found.next_cursor}
     return json_response({"data": [r.to_json(for_admin=True) for r in found.rooms], "meta": meta})
@@ -60,7 +63,7 @@ async def room(request: Request) -> Response:
     """One room with its newest messages and who is typing (the ``/admin/chat/{id}`` page)."""
     user = caller(request)
     service = state(request).service
-    found = await service.room_for(user, path_id(request))
+    found = (await with_labels(service.db, [await service.room_for(user, path_id(request))]))[0]
     page = await service.history(user, found.id, before=None, after=None, limit=50)
     return json_response(
         {

@@ -80,6 +80,10 @@ FACTS: dict[tuple[str, str], Facts] = {
         json={"current_password": "{password}", "new_password": "a brand new horse"}, ok_for={"guest": 409},
         throwaway=True,
     ),
+    ("GET", "/api/chat/status"): Facts(queries=("", "?prefer=fr")),
+    # a visitor's own chat (a new one, or room A for its owner); it renames them: callers of its own
+    ("POST", "/api/chat/offline"): Facts(json={"name": "Ana", "email": "ana@example.com", "message": "x"},
+                                         throwaway=True),
     ("GET", "/api/chat/room"): Facts(),
     ("POST", "/api/chat/room"): Facts(json={}, ok_for={"guest": 201, "user_b": 201}),  # their first room
     ("GET", "/api/chat/rooms"): Facts(),
@@ -116,6 +120,10 @@ FACTS: dict[tuple[str, str], Facts] = {
     ("GET", "/api/admin/agents"): Facts(),
     ("PUT", "/api/admin/me/availability"): Facts(json={"availability": "online"}),
     ("PUT", "/api/admin/agents/{user_id}/capacity"): Facts(json={"capacity": 5}, ok=404),  # user A is no agent
+    ("GET", "/api/admin/business-hours"): Facts(),
+    ("PUT", "/api/admin/business-hours"): Facts(
+        json={"time_zone": "Europe/Paris", "week": {"mon": [["09:00", "17:00"]]}, "holidays": ["2026-12-25"]}),
+    ("DELETE", "/api/admin/business-hours"): Facts(),
     ("GET", "/api/admin/routing"): Facts(),
     ("PUT", "/api/admin/routing"): Facts(json={"auto_assign": False}),  # as the suite runs: chats wait
     ("GET", "/api/admin/queue"): Facts(),
@@ -125,11 +133,21 @@ FACTS: dict[tuple[str, str], Facts] = {
     # {reply_id} is a team reply: agents use them, the owner and admins manage them
     ("PATCH", "/api/admin/canned-replies/{reply_id}"): Facts(json={"body": "Thank you!"}, ok_for={"agent": 403}),
     ("DELETE", "/api/admin/canned-replies/{reply_id}"): Facts(ok_for={"agent": 403, "owner": 404}),
+    ("GET", "/api/admin/labels"): Facts(),
+    ("POST", "/api/admin/labels"): Facts(json={"name": "{email}", "color": "#2f80ed"}),  # a new name per caller
+    # {label_id}: a fresh label; agents use labels, the owner and admins manage them
+    ("PATCH", "/api/admin/labels/{label_id}"): Facts(json={"color": "#eb5757"}),
+    ("DELETE", "/api/admin/labels/{label_id}"): Facts(ok_for={"owner": 404}),  # the admin deleted it first
+    ("POST", "/api/admin/chat/rooms/{room_id}/labels"): Facts(json={"label_id": "{label_id}"}),
+    ("DELETE", "/api/admin/chat/rooms/{room_id}/labels/{label_id}"): Facts(),
+    ("POST", "/api/admin/chat/rooms/bulk"): Facts(
+        json={"room_ids": ["{room_id}"], "action": "label", "label_id": "{label_id}"}),
     ("DELETE", "/api/chat/me"): Facts(throwaway=True, erases_owner=True),
     ("GET", "/api/admin/contacts/{user_id}/export"): Facts(),
     # the first manager erases the visitor; the other finds them gone (agents may not: 403)
     ("DELETE", "/api/admin/contacts/{user_id}"): Facts(victim=True, ok_for={"owner": 404}),
     ("GET", "/api/admin/audit"): Facts(queries=("", "?limit=1")),
+    ("GET", "/api/admin/reports"): Facts(queries=("", "?format=csv&tz=Europe/Paris")),
     ("GET", "/api/admin/team"): Facts(),
     ("POST", "/api/admin/team/invites"): Facts(json={"email": "{email}", "role": "agent"}),
     # {invite_id}: a fresh invitation; the first manager withdraws it, the other finds it gone
@@ -292,6 +310,8 @@ def _fill(value: Any, subs: Mapping[str, str]) -> Any:
         return int(value) if value.isdigit() else value
     if isinstance(value, dict):
         return {k: _fill(v, subs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, subs) for v in value]
     return value
 
 
@@ -338,6 +358,9 @@ def test_matrix(case: Case, world: World, chat: ChatappProcess, push_receiver: A
         made = world.reader.ok("POST", "/api/admin/canned-replies",
                                {"code": f"matrix-team-{room_id}", "body": "Team reply", "scope": "team"})
         subs["reply_id"] = str(made["reply"]["id"])
+    if "{label_id}" in case.path or "{label_id}" in str(case.facts.json):
+        made = world.reader.ok("POST", "/api/admin/labels", {"name": f"matrix-{room_id}", "color": "#27ae60"})
+        subs["label_id"] = str(made["label"]["id"])
     before = world.reader.ok("GET", history, params={"limit": 100})["data"]
 
     seen: dict[str, int] = {}

@@ -54,6 +54,8 @@ async def plans_of_inbox_queries(database_url: str) -> list[str]:
             await inbox_queries.unread_by_admin(probe, team)
             await inbox_queries.unread_by_admin(probe, team, admin_id=1)
             await inbox_queries.count_rooms(probe, filter_name="unread", admin_id=1)
+            await inbox_queries.list_rooms(probe, filter_name="open", admin_id=1, limit=30, before=None, label_id=1)
+            await inbox_queries.count_rooms(probe, filter_name="all", admin_id=1, label_id=1)
             for name in FILTERS:
                 first = await inbox_queries.list_rooms(probe, filter_name=name, admin_id=1, limit=30, before=None)
                 if first:

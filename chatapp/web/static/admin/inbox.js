@@ -6,6 +6,7 @@
 // gap in the feed, the slow timer) asks the server again, for as many rooms as are shown.
 import { el, ago } from '../shared/dom.js';
 import { has, t } from '../shared/i18n.js';
+import { labelChip } from './labels.js';
 
 const STAT_IDS = { open: 'open', assigned: 'assigned', unassigned: 'unassigned', urgent: 'urgent', unread: 'unread_messages', mine: 'mine' };
 const PER_PAGE = 30;
@@ -48,11 +49,15 @@ function preview(room) {
 }
 
 export class Inbox {
-  /** go(roomId) opens a conversation; me: the signed-in admin. */
-  constructor({ api, me, go }) {
+  /** go(roomId) opens a conversation; me: the signed-in admin; labels: the team's (LabelStore). */
+  constructor({ api, me, go, labels }) {
     this.api = api;
     this.me = me;
     this.go = go;
+    this.labels = labels;
+    this.label = null; // the label filter: a label id, or null for every chat
+    this.selected = new Set(); // room ids ticked for a bulk action
+    this.onSelection = () => {};
     this.root = document.getElementById('inbox');
     this.list = document.getElementById('rooms');
     this.empty = document.getElementById('rooms-empty');
@@ -88,7 +93,43 @@ export class Inbox {
       this.setQuery(this.search.value);
     });
     this.more.addEventListener('click', () => this.loadMore());
+    this.labelFilter = el('select', { id: 'label-filter', class: 'label-filter', 'aria-label': t('labels.filter'),
+      onchange: () => this.setLabel(Number(this.labelFilter.value) || null) });
+    document.getElementById('filters').after(this.labelFilter);
+    labels.onChange(() => { this.showLabelFilter(); this.render(); });
+    this.showLabelFilter();
     this.showFilter();
+  }
+
+  showLabelFilter() {
+    if (this.label && !this.labels.byId(this.label)) this.setLabel(null); // deleted meanwhile
+    this.labelFilter.replaceChildren(el('option', { value: '', text: t('labels.filterAll') }),
+      ...this.labels.labels.map((label) => el('option', { value: String(label.id), text: label.name, 'data-user-content': '' })));
+    this.labelFilter.value = this.label ? String(this.label) : '';
+  }
+
+  setLabel(labelId) {
+    if (labelId === this.label) return;
+    this.label = labelId;
+    this.load();
+  }
+
+  /** A chat's labels changed (the feed's room.labels). */
+  setLabels(roomId, ids) {
+    const room = this.rooms.get(roomId);
+    if (room) this.upsert({ ...room, labels: ids });
+  }
+
+  select(roomId, on) {
+    if (on) this.selected.add(roomId);
+    else this.selected.delete(roomId);
+    this.onSelection();
+  }
+
+  clearSelection() {
+    this.selected.clear();
+    this.render();
+    this.onSelection();
   }
 
   async start() {
@@ -121,6 +162,7 @@ export class Inbox {
   /** One page: after ``cursor`` for the list, by number for search results (ranked, not by time). */
   fetchPage({ cursor = null, page = 1, perPage = PER_PAGE } = {}) {
     const params = { filter: this.filter, q: this.query, per_page: perPage };
+    if (this.label) params.label = this.label;
     if (cursor) params.before = cursor;
     else params.page = page;
     return this.api.get('/api/admin/chat/rooms', params);
@@ -139,8 +181,9 @@ export class Inbox {
   async loadFirst() {
     const filter = this.filter;
     const query = this.query;
+    const label = this.label;
     const doc = await this.fetchPage();
-    if (filter !== this.filter || query !== this.query) return; // an older answer
+    if (filter !== this.filter || query !== this.query || label !== this.label) return; // an older answer
     this.replace(doc.data, doc, 1);
   }
 
@@ -257,7 +300,8 @@ export class Inbox {
       return;
     }
     const rule = FILTER_RULES[this.filter] || FILTER_RULES.all;
-    if (!rule(merged, this.me)) {
+    const labelled = !this.label || (merged.labels || []).includes(this.label);
+    if (!rule(merged, this.me) || !labelled) {
       if (known) { this.rooms.delete(room.id); this.order = this.order.filter((id) => id !== room.id); this.render(); }
       return;
     }
@@ -348,13 +392,17 @@ export class Inbox {
     el('span', { class: 'chips' },
       el('span', { class: `chip status-${room.status}`, text: t(`status.${room.status}`) }),
       room.priority === 'urgent' ? el('span', { class: 'chip urgent', text: t('priority.urgent') }) : null,
+      room.left_offline ? el('span', { class: 'chip left-offline', text: t('room.leftOffline') }) : null,
       assignee ? el('span', { class: 'chip', text: `→ ${assignee}`, 'data-user-content': room.assigned_admin.id === this.me.id ? null : '' }) : null,
-      el('span', { class: 'chip', text: `#${room.id}` })));
+      el('span', { class: 'chip', text: `#${room.id}` }),
+      ...(room.labels || []).map((id) => this.labels.byId(id)).filter(Boolean).map((label) => labelChip(label))));
     link.addEventListener('click', (event) => {
       if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
       event.preventDefault();
       this.go(room.id);
     });
-    return el('li', { class: classes.join(' '), dataset: { id: room.id } }, link);
+    const pick = el('input', { type: 'checkbox', class: 'room-select', 'aria-label': t('bulk.select', { name }),
+      checked: this.selected.has(room.id), onchange: (event) => this.select(room.id, event.target.checked) });
+    return el('li', { class: classes.join(' '), dataset: { id: room.id } }, pick, link);
   }
 }

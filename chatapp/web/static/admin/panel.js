@@ -9,6 +9,8 @@ import { RoomPane } from './room.js';
 import { Notifier } from './notify.js';
 import { Lockouts } from './lockouts.js';
 import { CannedManager, CannedStore } from './canned.js';
+import { LabelManager, LabelStore } from './labels.js';
+import { BulkBar } from './bulk.js';
 import { TeamManager } from './staff.js';
 import { HoursDialog } from './hours.js';
 import { AuditLog } from './audit.js';
@@ -65,7 +67,9 @@ class Panel {
       this.realtime = null;
     }
     this.showConnection(this.realtime ? this.realtime.status : 'disabled');
-    this.inbox = new Inbox({ api: this.api, me, go: (id) => this.go(id) });
+    this.labels = new LabelStore(this.api);
+    if (['owner', 'admin'].includes(me.staff_role)) new LabelManager({ store: this.labels, button: document.getElementById('labels-button') }).start();
+    this.inbox = new Inbox({ api: this.api, me, go: (id) => this.go(id), labels: this.labels });
     this.inbox.onTotals = () => this.updateTitle();
     this.team = new TeamStore(this.api);
     new AuditLog({ api: this.api, me, team: this.team, button: document.getElementById('audit-button') }).start();
@@ -73,7 +77,7 @@ class Panel {
     new TeamPanel({ api: this.api, store: this.team, me, button: document.getElementById('agents'), panel: document.getElementById('team-panel') });
     this.queue = new QueueView({ api: this.api, root: document.getElementById('queue'), go: (id) => this.go(id) });
     this.room = new RoomPane({
-      api: this.api, realtime: this.realtime, me, config: this.config, canned: this.canned, team: this.team,
+      api: this.api, realtime: this.realtime, me, config: this.config, canned: this.canned, team: this.team, labels: this.labels,
       onRead: (id) => this.inbox.markRead(id),
       onBack: () => this.go(null),
       onRoom: (room) => { this.roomName = customer(room); this.inbox.upsert(room); this.updateTitle(); },
@@ -91,7 +95,8 @@ class Panel {
     document.getElementById('keys-button').addEventListener('click', () => shortcuts.help());
     window.addEventListener('popstate', () => this.route());
     if (this.feed) await this.feed.sync(); // before the list loads, so a loss in between is noticed
-    await Promise.all([this.inbox.start(), this.team.load().catch(() => {}), this.queue.load()]);
+    new BulkBar({ api: this.api, inbox: this.inbox, team: this.team, labels: this.labels });
+    await Promise.all([this.labels.load().catch(() => {}), this.inbox.start(), this.team.load().catch(() => {}), this.queue.load()]);
     new Lockouts({ api: this.api }).start().catch((error) => console.warn('lockouts unavailable:', error.message));
     await this.route();
   }
@@ -134,6 +139,8 @@ class Panel {
       .listen('.chat.created', once(({ room }) => this.chatCreated(room)))
       .listen('.chat.message', once(({ room, message }) => this.chatMessage(room, message)))
       .listen('.room.updated', once(({ room }) => this.roomUpdated(room)))
+      .listen('.labels.updated', once(({ labels }) => this.labels.set(labels)))
+      .listen('.room.labels', once(({ room_id: id, labels }) => { this.inbox.setLabels(id, labels); if (this.room.roomLabels) this.room.roomLabels.changed(id, labels); }))
       .listen('.room.read', once(({ room, reader_id: reader, assignee_id: assignee }) => this.inbox.readBy(room, reader, assignee)))
       .listen('.room.removed', once(({ room_id: id }) => this.roomRemoved(id)))
       .listen('.agent.updated', once(() => this.team.changed()))

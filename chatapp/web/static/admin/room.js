@@ -10,6 +10,7 @@ import { AgentStore, MentionPicker, NoteSwitch, decorateNote, mentionedIds, watc
 import { newKey } from '../shared/api.js';
 import { ContactActions } from './contact.js';
 import { agentLabel } from './desk.js';
+import { RoomLabels } from './labels.js';
 
 const ROUTES = {
   room: (id) => `/api/admin/chat/rooms/${id}`,
@@ -46,8 +47,9 @@ function customerName(room) {
 export class RoomPane {
   /** onRead(roomId) after messages were marked read; onBack() returns to the list (narrow screens). */
   /** onErased(userId): the contact of the conversation on screen was erased from here. */
-  constructor({ api, realtime, me, config, canned, team, onRead, onBack, onRoom, onErased }) {
+  constructor({ api, realtime, me, config, canned, team, labels, onRead, onBack, onRoom, onErased }) {
     this.api = api;
+    this.labels = labels; // the team's labels (LabelStore), for the conversation's own
     this.team = team; // the agents with availability and load, for the reassign picker (desk.js)
     this.canned = canned;
     this.realtime = realtime;
@@ -122,6 +124,7 @@ export class RoomPane {
       variables: () => ({ 'visitor.name': (this.room && this.room.user && this.room.user.name) || '', 'agent.name': this.me.name }),
     });
     this.details = el('dl');
+    this.roomLabels = new RoomLabels({ api: this.api, store: this.labels, onError: (text) => { this.actionError.textContent = text; } });
     this.root.replaceChildren(
       el('header', { class: 'room-head' },
         el('a', { class: 'back', href: '/admin/chat', onclick: (event) => { event.preventDefault(); this.onBack(); }, text: t('room.back') }),
@@ -131,6 +134,7 @@ export class RoomPane {
       el('div', { class: 'room-body' },
         el('div', { class: 'conversation' }, this.scroller, this.typing, this.note, this.composer.form),
         el('aside', { id: 'room-details', class: 'details', 'aria-labelledby': 'details-title' },
+          el('h3', { text: t('labels.title') }), this.roomLabels.node,
           el('h3', { id: 'details-title', text: t('room.customer') }), this.details)));
     this.threadView = new ThreadView({
       list: this.list, scroller: this.scroller, api: this.api,
@@ -208,6 +212,7 @@ export class RoomPane {
       return;
     }
     this.room = doc.room;
+    this.roomLabels.show(doc.room.id, doc.room.labels);
     this.conversation = new Conversation({
       side: 'admin', me: this.me, api: this.api, realtime: this.realtime, routes: ROUTES,
       hooks: {
