@@ -251,16 +251,22 @@ async def create_room(conn: Connection, user_id: int, subject: str) -> int | Non
     return None if room_id is None else int(room_id)
 
 
+# Every assignment keeps the first one's time, for the reports' queue wait (its parameter: now).
+_FIRST_ASSIGNED = "first_assigned_at = COALESCE(first_assigned_at, ?)"
+
+
 async def claim_room(conn: Connection, room_id: int, admin_id: int, expected_admin_id: int | None) -> bool:
     """Assign the room to ``admin_id`` only if its assignee is still ``expected_admin_id``
     (None: nobody); False when someone else changed it first (compare-and-set)."""
     condition = "assigned_admin_id IS NULL" if expected_admin_id is None else "assigned_admin_id = ?"
+    now = utcnow()
     expected = [] if expected_admin_id is None else [expected_admin_id]
     changed = await conn.execute(
-        f"UPDATE support_chat_rooms SET status = 'assigned', assigned_admin_id = ?, updated_at = ? "
+        f"UPDATE support_chat_rooms SET status = 'assigned', assigned_admin_id = ?, updated_at = ?, {_FIRST_ASSIGNED} "
         f"WHERE id = ? AND {condition}",
         admin_id,
-        utcnow(),
+        now,
+        now,
         room_id,
         *expected,
     )
@@ -273,10 +279,16 @@ async def update_room(conn: Connection, room_id: int, **changes: Any) -> None:
         raise ValueError(f"not room columns: {sorted(unknown)}")
     columns = sorted(changes)
     assignments = ", ".join(f"{c} = ?" for c in columns)
+    now = utcnow()
+    first: list[Any] = []
+    if changes.get("assigned_admin_id") is not None:
+        assignments += f", {_FIRST_ASSIGNED}"
+        first = [now]
     await conn.execute(
         f"UPDATE support_chat_rooms SET {assignments}, updated_at = ? WHERE id = ?",
         *[changes[c] for c in columns],
-        utcnow(),
+        *first,
+        now,
         room_id,
     )
 
@@ -443,6 +455,10 @@ async def after_message_stored(
     counter = {"user": "admin_unread_count", "admin": "user_unread_count"}.get(sender_role)
     bump = f", {counter} = {counter} + 1" if counter else ""
     now = utcnow()
+    first: list[Any] = []
+    if sender_role == "admin":  # the reports' first response time, in the same statement
+        bump += ", first_response_at = COALESCE(first_response_at, ?)"
+        first = [now]
     update = (
         f"UPDATE support_chat_rooms SET last_message_at = ?, last_message_preview = ?, updated_at = ?{bump} "
         "WHERE id = ?"
@@ -453,9 +469,9 @@ async def after_message_stored(
     if conn.dialect == "postgres" and (agents or typing):
         ctes = [f"{name} AS ({sql})" for name, sql in (("typing", typing), ("agents", agents)) if sql]
         args = ([room_id, writer_id] if typing else []) + ([room_id] if agents else [])
-        await conn.execute(f"WITH {', '.join(ctes)} {update}", *args, now, preview, now, room_id)
+        await conn.execute(f"WITH {', '.join(ctes)} {update}", *args, now, preview, now, *first, room_id)
         return
-    await conn.execute(update, now, preview, now, room_id)
+    await conn.execute(update, now, preview, now, *first, room_id)
     if agents:
         await conn.execute(agents, room_id)
     if writer_id is not None:

@@ -221,10 +221,12 @@ def test_real_responses_fit_their_shapes(chat: ChatappProcess, admin: Api,
     erased.send("erase me")
     d.call(admin, "DELETE", "/api/admin/contacts/{user_id}", f"/api/admin/contacts/{erased.user['id']}")
     assert d.call(admin, "GET", "/api/admin/audit", params={"limit": 5})["data"], "the erase is in the audit log"
+    report = d.call(admin, "GET", "/api/admin/reports", params={"tz": "Europe/Paris"})["report"]
+    assert report["overall"]["conversations"] >= 1 and report["agents"], "the chats above are in the report"
 
     refused = visitor.post("/api/chat/messages", {"body": 42})
     assert refused.status_code == 422
     d.fits("Error", refused.json())
     assert {"TokenResponse", "SentEnvelope", "AdminSentEnvelope", "NoteEnvelope", "MessagePage", "AdminRoomDetail",
             "AdminRoomPage", "RoomPage", "ReadReceipt", "OperatorStatus", "Catalogue", "ClientConfig", "AgentList",
-            "RoutingEnvelope", "QueuePage", "Erased", "AuditPage"} <= d.checked
+            "RoutingEnvelope", "QueuePage", "Erased", "AuditPage", "ReportEnvelope"} <= d.checked

@@ -15,6 +15,7 @@ import { TeamManager } from './staff.js';
 import { HoursDialog } from './hours.js';
 import { AuditLog } from './audit.js';
 import { Shortcuts } from './keys.js';
+import { Reports } from './reports.js';
 import { LocaleMenu, useAgentLocale } from './locale.js';
 import { AvailabilityMenu, PRESENCE_SETTLE, QueueView, TeamPanel, TeamStore } from './desk.js';
 import { mailOffNotice } from './mail.js';
@@ -73,6 +74,7 @@ class Panel {
     this.inbox.onTotals = () => this.updateTitle();
     this.team = new TeamStore(this.api);
     new AuditLog({ api: this.api, me, team: this.team, button: document.getElementById('audit-button') }).start();
+    new Reports({ api: this.api, me, button: document.getElementById('reports-button') }).start();
     this.availability = new AvailabilityMenu({ api: this.api, store: this.team, me, select: document.getElementById('availability-select') });
     new TeamPanel({ api: this.api, store: this.team, me, button: document.getElementById('agents'), panel: document.getElementById('team-panel') });
     this.queue = new QueueView({ api: this.api, root: document.getElementById('queue'), go: (id) => this.go(id) });

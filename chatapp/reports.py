@@ -1,0 +1,202 @@
+"""Team reports: how many chats came in, how fast support answered, resolved and picked them up.
+
+A report covers whole days from ``start`` to ``end`` (inclusive) in one time zone, the site's
+or the reader's. It reads the rooms created in that period by one indexed range
+(``support_chat_rooms_created``) with the times the rooms keep for it (``first_response_at``,
+``first_assigned_at``, ``resolved_at``; see migration 020), and their labels by the labels'
+own index, then computes in Python: medians and 90th percentiles need the values, which no
+portable SQL aggregate gives on both SQLite and PostgreSQL. The figures are per day, overall,
+per current assignee and per label (a chat with two labels counts under both).
+
+- first response: from the chat's creation to support's first message (never a note or a
+  system line); chats nobody answered count in ``conversations``, not in the times;
+- resolution: creation to being resolved, for chats resolved now (a reopened chat is not);
+- queue wait: creation to the first assignment, by hand or by routing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from chatapp.db import Connection, Row
+
+__all__ = ["MAX_DAYS", "Figures", "Period", "Report", "percentile", "team_report"]
+
+MAX_DAYS = 366
+
+
+def percentile(ordered: Sequence[float], q: float) -> float | None:
+    """The nearest-rank ``q`` percentile (0-100) of sorted values; None for none."""
+    if not ordered:
+        return None
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return max(0.0, (end - start).total_seconds())
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole days in one time zone; ``bounds`` are the UTC instants the rooms are read between."""
+
+    start: date
+    end: date
+    zone: ZoneInfo
+
+    @property
+    def days(self) -> list[date]:
+        return [self.start + timedelta(days=n) for n in range((self.end - self.start).days + 1)]
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        first = datetime.combine(self.start, time(), self.zone)
+        after = datetime.combine(self.end + timedelta(days=1), time(), self.zone)
+        return first.astimezone(UTC), after.astimezone(UTC)
+
+    def day_of(self, moment: datetime) -> date:
+        return moment.astimezone(self.zone).date()
+
+
+@dataclass
+class Timing:
+    values: list[float] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        ordered = sorted(self.values)
+        return {"count": len(ordered), "median_s": percentile(ordered, 50), "p90_s": percentile(ordered, 90)}
+
+
+@dataclass
+class Figures:
+    """The counts and times of one group of chats (all of them, one agent's, one label's)."""
+
+    conversations: int = 0
+    first_response: Timing = field(default_factory=Timing)
+    resolution: Timing = field(default_factory=Timing)
+    queue_wait: Timing = field(default_factory=Timing)
+
+    def add(self, row: Row) -> None:
+        self.conversations += 1
+        created = row["created_at"]
+        for timing, at in ((self.first_response, row["first_response_at"]),
+                           (self.resolution, row["resolved_at"] if row["status"] == "resolved" else None),
+                           (self.queue_wait, row["first_assigned_at"])):
+            seconds = _seconds(created, at)
+            if seconds is not None:
+                timing.values.append(seconds)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "conversations": self.conversations,
+            "first_response": self.first_response.to_json(),
+            "resolution": self.resolution.to_json(),
+            "queue_wait": self.queue_wait.to_json(),
+        }
+
+
+@dataclass
+class Report:
+    period: Period
+    per_day: Counter[date] = field(default_factory=Counter)
+    overall: Figures = field(default_factory=Figures)
+    agents: dict[int | None, Figures] = field(default_factory=lambda: defaultdict(Figures))
+    labels: dict[int, Figures] = field(default_factory=lambda: defaultdict(Figures))
+    agent_names: dict[int, str] = field(default_factory=dict)
+    label_info: dict[int, tuple[str, str]] = field(default_factory=dict)  # id -> (name, colour)
+
+    def to_json(self) -> dict[str, Any]:
+        agents = sorted(self.agents.items(), key=lambda item: (item[0] is None, -item[1].conversations))
+        return {
+            "from": self.period.start.isoformat(),
+            "to": self.period.end.isoformat(),
+            "tz": self.period.zone.key,
+            "per_day": [{"date": day.isoformat(), "conversations": self.per_day[day]} for day in self.period.days],
+            "overall": self.overall.to_json(),
+            "agents": [
+                {"id": agent_id, "name": None if agent_id is None else self.agent_names.get(agent_id),
+                 **figures.to_json()}
+                for agent_id, figures in agents
+            ],
+            "labels": [
+                {"id": label_id, "name": self.label_info[label_id][0], "color": self.label_info[label_id][1],
+                 **figures.to_json()}
+                for label_id, figures in sorted(self.labels.items(), key=lambda item: -item[1].conversations)
+                if label_id in self.label_info
+            ],
+        }
+
+    def to_csv(self) -> str:
+        """One line per group (overall, each agent, each label), then one per day."""
+        out = io.StringIO()
+        writer = csv.writer(out)
+        doc = self.to_json()
+        timings = ("first_response", "resolution", "queue_wait")
+        writer.writerow(["group", "id", "name", "conversations",
+                         *[f"{t}_{m}" for t in timings for m in ("count", "median_s", "p90_s")]])
+
+        def line(group: str, ident: Any, name: Any, figures: dict[str, Any]) -> None:
+            cells = [figures[t][m] for t in timings for m in ("count", "median_s", "p90_s")]
+            writer.writerow([group, "" if ident is None else ident, name or "", figures["conversations"],
+                             *["" if c is None else c for c in cells]])
+
+        line("overall", None, None, doc["overall"])
+        for agent in doc["agents"]:
+            line("agent", agent["id"], agent["name"] or "unassigned", agent)
+        for label in doc["labels"]:
+            line("label", label["id"], label["name"], label)
+        writer.writerow([])
+        writer.writerow(["date", "conversations"])
+        for day in doc["per_day"]:
+            writer.writerow([day["date"], day["conversations"]])
+        return out.getvalue()
+
+
+def _marks(ids: Iterable[int]) -> str:
+    return ", ".join("?" for _ in ids)
+
+
+async def team_report(conn: Connection, period: Period) -> Report:
+    """The report of ``period``: three indexed reads (rooms, their labels, the names)."""
+    report = Report(period)
+    low, high = period.bounds()
+    rooms = await conn.fetch_all(
+        "SELECT id, status, assigned_admin_id, created_at, first_response_at, first_assigned_at, resolved_at "
+        "FROM support_chat_rooms WHERE created_at >= ? AND created_at < ?",
+        low, high,
+    )
+    by_id: dict[int, Row] = {}
+    for row in rooms:
+        by_id[int(row["id"])] = row
+        report.per_day[period.day_of(row["created_at"])] += 1
+        report.overall.add(row)
+        agent = row["assigned_admin_id"]
+        report.agents[None if agent is None else int(agent)].add(row)
+    if by_id:
+        tagged = await conn.fetch_all(
+            "SELECT rl.room_id, rl.label_id FROM room_labels rl JOIN support_chat_rooms r ON r.id = rl.room_id "
+            "WHERE r.created_at >= ? AND r.created_at < ?",
+            low, high,
+        )
+        for row in tagged:
+            report.labels[int(row["label_id"])].add(by_id[int(row["room_id"])])
+    agent_ids = [a for a in report.agents if a is not None]
+    if agent_ids:
+        names = await conn.fetch_all(f"SELECT id, name FROM users WHERE id IN ({_marks(agent_ids)})", *agent_ids)
+        report.agent_names = {int(r["id"]): str(r["name"]) for r in names}
+    if report.labels:
+        label_ids = list(report.labels)
+        found = await conn.fetch_all(f"SELECT id, name, color FROM labels WHERE id IN ({_marks(label_ids)})",
+                                     *label_ids)
+        report.label_info = {int(r["id"]): (str(r["name"]), str(r["color"])) for r in found}
+    return report
