@@ -27,6 +27,7 @@ import random
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -287,6 +288,29 @@ class Load:
                 "median_ms_by_term": {t: _pct(v, 50) for t, v in by_term.items()}}
 
 
+    async def reports(self, rounds: int) -> dict[str, Any]:
+        """The team report over the last 30 days and over the whole year (the history's span),
+        ``rounds`` times each, one at a time: what a manager opening Reports waits for."""
+        agent = self.agents[0]
+        today = datetime.now(UTC).date()
+        ranges = {"30 days": 30, "366 days": 366}
+        times: dict[str, list[float]] = {name: [] for name in ranges}
+        counted: dict[str, int] = {}
+        failures = 0
+        for _ in range(max(rounds, 3)):
+            for name, days in ranges.items():
+                params = {"from": (today - timedelta(days=days - 1)).isoformat(), "to": today.isoformat(), "tz": "UTC"}
+                started = time.perf_counter()
+                status, conversations = await agent.report(params, SEARCH_TIMEOUT)
+                times[name].append((time.perf_counter() - started) * 1000)
+                failures += status != 200
+                counted[name] = conversations
+        everything = [t for v in times.values() for t in v]
+        return {"queries": len(everything), "failures": failures, "p50_ms": _pct(everything, 50),
+                "p99_ms": _pct(everything, 99), "conversations": counted,
+                "median_ms_by_range": {name: _pct(v, 50) for name, v in times.items()}}
+
+
 async def _half_phase(load: Load, rate: float, cfg: ChatConfig) -> dict[str, Any]:
     """Half visitor messages, half agent replies at ``rate``; CPU per message also net of
     what the process spends idle (timers, polls), measured just before with the same clients."""
@@ -358,9 +382,12 @@ async def _big_run(url: str, cfg: ChatConfig, say: Any, profile: str | None) -> 
             search = await load.search(cfg.search_rounds)
             say(f"   search: p50 {search['p50_ms']} ms, p99 {search['p99_ms']} ms over {search['queries']} queries "
                 f"({search['timeouts']} over {SEARCH_TIMEOUT:g} s)")
+            reports = await load.reports(cfg.search_rounds)
+            say(f"   reports: median {reports['median_ms_by_range']} ms, p99 {reports['p99_ms']} ms "
+                f"(chats counted: {reports['conversations']})")
             missing = await load.drain()
             return {"ramp": steps, "sustained_per_s": sustained, "knee_per_s": knee, "half_rate": half, "half": latency,
-                    "search": search, "undelivered_at_end": missing, "hot_spots": spots,
+                    "search": search, "reports": reports, "undelivered_at_end": missing, "hot_spots": spots,
                     "chatapp_unhandled_errors": _logged_errors(stack, "big"),
                     "sent": {"from_visitors": len(load.from_visitors), "from_agents": len(load.from_agents)}}
         finally:
@@ -426,6 +453,7 @@ def headline(run: dict[str, Any]) -> dict[str, float | None]:
         "a->v p99 ms": big["half"]["to_visitors_ms"]["p99"],
         "search p50 ms": big["search"]["p50_ms"],
         "search p99 ms": big["search"]["p99_ms"],
+        "report p99 ms": big.get("reports", {}).get("p99_ms"),
         "CPU ms/msg small": small_cost,
         "CPU ms/msg big": big_cost,
         "cost ratio": round(big_cost / small_cost, 2) if big_cost and small_cost else None,

@@ -197,6 +197,19 @@ class Agent(_Client):
     async def reply(self, room_id: int, body: str) -> int:
         return (await self.call("POST", f"/api/admin/chat/rooms/{room_id}/messages", {"body": body}))[0]
 
+    async def report(self, params: dict[str, str], timeout: float) -> tuple[int, int]:
+        """(status, conversations counted) for the team report; status 0 when it took over ``timeout`` s."""
+        try:
+            async with asyncio.timeout(timeout):
+                async with self.session.get(self.base + "/api/admin/reports", params=params,
+                                            headers=self.headers) as response:
+                    body = await response.read()
+                    if response.status != 200:
+                        return response.status, 0
+                    return 200, int(orjson.loads(body)["report"]["overall"]["conversations"])
+        except TimeoutError:
+            return 0, 0
+
     async def search(self, query: str, timeout: float) -> tuple[int, int]:
         """(status, rooms found) for the inbox search box; status 0 when it took over ``timeout`` s."""
         try:

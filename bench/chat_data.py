@@ -16,7 +16,7 @@ from typing import Any
 __all__ = ["History", "WORDS", "SEARCH_TERMS", "ADMINS", "chat_body", "utc_now"]
 
 ADMINS = 5  # support admins who answered the past chats (ids 1..ADMINS)
-GENERATOR_VERSION = "1"  # bump when the rows change, so cached databases are rebuilt
+GENERATOR_VERSION = "2"  # bump when the rows change, so cached databases are rebuilt
 
 UKRAINIAN = (
     "привіт дякую замовлення доставка оплата повернення гроші картка рахунок пароль акаунт "
@@ -91,7 +91,8 @@ class History:
         """Each room row with its message rows.
 
         Room: (id, user_id, assigned_admin_id, status, priority, subject, last_message_at,
-        last_message_preview, admin_unread_count, created_at, updated_at, resolved_at, closed_at).
+        last_message_preview, admin_unread_count, created_at, updated_at, resolved_at, closed_at,
+        first_response_at, first_assigned_at).
         Message: (id, room_id, sender_id, sender_role, body, read_at, created_at).
         Closed chats span the past year; resolved, open and assigned ones are from the last
         five days (older resolved chats would have been closed by the auto-close sweep).
@@ -117,12 +118,14 @@ class History:
                 messages.append((message_id, room_id, user_id if by_visitor else admin,
                                  "user" if by_visitor else "admin", body, at + timedelta(seconds=30), at))
             unread = 1 if status == "open" else 0
+            answered = next((m[6] for m in messages if m[3] == "admin"), None)
+            assigned = created + timedelta(seconds=rng.randint(2, 240)) if admin is not None else None
             last_at = messages[-1][6] if messages else None
             preview = messages[-1][4][:120] if messages else ""
             room = (room_id, user_id, admin, status, "urgent" if rng.random() < 0.05 else "normal",
                     chat_body(rng, 2, 5), last_at, preview, unread, created, last_at or created,
                     (last_at or created) if status in ("resolved", "closed") else None,
-                    (last_at or created) if status == "closed" else None)
+                    (last_at or created) if status == "closed" else None, answered, assigned)
             yield room, messages
 
 

@@ -84,7 +84,8 @@ def _room_rows(history: History, now: datetime) -> Iterator[tuple[list[tuple[Any
 
 _USER_COLS = ("id", "role", "name", "email", "created_at")
 _ROOM_COLS = ("id", "user_id", "assigned_admin_id", "status", "priority", "subject", "last_message_at",
-              "last_message_preview", "admin_unread_count", "created_at", "updated_at", "resolved_at", "closed_at")
+              "last_message_preview", "admin_unread_count", "created_at", "updated_at", "resolved_at", "closed_at",
+              "first_response_at", "first_assigned_at")
 _MESSAGE_COLS = ("id", "room_id", "sender_id", "sender_role", "body", "read_at", "created_at")
 
 

@@ -22,7 +22,8 @@ from tests.helpers.procs import ROOT
 pytestmark = pytest.mark.slow
 
 HEADLINE = ("max msg/s", "knee msg/s", "msg/s per core", "v->a p50 ms", "v->a p99 ms", "a->v p50 ms",
-            "a->v p99 ms", "search p50 ms", "search p99 ms", "CPU ms/msg small", "CPU ms/msg big", "cost ratio",
+            "a->v p99 ms", "search p50 ms", "search p99 ms", "report p99 ms", "CPU ms/msg small", "CPU ms/msg big",
+            "cost ratio",
             "core wait %")
 
 
@@ -69,6 +70,15 @@ def test_search_finds_words_whatever_their_case_and_accents(quick: dict[str, Any
         found = search["rooms_found_first_page"]
         for folded, written in (("олена", "Олена"), ("elodie", "Élodie"), ("garcon", "garçon")):
             assert found[folded] > 0 and found[folded] == found[written], (database, folded, found)
+
+
+def test_the_report_counts_the_history(quick: dict[str, Any]) -> None:
+    for database in ("sqlite", "postgres"):
+        (run,) = quick["doc"]["runs"][database]
+        reports = run["big"]["reports"]
+        assert reports["failures"] == 0 and reports["queries"] >= 6, database
+        counted = reports["conversations"]
+        assert 0 < counted["30 days"] < counted["366 days"], (database, counted)
 
 
 def test_each_target_has_a_verdict_and_the_raised_limits_are_reported(quick: dict[str, Any]) -> None:
