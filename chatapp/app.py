@@ -46,6 +46,7 @@ from chatapp.routes import starlette_routes
 from chatapp.schema import pending
 from chatapp.services import ChatService
 from chatapp.sessions import Sessions
+from chatapp.site_hours import SiteHours
 from chatapp.state import ChatState
 from chatapp.uploads import UploadStore
 
@@ -102,6 +103,7 @@ async def build_state(settings: Settings) -> ChatState:
             service=service,
             relay=relay,
             push=push,
+            hours=SiteHours(db, service.router, catalogues),
         )
     except BaseException:
         await db.close()

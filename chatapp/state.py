@@ -15,6 +15,7 @@ from chatapp.push import PushNotifier
 from chatapp.ratelimit import RateLimiter
 from chatapp.services import ChatService
 from chatapp.sessions import Sessions
+from chatapp.site_hours import SiteHours
 from chatapp.uploads import UploadStore
 
 __all__ = ["ChatState"]
@@ -33,4 +34,5 @@ class ChatState:
     service: ChatService
     relay: Relay
     push: PushNotifier | None
+    hours: SiteHours  # business hours and live availability (chatapp.site_hours)
     mail: Mailer | None = None  # set at start-up (chatapp.app); off without CHATAPP_SMTP_URL

@@ -9,12 +9,20 @@ from chatapp import repository as repo
 from chatapp import shapes
 from chatapp.api.common import body_of, current_session, json_response, state
 from chatapp.errors import BadRequest
-from chatapp.i18n import SCOPES
+from chatapp.i18n import SCOPES, Catalogues
 from chatapp.models import User
 
-__all__ = ["catalogue", "set_locale"]
+__all__ = ["catalogue", "set_locale", "negotiated"]
 
 MAX_PREFER = 200
+
+
+def negotiated(request: Request, catalogues: Catalogues) -> str:
+    """The best of our languages for the request's ``prefer`` (BCP 47 tags, best first)."""
+    prefer = request.query_params.get("prefer", "")
+    if len(prefer) > MAX_PREFER:
+        raise BadRequest(f"'prefer' is longer than {MAX_PREFER} characters", field="prefer")
+    return catalogues.negotiate(prefer.split(","))
 
 
 async def catalogue(request: Request) -> Response:
@@ -22,14 +30,11 @@ async def catalogue(request: Request) -> Response:
 
     ``scope`` (one of :data:`chatapp.i18n.SCOPES`) sends only the keys one client uses.
     """
-    prefer = request.query_params.get("prefer", "")
-    if len(prefer) > MAX_PREFER:
-        raise BadRequest(f"'prefer' is longer than {MAX_PREFER} characters", field="prefer")
     scope = request.query_params.get("scope")
     if scope is not None and scope not in SCOPES:
         raise BadRequest(f"'scope' must be one of: {', '.join(SCOPES)}", field="scope")
     catalogues = state(request).service.catalogues
-    locale = catalogues.negotiate(prefer.split(","))
+    locale = negotiated(request, catalogues)
     doc = {"locale": locale, "messages": catalogues.scoped(locale, scope), "available": catalogues.names()}
     # GZipMiddleware adds "Vary: Accept-Encoding" to what it compresses; naming it here too doubled it
     return json_response(doc, headers={"Cache-Control": "public, max-age=300"})

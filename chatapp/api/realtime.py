@@ -13,6 +13,7 @@ from chatapp import repository as repo
 from chatapp import shapes
 from chatapp.api.access import caller
 from chatapp.api.common import MAX_JSON_BYTES, body_of, json_response, read_limited, state
+from chatapp.api.i18n import negotiated
 from chatapp.broadcasting import channel_auth, user_auth
 from chatapp.errors import BadRequest, ChatError, Forbidden
 from chatapp.policy import parse_channel
@@ -87,9 +88,13 @@ async def broadcasting_user_auth(request: Request) -> Response:
 
 
 async def client_config(request: Request) -> Response:
-    """What the widget and admin panel need to connect (public values only)."""
+    """What the widget and admin panel need to connect (public values only), and whether anyone can
+    answer now (GET /api/chat/status's answer, in the language of ``prefer``): the widget shows it
+    from the start without a request of its own."""
     chat = state(request)
     s = chat.settings
+    catalogues = chat.service.catalogues
+    availability = (await chat.hours.availability()).to_json(catalogues, negotiated(request, catalogues))
     scheme = s.public_reverb_scheme or s.reverb_scheme
     port = s.public_reverb_port or s.reverb_port
     return json_response(
@@ -114,6 +119,7 @@ async def client_config(request: Request) -> Response:
                 "push": chat.push is not None,
                 "mail": chat.mail is not None and chat.mail.enabled,  # transcripts and replies by e-mail
             },
+            "status": availability,
         }
     )
 

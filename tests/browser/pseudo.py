@@ -55,6 +55,20 @@ def serve_pseudo_locale(page: Page) -> None:
                       headers={"Access-Control-Allow-Origin": "*"})
 
     page.route("**/api/i18n*", fulfil)
+    page.route("**/api/config*", pseudo_status)
+    page.route("**/api/chat/status*", pseudo_status)
+
+
+def pseudo_status(route: Route) -> None:
+    """The status line the server writes from the catalogue (``hours.*``) in a real language: marked
+    as the pseudo-locale's, since only this browser has that catalogue."""
+    response = route.fetch()
+    doc = response.json()
+    status = doc.get("status") if isinstance(doc.get("status"), dict) else doc
+    for name in ("text", "offer"):
+        if status.get(name):
+            status[name] = f"［{status[name]}］"
+    route.fulfill(response=response, body=json.dumps(doc, ensure_ascii=False))
 
 
 # Visible text nodes and labelling attributes, through open shadow roots, minus the exclusions.

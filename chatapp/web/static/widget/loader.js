@@ -71,7 +71,7 @@ function drawLauncher(options, api) {
     const placeholder = requireLogin ? null : drawLauncher(options, api);
     // eslint-disable-next-line no-undef
     import(base + __CHATAPP_WIDGET__)
-      .then((module) => module.boot(base, options, api, queue, placeholder))
+      .then((module) => module.boot(base, options, api, queue, placeholder, LAUNCHER_CSS))
       .catch((error) => console.error('chat widget could not start:', error));
   }
   if (document.body) start();

@@ -54,7 +54,9 @@ button:focus-visible, textarea:focus-visible, a:focus-visible, .attach:focus-wit
 @media print { .root { display: none; } }
 `;
 
-export const WIDGET_CSS = LAUNCHER_CSS + `
+// The rest of the widget's rules. The widget adopts them after LAUNCHER_CSS, which the loader hands
+// it (boot's launcherCss) rather than the widget module carrying a second copy.
+export const PANEL_CSS = `
 .panel {
   position: absolute; bottom: 76px; right: 0; width: 370px; height: min(600px, calc(100vh - 120px));
   background: var(--bg); border-radius: 16px; box-shadow: 0 12px 48px rgba(0,0,0,.25);
@@ -65,7 +67,10 @@ export const WIDGET_CSS = LAUNCHER_CSS + `
 .head { background: var(--accent); color: var(--accent-ink); padding: 14px 12px 14px 18px; display: flex; align-items: center; gap: 6px; }
 .head .titles { flex: 1; min-width: 0; }
 .head h2 { margin: 0; font-size: 17px; font-weight: 650; }
-.head .subtitle { margin: 2px 0 0; font-size: 13px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.head .subtitle, .head .status-line { margin: 2px 0 0; font-size: 13px; }
+.head .status-line[hidden] { display: none; }
+.head .offer { width: auto; height: auto; display: inline; padding: 0; font-size: 13px; text-decoration: underline; }
+.head .offer[hidden] { display: none; }
 .head button { background: transparent; border: 0; color: inherit; width: 36px; height: 36px; border-radius: 8px; display: grid; place-items: center; }
 .head button:hover { background: rgba(255,255,255,.15); }
 .banner { margin: 0; padding: 8px 14px; font-size: 13px; background: #fef3c7; color: #78350f; border-bottom: 1px solid #fde68a; }

@@ -5,7 +5,7 @@ import { Composer } from '../shared/composer.js';
 import { ThreadView, messageLog } from '../shared/thread-view.js';
 import { typingText } from '../shared/typing.js';
 import { t } from '../shared/i18n.js';
-import { WIDGET_CSS } from './styles.js';
+import { PANEL_CSS } from './styles.js';
 import { adoptStyles, appearance, applyAppearance, launcherButton } from './appearance.js';
 
 // Catalogue keys of the notice under a finished chat and of the connection banners.
@@ -19,8 +19,10 @@ const BANNERS = {
 };
 
 export class WidgetView {
-  /** actions: {toggle, close, send, input, mute, older, endChat, retry, discard, startOver, forget} */
-  constructor({ options, api, actions }) {
+  /** actions: {toggle, close, send, input, mute, older, endChat, retry, discard, startOver, forget, leave};
+   * launcherCss: the loader's LAUNCHER_CSS. */
+  constructor({ options, api, actions, launcherCss }) {
+    this.css = launcherCss + PANEL_CSS;
     this.actions = actions;
     // A custom element name: host-page rules for div, section, button... never match the host.
     this.host = el('chatapp-widget', { id: 'chatapp-widget' });
@@ -33,6 +35,12 @@ export class WidgetView {
     this.launcher.append(this.badge);
 
     this.subtitle = el('p', { class: 'subtitle', text: options.subtitle });
+    // The status line (online / away) takes the default subtitle's place; under a host's own, a line of its own.
+    this.ownSubtitle = options.subtitle !== t('widget.subtitle');
+    this.defaultSubtitle = options.subtitle;
+    this.statusLine = el('p', { class: 'status-line', hidden: true });
+    // Away: a button to the offline form (its label comes with the status, the form is a chunk of its own).
+    this.offer = el('button', { type: 'button', class: 'offer', hidden: true, onclick: () => actions.leave() });
     this.muteButton = el('button', { type: 'button', class: 'mute', 'aria-pressed': 'false', onclick: () => actions.mute() });
     this.closeButton = el('button', { type: 'button', class: 'close', 'aria-label': t('widget.close'), onclick: () => actions.close() }, icon('close'));
     this.banner = el('p', { class: 'banner', role: 'status', hidden: true });
@@ -57,7 +65,7 @@ export class WidgetView {
       id: 'chatapp-panel', class: 'panel', role: 'dialog', 'aria-modal': 'false', 'aria-labelledby': 'chatapp-title', hidden: true,
     },
     el('header', { class: 'head' },
-      el('div', { class: 'titles' }, el('h2', { id: 'chatapp-title', text: options.title }), this.subtitle),
+      el('div', { class: 'titles' }, el('h2', { id: 'chatapp-title', text: options.title }), this.subtitle, this.statusLine, this.offer),
       this.muteButton, this.closeButton),
     this.banner, this.scroller, this.typing, this.note, this.composer.form,
     el('div', { class: 'foot' }, el('span', { text: t('widget.footer') }), this.forgetButton, this.endButton));
@@ -76,7 +84,7 @@ export class WidgetView {
     this.setVisible(false);
   }
 
-  applyStyles() { adoptStyles(this.shadow, WIDGET_CSS); }
+  applyStyles() { adoptStyles(this.shadow, this.css); }
 
   mount() { (document.body || document.documentElement).append(this.host); }
 
@@ -125,11 +133,24 @@ export class WidgetView {
 
   setTyping(names) { this.typing.textContent = typingText(names); }
 
+  /** doc: GET /api/chat/status (or /api/config's status): "online", or "away" with the offline form's button. */
+  setStatus(doc) {
+    this.status = doc;
+    this.offer.textContent = doc.offer;
+    this.offer.hidden = !doc.offer;
+    this.setRoom(this.room, this.defaultSubtitle);
+  }
+
   setRoom(room, defaultSubtitle) {
-    let subtitle = defaultSubtitle;
+    this.room = room;
+    this.defaultSubtitle = defaultSubtitle;
+    const status = this.status ? this.status.text : '';
+    let subtitle = status && !this.ownSubtitle ? status : defaultSubtitle;
     if (room && room.assigned_admin && room.assigned_admin.name) subtitle = t('widget.helping', { name: room.assigned_admin.name });
     const note = room && NOTES[room.status] ? t(NOTES[room.status]) : '';
     this.subtitle.textContent = subtitle;
+    this.statusLine.textContent = this.ownSubtitle ? status : '';
+    this.statusLine.hidden = !this.statusLine.textContent;
     this.noteText.textContent = note;
     this.note.hidden = !note;
     this.startOverButton.hidden = !room || room.status !== 'closed';

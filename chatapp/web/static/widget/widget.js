@@ -3,7 +3,7 @@ import { Api, ApiError, newKey, retryDelay, transient } from '../shared/api.js';
 import { Outbox } from '../shared/outbox.js';
 import { Thread } from '../shared/thread.js';
 import { Chime } from '../shared/sound.js';
-import { errorText, loadCatalogue, t } from '../shared/i18n.js';
+import { currentLocale, errorText, loadCatalogue, t } from '../shared/i18n.js';
 import { WidgetView } from './view.js';
 import { SessionStore, resolveSession, newGuest } from './session.js';
 
@@ -35,6 +35,10 @@ const VISITOR_ROUTES = {
 
 // A guest session that cannot be made is tried this many more times before the message shows "Not sent".
 const GUEST_RETRIES = 2;
+// How often an open widget asks again whether anyone can answer (a closed one never asks); opening
+// asks too, unless the answer (first the one /api/config brings) is younger than STATUS_FRESH_MS.
+const STATUS_EVERY_MS = 60000;
+const STATUS_FRESH_MS = 15000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function normalise(raw) {
@@ -48,7 +52,8 @@ function normalise(raw) {
 }
 
 export class Widget {
-  constructor(base, rawOptions) {
+  /** launcherCss: the launcher's rules, handed over by the loader (boot). */
+  constructor(base, rawOptions, launcherCss = '') {
     this.base = base;
     this.options = normalise(rawOptions);
     this.store = new SessionStore(base);
@@ -70,6 +75,7 @@ export class Widget {
     this.view = new WidgetView({
       options: this.options,
       api: this.api,
+      launcherCss,
       actions: {
         toggle: () => (this.isOpen ? this.close() : this.open()),
         close: () => this.close(true),
@@ -82,6 +88,7 @@ export class Widget {
         discard: (key) => this.discard(key),
         startOver: () => this.startOver(),
         forget: () => import('./forget.js').then((m) => m.forget(this, t, errorText)),
+        leave: () => import('./offline.js').then((m) => m.leave(this, errorText)),
       },
     });
     this.view.setMuted(this.chime.muted);
@@ -108,7 +115,8 @@ export class Widget {
 
   async start() {
     this.view.mount();
-    this.config = await this.api.get('/api/config');
+    this.config = await this.api.get('/api/config', { prefer: currentLocale() });
+    this.showStatus(this.config.status);
     this.view.composer.maxBytes = this.config.limits.max_upload_bytes;
     this.view.composer.input.maxLength = this.config.limits.max_message_length;
     await this.signIn();
@@ -242,6 +250,8 @@ export class Widget {
     if (!this.visible()) return;
     this.isOpen = true;
     this.view.setOpen(true);
+    if (Date.now() - this.statusAt > STATUS_FRESH_MS) this.checkStatus();
+    this.statusTimer = setInterval(() => this.checkStatus(), STATUS_EVERY_MS);
     try { sessionStorage.setItem('chatapp.widget.open', '1'); } catch { /* ignore */ }
     if (this.conversation) this.conversation.updatePolling();
     this.emit('open');
@@ -253,11 +263,24 @@ export class Widget {
     if (!this.isOpen) return;
     this.isOpen = false;
     this.view.setOpen(false);
+    clearInterval(this.statusTimer);
     if (this.conversation) this.conversation.typingNotifier.stop();
     try { sessionStorage.removeItem('chatapp.widget.open'); } catch { /* ignore */ }
     if (this.conversation) this.conversation.updatePolling();
     if (returnFocus) this.view.launcher.focus();
     this.emit('close');
+  }
+
+  /** Online or away (business hours, an agent there), in the visitor's language: GET /api/chat/status. */
+  async checkStatus() {
+    try {
+      this.showStatus(await new Api(this.base).get('/api/chat/status', { prefer: currentLocale() }));
+    } catch { /* the subtitle stays as it was */ }
+  }
+
+  showStatus(doc) {
+    this.statusAt = Date.now();
+    if (doc) this.view.setStatus(doc);
   }
 
   /** Make a guest session (retrying a busy server a little); what is queued goes out once it exists. */
@@ -388,6 +411,7 @@ export class Widget {
   }
 
   destroy() {
+    clearInterval(this.statusTimer);
     this.reset();
     document.removeEventListener('visibilitychange', this.onVisibility);
     this.view.host.remove();
@@ -400,9 +424,9 @@ export function visitorLocales(tagLocale) {
 }
 
 /** Called by /widget.js: replace the queued stubs of window.ChatWidget with the real methods. */
-export async function boot(base, options, publicApi, queue, placeholder = null) {
+export async function boot(base, options, publicApi, queue, placeholder = null, launcherCss = '') {
   await loadCatalogue(new Api(base), visitorLocales(options.locale), 'widget');
-  const widget = new Widget(base, options);
+  const widget = new Widget(base, options, launcherCss);
   widget.placeholder = placeholder;
   const methods = ['open', 'close', 'identify', 'setToken', 'logout', 'on', 'off', 'setMuted', 'destroy'];
   for (const name of methods) publicApi[name] = (...args) => widget[name](...args);

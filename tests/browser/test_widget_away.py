@@ -1,0 +1,102 @@
+"""Away mode end to end in Chromium: an admin sets business hours in the panel's dialog, a French
+visitor on a shop's page reads "away — back tomorrow at 09:00, Paris time", leaves a message
+through the offline form, and the chat reaches the inbox marked "left offline".
+
+chatapp has no clock to freeze, so the schedule is built around today: every day 09:00-17:00
+in Paris, today (in Paris) a holiday, so the next opening is tomorrow at 09:00 whatever the
+hour the suite runs at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import Pages, Stack, screenshot
+from tests.browser.test_widget import ShopSite
+
+pytestmark = pytest.mark.browser
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Boutique</title></head>
+<body><h1>Boutique</h1><script src="%(base)s/widget.js" async data-locale="fr"></script></body></html>
+"""
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@pytest.fixture
+def shop(stack: Stack) -> Iterator[ShopSite]:
+    site = ShopSite({"/": PAGE % {"base": stack.url}})
+    yield site
+    site.close()
+    stack.admin.ok("DELETE", "/api/admin/business-hours")
+
+
+def widget(pages: Pages, shop: ShopSite) -> Page:
+    page = pages.page()
+    page.goto(shop.url + "/")
+    page.wait_for_selector("chatapp-widget[data-ready=true]", state="attached")
+    page.locator("chatapp-widget .launcher").click()
+    return page
+
+
+def test_away_mode_and_the_offline_form_reach_the_inbox(pages: Pages, stack: Stack, shop: ShopSite) -> None:
+    today = datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()
+    panel = pages.admin()
+    panel.get_by_role("button", name="Business hours").click()
+    dialog = panel.locator("#hours-dialog")
+    expect(dialog.locator("#hours-now")).to_contain_text("No schedule")
+    dialog.get_by_label("Time zone").fill("Europe/Paris")
+    for day in DAYS:
+        dialog.locator(f"#hours-{day}").fill("09:00-17:00")
+    dialog.locator("#hours-mon").fill("9 to 5")
+    dialog.get_by_role("button", name="Save hours").click()
+    expect(dialog.locator("#hours-error")).to_have_text("Monday: write intervals as 09:00-17:30, separated by commas.")
+    dialog.locator("#hours-mon").fill("09:00-12:00, 13:00-17:00")
+    dialog.get_by_label("Holidays").fill(today)
+    dialog.get_by_role("button", name="Save hours").click()
+    # the panel is open and its agent online, but today is a holiday: the widget says away
+    expect(dialog.locator("#hours-now")).to_have_text(
+        "Business hours saved. The widget says now: Away — back tomorrow at 9:00\u202fAM, Paris time")
+    saved = stack.admin.ok("GET", "/api/admin/business-hours")["hours"]
+    assert saved["week"]["mon"] == [["09:00", "12:00"], ["13:00", "17:00"]] and saved["holidays"] == [today]
+    dialog.get_by_role("button", name="Close").click()
+
+    visitor = widget(pages, shop)
+    expect(visitor.locator("chatapp-widget .subtitle")).to_have_text(
+        "Absents — de retour demain à 09:00, heure de Paris")
+    visitor.get_by_role("button", name="Laissez-nous un message").click()
+    form = visitor.locator("chatapp-widget form.offline")
+    form.get_by_label("Votre nom").fill("Camille Martin")
+    form.get_by_label("Votre e-mail").fill("pas-une-adresse")
+    form.get_by_label("Votre message").fill("Ma commande 1042 n’est pas arrivée.")
+    form.get_by_role("button", name="Envoyer").click()
+    expect(form.get_by_role("alert")).to_have_text("Vérifiez les champs marqués en rouge.")
+    expect(form.get_by_label("Votre e-mail")).to_have_attribute("aria-invalid", "true")
+    expect(form.get_by_label("Votre nom")).to_have_attribute("aria-invalid", "false")
+    form.get_by_label("Votre e-mail").fill("camille@example.com")
+    form.get_by_role("button", name="Envoyer").click()
+    expect(form.get_by_role("status")).to_have_text(
+        "Merci ! Nous avons bien reçu votre message ; la réponse vous parviendra par e-mail.")
+    expect(visitor.locator("chatapp-widget .msg .body")).to_have_text(["Ma commande 1042 n’est pas arrivée."])
+    screenshot(visitor, "widget-offline-form")
+
+    row = panel.locator("#inbox li", has_text="Camille Martin")
+    expect(row.locator(".chip.left-offline")).to_have_text("Left offline")
+    row.locator("a").first.click()
+    expect(panel.locator(".msg .body").last).to_have_text("Ma commande 1042 n’est pas arrivée.")
+    room = stack.admin.ok("GET", "/api/admin/chat/rooms", params={"q": "commande"})["data"][0]
+    assert room["user"]["email"] == "camille@example.com" and room["left_offline"] is True
+
+    # no schedule any more, an agent there: the next visitor reads "online" from the first look
+    panel.get_by_role("button", name="Business hours").click()
+    dialog.get_by_role("button", name="Remove the schedule").click()
+    expect(dialog.locator("#hours-now")).to_contain_text("The widget says now: Online")
+    later = widget(pages, shop)
+    expect(later.locator("chatapp-widget .subtitle")).to_have_text(
+        "En ligne — nous répondons généralement en quelques minutes")
+    expect(later.get_by_role("button", name="Laissez-nous un message")).to_be_hidden()
