@@ -138,7 +138,9 @@ export class RoomLabels {
     this.ids = [];
     this.chips = el('span', { class: 'room-labels-chips' });
     this.picker = el('select', { class: 'label-picker', 'aria-label': t('labels.addToChat'), onchange: () => this.add(Number(this.picker.value)) });
-    this.node = el('div', { class: 'room-labels', role: 'group', 'aria-label': t('labels.title') }, this.chips, this.picker);
+    this.node = el('div', { class: 'room-labels-section', hidden: true },
+      el('h3', { id: 'room-labels-title', text: t('labels.title') }),
+      el('div', { class: 'room-labels', role: 'group', 'aria-labelledby': 'room-labels-title' }, this.chips, this.picker));
     store.onChange(() => this.render());
   }
 
@@ -162,6 +164,7 @@ export class RoomLabels {
     this.picker.replaceChildren(el('option', { value: '', text: t('labels.addToChat') }),
       ...free.map((label) => el('option', { value: String(label.id), text: label.name, 'data-user-content': '' })));
     this.picker.hidden = free.length === 0;
+    this.node.hidden = this.store.labels.length === 0 && labels.length === 0; // a team without labels sees none of this
   }
 
   async add(labelId) {

@@ -134,7 +134,7 @@ export class RoomPane {
       el('div', { class: 'room-body' },
         el('div', { class: 'conversation' }, this.scroller, this.typing, this.note, this.composer.form),
         el('aside', { id: 'room-details', class: 'details', 'aria-labelledby': 'details-title' },
-          el('h3', { text: t('labels.title') }), this.roomLabels.node,
+          this.roomLabels.node,
           el('h3', { id: 'details-title', text: t('room.customer') }), this.details)));
     this.threadView = new ThreadView({
       list: this.list, scroller: this.scroller, api: this.api,
