@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chatapp.db import Connection, utcnow
-from chatapp.models import Attachment, AuthSession, CannedReply, Message, Room, User
+from chatapp.models import Attachment, AuthSession, CannedReply, Message, Room, User, iso
 
 # ------------------------------------------------------------------------- users
 
@@ -249,6 +249,23 @@ async def create_room(conn: Connection, user_id: int, subject: str) -> int | Non
         now,
     )
     return None if room_id is None else int(room_id)
+
+
+EARLIER_ROOMS = 20
+
+
+async def earlier_rooms(conn: Connection, user_id: int, room_id: int) -> list[dict[str, Any]]:
+    """The contact's other conversations, newest first (at most EARLIER_ROOMS; by their user index)."""
+    rows = await conn.fetch_all(
+        "SELECT id, status, subject, created_at, last_message_at, last_message_preview FROM support_chat_rooms "
+        "WHERE user_id = ? AND id <> ? ORDER BY id DESC LIMIT ?",
+        user_id, room_id, EARLIER_ROOMS,
+    )
+    return [
+        {"id": int(r["id"]), "status": r["status"], "subject": r["subject"], "created_at": iso(r["created_at"]),
+         "last_message_at": iso(r["last_message_at"]), "last_message_preview": r["last_message_preview"]}
+        for r in rows
+    ]
 
 
 # Every assignment keeps the first one's time, for the reports' queue wait (its parameter: now).

@@ -450,10 +450,22 @@ class MessagePage(Struct):
     last_id: int | None = None
 
 
+class EarlierRoom(Struct):
+    """One of the contact's other conversations, for the details pane."""
+
+    id: int
+    status: Literal["open", "assigned", "resolved", "closed"]
+    subject: str
+    created_at: Time
+    last_message_at: Time | None
+    last_message_preview: str
+
+
 class AdminRoomDetail(Struct):
     room: Room
     messages: MessagePage
     typing: list[Any]
+    earlier: Annotated[list[EarlierRoom], Meta(description="the contact's other conversations, newest first (20)")]
 
 
 class SentEnvelope(Struct):

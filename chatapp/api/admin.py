@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from starlette.requests import Request
 from starlette.responses import Response
 
+from chatapp import repository as repo
 from chatapp import shapes
 from chatapp.api.access import caller
 from chatapp.api.chat import history, page_json, send_from_request
@@ -70,6 +71,7 @@ async def room(request: Request) -> Response:
             "room": found.to_json(for_admin=True),
             "messages": page_json(request, page),
             "typing": await service.typing_now(found),
+            "earlier": await repo.earlier_rooms(service.db, found.user_id, found.id),
         }
     )
 

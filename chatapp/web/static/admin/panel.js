@@ -82,6 +82,7 @@ class Panel {
       api: this.api, realtime: this.realtime, me, config: this.config, canned: this.canned, team: this.team, labels: this.labels,
       onRead: (id) => this.inbox.markRead(id),
       onBack: () => this.go(null),
+      onOpen: (id) => this.go(id),
       onRoom: (room) => { this.roomName = customer(room); this.inbox.upsert(room); this.updateTitle(); },
       onErased: (userId) => { this.inbox.removeContact(userId); this.go(null); this.inbox.scheduleRefresh(); },
     });

@@ -11,6 +11,7 @@ import { newKey } from '../shared/api.js';
 import { ContactActions } from './contact.js';
 import { agentLabel } from './desk.js';
 import { RoomLabels } from './labels.js';
+import { EarlierConversations } from './earlier.js';
 
 const ROUTES = {
   room: (id) => `/api/admin/chat/rooms/${id}`,
@@ -47,7 +48,7 @@ function customerName(room) {
 export class RoomPane {
   /** onRead(roomId) after messages were marked read; onBack() returns to the list (narrow screens). */
   /** onErased(userId): the contact of the conversation on screen was erased from here. */
-  constructor({ api, realtime, me, config, canned, team, labels, onRead, onBack, onRoom, onErased }) {
+  constructor({ api, realtime, me, config, canned, team, labels, onRead, onBack, onOpen, onRoom, onErased }) {
     this.api = api;
     this.labels = labels; // the team's labels (LabelStore), for the conversation's own
     this.team = team; // the agents with availability and load, for the reassign picker (desk.js)
@@ -57,6 +58,7 @@ export class RoomPane {
     this.config = config;
     this.onRead = onRead;
     this.onBack = onBack;
+    this.onOpen = onOpen;
     this.onRoomChange = onRoom;
     this.onErased = onErased;
     this.root = document.getElementById('room');
@@ -124,6 +126,7 @@ export class RoomPane {
       variables: () => ({ 'visitor.name': (this.room && this.room.user && this.room.user.name) || '', 'agent.name': this.me.name }),
     });
     this.details = el('dl');
+    this.earlier = new EarlierConversations({ open: (id) => this.onOpen(id) });
     this.roomLabels = new RoomLabels({ api: this.api, store: this.labels, onError: (text) => { this.actionError.textContent = text; } });
     this.root.replaceChildren(
       el('header', { class: 'room-head' },
@@ -135,7 +138,7 @@ export class RoomPane {
         el('div', { class: 'conversation' }, this.scroller, this.typing, this.note, this.composer.form),
         el('aside', { id: 'room-details', class: 'details', 'aria-labelledby': 'details-title' },
           this.roomLabels.node,
-          el('h3', { id: 'details-title', text: t('room.customer') }), this.details)));
+          el('h3', { id: 'details-title', text: t('room.customer') }), this.details, this.earlier.node)));
     this.threadView = new ThreadView({
       list: this.list, scroller: this.scroller, api: this.api,
       labels: {
@@ -213,6 +216,7 @@ export class RoomPane {
     }
     this.room = doc.room;
     this.roomLabels.show(doc.room.id, doc.room.labels);
+    this.earlier.show(doc.earlier || []);
     this.conversation = new Conversation({
       side: 'admin', me: this.me, api: this.api, realtime: this.realtime, routes: ROUTES,
       hooks: {
