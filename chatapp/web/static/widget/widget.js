@@ -35,8 +35,9 @@ const VISITOR_ROUTES = {
 
 // A guest session that cannot be made is tried this many more times before the message shows "Not sent".
 const GUEST_RETRIES = 2;
-// How often an open widget asks again whether anyone can answer (a closed one never asks); opening
-// asks too, unless the answer (first the one /api/config brings) is younger than STATUS_FRESH_MS.
+// How often an open widget asks again whether anyone can answer (a closed one, or one in a tab in the
+// background, never asks); opening asks too, unless the answer (first the one /api/config brings) is
+// younger than STATUS_FRESH_MS.
 const STATUS_EVERY_MS = 60000;
 const STATUS_FRESH_MS = 15000;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -251,7 +252,7 @@ export class Widget {
     this.isOpen = true;
     this.view.setOpen(true);
     if (Date.now() - this.statusAt > STATUS_FRESH_MS) this.checkStatus();
-    this.statusTimer = setInterval(() => this.checkStatus(), STATUS_EVERY_MS);
+    this.statusTimer = setInterval(() => document.hidden || this.checkStatus(), STATUS_EVERY_MS);
     try { sessionStorage.setItem('chatapp.widget.open', '1'); } catch { /* ignore */ }
     if (this.conversation) this.conversation.updatePolling();
     this.emit('open');
