@@ -7,8 +7,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from tests.chatapp.procs import Api, ChatappProcess
 from tests.chatapp.test_team import staff
+
+# Staff accounts made by the CLI (a second each) on both databases: in `make test`, not `make test-fast`.
+pytestmark = pytest.mark.slow
 
 
 def room_in(agent: Api, room_id: int, filter_name: str = "all") -> dict[str, Any] | None:

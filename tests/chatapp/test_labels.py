@@ -13,6 +13,9 @@ import pytest
 from tests.chatapp.procs import Api, ChatappProcess
 from tests.chatapp.test_team import error_of, staff
 
+# Staff accounts made by the CLI (a second each) on both databases: in `make test`, not `make test-fast`.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def team(chat: ChatappProcess) -> tuple[Api, Api, Api]:
@@ -36,7 +39,8 @@ def test_managers_define_labels_and_agents_put_them_on_chats(
     assert error_of(agent.post("/api/admin/labels", {"name": name, "color": "#2f80ed"}), 403) == "manager_only"
     label = manager.ok("POST", "/api/admin/labels", {"name": f"  {name} ", "color": "#2F80ED"}, status=201)["label"]
     assert (label["name"], label["color"]) == (name, "#2f80ed")
-    assert error_of(manager.post("/api/admin/labels", {"name": name.upper(), "color": "#000000"}), 409) == "label_exists"
+    taken = manager.post("/api/admin/labels", {"name": name.upper(), "color": "#000000"})
+    assert error_of(taken, 409) == "label_exists"
     assert manager.post("/api/admin/labels", {"name": name + "x", "color": "red"}).status_code == 422
     assert manager.post("/api/admin/labels", {"name": "x" * 41, "color": "#000000"}).status_code == 422
     assert label["id"] in [x["id"] for x in agent.ok("GET", "/api/admin/labels")["data"]]
