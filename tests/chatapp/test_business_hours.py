@@ -134,3 +134,11 @@ def test_the_offline_form_names_every_bad_field(new_guest: Callable[..., Api], a
     assert missing.status_code == 422 and missing.json()["field"] in ("email", "message")
     assert anon.post("/api/chat/offline", {"name": "Ana", "email": "a@b.example", "message": "x"}).status_code == 401
     assert visitor.ok("GET", "/api/chat/room")["room"] is None  # nothing was stored
+
+
+def test_the_offline_form_is_rate_limited_as_messages_are(new_guest: Callable[..., Api]) -> None:
+    visitor = new_guest()
+    form = {"name": "Ana", "email": "ana@example.com", "message": "Still there?"}
+    codes = [visitor.post("/api/chat/offline", form).status_code for _ in range(22)]
+    assert 429 in codes and codes.count(201) <= 20, codes  # CHATAPP_RATE_MESSAGES: 20 per 10 s
+    assert set(codes[:codes.index(429)]) == {201}
