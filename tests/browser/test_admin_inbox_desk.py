@@ -49,6 +49,7 @@ def test_a_supervisor_opening_a_chat_leaves_the_assignees_unread(
     visitor.send("third question")
     expect(badge(assignee, room_id)).to_have_text("3")
     expect(assignee).to_have_title("(3) Support inbox")
+    screenshot(assignee, "admin-unread-per-agent")
     expect(badge(supervisor, room_id)).to_be_hidden()  # they are reading it
 
     assignee.locator("#filters [data-filter='unread']").click()

@@ -106,6 +106,7 @@ export class Inbox {
     this.labelFilter.replaceChildren(el('option', { value: '', text: t('labels.filterAll') }),
       ...this.labels.labels.map((label) => el('option', { value: String(label.id), text: label.name, 'data-user-content': '' })));
     this.labelFilter.value = this.label ? String(this.label) : '';
+    this.labelFilter.hidden = this.labels.labels.length === 0; // a team without labels has nothing to filter by
   }
 
   setLabel(labelId) {
