@@ -25,6 +25,7 @@ import orjson
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_skeleton, format_time, get_timezone_location
 
+from chatapp.audit import audit
 from chatapp.business_hours import Schedule, parse_schedule
 from chatapp.db import Database, utcnow
 from chatapp.i18n import DEFAULT_LOCALE, Catalogues
@@ -100,7 +101,7 @@ class SiteHours:
         return parse_schedule(row["time_zone"], orjson.loads(row["week"]), orjson.loads(row["holidays"]))
 
     async def set(self, admin: User, time_zone: object, week: object, holidays: object) -> Schedule:
-        """Replace the schedule (the owner and admins); 422 naming the field at fault."""
+        """Replace the schedule (the owner and admins; in the audit log); 422 naming the field at fault."""
         ensure_manager(admin)
         schedule = parse_schedule(time_zone, week, holidays)
         doc = schedule.to_json()
@@ -113,13 +114,18 @@ class SiteHours:
                 schedule.time_zone, orjson.dumps(doc["week"]).decode(), orjson.dumps(doc["holidays"]).decode(),
                 admin.id, utcnow(),
             )
+            await audit(conn, admin, "hours.set", "site", None,
+                        {"time_zone": schedule.time_zone, "holidays": len(schedule.holidays)})
         self._cached = None
         return schedule
 
     async def clear(self, admin: User) -> bool:
         """No schedule any more: within hours at all times. True when there was one."""
         ensure_manager(admin)
-        removed = await self.db.execute("DELETE FROM business_hours WHERE id = 1")
+        async with self.db.transaction() as conn:
+            removed: int = await conn.execute("DELETE FROM business_hours WHERE id = 1")
+            if removed:
+                await audit(conn, admin, "hours.clear", "site", None)
         self._cached = None
         return removed > 0
 

@@ -53,11 +53,16 @@ def test_without_a_schedule_and_nobody_there_the_widget_says_away(anon: Api, adm
     assert admin.ok("GET", ROUTE)["hours"] is None
 
 
-def test_outside_hours_it_says_when_it_opens_in_the_visitor_language(anon: Api, hours: Callable[..., Any]) -> None:
+def test_outside_hours_it_says_when_it_opens_in_the_visitor_language(
+    anon: Api, admin: Api, hours: Callable[..., Any],
+) -> None:
     week, holidays, opening = closed_today_open_tomorrow("Europe/Paris")
     saved = hours("Europe/Paris", week, holidays)
     assert saved["hours"]["holidays"] == holidays and saved["hours"]["week"]["sun"] == [["09:00", "17:00"]]
     assert saved["status"]["status"] == "away" and not saved["status"]["in_hours"]
+    logged = admin.ok("GET", "/api/admin/audit", params={"limit": 5})["data"]
+    assert any(e["action"] == "hours.set" and e["details"] == {"time_zone": "Europe/Paris", "holidays": 1}
+               and e["actor"]["id"] == admin.id for e in logged), logged
     french = anon.ok("GET", "/api/chat/status", params={"prefer": "fr-CA,fr"})
     assert french["text"] == "Absents — de retour demain à 09:00, heure de Paris"
     assert french["next_open"] == opening.strftime("%Y-%m-%dT%H:%M:%S.000Z")
