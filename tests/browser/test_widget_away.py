@@ -62,6 +62,7 @@ def test_away_mode_and_the_offline_form_reach_the_inbox(pages: Pages, stack: Sta
     # the panel is open and its agent online, but today is a holiday: the widget says away
     expect(dialog.locator("#hours-now")).to_have_text(
         "Business hours saved. The widget says now: Away — back tomorrow at 9:00\u202fAM, Paris time")
+    screenshot(panel, "admin-business-hours")
     saved = stack.admin.ok("GET", "/api/admin/business-hours")["hours"]
     assert saved["week"]["mon"] == [["09:00", "12:00"], ["13:00", "17:00"]] and saved["holidays"] == [today]
     dialog.get_by_role("button", name="Close").click()
@@ -79,11 +80,11 @@ def test_away_mode_and_the_offline_form_reach_the_inbox(pages: Pages, stack: Sta
     expect(form.get_by_label("Votre e-mail")).to_have_attribute("aria-invalid", "true")
     expect(form.get_by_label("Votre nom")).to_have_attribute("aria-invalid", "false")
     form.get_by_label("Votre e-mail").fill("camille@example.com")
+    screenshot(visitor, "widget-away-offline-form")
     form.get_by_role("button", name="Envoyer").click()
     expect(form.get_by_role("status")).to_have_text(
         "Merci ! Nous avons bien reçu votre message ; la réponse vous parviendra par e-mail.")
     expect(visitor.locator("chatapp-widget .msg .body")).to_have_text(["Ma commande 1042 n’est pas arrivée."])
-    screenshot(visitor, "widget-offline-form")
 
     row = panel.locator("#inbox li", has_text="Camille Martin")
     expect(row.locator(".chip.left-offline")).to_have_text("Left offline")
