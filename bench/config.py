@@ -32,6 +32,8 @@ class BenchConfig:
     api_concurrency: int
     repeat: int = 1
     quiet_wait: float = 90.0  # seconds to wait for other work on the machine to settle
+    # connections: the channels' kind, by prefix ("", "private-", "presence-")
+    channel_prefix: str = ""
     # reconnect storm: clients that reconnect at once, steady subscribers measured meanwhile
     # (one publish every 1000 / storm_steady_rate ms), and the publish window
     storm_clients: int = 9_000

@@ -159,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", action="store_true", help="with --rebuild: tables as Markdown")
     parser.add_argument("--shapes", default=None, help="fan-out shapes, e.g. 1x1000,100x10")
     parser.add_argument("--agents", type=int, default=None, help="client agent processes (plus one trigger agent)")
+    parser.add_argument("--channels", choices=("public", "private", "presence"), default="public",
+                        help="connections: the kind of channel each socket subscribes to")
     parser.add_argument("--profile", action="store_true",
                         help="run pyreverb under py-spy: collapsed stacks (flame graph input) in var/profiles/")
     args = parser.parse_args(argv)
@@ -174,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         cfg = replace(cfg, quiet_wait=args.quiet_wait)
     if args.agents:
         cfg = replace(cfg, agents=args.agents)
+    if args.channels != "public":
+        cfg = replace(cfg, channel_prefix=f"{args.channels}-")
     if args.shapes:
         shapes = tuple(tuple(int(x) for x in s.split("x")) for s in args.shapes.split(","))
         cfg = replace(cfg, fanout_shapes=shapes)  # type: ignore[arg-type]  # each shape is CHANNELSxSUBSCRIBERS

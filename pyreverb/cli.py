@@ -22,6 +22,8 @@ from pyreverb.listening import listening_address
 
 __all__ = ["main", "serve"]
 
+LISTEN_BACKLOG = 65_535
+
 
 class _Node(uvicorn.Server):
     """uvicorn's server, announcing its address and exiting 0 after a drain."""
@@ -78,6 +80,10 @@ def serve(settings: Settings) -> None:
         ssl_certfile=settings.tls_cert,
         ssl_keyfile=settings.tls_key,
         server_header=False,
+        # A reconnect storm arrives faster than any loop accepts: a short accept queue drops
+        # SYNs, and those clients wait out TCP's 1, 3, 7 s retransmissions. The kernel
+        # caps this at net.core.somaxconn.
+        backlog=LISTEN_BACKLOG,
     )
     scheme = "https" if settings.tls_cert else "http"
     trigger_path = "compiled" if load_speedups(settings.speedups) is not None else "pure Python"

@@ -229,7 +229,10 @@ function pusherControl(spec, conn, s, ready, reject) {
   else if (m.event === 'pusher:connection_established') {
     conn.socketId = JSON.parse(m.data).socket_id;
     const data = { channel: conn.channel };
-    if (conn.channel.startsWith('private-')) data.auth = `${spec.key}:${sign(spec.secret, `${conn.socketId}:${conn.channel}`)}`;
+    if (conn.channel.startsWith('presence-')) {
+      data.channel_data = JSON.stringify({ user_id: conn.socketId, user_info: { name: conn.socketId } });
+      data.auth = `${spec.key}:${sign(spec.secret, `${conn.socketId}:${conn.channel}:${data.channel_data}`)}`;
+    } else if (conn.channel.startsWith('private-')) data.auth = `${spec.key}:${sign(spec.secret, `${conn.socketId}:${conn.channel}`)}`;
     conn.ws.send(JSON.stringify({ event: 'pusher:subscribe', data }));
   } else if (m.event === 'pusher_internal:subscription_succeeded') { conn.subAt = now(); ready(); }
   else if (m.event === 'pusher:error' || m.event === 'pusher:subscription_error') {
@@ -311,7 +314,8 @@ async function storm(cmd) {
         times.push(c.subAt - t0);
         return;
       } catch (e) {
-        if (now() > deadline) { failed++; note(e); return; }
+        note(e);
+        if (now() > deadline) { failed++; return; }
         retries++;
         await sleep(100 + Math.random() * 100);
       }

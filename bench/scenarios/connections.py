@@ -1,4 +1,9 @@
-"""Connections: ramp to N subscribed idle sockets; RSS per connection, connect rate, idle CPU."""
+"""Connections: ramp to N subscribed idle sockets; RSS per connection, connect rate, idle CPU.
+
+``--channels private`` or ``presence`` subscribes to signed channels instead (100 members
+per presence channel, Pusher's default limit): the CPU per connect then includes the
+signature check and the presence join.
+"""
 
 from __future__ import annotations
 
@@ -31,7 +36,7 @@ async def run(server: Server, pool: AgentPool, cfg: BenchConfig, say: Callable[[
     meter.mark()  # the server's CPU over the ramp: what one connect + subscribe costs it
     while connected < cfg.connections:
         batch = min(cfg.connection_batch, cfg.connections - connected)
-        names = [f"idle-{(connected + i) % CHANNELS}" for i in range(batch)]
+        names = [f"{cfg.channel_prefix}idle-{(connected + i) % CHANNELS}" for i in range(batch)]
         started = time.monotonic()
         r = await pool.connect(server.target, names, concurrency=64)
         connect_seconds += time.monotonic() - started
