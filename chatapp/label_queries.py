@@ -10,6 +10,7 @@ from chatapp.models import Label
 __all__ = [
     "all_labels",
     "get_label",
+    "label_id_named",
     "insert_label",
     "update_label",
     "delete_label",
@@ -32,6 +33,12 @@ async def all_labels(conn: Connection) -> list[Label]:
 async def get_label(conn: Connection, label_id: int) -> Label | None:
     row = await conn.fetch_one(f"SELECT {_COLUMNS} FROM labels WHERE id = ?", label_id)
     return Label.from_row(row) if row else None
+
+
+async def label_id_named(conn: Connection, name: str) -> int | None:
+    """The label called ``name``, case ignored (its unique index)."""
+    value = await conn.fetch_val("SELECT id FROM labels WHERE name_key = ?", " ".join(name.split()).casefold())
+    return None if value is None else int(value)
 
 
 async def insert_label(conn: Connection, *, name: str, color: str, created_by: int) -> Label:

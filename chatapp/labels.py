@@ -19,10 +19,21 @@ from chatapp.models import Label, Room, User
 from chatapp.policy import ensure_admin, ensure_manager
 from chatapp.validation import text_field
 
-__all__ = ["Labels", "MAX_NAME", "label_not_found"]
+__all__ = ["Labels", "MAX_NAME", "label_not_found", "label_in_search"]
 
 MAX_NAME = 40
 _COLOR = re.compile(r"^#[0-9a-f]{6}\Z")
+# "label:billing" or 'label:"Late delivery"' in the inbox's search box.
+_SEARCH_LABEL = re.compile(r'(?:^|\s)label:(?:"([^"]*)"|(\S+))', re.I)
+
+
+def label_in_search(search: str) -> tuple[str | None, str]:
+    """The label a search names (``label:name``, quoted when it has spaces) and the rest of it."""
+    match = _SEARCH_LABEL.search(search)
+    if match is None:
+        return None, search.strip()
+    rest = search[: match.start()] + " " + search[match.end() :]
+    return (match.group(1) if match.group(1) is not None else match.group(2)), " ".join(rest.split())
 
 
 def _name(doc: dict[str, Any]) -> str:

@@ -25,8 +25,8 @@ from chatapp.events import Events
 from chatapp.file_storage import StoredBody
 from chatapp.i18n import DEFAULT_LOCALE, Catalogues
 from chatapp.inbox_queries import InboxCursor, InboxPage, inbox_page
-from chatapp.label_queries import get_label
-from chatapp.labels import label_not_found
+from chatapp.label_queries import get_label, label_id_named
+from chatapp.labels import label_in_search, label_not_found
 from chatapp.models import PRIORITIES, Attachment, Message, Room, User, iso
 from chatapp.policy import ensure_admin, ensure_room_access, ensure_transition
 from chatapp.push import PushNotifier
@@ -529,7 +529,7 @@ class ChatService:
         label_id: int | None = None,
     ) -> InboxPage:
         """A page of the inbox: after the cursor ``before`` when given, else page ``page``; with
-        ``label_id``, that label's chats only."""
+        ``label_id`` or ``label:name`` in the search, that label's chats only."""
         ensure_admin(admin)
         if label_id is not None and await get_label(self.db, label_id) is None:
             raise label_not_found(label_id)
@@ -540,6 +540,12 @@ class ChatService:
         except ValueError:
             raise BadRequest("'before' is not a cursor this server gave out", code="invalid_cursor",
                              field="before") from None
+        named, search = label_in_search(search)
+        if named is not None:
+            found = await label_id_named(self.db, named)
+            if found is None or label_id not in (None, found):  # no such label: no chat carries it
+                return InboxPage([], 0, None)
+            label_id = found
         return await inbox_page(
             self.db,
             filter_name=filter_name,

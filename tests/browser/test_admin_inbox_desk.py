@@ -124,6 +124,13 @@ def test_labels_and_bulk_actions(pages: Pages, stack: Stack, manual_assignment: 
     assert stack.admin.ok("GET", f"/api/admin/chat/rooms/{rooms[2]}")["room"]["status"] == "resolved"
     screenshot(desk, "admin-labels-bulk")
 
+    # The search box names a label too.
+    desk.locator("#label-filter").select_option("")
+    desk.locator("#search").fill("label:delivery")
+    expect(desk.locator("#rooms .room-item")).to_have_count(2)  # the open ones
+    expect(desk.locator("#rooms .room-item .label-chip")).to_have_count(2)
+    desk.locator("#search").fill("")
+
     # The admin deletes the label: it leaves every chat, in both panels.
     manager.locator("#labels-button").click()
     dialog.locator(f"#labels-list .label-item[data-id='{label_id}'] [data-action='delete']").click()

@@ -60,6 +60,11 @@ def test_managers_define_labels_and_agents_put_them_on_chats(
     found = rooms(agent, label=label["id"], q="invoice")
     assert ids(found) == [labelled] and {labelled, other} <= set(ids(rooms(agent, q="invoice")))
     assert rooms(agent, label=label["id"], filter="resolved")["meta"]["total"] == 0
+    # ...and the search box names a label too, alone or with words.
+    assert ids(rooms(agent, q=f'label:"{name.lower()}"')) == [labelled]
+    assert ids(rooms(agent, q=f'invoice label:"{name}"')) == [labelled]
+    assert ids(rooms(agent, q=f'label:"{name}" fine')) == []
+    assert rooms(agent, q="label:no-such-label")["meta"]["total"] == 0
     assert error_of(agent.get("/api/admin/chat/rooms", params={"label": 999_999_999}), 404) == "label_not_found"
     assert agent.get("/api/admin/chat/rooms", params={"label": "billing"}).status_code == 422
     assert agent.ok("GET", f"/api/admin/chat/rooms/{labelled}")["room"]["labels"] == [label["id"]]
