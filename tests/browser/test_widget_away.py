@@ -1,6 +1,7 @@
 """Away mode end to end in Chromium: an admin sets business hours in the panel's dialog, a French
 visitor on a shop's page reads "away — back tomorrow at 09:00, Paris time", leaves a message
-through the offline form, and the chat reaches the inbox marked "left offline".
+through the offline form, the chat reaches the inbox marked "left offline", and the agent's
+reply reaches the visitor's address once they have gone (a real SMTP server, aiosmtpd).
 
 chatapp has no clock to freeze, so the schedule is built around today: every day 09:00-17:00
 in Paris, today (in Paris) a holiday, so the next opening is tomorrow at 09:00 whatever the
@@ -16,8 +17,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Pages, Stack, screenshot
+from tests.browser.conftest import Pages, Stack, running_stack, screenshot
 from tests.browser.test_widget import ShopSite
+from tests.helpers.smtp import SmtpSink, running_smtp
 
 pytestmark = pytest.mark.browser
 
@@ -26,6 +28,20 @@ PAGE = """<!doctype html>
 <body><h1>Boutique</h1><script src="%(base)s/widget.js" async data-locale="fr"></script></body></html>
 """
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[SmtpSink]:
+    with running_smtp() as sink:
+        yield sink
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpSink) -> Iterator[Stack]:
+    yield from running_stack(tmp_path_factory, {
+        "CHATAPP_SMTP_URL": smtp.url, "CHATAPP_MAIL_FROM": "Support <support@shop.test>",
+        "CHATAPP_MAIL_DELAY_SECONDS": "0.5", "CHATAPP_MAIL_INTERVAL": "0.3",
+    })
 
 
 @pytest.fixture
@@ -44,7 +60,9 @@ def widget(pages: Pages, shop: ShopSite) -> Page:
     return page
 
 
-def test_away_mode_and_the_offline_form_reach_the_inbox(pages: Pages, stack: Stack, shop: ShopSite) -> None:
+def test_away_mode_and_the_offline_form_reach_the_inbox(
+    pages: Pages, stack: Stack, shop: ShopSite, smtp: SmtpSink,
+) -> None:
     today = datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()
     panel = pages.admin()
     panel.get_by_role("button", name="Business hours").click()
@@ -92,6 +110,13 @@ def test_away_mode_and_the_offline_form_reach_the_inbox(pages: Pages, stack: Sta
     expect(panel.locator(".msg .body").last).to_have_text("Ma commande 1042 n’est pas arrivée.")
     room = stack.admin.ok("GET", "/api/admin/chat/rooms", params={"q": "commande"})["data"][0]
     assert room["user"]["email"] == "camille@example.com" and room["left_offline"] is True
+
+    # the visitor has gone; the reply, unread, is e-mailed to the address the form left
+    visitor.context.close()
+    stack.admin.ok("POST", f"/api/admin/chat/rooms/{room['id']}/messages", {"body": "Elle part demain."})
+    [mail] = smtp.wait_for("camille@example.com")
+    body = mail.get_body(preferencelist=("plain",))
+    assert body is not None and "Elle part demain." in str(body.get_content())
 
     # no schedule any more, an agent there: the next visitor reads "online" from the first look
     panel.get_by_role("button", name="Business hours").click()
