@@ -22,6 +22,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_
 from chatapp.pages import VENDOR_FILES, WEB_DIR
 from tests.chatapp.procs import Api, ChatappProcess, chatapp_reverb
 from tests.helpers.procs import ROOT, TIME_FACTOR, ReverbProcess
+from tests.helpers.smtp import SmtpSink, running_smtp
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -104,6 +105,19 @@ def running_stack(
     finally:
         chat.stop()
         s.reverb.stop()
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[SmtpSink]:
+    """A real SMTP server (aiosmtpd) for a module whose stack sends mail (:func:`mail_env`)."""
+    with running_smtp() as sink:
+        yield sink
+
+
+def mail_env(smtp: SmtpSink, **extra: str) -> dict[str, str]:
+    """chatapp's settings for e-mail through ``smtp``, due mail looked for every 0.3 s."""
+    return {"CHATAPP_SMTP_URL": smtp.url, "CHATAPP_MAIL_FROM": "Support <support@shop.test>",
+            "CHATAPP_MAIL_INTERVAL": "0.3", **extra}
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Pages, Stack, running_stack, screenshot
+from tests.browser.conftest import Pages, Stack, mail_env, running_stack, screenshot
 from tests.browser.test_widget import ShopSite
-from tests.helpers.smtp import SmtpSink, running_smtp
+from tests.helpers.smtp import SmtpSink
 
 pytestmark = pytest.mark.browser
 
@@ -31,17 +31,8 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 @pytest.fixture(scope="module")
-def smtp() -> Iterator[SmtpSink]:
-    with running_smtp() as sink:
-        yield sink
-
-
-@pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpSink) -> Iterator[Stack]:
-    yield from running_stack(tmp_path_factory, {
-        "CHATAPP_SMTP_URL": smtp.url, "CHATAPP_MAIL_FROM": "Support <support@shop.test>",
-        "CHATAPP_MAIL_DELAY_SECONDS": "0.5", "CHATAPP_MAIL_INTERVAL": "0.3",
-    })
+    yield from running_stack(tmp_path_factory, mail_env(smtp, CHATAPP_MAIL_DELAY_SECONDS="0.5"))
 
 
 @pytest.fixture

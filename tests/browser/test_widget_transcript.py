@@ -8,25 +8,16 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.browser.conftest import Pages, Stack, running_stack, visitor_page
+from tests.browser.conftest import Pages, Stack, mail_env, running_stack, visitor_page
 from tests.chatapp.procs import Api
-from tests.helpers.smtp import SmtpSink, running_smtp
+from tests.helpers.smtp import SmtpSink
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def smtp() -> Iterator[SmtpSink]:
-    with running_smtp() as sink:
-        yield sink
-
-
-@pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpSink) -> Iterator[Stack]:
-    yield from running_stack(tmp_path_factory, {
-        "CHATAPP_SMTP_URL": smtp.url, "CHATAPP_MAIL_FROM": "Support <support@shop.test>",
-        "CHATAPP_MAIL_INTERVAL": "0.3",
-    })
+    yield from running_stack(tmp_path_factory, mail_env(smtp))
 
 
 def test_the_transcript_button_mails_the_conversation(pages: Pages, stack: Stack, smtp: SmtpSink) -> None:
