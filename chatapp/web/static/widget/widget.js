@@ -252,6 +252,7 @@ export class Widget {
     this.isOpen = true;
     this.view.setOpen(true);
     if (Date.now() - this.statusAt > STATUS_FRESH_MS) this.checkStatus();
+    clearInterval(this.statusTimer); // open() again while open: still one timer
     this.statusTimer = setInterval(() => document.hidden || this.checkStatus(), STATUS_EVERY_MS);
     try { sessionStorage.setItem('chatapp.widget.open', '1'); } catch { /* ignore */ }
     if (this.conversation) this.conversation.updatePolling();
