@@ -117,3 +117,36 @@ def test_away_mode_and_the_offline_form_reach_the_inbox(
     expect(later.locator("chatapp-widget .subtitle")).to_have_text(
         "En ligne — nous répondons généralement en quelques minutes")
     expect(later.get_by_role("button", name="Laissez-nous un message")).to_be_hidden()
+
+
+def closed_today(zone: str) -> dict[str, object]:
+    """Mondays 09:00-10:00 in ``zone``, today there a holiday: outside hours whenever the test runs."""
+    today = datetime.now(ZoneInfo(zone)).date().isoformat()
+    return {"time_zone": zone, "week": {"mon": [["09:00", "10:00"]]}, "holidays": [today]}
+
+
+def test_an_open_widget_asks_again_every_minute_and_a_closed_one_never(
+    pages: Pages, stack: Stack, shop: ShopSite,
+) -> None:
+    """The page's clock is Playwright's, moved on by hand: no real minute is waited."""
+    stack.admin.ok("PUT", "/api/admin/business-hours", closed_today("Asia/Tokyo"))
+    asked: list[str] = []
+    page = pages.page()
+    page.clock.install()
+    page.on("request", lambda request: asked.append(request.url) if "/api/chat/status" in request.url else None)
+    page.goto(shop.url + "/")
+    page.wait_for_selector("chatapp-widget[data-ready=true]", state="attached")
+    subtitle = page.locator("chatapp-widget .subtitle")
+    page.locator("chatapp-widget .launcher").click()
+    expect(subtitle).to_contain_text("heure de Tokyo")  # from /api/config
+    assert asked == []  # that answer is fresh: opening does not ask again
+
+    stack.admin.ok("PUT", "/api/admin/business-hours", closed_today("America/New_York"))
+    page.clock.run_for(61_000)
+    expect(subtitle).to_contain_text("heure de New York")
+    assert len(asked) == 1 and "prefer=fr" in asked[0]
+
+    page.locator("chatapp-widget .close").click()
+    page.clock.run_for(5 * 61_000)
+    page.wait_for_timeout(200)
+    assert len(asked) == 1  # closed: never
