@@ -256,6 +256,10 @@ class Room:
     labels: tuple[int, ...] | None = None
     # When the visitor left it through the offline form (migration 018); None: an ordinary chat.
     left_offline_at: datetime | None = None
+    # The visitor's satisfaction rating, 1-5, and comment (migration 021); None: not rated.
+    rating: int | None = None
+    rating_comment: str | None = None
+    rated_at: datetime | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Room:
@@ -295,6 +299,10 @@ class Room:
             "closed_at": iso(self.closed_at),
             "channel": self.channel,
             "left_offline": self.left_offline_at is not None,
+            "rating": (
+                {"score": self.rating, "comment": self.rating_comment, "rated_at": iso(self.rated_at)}
+                if self.rating is not None else None
+            ),
         }
         if for_admin:
             doc["user"] = {

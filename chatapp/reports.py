@@ -1,4 +1,5 @@
-"""Team reports: how many chats came in, how fast support answered, resolved and picked them up.
+"""Team reports: how many chats came in, how fast support answered, resolved and picked them up,
+and how satisfied the visitors were.
 
 A report covers whole days from ``start`` to ``end`` (inclusive) in one time zone, the site's
 or the reader's. It reads the rooms created in that period by one indexed range
@@ -11,7 +12,9 @@ per current assignee and per label (a chat with two labels counts under both).
 - first response: from the chat's creation to support's first message (never a note or a
   system line); chats nobody answered count in ``conversations``, not in the times;
 - resolution: creation to being resolved, for chats resolved now (a reopened chat is not);
-- queue wait: creation to the first assignment, by hand or by routing.
+- queue wait: creation to the first assignment, by hand or by routing;
+- satisfaction (CSAT): of the chats resolved or closed (the widget asks about those), how many
+  the visitor rated (answer rate) and the ratings' average, 1 to 5.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 from chatapp.db import Connection, Row
 
-__all__ = ["MAX_DAYS", "Figures", "Period", "Report", "percentile", "team_report"]
+__all__ = ["MAX_DAYS", "Figures", "Period", "Report", "Satisfaction", "percentile", "team_report"]
 
 MAX_DAYS = 366
 
@@ -41,10 +45,25 @@ def percentile(ordered: Sequence[float], q: float) -> float | None:
     return ordered[rank - 1]
 
 
-def _seconds(start: datetime | None, end: datetime | None) -> float | None:
-    if start is None or end is None:
-        return None
-    return max(0.0, (end - start).total_seconds())
+# Times as seconds computed by the database, so 100,000 rows cost floats, not datetimes: the
+# epoch of a room's creation (for its day) and each span from it. SQLite reads its ISO text
+# with julianday(), PostgreSQL subtracts timestamps; both give doubles.
+_SPANS: dict[str, tuple[str, str]] = {
+    "sqlite": ("(julianday({0}) - 2440587.5) * 86400.0", "(julianday({1}) - julianday({0})) * 86400.0"),
+    "postgres": ("CAST(EXTRACT(EPOCH FROM {0}) AS DOUBLE PRECISION)",
+                 "CAST(EXTRACT(EPOCH FROM ({1} - {0})) AS DOUBLE PRECISION)"),
+}
+
+
+def _rooms_sql(dialect: str) -> str:
+    epoch, span = _SPANS[dialect]
+    return (
+        f"SELECT id, status, assigned_admin_id, rating, {epoch.format('created_at')} AS created_epoch, "
+        f"{span.format('created_at', 'first_response_at')} AS first_response_s, "
+        f"CASE WHEN status = 'resolved' THEN {span.format('created_at', 'resolved_at')} END AS resolution_s, "
+        f"{span.format('created_at', 'first_assigned_at')} AS queue_wait_s "
+        "FROM support_chat_rooms WHERE created_at >= ? AND created_at < ?"
+    )
 
 
 @dataclass(frozen=True)
@@ -67,6 +86,11 @@ class Period:
     def day_of(self, moment: datetime) -> date:
         return moment.astimezone(self.zone).date()
 
+    def starts(self) -> list[float]:
+        """The epoch seconds each day starts at, and the end: a room's day by bisection."""
+        starts = [datetime.combine(day, time(), self.zone).timestamp() for day in self.days]
+        return [*starts, self.bounds()[1].timestamp()]
+
 
 @dataclass
 class Timing:
@@ -74,7 +98,29 @@ class Timing:
 
     def to_json(self) -> dict[str, Any]:
         ordered = sorted(self.values)
-        return {"count": len(ordered), "median_s": percentile(ordered, 50), "p90_s": percentile(ordered, 90)}
+
+        def seconds(q: float) -> float | None:  # to the millisecond, never below zero (clock skew)
+            found = percentile(ordered, q)
+            return None if found is None else max(0.0, round(float(found), 3))
+
+        return {"count": len(ordered), "median_s": seconds(50), "p90_s": seconds(90)}
+
+
+@dataclass
+class Satisfaction:
+    """CSAT: the ratings of chats that were resolved or closed (the ones the widget asked about)."""
+
+    asked: int = 0
+    ratings: list[int] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        rated = len(self.ratings)
+        return {
+            "asked": self.asked,
+            "rated": rated,
+            "average": round(sum(self.ratings) / rated, 2) if rated else None,
+            "answer_rate": round(rated / self.asked, 3) if self.asked else None,
+        }
 
 
 @dataclass
@@ -85,14 +131,17 @@ class Figures:
     first_response: Timing = field(default_factory=Timing)
     resolution: Timing = field(default_factory=Timing)
     queue_wait: Timing = field(default_factory=Timing)
+    csat: Satisfaction = field(default_factory=Satisfaction)
 
     def add(self, row: Row) -> None:
         self.conversations += 1
-        created = row["created_at"]
-        for timing, at in ((self.first_response, row["first_response_at"]),
-                           (self.resolution, row["resolved_at"] if row["status"] == "resolved" else None),
-                           (self.queue_wait, row["first_assigned_at"])):
-            seconds = _seconds(created, at)
+        if row["status"] in ("resolved", "closed"):
+            self.csat.asked += 1
+            if row["rating"] is not None:
+                self.csat.ratings.append(int(row["rating"]))
+        for timing, seconds in ((self.first_response, row["first_response_s"]),
+                                (self.resolution, row["resolution_s"]),
+                                (self.queue_wait, row["queue_wait_s"])):
             if seconds is not None:
                 timing.values.append(seconds)
 
@@ -102,6 +151,7 @@ class Figures:
             "first_response": self.first_response.to_json(),
             "resolution": self.resolution.to_json(),
             "queue_wait": self.queue_wait.to_json(),
+            "csat": self.csat.to_json(),
         }
 
 
@@ -142,11 +192,14 @@ class Report:
         writer = csv.writer(out)
         doc = self.to_json()
         timings = ("first_response", "resolution", "queue_wait")
+        csat = ("asked", "rated", "average", "answer_rate")
         writer.writerow(["group", "id", "name", "conversations",
-                         *[f"{t}_{m}" for t in timings for m in ("count", "median_s", "p90_s")]])
+                         *[f"{t}_{m}" for t in timings for m in ("count", "median_s", "p90_s")],
+                         *[f"csat_{m}" for m in csat]])
 
         def line(group: str, ident: Any, name: Any, figures: dict[str, Any]) -> None:
             cells = [figures[t][m] for t in timings for m in ("count", "median_s", "p90_s")]
+            cells += [figures["csat"][m] for m in csat]
             writer.writerow([group, "" if ident is None else ident, name or "", figures["conversations"],
                              *["" if c is None else c for c in cells]])
 
@@ -170,15 +223,13 @@ async def team_report(conn: Connection, period: Period) -> Report:
     """The report of ``period``: three indexed reads (rooms, their labels, the names)."""
     report = Report(period)
     low, high = period.bounds()
-    rooms = await conn.fetch_all(
-        "SELECT id, status, assigned_admin_id, created_at, first_response_at, first_assigned_at, resolved_at "
-        "FROM support_chat_rooms WHERE created_at >= ? AND created_at < ?",
-        low, high,
-    )
+    rooms = await conn.fetch_all(_rooms_sql(conn.dialect), low, high)
+    starts, days = period.starts(), period.days
     by_id: dict[int, Row] = {}
     for row in rooms:
         by_id[int(row["id"])] = row
-        report.per_day[period.day_of(row["created_at"])] += 1
+        day = bisect_right(starts, float(row["created_epoch"])) - 1
+        report.per_day[days[min(max(day, 0), len(days) - 1)]] += 1
         report.overall.add(row)
         agent = row["assigned_admin_id"]
         report.agents[None if agent is None else int(agent)].add(row)

@@ -28,6 +28,7 @@ from chatapp.api import (
     i18n,
     labels,
     operations,
+    ratings,
     realtime,
     reports,
     routing,
@@ -171,6 +172,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              auth="visitor", response="ReadReceipt", errors=ROOM_ERRORS),
     Endpoint("POST", "/api/chat/rooms/{room_id}/close", chat.close_room, "Close my conversation",
              auth="visitor", response="RoomEnvelope", errors=STATE_ERRORS),
+    Endpoint("POST", "/api/chat/rooms/{room_id}/rating", ratings.rate,
+             "Rate my resolved or closed conversation 1-5 with an optional comment (CSAT); once: 409 already_rated",
+             auth="visitor", body="RateChat", response="RoomEnvelope", ok=201, errors=STATE_ERRORS),
     Endpoint("POST", "/api/chat/rooms/{room_id}/transcript", mail_api.transcript,
              "E-mail me this conversation's transcript (to my account's address; 409 mail_off when e-mail is "
              "not set up)", auth="visitor", ok=202, response="TranscriptQueued", errors=(404, 409, 429)),

@@ -165,6 +165,12 @@ class Priority(Body):
     priority: Literal["normal", "urgent"]
 
 
+class RateChat(Body):
+    example = {"score": 5, "comment": "Quick and kind, thank you"}
+    score: Annotated[int, Meta(ge=1, le=5, description="1 (bad) to 5 (great)")]
+    comment: Annotated[str, Meta(max_length=1000, description="optional")] = ""
+
+
 class CannedReplyCreate(Body):
     example = {"code": "refund", "body": "Hi {{visitor.name}}, your refund is on its way. {{agent.name}}",
                "scope": "team"}
@@ -360,6 +366,12 @@ class AssignedAdmin(Struct):
     name: str | None = None
 
 
+class RoomRating(Struct):
+    score: Annotated[int, Meta(ge=1, le=5)]
+    comment: str | None
+    rated_at: Time | None
+
+
 class Room(Struct):
     id: int
     status: Literal["open", "assigned", "resolved", "closed"]
@@ -384,6 +396,9 @@ class Room(Struct):
         bool, Meta(description="left through the offline form while nobody could answer")
     ] | UnsetType = UNSET
     labels: Annotated[list[int], Meta(description="admins only: the chat's label ids")] | UnsetType = UNSET
+    rating: Annotated[
+        RoomRating | None, Meta(description="the visitor's satisfaction rating; null: not rated (yet)")
+    ] | UnsetType = UNSET
     own_read: Annotated[
         bool,
         Meta(description="admins only: unread_count is this agent's own (they have read the chat); false: the "
@@ -603,11 +618,19 @@ class ReportTiming(Struct):
     p90_s: Annotated[float | None, Meta(description="90th percentile (nearest rank), seconds")]
 
 
+class ReportCsat(Struct):
+    asked: Annotated[int, Meta(description="chats resolved or closed: the widget asked for a rating")]
+    rated: int
+    average: Annotated[float | None, Meta(description="1 to 5; null when none was rated")]
+    answer_rate: Annotated[float | None, Meta(description="rated / asked, 0 to 1")]
+
+
 class ReportFigures(Struct):
     conversations: int
     first_response: ReportTiming
     resolution: ReportTiming
     queue_wait: ReportTiming
+    csat: ReportCsat
 
 
 class ReportDay(Struct):
@@ -865,7 +888,7 @@ REQUEST_SHAPES: tuple[type[Body], ...] = (
     Register, Login, SetLocale, ChangePassword, Guest, Identity, OpenRoom, SendMessage, Reply, Typing,
     SetAvailability, SetCapacity, SetRouting, Assign, Priority, CannedReplyCreate, Note, CannedReplyUpdate, UserAuth,
     ChannelAuth, PushSubscription, PushUnsubscribe, Upload, TeamInvite, SetStaffRole, AcceptInvite,
-    SetBusinessHours, OfflineMessage, LabelCreate, LabelUpdate, RoomLabelAdd, BulkAction,
+    SetBusinessHours, OfflineMessage, LabelCreate, LabelUpdate, RoomLabelAdd, BulkAction, RateChat,
 )
 RESPONSE_SHAPES: tuple[type[Struct], ...] = (
     Error, User, Attachment, Message, Room, PageMeta, TokenResponse, UserEnvelope, RoomEnvelope, MaybeRoomEnvelope,

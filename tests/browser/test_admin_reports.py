@@ -17,9 +17,11 @@ pytestmark = pytest.mark.browser
 def test_a_manager_reads_the_report_and_downloads_it(pages: Pages, stack: Stack) -> None:
     _, agent = stack.new_admin("Rhea Reporter")
     for n in range(2):
-        room_id = stack.new_user(f"Reported {n}")[1].send("I need help with my order")["room"]["id"]
+        visitor = stack.new_user(f"Reported {n}")[1]
+        room_id = visitor.send("I need help with my order")["room"]["id"]
         agent.ok("POST", f"/api/admin/chat/rooms/{room_id}/messages", {"body": "Here to help"})
         agent.ok("POST", f"/api/admin/chat/rooms/{room_id}/resolve")
+    visitor.ok("POST", f"/api/chat/rooms/{room_id}/rating", {"score": 5})  # the second rates, the first does not
     expected = stack.admin.ok("GET", "/api/admin/reports", params={"tz": "UTC"})["report"]
     assert expected["overall"]["conversations"] >= 2
 
@@ -30,12 +32,16 @@ def test_a_manager_reads_the_report_and_downloads_it(pages: Pages, stack: Stack)
     expect(dialog).to_contain_text("Days in UTC time")
     cards = dialog.locator(".report-card")
     expect(cards.first).to_contain_text(str(expected["overall"]["conversations"]))
-    expect(cards).to_have_count(4)
+    expect(cards).to_have_count(5)
+    csat = expected["overall"]["csat"]
+    expect(dialog.locator(".report-card[data-figure='csat']")).to_contain_text(
+        f"{csat['rated']} rated of {csat['asked']} asked")
     expect(dialog.locator(".report-card[data-figure='first_response'] .report-value")).not_to_have_text("—")
     expect(dialog.locator(".report-chart rect")).to_have_count(30)
     row = dialog.locator(f"#report-agents tr[data-id='{agent.id}']")
     expect(row).to_contain_text("Rhea Reporter")
     expect(row.locator("td").first).to_have_text("2")
+    expect(row.locator("td").last).to_have_text("5 / 5")
     expect(dialog.locator("#report-no-labels")).to_be_visible()
     screenshot(page, "admin-reports")
     assert_accessible(page)

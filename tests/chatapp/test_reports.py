@@ -51,22 +51,22 @@ async def seed(db: Database) -> dict[str, Any]:
             "INSERT INTO labels (name, name_key, color, created_at, updated_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
             "Billing", "billing", "#aa3300", t0, t0)
         rooms = []
-        # (created, assignee, first assigned +s, first response +s, resolved +s)
-        for created, agent, assigned, answered, resolved in (
-            (t0, ann, 30, 60, 600),
-            (t0 + timedelta(hours=2), ann, 90, 120, None),
-            (t0 + timedelta(hours=16), bo, 10, 300, 3600),  # 01:00 on the 29th in Paris
-            (t0 + timedelta(hours=17), None, None, None, None),  # nobody yet
-            (t0 - timedelta(hours=9, minutes=1), ann, 1, 1, 1),  # 22:59 on the 27th in Paris: outside
+        # (created, assignee, first assigned +s, first response +s, resolved +s, the visitor's rating)
+        for created, agent, assigned, answered, resolved, rating in (
+            (t0, ann, 30, 60, 600, 4),
+            (t0 + timedelta(hours=2), ann, 90, 120, None, None),
+            (t0 + timedelta(hours=16), bo, 10, 300, 3600, None),  # 01:00 on the 29th in Paris
+            (t0 + timedelta(hours=17), None, None, None, None, None),  # nobody yet
+            (t0 - timedelta(hours=9, minutes=1), ann, 1, 1, 1, 1),  # 22:59 on the 27th in Paris: outside
         ):
             user = await repo.create_user(conn, role="guest", name="Visitor")
             room_id = await repo.create_room(conn, user.id, "a question")
             times = [None if s is None else created + timedelta(seconds=s) for s in (assigned, answered, resolved)]
             await conn.execute(
                 "UPDATE support_chat_rooms SET created_at = ?, assigned_admin_id = ?, first_assigned_at = ?, "
-                "first_response_at = ?, resolved_at = ?, status = ? WHERE id = ?",
+                "first_response_at = ?, resolved_at = ?, status = ?, rating = ? WHERE id = ?",
                 created, agent and agent.id, *times,
-                "resolved" if resolved else ("assigned" if agent else "open"), room_id)
+                "resolved" if resolved else ("assigned" if agent else "open"), rating, room_id)
             rooms.append(room_id)
         for room_id in rooms[:2]:
             await conn.execute("INSERT INTO room_labels (room_id, label_id, added_at) VALUES (?, ?, ?)",
@@ -95,10 +95,14 @@ def test_the_figures_of_known_chats(kind: str, tmp_path: Path) -> None:
     assert overall["first_response"] == {"count": 3, "median_s": 120.0, "p90_s": 300.0}
     assert overall["resolution"] == {"count": 2, "median_s": 600.0, "p90_s": 3600.0}
     assert overall["queue_wait"] == {"count": 3, "median_s": 30.0, "p90_s": 90.0}
+    assert overall["csat"] == {"asked": 2, "rated": 1, "average": 4.0, "answer_rate": 0.5}
     agents = {a["id"]: a for a in doc["agents"]}
     assert agents[seeded["ann"]]["name"] == "Ann Agent" and agents[seeded["ann"]]["conversations"] == 2
     assert agents[seeded["ann"]]["first_response"] == {"count": 2, "median_s": 60.0, "p90_s": 120.0}
     assert agents[seeded["bo"]]["resolution"]["median_s"] == 3600.0
+    assert agents[seeded["ann"]]["csat"] == {"asked": 1, "rated": 1, "average": 4.0, "answer_rate": 1.0}
+    assert agents[seeded["bo"]]["csat"] == {"asked": 1, "rated": 0, "average": None, "answer_rate": 0.0}
+    assert agents[None]["csat"]["answer_rate"] is None, "nothing was asked of unassigned open chats"
     assert agents[None]["conversations"] == 1 and agents[None]["first_response"]["count"] == 0
     assert [a["id"] for a in doc["agents"]][-1] is None, "unassigned chats come last"
     [label] = doc["labels"]

@@ -1,6 +1,7 @@
 // The "Reports" dialog of the top bar, for the owner and admins: for a range of whole days in
 // the agent's own time zone, chats per day as a bar chart, then first response, resolution
-// and queue wait (median and 90th percentile) overall, per agent and per label, and the same
+// and queue wait (median and 90th percentile) and satisfaction (CSAT) overall, per agent and per
+// label, and the same
 // as a CSV file. The server computes every figure (GET /api/admin/reports); this draws them.
 import { el } from '../shared/dom.js';
 import { errorText, intlLocale, t } from '../shared/i18n.js';
@@ -31,6 +32,13 @@ export function duration(seconds) {
   return new Intl.NumberFormat(intlLocale(), {
     style: 'unit', unit, unitDisplay: 'short', maximumFractionDigits: value < 10 ? 1 : 0,
   }).format(value);
+}
+
+/** "4.6 / 5" (the ratings' average), or "—" when nobody rated. */
+function csatValue(csat) {
+  if (csat.average === null) return '—';
+  const average = new Intl.NumberFormat(intlLocale(), { maximumFractionDigits: 1 }).format(csat.average);
+  return t('reports.csatValue', { average });
 }
 
 export class Reports {
@@ -114,7 +122,10 @@ export class Reports {
     const cards = el('div', { class: 'report-cards' },
       this.card('conversations', String(overall.conversations)),
       ...TIMINGS.map((name) => this.card(name, duration(overall[name].median_s),
-        t('reports.p90', { value: duration(overall[name].p90_s) }))));
+        t('reports.p90', { value: duration(overall[name].p90_s) }))),
+      this.card('csat', csatValue(overall.csat), t('reports.csatAnswered', {
+        rated: overall.csat.rated, asked: overall.csat.asked,
+      })));
     this.body.replaceChildren(
       cards,
       this.chart(report.per_day),
@@ -150,7 +161,7 @@ export class Reports {
   }
 
   table(kind, rows) {
-    const head = ['name', 'conversations', ...TIMINGS.flatMap((name) => [`${name}`, `${name}P90`])];
+    const head = ['name', 'conversations', ...TIMINGS.flatMap((name) => [`${name}`, `${name}P90`]), 'csat'];
     return el('table', { class: 'team-table report-table', id: `report-${kind}` },
       el('caption', { text: t(`reports.by.${kind}`) }),
       el('thead', {}, el('tr', {}, ...head.map((key) => el('th', { scope: 'col', text: t(`reports.column.${key}`) })))),
@@ -160,6 +171,7 @@ export class Reports {
         ...TIMINGS.flatMap((timing) => [
           el('td', { text: duration(figures[timing].median_s) }),
           el('td', { text: duration(figures[timing].p90_s) }),
-        ])))));
+        ]),
+        el('td', { text: csatValue(figures.csat) })))));
   }
 }

@@ -292,6 +292,13 @@ export class RoomPane {
       ['lastMessage', room.last_message_at ? when(room.last_message_at) : '—'],
       ['unreadByCustomer', String(room.user_unread_count ?? 0)],
     ];
+    if (room.rating) {
+      const { score, comment } = room.rating;
+      rows.push(['rating', el('span', { class: 'rating', dataset: { score } },
+        el('span', { 'aria-hidden': 'true', text: `${'★'.repeat(score)}${'☆'.repeat(5 - score)} ` }),
+        t('room.rating.score', { score }),
+        comment ? el('q', { class: 'rating-comment', 'data-user-content': '', text: comment }) : null)]);
+    }
     if (room.resolved_at) rows.push(['resolved', when(room.resolved_at)]);
     if (room.closed_at) rows.push(['closed', when(room.closed_at)]);
     this.details.replaceChildren(...rows.flatMap(([term, value]) => [el('dt', { text: t(`room.detail.${term}`) }), el('dd', {}, value)]));
