@@ -93,12 +93,12 @@ def test_bad_schedules_are_422_naming_the_field(admin: Api, body: dict[str, Any]
 async def test_online_only_within_hours_and_with_an_agent_there(
     chat: ChatappProcess, chat_reverb: ReverbProcess, anon: Api, admin: Api, hours: Callable[..., Any],
 ) -> None:
-    hours("Europe/Kyiv")  # open all week
     admin.ok("PUT", "/api/admin/me/availability", {"availability": "online"})  # with a panel open: there
     panel = await start_echo(chat, chat_reverb, admin.token or "")
     try:
         panel.send(cmd="listen", kind="presence", name="admins", events=[])
         await panel.wait_for(lambda e: e["type"] == "here" and e["name"] == "admins")
+        hours("Europe/Kyiv")  # open all week; a change is decided afresh
         online = wait_until(lambda: (d := anon.ok("GET", "/api/chat/status"))["status"] == "online" and d,
                             timeout=15, what="status online")
         assert online["text"] == "Online — we usually reply in a few minutes" and online["offer"] is None
