@@ -80,5 +80,5 @@ SMOKE = BenchConfig(
     storm_clients=300,
     storm_steady=5,
     storm_channel_rate=100,
-    storm_seconds=2.0,
+    storm_seconds=1.5,
 )

@@ -143,6 +143,21 @@ def plot(scenario: str, runs: dict[str, list[dict[str, Any]]]) -> Path | None:
         ax.set_ylabel("signed trigger requests/s")
         ax.set_title("HTTP API (keep-alive, closed loop)")
         ax.legend(fontsize=8)
+    elif scenario == "storm":
+        fig, (back, late) = plt.subplots(1, 2, figsize=(11, 4.5))
+        for name, r in first.items():
+            xs = [row["t_s"] for row in r["timeline"]]
+            back.plot(xs, [row["back"] for row in r["timeline"]], label=name)
+            late.plot(xs, [row["max_ms"] or None for row in r["timeline"]], label=name)
+        back.set_xlabel("seconds since the storm began")
+        back.set_ylabel("clients back and resubscribed")
+        late.set_xlabel("seconds since the storm began")
+        late.set_ylabel("steady subscribers: worst latency per 250 ms (ms)")
+        late.set_yscale("log")
+        back.set_title("reconnect storm")
+        for ax in (back, late):
+            ax.grid(alpha=0.3)
+        _legend(back)
     else:
         return None
     fig.tight_layout()

@@ -33,7 +33,7 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     env = {**os.environ, "BENCH_RESULTS_DIR": str(out)}
     proc = subprocess.run(
         [sys.executable, "-m", "bench.run", "--smoke"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=110,
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=130,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     docs = {p.stem: json.loads(p.read_text()) for p in out.glob("*.json") if "-" not in p.stem}
