@@ -43,6 +43,8 @@ SCOPES: dict[str, tuple[str, ...]] = {
     "widget": ("widget.", "thread.", "composer.", "typing.", "error.", "chat.", "locale."),
     # the widget's offline form (static/widget/offline.js), loaded with it on the visitor's click
     "offline": ("offline.",),
+    # the satisfaction question under a resolved chat (static/widget/rating.js), loaded with it
+    "rating": ("rating.",),
 }
 # Errors only the panel's own routes answer (agent sign-in and password, assignment, reopening,
 # mentions, canned replies): no visitor meets them, so the widget is not sent them. A code left

@@ -136,7 +136,7 @@ export class RoomPane {
       this.actionError,
       el('div', { class: 'room-body' },
         el('div', { class: 'conversation' }, this.scroller, this.typing, this.note, this.composer.form),
-        el('aside', { id: 'room-details', class: 'details', 'aria-labelledby': 'details-title' },
+        el('aside', { id: 'room-details', class: 'details', 'aria-labelledby': 'details-title', tabindex: 0 },
           this.roomLabels.node,
           el('h3', { id: 'details-title', text: t('room.customer') }), this.details, this.earlier.node)));
     this.threadView = new ThreadView({

@@ -99,7 +99,7 @@ export const PANEL_CSS = `
 .retry-actions { font-size: 12px; color: var(--danger); display: flex; gap: 8px; align-items: center; margin-top: 2px; }
 .link-button { background: none; border: 0; padding: 0; color: var(--ink); text-decoration: underline; font-size: 12px; }
 .typing { min-height: 22px; padding: 2px 16px; font-size: 12px; color: var(--muted); font-style: italic; background: var(--canvas); }
-.note { margin: 0; padding: 8px 14px; font-size: 13px; background: var(--soft); color: var(--muted); border-top: 1px solid var(--line); }
+.note { margin: 0; padding: 8px 14px; font-size: 13px; background: var(--soft); color: var(--ink); border-top: 1px solid var(--line); }
 .note[hidden], .note [hidden] { display: none; }
 .note .start-over { font-size: 13px; }
 .composer { border-top: 1px solid var(--line); padding: 8px 10px; background: var(--bg); }

@@ -46,7 +46,7 @@ export class WidgetView {
     this.banner = el('p', { class: 'banner', role: 'status', hidden: true });
     this.older = el('button', { type: 'button', class: 'older', hidden: true, onclick: () => actions.older(), text: t('thread.older') });
     this.list = el('ol', { class: 'messages' });
-    this.scroller = el('div', { class: 'scroller' },
+    this.scroller = el('div', { class: 'scroller', tabindex: 0 },
       this.older,
       options.greeting ? el('p', { class: 'greeting', text: options.greeting }) : null,
       messageLog(this.list));

@@ -189,7 +189,7 @@ export class Widget {
         changed: () => this.renderThread(),
         incoming: (message) => this.incoming(message),
         typing: (names) => this.view.setTyping(names),
-        room: (room) => this.view.setRoom(room, this.options.subtitle),
+        room: (room) => { this.view.setRoom(room, this.options.subtitle); this.rate(room); },
         roomChanged: () => this.view.threadView.clear(),
         visible: () => this.isOpen && document.visibilityState === 'visible',
         pollWhileLive: () => this.isOpen,
@@ -271,6 +271,13 @@ export class Widget {
     if (this.conversation) this.conversation.updatePolling();
     if (returnFocus) this.view.launcher.focus();
     this.emit('close');
+  }
+
+  /** A resolved or closed chat not rated yet: the satisfaction question (rating.js, its own chunk). */
+  rate(room) {
+    if (this.view.ratingBox || (room && /^(resolved|closed)$/.test(room.status) && !room.rating)) {
+      import('./rating.js').then((m) => m.ask(this, room, currentLocale(), errorText));
+    }
   }
 
   /** Online or away (business hours, an agent there), in the visitor's language: GET /api/chat/status. */
