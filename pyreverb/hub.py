@@ -39,6 +39,9 @@ class LocalChannel(Generic[S]):
     # presence: user id -> local socket ids, and the member info last given
     user_sockets: dict[str, set[str]] = field(default_factory=dict)
     members: dict[str, PresenceMember] = field(default_factory=dict)
+    # user id -> user_info, kept with ``members``: a join reads it twice (the member limit,
+    # the list in subscription_succeeded) and rebuilding it per join is O(members) in Python
+    member_info: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +111,7 @@ class Hub(Generic[S]):
             first_of_user = not sockets
             sockets.add(sub.socket_id)
             channel.members[member.user_id] = member
+            channel.member_info[member.user_id] = member.user_info
         return LocalJoin(already_subscribed=already, channel_created=created, first_local_socket_of_user=first_of_user)
 
     def leave(self, sub: S, name: str, member: PresenceMember | None) -> LocalLeave:
@@ -123,6 +127,7 @@ class Hub(Generic[S]):
                 if not sockets:
                     del channel.user_sockets[member.user_id]
                     gone = channel.members.pop(member.user_id, member)
+                    channel.member_info.pop(member.user_id, None)
         vacated = not channel.subscribers
         if vacated:
             del channels[name]

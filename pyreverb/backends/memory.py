@@ -59,7 +59,7 @@ class MemoryState(ClusterState):
         ch = self._hub.channel(app_id, channel)
         if ch is None:
             return {}
-        return {uid: m.user_info for uid, m in ch.members.items()}
+        return dict(ch.member_info)  # a copy: callers may keep it across awaits
 
     def stats(self, app_id: str, channel: str) -> ChannelStats:
         ch = self._hub.channel(app_id, channel)
