@@ -4,10 +4,11 @@ Plugged into uvicorn as its ``ws`` protocol class, so the WebSocket endpoint and
 the HTTP API share one port while WebSocket traffic skips the ASGI layer. The
 upgrade request arrives already parsed by uvicorn's HTTP parser
 (``PusherHttp.handle_websocket_upgrade`` calls :meth:`PusherWebSocket.upgrade`), is
-answered here, and incoming frames go through :class:`~pyreverb.wsframes.FrameReader`;
-outgoing frames are pre-encoded bytes written straight to the transport (a broadcast
-frame is encoded once for all subscribers). An idle socket holds this object, its
-session and the event loop's transport, nothing else.
+answered here when admission control gives it its turn (``pyreverb/admission.py``),
+and incoming frames go through :class:`~pyreverb.wsframes.FrameReader`; outgoing
+frames are pre-encoded bytes written straight to the transport (a broadcast frame is
+encoded once for all subscribers). An idle socket holds this object, its session and
+the event loop's transport, nothing else.
 """
 
 from __future__ import annotations
