@@ -40,7 +40,7 @@ class BenchConfig:
     storm_steady: int = 20
     storm_steady_rate: int = 200
     storm_channel_rate: int = 100  # round the audience's channels: 1/s each at 100 channels
-    storm_seconds: float = 10.0
+    storm_seconds: float = 25.0  # long enough to cover the slowest storms seen here (23 s)
 
 
 FULL = BenchConfig(

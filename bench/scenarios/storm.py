@@ -65,7 +65,7 @@ async def run(server: Server, pool: AgentPool, cfg: BenchConfig, say: Callable[[
                {"channels": sorted(set(channels)), "rate": cfg.storm_channel_rate}]
     publishing = asyncio.create_task(pool.trigger.call(
         "publish", target=target, streams=streams, seconds=cfg.storm_seconds, concurrency=16))
-    await asyncio.sleep(cfg.storm_seconds * 0.15)  # a quiet lead-in: the steady baseline
+    await asyncio.sleep(min(1.5, cfg.storm_seconds * 0.15))  # a quiet lead-in: the steady baseline
     meter.mark()
     waves = await asyncio.gather(*(a.call("storm", target=target, seconds=60) for a in pool.clients))
     storm_cpu = meter.cpu_seconds()
