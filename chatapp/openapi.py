@@ -77,6 +77,8 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
     else:
         ok_schema = _ref(shape_named(endpoint.response).__name__) if endpoint.response else {"type": "object"}
         ok_content = {"application/json": {"schema": ok_schema}}
+    for media_type in endpoint.extra.get("also_as", ()):  # the same answer in another format (?format=)
+        ok_content[media_type] = {"schema": {"type": "string"}}
     responses: dict[str, Any] = {str(endpoint.ok): {"description": "OK", "content": ok_content}}
     if "also" in endpoint.extra:
         responses[str(endpoint.extra["also"])] = {"description": "OK (nothing new created)", "content": ok_content}

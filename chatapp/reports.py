@@ -2,9 +2,10 @@
 and how satisfied the visitors were.
 
 A report covers whole days from ``start`` to ``end`` (inclusive) in one time zone, the site's
-or the reader's. It reads the rooms created in that period by one indexed range
-(``support_chat_rooms_created``) with the times the rooms keep for it (``first_response_at``,
-``first_assigned_at``, ``resolved_at``; see migration 020), and their labels by the labels'
+or the reader's. It reads the rooms created in that period by one range of an index that
+covers every column it needs (``support_chat_rooms_report``, migration 021: no row is looked
+up) with the times the rooms keep for it (``first_response_at``, ``first_assigned_at``,
+``resolved_at``; migration 020), and their labels by the labels'
 own index, then computes in Python: medians and 90th percentiles need the values, which no
 portable SQL aggregate gives on both SQLite and PostgreSQL. The figures are per day, overall,
 per current assignee and per label (a chat with two labels counts under both).
@@ -133,17 +134,15 @@ class Figures:
     queue_wait: Timing = field(default_factory=Timing)
     csat: Satisfaction = field(default_factory=Satisfaction)
 
-    def add(self, row: Row) -> None:
-        self.conversations += 1
-        if row["status"] in ("resolved", "closed"):
-            self.csat.asked += 1
-            if row["rating"] is not None:
-                self.csat.ratings.append(int(row["rating"]))
-        for timing, seconds in ((self.first_response, row["first_response_s"]),
-                                (self.resolution, row["resolution_s"]),
-                                (self.queue_wait, row["queue_wait_s"])):
-            if seconds is not None:
-                timing.values.append(seconds)
+    def add(self, rows: list[Row]) -> None:
+        """Count ``rows`` in; a comprehension per figure, as a year holds 100,000 rows."""
+        self.conversations += len(rows)
+        asked = [r["rating"] for r in rows if r["status"] in ("resolved", "closed")]
+        self.csat.asked += len(asked)
+        self.csat.ratings += [int(score) for score in asked if score is not None]
+        for timing, column in ((self.first_response, "first_response_s"), (self.resolution, "resolution_s"),
+                               (self.queue_wait, "queue_wait_s")):
+            timing.values += [r[column] for r in rows if r[column] is not None]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -225,22 +224,27 @@ async def team_report(conn: Connection, period: Period) -> Report:
     low, high = period.bounds()
     rooms = await conn.fetch_all(_rooms_sql(conn.dialect), low, high)
     starts, days = period.starts(), period.days
-    by_id: dict[int, Row] = {}
+    last = len(days) - 1
+    report.per_day.update(days[min(max(bisect_right(starts, float(r["created_epoch"])) - 1, 0), last)] for r in rooms)
+    report.overall.add(rooms)
+    by_agent: dict[int | None, list[Row]] = defaultdict(list)
     for row in rooms:
-        by_id[int(row["id"])] = row
-        day = bisect_right(starts, float(row["created_epoch"])) - 1
-        report.per_day[days[min(max(day, 0), len(days) - 1)]] += 1
-        report.overall.add(row)
         agent = row["assigned_admin_id"]
-        report.agents[None if agent is None else int(agent)].add(row)
-    if by_id:
+        by_agent[None if agent is None else int(agent)].append(row)
+    for agent_id, theirs in by_agent.items():
+        report.agents[agent_id].add(theirs)
+    if rooms:
+        by_id = {int(r["id"]): r for r in rooms}
         tagged = await conn.fetch_all(
             "SELECT rl.room_id, rl.label_id FROM room_labels rl JOIN support_chat_rooms r ON r.id = rl.room_id "
             "WHERE r.created_at >= ? AND r.created_at < ?",
             low, high,
         )
+        by_label: dict[int, list[Row]] = defaultdict(list)
         for row in tagged:
-            report.labels[int(row["label_id"])].add(by_id[int(row["room_id"])])
+            by_label[int(row["label_id"])].append(by_id[int(row["room_id"])])
+        for label_id, carrying in by_label.items():
+            report.labels[label_id].add(carrying)
     agent_ids = [a for a in report.agents if a is not None]
     if agent_ids:
         names = await conn.fetch_all(f"SELECT id, name FROM users WHERE id IN ({_marks(agent_ids)})", *agent_ids)

@@ -63,6 +63,7 @@ class Endpoint:
     response: str | None = None  # the name of a response shape in chatapp.shapes, or "File" (raw bytes)
     errors: tuple[int, ...] = ()
     tag: str = "chat"
+    # "also": a second success status; "also_as": other media types the same answer comes in
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -322,7 +323,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
                     Param("to", {"type": "string", "format": "date"}, "last day, inclusive (default: today)"),
                     Param("tz", {"type": "string", "default": "UTC"}, "IANA time zone the days are counted in"),
                     Param("format", {"type": "string", "enum": ["json", "csv"], "default": "json"})),
-             response="ReportEnvelope", errors=(422,), tag="admin"),
+             response="ReportEnvelope", errors=(422,), extra={"also_as": ("text/csv",)}, tag="admin"),
     Endpoint("GET", "/api/admin/team", team.members,
              "The team: every staff account with role, availability, last activity and whether it is active; "
              "pending invitations", auth="manager", response="TeamList", tag="team"),

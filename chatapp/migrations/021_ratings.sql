@@ -4,3 +4,7 @@
 ALTER TABLE support_chat_rooms ADD COLUMN rating INTEGER CHECK (rating BETWEEN 1 AND 5);
 ALTER TABLE support_chat_rooms ADD COLUMN rating_comment TEXT;
 ALTER TABLE support_chat_rooms ADD COLUMN rated_at {{timestamp}};
+-- The reports' range of rooms by creation, covering every column they read: SQLite and
+-- PostgreSQL answer a year of 100,000 rooms from the index alone (no row looked up).
+CREATE INDEX support_chat_rooms_report ON support_chat_rooms
+    (created_at, status, assigned_admin_id, rating, first_response_at, first_assigned_at, resolved_at);
