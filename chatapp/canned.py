@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from chatapp import repository as repo
+from chatapp.audit import audit
 from chatapp.db import Database, IntegrityError
 from chatapp.errors import BadRequest, Conflict, NotFound
 from chatapp.models import CannedReply, User
@@ -102,9 +103,14 @@ class CannedReplies:
 
     async def delete(self, user: User, reply_id: int) -> int:
         reply = await self._mine(user, reply_id)
-        if reply.owner_id is None:
-            ensure_manager(user)
-        return await repo.delete_canned_reply(self.db, reply.id)
+        if reply.owner_id is not None:  # an agent's own: theirs to drop, not the team's record
+            return await repo.delete_canned_reply(self.db, reply.id)
+        ensure_manager(user)
+        async with self.db.transaction() as conn:
+            deleted = await repo.delete_canned_reply(conn, reply.id)
+            if deleted:
+                await audit(conn, user, "canned.delete", "canned_reply", reply.id, {})
+        return deleted
 
     async def _mine(self, user: User, reply_id: int) -> CannedReply:
         """A reply ``user`` may see to change: a team one (managers only, checked by the caller) or their own;

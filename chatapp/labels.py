@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from chatapp import label_queries as q
+from chatapp.audit import audit
 from chatapp.db import Database, IntegrityError
 from chatapp.errors import BadRequest, Conflict, NotFound
 from chatapp.events import Events
@@ -102,6 +103,7 @@ class Labels:
             if await q.get_label(conn, label_id) is None:
                 raise label_not_found(label_id)
             rooms = await q.delete_label(conn, label_id)
+            await audit(conn, user, "label.delete", "label", label_id, {"rooms": len(rooms)})
             await self.events.labels_updated(conn, await q.all_labels(conn))
             carried = await q.labels_of_rooms(conn, rooms)
             for room_id in rooms:

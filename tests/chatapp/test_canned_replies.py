@@ -68,6 +68,9 @@ def test_a_team_reply_is_created_found_changed_and_deleted(admin: Api, bob: Api,
 
     assert admin.ok("DELETE", f"{ROUTE}/{reply['id']}") == {"removed": 1}
     assert code("refund") not in codes(admin) and code("refund") not in codes(bob)
+    entry = admin.ok("GET", "/api/admin/audit", params={"limit": 1})["data"][0]  # a team reply's deletion
+    assert (entry["action"], entry["target"], entry["actor"]["id"]) == (
+        "canned.delete", {"type": "canned_reply", "id": reply["id"]}, admin.id)
     error_of(admin.request("DELETE", f"{ROUTE}/{reply['id']}"), 404, "canned_reply_not_found")
     error_of(admin.request("PATCH", f"{ROUTE}/{reply['id']}", json={"body": "x"}), 404, "canned_reply_not_found")
 

@@ -78,6 +78,9 @@ def test_managers_define_labels_and_agents_put_them_on_chats(
     assert agent.ok("DELETE", f"{path}/{label['id']}") == {"room_id": labelled, "labels": []}
     agent.ok("POST", path, {"label_id": label["id"]})
     assert manager.ok("DELETE", f"/api/admin/labels/{label['id']}") == {"removed": 1}
+    entry = manager.ok("GET", "/api/admin/audit", params={"limit": 1})["data"][0]
+    assert (entry["action"], entry["target"], entry["details"]) == (
+        "label.delete", {"type": "label", "id": label["id"]}, {"rooms": 1})
     assert error_of(manager.request("DELETE", f"/api/admin/labels/{label['id']}"), 404) == "label_not_found"
     assert agent.ok("GET", f"/api/admin/chat/rooms/{labelled}")["room"]["labels"] == []
 
