@@ -26,7 +26,10 @@ export function adminApi() {
   });
 }
 
+/** Leave for the login page, once: a sign-out click and the ended socket it causes race to it. */
 export function signOut(reason) {
+  if (leaving) return;
+  leaving = true;
   localStorage.removeItem(TOKEN_KEY);
   location.assign(reason ? loginUrl(reason) : '/admin/login');
 }
