@@ -55,11 +55,13 @@ run: setup widget
 run-server: setup
 	$(BIN)/pyreverb start --debug
 
-# Two pytest processes side by side (bin/test-suite says how the suite is split, and why).
 # Coverage of the code the suite runs in-process (the servers it starts are separate
 # processes and not measured): the total is printed, the reports go to test-output/.
+COVERAGE := --cov --cov-report=xml --cov-report=html
+
 test: setup chromium widget nextjs-build
-	bin/test-suite
+	$(BIN)/pytest -q --durations=25 $(COVERAGE)
+	@echo "coverage (pyreverb + chatapp, in-process): $$($(BIN)/coverage report --format=total)%"
 
 test-fast: setup
 	$(BIN)/pytest -q -m "not browser and not slow"

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 
 from chatapp.pages import VENDOR_FILES, WEB_DIR
 from tests.chatapp.procs import Api, ChatappProcess, chatapp_reverb
@@ -38,6 +38,9 @@ SCREENSHOTS = ROOT / "test-output" / "screenshots"
 ADMIN_PASSWORD = "panel-password-1"
 USER_PASSWORD = "customer-password-1"
 TIMEOUT_MS = int(10_000 * TIME_FACTOR)
+# expect() waits as long as any other page call (its own default, 5 s, is short for a machine
+# running the rest of the suite beside the browser tests)
+expect.set_options(timeout=TIMEOUT_MS)
 _ids = itertools.count(1)
 
 
