@@ -330,6 +330,7 @@ def _request_kwargs(case: Case, subs: Mapping[str, str], push_receiver: Any) -> 
     return {}
 
 
+@pytest.mark.slow  # every route for seven callers on both databases: in make test, not test-fast
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_matrix(case: Case, world: World, chat: ChatappProcess, push_receiver: Any) -> None:
     actors = callers(chat) if case.facts.throwaway else world.callers
