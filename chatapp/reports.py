@@ -25,13 +25,13 @@ import io
 import math
 from bisect import bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from chatapp.db import Connection, Row
+from chatapp.db import Connection, Row, placeholders
 
 __all__ = ["MAX_DAYS", "Figures", "Period", "Report", "Satisfaction", "percentile", "team_report"]
 
@@ -214,10 +214,6 @@ class Report:
         return out.getvalue()
 
 
-def _marks(ids: Iterable[int]) -> str:
-    return ", ".join("?" for _ in ids)
-
-
 async def team_report(conn: Connection, period: Period) -> Report:
     """The report of ``period``: three indexed reads (rooms, their labels, the names)."""
     report = Report(period)
@@ -247,11 +243,11 @@ async def team_report(conn: Connection, period: Period) -> Report:
             report.labels[label_id].add(carrying)
     agent_ids = [a for a in report.agents if a is not None]
     if agent_ids:
-        names = await conn.fetch_all(f"SELECT id, name FROM users WHERE id IN ({_marks(agent_ids)})", *agent_ids)
+        names = await conn.fetch_all(f"SELECT id, name FROM users WHERE id IN ({placeholders(agent_ids)})", *agent_ids)
         report.agent_names = {int(r["id"]): str(r["name"]) for r in names}
     if report.labels:
         label_ids = list(report.labels)
-        found = await conn.fetch_all(f"SELECT id, name, color FROM labels WHERE id IN ({_marks(label_ids)})",
+        found = await conn.fetch_all(f"SELECT id, name, color FROM labels WHERE id IN ({placeholders(label_ids)})",
                                      *label_ids)
         report.label_info = {int(r["id"]): (str(r["name"]), str(r["color"])) for r in found}
     return report
