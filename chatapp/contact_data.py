@@ -2,14 +2,16 @@
 
 Export (``GET /api/admin/contacts/{user_id}/export``) reads the contact's account, rooms,
 messages (never private notes: those are support's own data), attachments' metadata, Web
-Push endpoints, sign-in sessions' metadata and the e-mails addressed to them in one
+Push endpoints, the pages the widget reported (chatapp.page_context), the host site's attributes,
+the pre-chat form's answers (chatapp.prechat_store),
+sign-in sessions' metadata and the e-mails addressed to them in one
 transaction, records the export in the audit log in that same transaction, and streams a
 zip: ``contact.json`` plus every attachment's bytes, read from the file storage a chunk at a
 time (never a whole file or the whole archive in memory).
 
 Erasure (``DELETE /api/admin/contacts/{user_id}``, and the visitor's own
 ``DELETE /api/chat/me``) removes in one transaction the account, its rooms, their
-messages and attachment rows, typing indicators, push subscriptions, sign-in sessions, the
+messages and attachment rows, typing indicators, page context and trail, push subscriptions, sign-in sessions, the
 e-mails to them or about their rooms (``mail_outbox``, by its foreign keys) and the pending
 outbox rows that name the contact or their rooms; the search index follows the rows
 (SQLite's FTS5 tables by their triggers, PostgreSQL's indexed search columns with them).
@@ -39,6 +41,7 @@ from chatapp.events import Events
 from chatapp.models import User, iso
 from chatapp.outbox import Outbox
 from chatapp.policy import ADMIN_CHANNEL, room_channel, user_channel
+from chatapp.site_attributes import load_attributes
 from chatapp.stats_feed import StatsFeed
 from chatapp.uploads import UploadStore
 
@@ -121,6 +124,8 @@ async def remove_rooms(conn: Connection, room_ids: Sequence[int]) -> RemovedRoom
         removed.messages += await conn.execute(f"DELETE FROM support_chat_messages WHERE room_id IN ({marks})", *part)
         removed.attachments += await conn.execute(f"DELETE FROM chat_attachments WHERE room_id IN ({marks})", *part)
         await conn.execute(f"DELETE FROM chat_typing_indicators WHERE room_id IN ({marks})", *part)
+        await conn.execute(f"DELETE FROM chat_page_views WHERE room_id IN ({marks})", *part)
+        await conn.execute(f"DELETE FROM chat_room_context WHERE room_id IN ({marks})", *part)
         for row in await conn.fetch_all(
             f"DELETE FROM support_chat_rooms WHERE id IN ({marks}) RETURNING id, user_id", *part
         ):
@@ -186,6 +191,7 @@ def _user_json(row: Row) -> dict[str, Any]:
         "email_verified": row["email"] is not None and row["email_verified_at"] is not None,
         "external_id": row["external_id"],
         "locale": row["locale"],
+        "site_attributes": load_attributes(row["site_attributes"]),
         "created_at": iso(row["created_at"]),
         "deactivated_at": iso(row["deactivated_at"]),
     }
@@ -223,8 +229,8 @@ class ContactData:
     async def _contact(self, conn: Connection, user_id: int) -> Row:
         lock = " FOR UPDATE" if conn.dialect == "postgres" else ""
         row = await conn.fetch_one(
-            "SELECT id, role, name, email, external_id, locale, created_at, email_verified_at, deactivated_at "
-            f"FROM users WHERE id = ?{lock}",
+            "SELECT id, role, name, email, external_id, locale, created_at, email_verified_at, deactivated_at, "
+            f"site_attributes FROM users WHERE id = ?{lock}",
             user_id,
         )
         if row is None:
@@ -254,6 +260,17 @@ class ContactData:
             attachments = await conn.fetch_all(
                 "SELECT id, room_id, uploader_id, stored_name, original_name, content_type, size, created_at "
                 f"FROM chat_attachments WHERE room_id IN ({in_rooms}) ORDER BY id",
+                user_id,
+            )
+            contexts = await conn.fetch_all(
+                "SELECT room_id, first_url, first_title, referrer, language, time_zone, browser, browser_version, os, "
+                f"os_version, created_at, updated_at FROM chat_room_context WHERE room_id IN ({in_rooms}) "
+                "ORDER BY room_id",
+                user_id,
+            )
+            pages = await conn.fetch_all(
+                f"SELECT room_id, url, title, viewed_at FROM chat_page_views WHERE room_id IN ({in_rooms}) "
+                "ORDER BY room_id, id",
                 user_id,
             )
             push = await conn.fetch_all(
@@ -294,6 +311,8 @@ class ContactData:
             "rooms": [_iso_fields(r) for r in rooms],
             "messages": message_docs,
             "attachments": attachment_docs,
+            "page_context": [_iso_fields(r) for r in contexts],
+            "page_views": [_iso_fields(r) for r in pages],
             "push_subscriptions": [_iso_fields(r) for r in push],
             "sessions": [_iso_fields(r) for r in sessions],
             "mails": [_iso_fields(r) for r in mails],

@@ -42,6 +42,7 @@ TEAM_UPDATED = "team.updated"
 ROOM_READ = "room.read"
 LABELS_UPDATED = "labels.updated"
 ROOM_LABELS = "room.labels"
+ROOM_PAGE = "room.page"
 
 
 def message_payload(message: Message, base_url: str) -> dict[str, Any]:
@@ -99,6 +100,13 @@ class Events:
     async def room_labels(self, conn: Connection, room_id: int, labels: list[int]) -> None:
         """A chat's labels changed (to ``labels``, ids): admins only, never the visitor's channel."""
         await self.outbox.add(conn, [ADMIN_CHANNEL], ROOM_LABELS, {"room_id": room_id, "labels": labels})
+
+    async def page_viewed(
+        self, conn: Connection, room_id: int, page: dict[str, Any], context: dict[str, Any]
+    ) -> None:
+        """The visitor opened a page (chatapp.page_context): the agents' open details follow; admins only."""
+        data = {"room_id": room_id, "page": page, "context": context}
+        await self.outbox.add(conn, [ADMIN_CHANNEL], ROOM_PAGE, data)
 
     async def unread(self, conn: Connection, user_id: int, room_id: int, unread: int) -> None:
         """Durable, so it reaches the visitor after the message.sent it counts (the widget adds

@@ -1,7 +1,8 @@
 """Identity from the host site: an HS256 JWT signed with a shared secret.
 
 The site's backend (Laravel in the brief) already knows who is logged in. It
-signs ``{"sub": user id, "name": ..., "email": ..., "exp": ...}`` with
+signs ``{"sub": user id, "name": ..., "email": ..., "exp": ...}`` (and optionally
+``"attributes"``, custom fields for support: chatapp.site_attributes) with
 ``CHATAPP_IDENTITY_SECRET``; the widget hands the token to
 ``POST /api/auth/identity`` and the site's user becomes the chat user without a
 second login. ``docs/identity.md`` shows the PHP and Python that sign it.
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 
 import jwt
 
+from chatapp.site_attributes import Attributes, clean_attributes
+
 __all__ = ["SiteIdentity", "IdentityError", "verify_identity_token", "sign_identity_token", "LEEWAY_SECONDS"]
 
 MAX_TOKEN_LENGTH = 4096
@@ -37,6 +40,7 @@ class SiteIdentity:
     subject: str
     name: str
     email: str | None
+    attributes: Attributes | None = None  # the site's custom fields (chatapp.site_attributes); None: no claim
 
 
 @contextmanager
@@ -118,4 +122,5 @@ def _identity(claims: dict[str, object]) -> SiteIdentity:
         raise IdentityError("'name' must be a string of at most 100 characters")
     if email is not None and (not isinstance(email, str) or len(email) > 254 or "@" not in email):
         raise IdentityError("'email' must be an e-mail address")
-    return SiteIdentity(subject=subject.strip(), name=(name or "").strip() or f"User {subject}", email=email)
+    return SiteIdentity(subject=subject.strip(), name=(name or "").strip() or f"User {subject}", email=email,
+                        attributes=clean_attributes(claims.get("attributes")))

@@ -24,6 +24,7 @@ from chatapp.api import (
     canned,
     chat,
     contacts,
+    context,
     hours,
     i18n,
     labels,
@@ -176,6 +177,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/api/chat/rooms/{room_id}/rating", ratings.rate,
              "Rate my resolved or closed conversation 1-5 with an optional comment (CSAT); once: 409 already_rated",
              auth="visitor", body="RateChat", response="RoomEnvelope", ok=201, errors=STATE_ERRORS),
+    Endpoint("POST", "/api/chat/rooms/{room_id}/pages", context.page_view,
+             "Report the page I am on (address, title, referrer, time zone) while I have this conversation; the "
+             "browser and OS are read from User-Agent; the last 50 are kept (409 invalid_state when closed)",
+             auth="visitor", body="PageView", ok=201, response="PageRecorded", errors=(404, 409, 422, 429)),
     Endpoint("POST", "/api/chat/rooms/{room_id}/transcript", mail_api.transcript,
              "E-mail me this conversation's transcript (to my account's address; 409 mail_off when e-mail is "
              "not set up)", auth="visitor", ok=202, response="TranscriptQueued", errors=(404, 409, 429)),

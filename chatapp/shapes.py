@@ -171,6 +171,21 @@ class RateChat(Body):
     comment: Annotated[str, Meta(max_length=1000, description="optional")] = ""
 
 
+WebAddress = Annotated[str, Meta(max_length=2048, description="an absolute http(s) URL, at most 2048 characters")]
+
+
+class PageView(Body):
+    example = {"url": "https://shop.example/cart", "title": "Your cart", "referrer": "https://www.example.org/",
+               "tz": "Europe/Kyiv"}
+    url: WebAddress
+    title: Annotated[str, Meta(max_length=300, description="the page's title")] = ""
+    referrer: Annotated[str, Meta(max_length=2048, description="document.referrer: empty or an http(s) URL")] = ""
+    tz: Annotated[str, Meta(max_length=64, description="the browser's IANA time zone, e.g. Europe/Kyiv")] = ""
+    language: Annotated[
+        str, Meta(max_length=35, description="the widget's language (BCP 47); absent: the Accept-Language header's")
+    ] = ""
+
+
 class CannedReplyCreate(Body):
     example = {"code": "refund", "body": "Hi {{visitor.name}}, your refund is on its way. {{agent.name}}",
                "scope": "team"}
@@ -476,11 +491,45 @@ class EarlierRoom(Struct):
     last_message_preview: str
 
 
+class VisitedPage(Struct):
+    url: str
+    title: str
+    viewed_at: Time
+
+
+class FirstPage(Struct):
+    url: str
+    title: str
+
+
+class VisitContext(Struct):
+    """Where the visitor is: reported by the widget, browser and OS read from the User-Agent by the server."""
+
+    first_page: FirstPage | None
+    referrer: str | None
+    language: str | None
+    time_zone: str | None
+    browser: str | None
+    browser_version: str | None
+    os: str | None
+    os_version: str | None
+    pages: Annotated[list[VisitedPage], Meta(description="this chat's page trail, newest first (the last 50)")] = []
+    attributes: Annotated[
+        dict[str, str | int | float | bool],
+        Meta(description="the host site's custom attributes of the contact (identity token's 'attributes')"),
+    ] = {}
+
+
+class PageRecorded(Struct):
+    page: VisitedPage
+
+
 class AdminRoomDetail(Struct):
     room: Room
     messages: MessagePage
     typing: list[Any]
     earlier: Annotated[list[EarlierRoom], Meta(description="the contact's other conversations, newest first (20)")]
+    context: Annotated[VisitContext, Meta(description="where the visitor is: browser, pages, site attributes")]
 
 
 class SentEnvelope(Struct):
@@ -889,10 +938,12 @@ REQUEST_SHAPES: tuple[type[Body], ...] = (
     SetAvailability, SetCapacity, SetRouting, Assign, Priority, CannedReplyCreate, Note, CannedReplyUpdate, UserAuth,
     ChannelAuth, PushSubscription, PushUnsubscribe, Upload, TeamInvite, SetStaffRole, AcceptInvite,
     SetBusinessHours, OfflineMessage, LabelCreate, LabelUpdate, RoomLabelAdd, BulkAction, RateChat,
+    PageView,
 )
 RESPONSE_SHAPES: tuple[type[Struct], ...] = (
     Error, User, Attachment, Message, Room, PageMeta, TokenResponse, UserEnvelope, RoomEnvelope, MaybeRoomEnvelope,
     AdminRoomEnvelope, RoomPage, InboxPageMeta, AdminRoomPage, MessagePage, AdminRoomDetail, SentEnvelope,
+    PageRecorded,
     AdminSentEnvelope, TypingAck, ReadReceipt, UnreadCount, UploadResult, Stats, StatsEnvelope, AdminList, Agent,
     AgentEnvelope, AgentList, RoutingSettings, RoutingEnvelope, QueuePage, Erased, AuditPage, TranscriptQueued,
     InboundMailResult, Lockout, LockoutList, CannedReply,

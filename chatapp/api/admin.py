@@ -21,6 +21,7 @@ from chatapp.api.common import (
     state,
 )
 from chatapp.inbox_queries import with_labels
+from chatapp.page_context import context_of
 from chatapp.validation import MAX_ID, idempotency_key, int_param
 
 __all__ = [
@@ -72,6 +73,7 @@ async def room(request: Request) -> Response:
             "messages": page_json(request, page),
             "typing": await service.typing_now(found),
             "earlier": await repo.earlier_rooms(service.db, found.user_id, found.id),
+            "context": await context_of(service.db, found),
         }
     )
 

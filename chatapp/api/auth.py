@@ -23,6 +23,7 @@ from chatapp.errors import Forbidden, Unauthorized
 from chatapp.identity import IdentityError, verify_identity_token
 from chatapp.models import User
 from chatapp.sign_in import account_for
+from chatapp.site_attributes import store_attributes
 
 __all__ = ["register", "login", "guest", "identity", "me"]
 
@@ -125,6 +126,8 @@ async def identity(request: Request) -> Response:
             await repo.update_verified_profile(chat.db, user.id, who.name, email)
         except IntegrityError:  # another verified account (an admin, another site user) has it: keep ours
             await repo.update_verified_profile(chat.db, user.id, who.name, user.email)
+    if who.attributes is not None:
+        await store_attributes(chat.db, user.id, who.attributes)
     user = await repo.get_user(chat.db, user.id)
     assert user is not None
     moved = await _adopt_guest(request, user)

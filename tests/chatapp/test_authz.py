@@ -95,6 +95,7 @@ FACTS: dict[tuple[str, str], Facts] = {
     ("POST", "/api/chat/rooms/{room_id}/close"): ROOM,
     # a fresh chat is open: its owner is told it is not rateable yet; rating itself: tests/chatapp/test_ratings.py
     ("POST", "/api/chat/rooms/{room_id}/rating"): Facts(json={"score": 5}, room=True, ok=409),
+    ("POST", "/api/chat/rooms/{room_id}/pages"): Facts(json={"url": "https://shop.example/"}, room=True),
     # the suite's chatapp has no CHATAPP_SMTP_URL: e-mail is off, 409 mail_off (tests/chatapp/test_mail.py)
     ("POST", "/api/chat/rooms/{room_id}/transcript"): Facts(room=True, ok=409),
     ("GET", "/api/chat/unread"): Facts(),

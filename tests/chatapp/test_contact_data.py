@@ -16,6 +16,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 import pytest
@@ -80,6 +81,8 @@ def make_contact(base_url: str, admin: Api, push_receiver: PushReceiver | None) 
     word = unique_word()
     visitor = guest_api_at(base_url, f"Visitor {word}")
     room_id = visitor.send(f"Hello {word}, my parcel is late")["room"]["id"]
+    page = {"url": f"https://shop.example/{quote(word)}", "title": word}
+    visitor.ok("POST", f"/api/chat/rooms/{room_id}/pages", page)
     data = png()
     attachment = upload(visitor, data, room_id)
     visitor.send("here is the receipt", attachment_id=attachment["id"])
@@ -128,6 +131,9 @@ async def _leftovers(url: str, contact: Contact) -> dict[str, int]:
         "push_subscriptions": ("SELECT COUNT(*) FROM push_subscriptions WHERE user_id = ? OR endpoint = ?",
                                (user_id, contact.endpoint or "-")),
         "sessions": ("SELECT COUNT(*) FROM auth_sessions WHERE user_id = ?", (user_id,)),
+        "page_views": ("SELECT COUNT(*) FROM chat_page_views WHERE room_id = ? OR title LIKE ?", (room_id, like)),
+        "page_context": ("SELECT COUNT(*) FROM chat_room_context WHERE room_id = ? OR first_url LIKE ?",
+                         (room_id, like)),
         "outbox": ("SELECT COUNT(*) FROM outbox WHERE channel IN (?, ?) OR data LIKE ?",
                    (f"private-chat.{room_id}", f"private-user.{user_id}", like)),
         "audit_details": ("SELECT COUNT(*) FROM audit_log WHERE details LIKE ?", (like,)),
@@ -177,6 +183,11 @@ def test_export_holds_the_contact_and_their_files_but_no_private_notes(
     assert [p["endpoint"] for p in doc["push_subscriptions"]] == [contact.endpoint]
     assert doc["sessions"] and "ip" in doc["sessions"][0] and "id" not in doc["sessions"][0]
     assert doc["mails"] == []  # no e-mail is set up here
+    [page] = doc["page_views"]
+    assert page["room_id"] == contact.room_id and page["title"] == contact.word and page["viewed_at"]
+    [context] = doc["page_context"]
+    assert context["first_url"] == f"https://shop.example/{quote(contact.word)}" and context["browser"] is None  # httpx
+    assert doc["user"]["site_attributes"] == {}
     [attachment] = doc["attachments"]
     assert "stored_name" not in attachment and attachment["original_name"] == "receipt.png"
     assert archive.read(attachment["file"]) == contact.file
@@ -210,6 +221,7 @@ def test_erase_leaves_nothing_of_the_contact_and_keeps_everyone_else(
     assert search(admin, contact.word) == [contact.room_id]
     before = leftovers(chat.database_url, contact)
     assert before["users"] and before["messages"] >= 4 and before["push_subscriptions"] == 1
+    assert before["page_views"] == 1 and before["page_context"] == 1
 
     erased = admin.ok("DELETE", f"/api/admin/contacts/{contact.api.id}")["erased"]
     assert erased["user_id"] == contact.api.id and erased["rooms"] == 1 and erased["attachments"] == 1
