@@ -288,6 +288,9 @@ class ContactData:
                 "WHERE recipient_id = ? ORDER BY id",
                 user_id,
             )
+            prechat = await conn.fetch_all(
+                "SELECT key, value, updated_at FROM contact_attributes WHERE user_id = ? ORDER BY key", user_id)
+            prechat_at = await conn.fetch_val("SELECT prechat_at FROM users WHERE id = ?", user_id)
             await audit(conn, actor, "contact.export", "user", user_id,
                         {"rooms": len(rooms), "messages": len(messages), "attachments": len(attachments)})
         files: list[tuple[str, str]] = []
@@ -316,6 +319,7 @@ class ContactData:
             "push_subscriptions": [_iso_fields(r) for r in push],
             "sessions": [_iso_fields(r) for r in sessions],
             "mails": [_iso_fields(r) for r in mails],
+            "prechat": {"sent_at": iso(prechat_at), "answers": [_iso_fields(r) for r in prechat]},
         }
         return ContactExport(user_id, document, files)
 
@@ -359,6 +363,7 @@ class ContactData:
             await conn.execute("DELETE FROM chat_typing_indicators WHERE user_id = ?", user_id)
             push = await conn.execute("DELETE FROM push_subscriptions WHERE user_id = ?", user_id)
             sessions = await conn.execute("DELETE FROM auth_sessions WHERE user_id = ?", user_id)
+            await conn.execute("DELETE FROM contact_attributes WHERE user_id = ?", user_id)  # pre-chat answers
             removed.outbox_rows += await conn.execute("DELETE FROM outbox WHERE channel = ?", user_channel(user_id))
             await conn.execute("DELETE FROM users WHERE id = ?", user_id)
             await announce_removed(self.events.outbox, conn, sorted(removed.rooms), "erased")

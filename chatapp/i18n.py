@@ -45,6 +45,8 @@ SCOPES: dict[str, tuple[str, ...]] = {
     "offline": ("offline.",),
     # the satisfaction question under a resolved chat (static/widget/rating.js), loaded with it
     "rating": ("rating.",),
+    # the pre-chat form before a first chat (static/widget/prechat.js), loaded with it when the site has one
+    "prechat": ("prechat.",),
 }
 # Errors only the panel's own routes answer (agent sign-in and password, assignment, reopening,
 # mentions, canned replies): no visitor meets them, so the widget is not sent them. A code left

@@ -29,6 +29,7 @@ from chatapp.api import (
     i18n,
     labels,
     operations,
+    prechat,
     ratings,
     realtime,
     reports,
@@ -189,6 +190,20 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              "offline; the address is kept on my account (unless a verified one is there) so replies are "
              "e-mailed; 422 names every bad field ('fields')", auth="visitor", body="OfflineMessage", ok=201,
              response="SentEnvelope", errors=(409, 422, 429)),
+    Endpoint("GET", "/api/chat/prechat", prechat.visitor_form,
+             "The pre-chat form as the widget shows it to me: whether it is on, whether I sent it already, and the "
+             "fields to ask (a signed-in visitor's known name and e-mail left out), labelled in my language",
+             auth="visitor",
+             query=(Param("prefer", {"type": "string", "maxLength": 200},
+                          "BCP 47 language tags, comma-separated, best first: the labels' language"),),
+             response="VisitorPrechat", errors=(422,)),
+    Endpoint("POST", "/api/chat/prechat", prechat.answer,
+             "Send my answers to the pre-chat form: name and e-mail kept on my account (the e-mail unverified unless "
+             "a verified one is there), the site's own fields as contact attributes; 422 names every field at "
+             "fault ('fields', and 'problems': required, email, number, option, length, checkbox, text, unknown); "
+             "409 prechat_off", auth="visitor", body="PrechatAnswers", query=(Param(
+                 "prefer", {"type": "string", "maxLength": 200}, "BCP 47 language tags: the answer's labels"),),
+             response="VisitorPrechat", errors=(409, 422)),
     Endpoint("GET", "/api/chat/unread", chat.unread, "My unread message count", auth="visitor",
              response="UnreadCount"),
     Endpoint("POST", "/api/chat/upload", chat.upload, "Upload a file (checked by content); returns its URL",
@@ -268,6 +283,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("DELETE", "/api/admin/business-hours", hours.clear,
              "Remove the business hours: the widget says online whenever an agent is there", auth="manager",
              response="BusinessHoursEnvelope", tag="admin"),
+    Endpoint("GET", "/api/admin/prechat", prechat.show,
+             "The pre-chat form: on or off, and its fields in order (the owner and admins change it)", auth="admin",
+             response="PrechatEnvelope", tag="admin"),
+    Endpoint("PUT", "/api/admin/prechat", prechat.update,
+             "Set the pre-chat form: on or off; name and e-mail (each optional or required) and at most 10 fields of "
+             "the site's own (text, number, select, checkbox), labelled in one or every language, in order",
+             auth="manager", body="SetPrechat", response="PrechatEnvelope", errors=(422,), tag="admin"),
     Endpoint("GET", "/api/admin/queue", routing.queue,
              "Chats waiting for an agent, oldest first (the order automatic assignment takes them in)",
              auth="admin", response="QueuePage", tag="admin"),

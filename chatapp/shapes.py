@@ -529,6 +529,8 @@ class AdminRoomDetail(Struct):
     messages: MessagePage
     typing: list[Any]
     earlier: Annotated[list[EarlierRoom], Meta(description="the contact's other conversations, newest first (20)")]
+    prechat: Annotated[list[PrechatAnswer], Meta(description="the contact's answers to the pre-chat form's own "
+                                                 "fields, in the form's order")]
     context: Annotated[VisitContext, Meta(description="where the visitor is: browser, pages, site attributes")]
 
 
@@ -922,6 +924,94 @@ class BusinessHoursEnvelope(Struct):
     status: SiteStatus
 
 
+PrechatLabel = Annotated[
+    str | dict[str, str],
+    Meta(description="one text for every language, or texts by language code (en, uk, fr...); 1 to 100 "
+         "characters each"),
+]
+PrechatType = Literal["name", "email", "text", "number", "select", "checkbox"]
+
+
+class PrechatOption(Struct):
+    value: Annotated[str, Meta(min_length=1, max_length=100)]
+    label: PrechatLabel | None = None
+
+
+class PrechatField(Struct):
+    type: Annotated[str, Meta(  # checked by chatapp.prechat, which names the field's index
+        max_length=20, extra_json_schema={"enum": ["name", "email", "text", "number", "select", "checkbox"]},
+        description="name and email: the built-in fields, kept on the contact's account; the others are the "
+        "site's own, kept as contact attributes")]
+    key: Annotated[str, Meta(max_length=32, description="the site's own fields only: 1 to 32 of a-z, 0-9, '_', "
+                             "starting with a letter; name and email take their type as key")] = ""
+    label: Annotated[PrechatLabel | None, Meta(description="required for the site's own fields; null: the "
+                                               "built-in field's label in the reader's language")] = None
+    required: bool = False
+    options: Annotated[list[PrechatOption], Meta(max_length=20, description="select: 1 to 20 options")] = []
+
+
+class SetPrechat(Body):
+    """The pre-chat form: on or off, and its fields in the order the widget shows them."""
+
+    example = {"enabled": True, "fields": [
+        {"type": "name", "required": True}, {"type": "email", "required": False},
+        {"type": "select", "key": "topic", "label": {"en": "Topic", "fr": "Sujet", "uk": "Тема"}, "required": True,
+         "options": [{"value": "billing", "label": {"en": "Billing", "fr": "Facturation", "uk": "Оплата"}},
+                     {"value": "other", "label": "Other"}]},
+        {"type": "number", "key": "order", "label": "Order number"},
+    ]}
+    enabled: bool
+    fields: Annotated[list[PrechatField], Meta(max_length=12, description="name, email and at most 10 of the "
+                                                "site's own")]
+
+
+class PrechatForm(Struct):
+    enabled: bool
+    fields: list[PrechatField]
+
+
+class PrechatEnvelope(Struct):
+    prechat: PrechatForm
+
+
+class PrechatAnswers(Body):
+    """The visitor's answers by field key: text, a number, true/false for a checkbox."""
+
+    example = {"answers": {"name": "Camille", "email": "camille@example.com", "topic": "billing", "order": 1042}}
+    answers: Annotated[dict[Annotated[str, Meta(max_length=32)], str | float | bool | None],
+                       Meta(max_length=12)]
+
+
+class VisitorPrechatOption(Struct):
+    value: str
+    label: str
+
+
+class VisitorPrechatField(Struct):
+    key: str
+    type: PrechatType
+    label: Annotated[str, Meta(description="in the negotiated language")]
+    required: bool
+    options: list[VisitorPrechatOption] | UnsetType = UNSET
+    value: Annotated[str, Meta(description="name and email: what the account has now")] | UnsetType = UNSET
+
+
+class VisitorPrechat(Struct):
+    enabled: bool
+    done: Annotated[bool, Meta(description="I have sent the form already: the widget does not ask again")]
+    fields: Annotated[list[VisitorPrechatField], Meta(
+        description="the fields to ask me (a signed-in visitor's known name and e-mail are left out)")]
+    locale: str
+
+
+class PrechatAnswer(Struct):
+    key: str
+    label: Annotated[str, Meta(description="in the reader's language; the key for a field since removed")]
+    type: PrechatType
+    value: Annotated[str, Meta(description="as stored: a number as written, a checkbox true or false")]
+    text: Annotated[str, Meta(description="select: the option's label in the reader's language")]
+
+
 class ClientConfig(Struct):
     echo: dict[str, Any]
     limits: dict[str, Any]
@@ -938,11 +1028,13 @@ REQUEST_SHAPES: tuple[type[Body], ...] = (
     SetAvailability, SetCapacity, SetRouting, Assign, Priority, CannedReplyCreate, Note, CannedReplyUpdate, UserAuth,
     ChannelAuth, PushSubscription, PushUnsubscribe, Upload, TeamInvite, SetStaffRole, AcceptInvite,
     SetBusinessHours, OfflineMessage, LabelCreate, LabelUpdate, RoomLabelAdd, BulkAction, RateChat,
+    SetPrechat, PrechatAnswers,
     PageView,
 )
 RESPONSE_SHAPES: tuple[type[Struct], ...] = (
     Error, User, Attachment, Message, Room, PageMeta, TokenResponse, UserEnvelope, RoomEnvelope, MaybeRoomEnvelope,
     AdminRoomEnvelope, RoomPage, InboxPageMeta, AdminRoomPage, MessagePage, AdminRoomDetail, SentEnvelope,
+    PrechatEnvelope, VisitorPrechat, PrechatAnswer,
     PageRecorded,
     AdminSentEnvelope, TypingAck, ReadReceipt, UnreadCount, UploadResult, Stats, StatsEnvelope, AdminList, Agent,
     AgentEnvelope, AgentList, RoutingSettings, RoutingEnvelope, QueuePage, Erased, AuditPage, TranscriptQueued,

@@ -22,6 +22,7 @@ from chatapp.api.common import (
 )
 from chatapp.inbox_queries import with_labels
 from chatapp.page_context import context_of
+from chatapp.prechat_store import SitePrechat
 from chatapp.validation import MAX_ID, idempotency_key, int_param
 
 __all__ = [
@@ -73,6 +74,8 @@ async def room(request: Request) -> Response:
             "messages": page_json(request, page),
             "typing": await service.typing_now(found),
             "earlier": await repo.earlier_rooms(service.db, found.user_id, found.id),
+            "prechat": await SitePrechat(service.db, service.catalogues).answers(
+                found.user_id, service.catalogues.negotiate([user.locale or ""])),
             "context": await context_of(service.db, found),
         }
     )

@@ -17,6 +17,7 @@ from chatapp.api.i18n import negotiated
 from chatapp.broadcasting import channel_auth, user_auth
 from chatapp.errors import BadRequest, ChatError, Forbidden
 from chatapp.policy import parse_channel
+from chatapp.prechat_store import SitePrechat
 from chatapp.push import public_key_b64
 from chatapp.validation import SOCKET_ID_RE, convert
 
@@ -118,6 +119,7 @@ async def client_config(request: Request) -> Response:
                 "identity": bool(s.identity_secret),
                 "push": chat.push is not None,
                 "mail": chat.mail is not None and chat.mail.enabled,  # transcripts and replies by e-mail
+                "prechat": await SitePrechat(chat.db, catalogues).enabled(),  # the widget loads prechat.js
             },
             "status": availability,
         }

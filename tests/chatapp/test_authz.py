@@ -84,6 +84,9 @@ FACTS: dict[tuple[str, str], Facts] = {
     # a visitor's own chat (a new one, or room A for its owner); it renames them: callers of its own
     ("POST", "/api/chat/offline"): Facts(json={"name": "Ana", "email": "ana@example.com", "message": "x"},
                                          throwaway=True),
+    ("GET", "/api/chat/prechat"): Facts(queries=("", "?prefer=uk")),
+    # the suite's site has no pre-chat form: a visitor's answers are 409 prechat_off (tests/chatapp/test_prechat.py)
+    ("POST", "/api/chat/prechat"): Facts(json={"answers": {"name": "Ana"}}, ok=409),
     ("GET", "/api/chat/room"): Facts(),
     ("POST", "/api/chat/room"): Facts(json={}, ok_for={"guest": 201, "user_b": 201}),  # their first room
     ("GET", "/api/chat/rooms"): Facts(),
@@ -127,6 +130,8 @@ FACTS: dict[tuple[str, str], Facts] = {
     ("PUT", "/api/admin/business-hours"): Facts(
         json={"time_zone": "Europe/Paris", "week": {"mon": [["09:00", "17:00"]]}, "holidays": ["2026-12-25"]}),
     ("DELETE", "/api/admin/business-hours"): Facts(),
+    ("GET", "/api/admin/prechat"): Facts(),
+    ("PUT", "/api/admin/prechat"): Facts(json={"enabled": False, "fields": []}),  # as the suite runs: off
     ("GET", "/api/admin/routing"): Facts(),
     ("PUT", "/api/admin/routing"): Facts(json={"auto_assign": False}),  # as the suite runs: chats wait
     ("GET", "/api/admin/queue"): Facts(),
