@@ -12,6 +12,7 @@ import { ContactActions } from './contact.js';
 import { agentLabel } from './desk.js';
 import { RoomLabels } from './labels.js';
 import { EarlierConversations } from './earlier.js';
+import { VisitDetails } from './visit.js';
 
 const ROUTES = {
   room: (id) => `/api/admin/chat/rooms/${id}`,
@@ -66,6 +67,8 @@ export class RoomPane {
     this.room = null;
     this.agents = new AgentStore(api);
     watchNotes({ realtime, me, onNote: (note) => this.showNote(note) });
+    // The visitor opened another page: the details of the chat on screen follow (admin feed only).
+    if (realtime) realtime.private('admin.chat').listen('.room.page', (event) => this.visit && this.visit.page(event));
   }
 
   build() {
@@ -127,6 +130,7 @@ export class RoomPane {
     });
     this.details = el('dl');
     this.earlier = new EarlierConversations({ open: (id) => this.onOpen(id) });
+    this.visit = new VisitDetails();
     this.roomLabels = new RoomLabels({ api: this.api, store: this.labels, onError: (text) => { this.actionError.textContent = text; } });
     this.root.replaceChildren(
       el('header', { class: 'room-head' },
@@ -138,7 +142,7 @@ export class RoomPane {
         el('div', { class: 'conversation' }, this.scroller, this.typing, this.note, this.composer.form),
         el('aside', { id: 'room-details', class: 'details', 'aria-labelledby': 'details-title', tabindex: 0 },
           this.roomLabels.node,
-          el('h3', { id: 'details-title', text: t('room.customer') }), this.details, this.earlier.node)));
+          el('h3', { id: 'details-title', text: t('room.customer') }), this.details, this.visit.node, this.earlier.node)));
     this.threadView = new ThreadView({
       list: this.list, scroller: this.scroller, api: this.api,
       labels: {
@@ -217,6 +221,7 @@ export class RoomPane {
     this.room = doc.room;
     this.roomLabels.show(doc.room.id, doc.room.labels);
     this.earlier.show(doc.earlier || []);
+    this.visit.show(doc.room.id, doc.context || { pages: [] });
     this.conversation = new Conversation({
       side: 'admin', me: this.me, api: this.api, realtime: this.realtime, routes: ROUTES,
       hooks: {

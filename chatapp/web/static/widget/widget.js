@@ -189,7 +189,11 @@ export class Widget {
         changed: () => this.renderThread(),
         incoming: (message) => this.incoming(message),
         typing: (names) => this.view.setTyping(names),
-        room: (room) => { this.view.setRoom(room, this.options.subtitle); this.rate(room); },
+        room: (room) => {
+          this.view.setRoom(room, this.options.subtitle);
+          this.rate(room);
+          import('./context.js').then((m) => m.report(this.api, room)); // where the visitor is, for support
+        },
         roomChanged: () => this.view.threadView.clear(),
         visible: () => this.isOpen && document.visibilityState === 'visible',
         pollWhileLive: () => this.isOpen,
