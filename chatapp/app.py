@@ -86,6 +86,7 @@ async def build_state(settings: Settings) -> ChatState:
         service.stats_feed.start()
         service.auto_closer.start()
         service.router.start()  # the periodic drain of the queue (chatapp.routing)
+        service.snoozer.start()  # wakes snoozed chats at their time (chatapp.snooze)
         return ChatState(
             settings=settings,
             db=db,
@@ -111,6 +112,7 @@ async def build_state(settings: Settings) -> ChatState:
 
 
 async def close_state(chat: ChatState) -> None:
+    await chat.service.snoozer.stop()
     await chat.service.router.stop()
     await chat.service.auto_closer.stop()
     await chat.service.stats_feed.stop()

@@ -147,6 +147,8 @@ class Settings:
     # default); checked every retention_interval seconds (chatapp.retention).
     retention_days: float = 0.0
     retention_interval: float = 3600.0
+    # Seconds between two looks for snoozed chats whose time has come (chatapp.snooze).
+    snooze_interval: float = 15.0
     # Automatic assignment of new chats (chatapp.routing) until an admin switches it in the panel.
     auto_assign: bool = True
     # Seconds between two checks for missed messages by an open conversation whose socket is
@@ -257,6 +259,7 @@ class Settings:
             auto_close_interval=_float(env, "CHATAPP_AUTO_CLOSE_INTERVAL", d.auto_close_interval),
             retention_days=_float(env, "CHATAPP_RETENTION_DAYS", d.retention_days),
             retention_interval=_float(env, "CHATAPP_RETENTION_INTERVAL", d.retention_interval),
+            snooze_interval=_float(env, "CHATAPP_SNOOZE_INTERVAL", d.snooze_interval),
             live_poll_interval=_float(env, "CHATAPP_LIVE_POLL_INTERVAL", d.live_poll_interval),
             auto_assign=_bool(env, "CHATAPP_AUTO_ASSIGN", d.auto_assign),
             smtp_url=env.get("CHATAPP_SMTP_URL", "").strip(),
@@ -291,6 +294,8 @@ class Settings:
             raise ConfigError("CHATAPP_AUTO_CLOSE_DAYS must be 0 (never) or a number of days")
         if not 0 < self.auto_close_interval <= 86400:
             raise ConfigError("CHATAPP_AUTO_CLOSE_INTERVAL must be more than 0 and at most 86400 seconds")
+        if not 0 < self.snooze_interval <= 3600:
+            raise ConfigError("CHATAPP_SNOOZE_INTERVAL must be more than 0 and at most 3600 seconds")
         if self.retention_days < 0:
             raise ConfigError("CHATAPP_RETENTION_DAYS must be 0 (keep forever) or a number of days")
         if not 0 < self.retention_interval <= 86400:

@@ -8,8 +8,8 @@ transaction it interrupts is rolled back whole.
 The repository writes one SQL text with ``?`` placeholders; the PostgreSQL driver
 rewrites them to ``$1, $2, ...``. Rows come back as plain dicts, and timestamps
 are aware UTC ``datetime`` objects on both drivers: SQLite stores them as
-fixed-width ISO text (so they sort as text) and every column named ``*_at`` is
-parsed back.
+fixed-width ISO text (so they sort as text) and every column named ``*_at`` or
+``*_until`` is parsed back.
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def _sqlite_errors() -> Iterator[None]:
 def _sqlite_row(cursor: sqlite3.Cursor, raw: tuple[Any, ...]) -> Row:
     row: Row = {}
     for (name, *_), value in zip(cursor.description, raw, strict=True):
-        if name.endswith("_at") and isinstance(value, str):
+        if name.endswith(("_at", "_until")) and isinstance(value, str):
             value = datetime.fromisoformat(value)
         row[name] = value
     return row

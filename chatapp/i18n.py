@@ -62,6 +62,8 @@ AGENT_ONLY_ERRORS = frozenset({
     "error.manager_only", "error.owner_protected", "error.owner_only", "error.own_account",
     "error.member_not_found", "error.member_deactivated", "error.invite_not_found", "error.invite_expired",
     "error.email_taken",
+    # snoozing a chat is support's (chatapp.snooze)
+    "error.snooze_in_past", "error.snooze_too_far", "error.not_snoozed",
 })
 SCOPE_EXCLUDES: dict[str, frozenset[str]] = {"widget": AGENT_ONLY_ERRORS}
 

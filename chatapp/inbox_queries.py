@@ -25,7 +25,7 @@ from typing import Any
 from chatapp.db import Connection
 from chatapp.label_queries import LABEL_ROOMS, labels_of_rooms
 from chatapp.models import Room
-from chatapp.repository import LAST_SYSTEM_COLUMNS, LAST_SYSTEM_JOIN, OWN_UNREAD_COLUMN, ROOM_FILTERS
+from chatapp.repository import AWAKE, LAST_SYSTEM_COLUMNS, LAST_SYSTEM_JOIN, OWN_UNREAD_COLUMN, ROOM_FILTERS
 
 __all__ = [
     "InboxCursor",
@@ -309,16 +309,18 @@ async def search_rooms(
 
 # -------------------------------------------------------------------- statistics
 
-# Each sub-select reads one index: the covering inbox index for the active rooms and
-# the finished ones, the partial unread index for unread chats.
+# Each sub-select reads one index: the inbox index for the active rooms and the finished
+# ones, the partial unread index for unread chats, the partial snoozed index for snoozed ones.
+# Snoozed chats (chatapp.snooze) are counted apart, never as open, assigned or waiting.
 STATS_SQL = (
     "SELECT "
-    "(SELECT COUNT(*) FROM support_chat_rooms WHERE status IN ('open', 'assigned')) AS open, "
-    "(SELECT COUNT(*) FROM support_chat_rooms WHERE status = 'assigned') AS assigned, "
+    f"(SELECT COUNT(*) FROM support_chat_rooms WHERE status IN ('open', 'assigned') AND {AWAKE}) AS open, "
+    f"(SELECT COUNT(*) FROM support_chat_rooms WHERE status = 'assigned' AND {AWAKE}) AS assigned, "
     "(SELECT COUNT(*) FROM support_chat_rooms WHERE status IN ('open', 'assigned') "
-    "AND assigned_admin_id IS NULL) AS unassigned, "
-    "(SELECT COUNT(*) FROM support_chat_rooms WHERE status IN ('open', 'assigned') AND priority = 'urgent') "
-    "AS urgent, "
+    f"AND assigned_admin_id IS NULL AND {AWAKE}) AS unassigned, "
+    "(SELECT COUNT(*) FROM support_chat_rooms WHERE status IN ('open', 'assigned') AND priority = 'urgent' "
+    f"AND {AWAKE}) AS urgent, "
+    "(SELECT COUNT(*) FROM support_chat_rooms WHERE snoozed_at IS NOT NULL) AS snoozed, "
     "(SELECT COALESCE(SUM(admin_unread_count), 0) FROM support_chat_rooms WHERE admin_unread_count > 0) "
     "AS unread_messages, "
     "(SELECT COUNT(*) FROM support_chat_rooms WHERE admin_unread_count > 0) AS unread_chats, "
@@ -377,10 +379,10 @@ async def unread_by_admin(
 
 
 async def mine_by_admin(conn: Connection) -> dict[int, int]:
-    """Active chats per assignee (each agent's "mine"), from the covering inbox index."""
+    """Active chats per assignee (each agent's "mine", snoozed ones aside), from the inbox index."""
     rows = await conn.fetch_all(
         "SELECT assigned_admin_id AS admin_id, COUNT(*) AS n FROM support_chat_rooms "
-        "WHERE status IN ('open', 'assigned') AND assigned_admin_id IS NOT NULL GROUP BY assigned_admin_id"
+        f"WHERE status IN ('open', 'assigned') AND assigned_admin_id IS NOT NULL AND {AWAKE} GROUP BY assigned_admin_id"
     )
     return {int(r["admin_id"]): int(r["n"]) for r in rows}
 

@@ -260,6 +260,10 @@ class Room:
     rating: int | None = None
     rating_comment: str | None = None
     rated_at: datetime | None = None
+    # Snoozed by an agent since then (migration 024, chatapp.snooze); None: not snoozed. It wakes
+    # at ``snoozed_until``, or only on the visitor's next message when that is None.
+    snoozed_at: datetime | None = None
+    snoozed_until: datetime | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Room:
@@ -270,6 +274,10 @@ class Room:
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def snoozed(self) -> bool:
+        return self.snoozed_at is not None
 
     @property
     def channel(self) -> str:
@@ -316,6 +324,9 @@ class Room:
             doc["own_read"] = self.own_unread is not None  # the count is this agent's own
             if self.labels is not None:
                 doc["labels"] = list(self.labels)
+            doc["snooze"] = (  # support's own: the visitor is never told the chat was put aside
+                {"since": iso(self.snoozed_at), "until": iso(self.snoozed_until)} if self.snoozed_at else None
+            )
         else:
             doc["user_id"] = self.user_id
         return doc

@@ -41,6 +41,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "close": ("open", "assigned", "resolved"),
     "reopen": ("resolved", "closed"),
     "reply": ("open", "assigned", "resolved"),
+    "snooze": ("open", "assigned"),
 }
 
 

@@ -176,6 +176,8 @@ _ROOM_SELECT = (
     f"LEFT JOIN users a ON a.id = r.assigned_admin_id {LAST_SYSTEM_JOIN}"
 )
 _ACTIVE = "('open', 'assigned')"
+# Not put aside by an agent (chatapp.snooze): the active views, the queue and the loads count only these.
+AWAKE = "snoozed_at IS NULL"
 # A visitor's current conversation: at most one per visitor (a partial unique index, migration 004).
 _CURRENT = "status <> 'closed'"
 _ROOM_FIELDS = {
@@ -189,6 +191,8 @@ _ROOM_FIELDS = {
     "last_message_preview",
     "user_unread_count",
     "admin_unread_count",
+    "snoozed_at",
+    "snoozed_until",
 }
 
 # The rooms with messages this agent has not read: their own count where they have one (the
@@ -204,12 +208,13 @@ OWN_UNREAD_COLUMN = "(SELECT o.unread_count FROM agent_reads o WHERE o.room_id =
 # Admin list filters: name -> (SQL condition, how many of its placeholders take the admin id).
 ROOM_FILTERS: dict[str, tuple[str, int]] = {
     "all": ("1 = 1", 0),
-    "open": (f"r.status IN {_ACTIVE}", 0),
-    "assigned": ("r.status = 'assigned'", 0),
-    "unassigned": (f"r.status IN {_ACTIVE} AND r.assigned_admin_id IS NULL", 0),
-    "urgent": (f"r.status IN {_ACTIVE} AND r.priority = 'urgent'", 0),
+    "open": (f"r.status IN {_ACTIVE} AND r.{AWAKE}", 0),
+    "assigned": (f"r.status = 'assigned' AND r.{AWAKE}", 0),
+    "unassigned": (f"r.status IN {_ACTIVE} AND r.assigned_admin_id IS NULL AND r.{AWAKE}", 0),
+    "urgent": (f"r.status IN {_ACTIVE} AND r.priority = 'urgent' AND r.{AWAKE}", 0),
     "unread": (f"r.id IN ({UNREAD_ROOM_IDS})", 2),
-    "mine": (f"r.status IN {_ACTIVE} AND r.assigned_admin_id = ?", 1),
+    "mine": (f"r.status IN {_ACTIVE} AND r.assigned_admin_id = ? AND r.{AWAKE}", 1),
+    "snoozed": ("r.snoozed_at IS NOT NULL", 0),
     "resolved": ("r.status = 'resolved'", 0),
     "closed": ("r.status = 'closed'", 0),
 }
@@ -331,7 +336,8 @@ async def close_resolved_before(conn: Connection, cutoff: datetime, limit: int) 
 
 async def count_mine(conn: Connection, admin_id: int) -> int:
     value = await conn.fetch_val(
-        f"SELECT COUNT(*) FROM support_chat_rooms WHERE status IN {_ACTIVE} AND assigned_admin_id = ?", admin_id
+        f"SELECT COUNT(*) FROM support_chat_rooms WHERE status IN {_ACTIVE} AND assigned_admin_id = ? AND {AWAKE}",
+        admin_id,
     )
     return int(value or 0)
 

@@ -34,6 +34,7 @@ from chatapp.api import (
     realtime,
     reports,
     routing,
+    snooze,
     team,
     webpush,
 )
@@ -88,7 +89,7 @@ HISTORY = (
     Param("after", {"type": "integer", "minimum": 0}, "catch-up: messages with id > after"),
     Param("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}),
 )
-FILTERS = ("all", "open", "assigned", "unassigned", "urgent", "unread", "mine", "resolved", "closed")
+FILTERS = ("all", "open", "assigned", "unassigned", "urgent", "unread", "mine", "snoozed", "resolved", "closed")
 ROOM_ERRORS = (404,)
 STATE_ERRORS = (404, 409)
 
@@ -248,6 +249,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              response="AdminRoomEnvelope", errors=STATE_ERRORS, tag="admin"),
     Endpoint("POST", "/api/admin/chat/rooms/{room_id}/reopen", admin.reopen, "Reopen a resolved or closed chat",
              auth="admin", response="AdminRoomEnvelope", errors=STATE_ERRORS, tag="admin"),
+    Endpoint("POST", "/api/admin/chat/rooms/{room_id}/snooze", snooze.snooze,
+             "Snooze an open or assigned chat until a UTC time (in the future, at most 90 days ahead; 422 "
+             "otherwise) or, with until null, until the visitor's next message: it leaves the active views for "
+             "the 'snoozed' filter and returns at that time (to its assignee if available, else through routing)",
+             auth="admin", body="Snooze", response="AdminRoomEnvelope", errors=(404, 409, 422), tag="admin"),
+    Endpoint("POST", "/api/admin/chat/rooms/{room_id}/unsnooze", snooze.unsnooze,
+             "Wake a snoozed chat now (it stays with its assignee); 409 not_snoozed", auth="admin",
+             response="AdminRoomEnvelope", errors=STATE_ERRORS, tag="admin"),
     Endpoint("POST", "/api/admin/chat/rooms/{room_id}/read", admin.mark_read, "Mark the visitor's messages read",
              auth="admin", response="ReadReceipt", errors=ROOM_ERRORS, tag="admin"),
     Endpoint("POST", "/api/admin/chat/rooms/{room_id}/typing", admin.typing, "Support is typing / stopped",

@@ -39,6 +39,7 @@ from chatapp.events import Events
 from chatapp.models import Message, Room, User, iso
 from chatapp.policy import ADMIN_PRESENCE, ensure_admin
 from chatapp.push import PushNotifier
+from chatapp.repository import AWAKE
 from chatapp.stats_feed import StatsFeed
 
 __all__ = [
@@ -64,6 +65,8 @@ PRESENCE_WAIT = 2.0  # seconds a change waits for pyreverb's answer inside its t
 DRAIN_INTERVAL = 5.0  # seconds between two periodic drains of one instance
 DRAIN_BATCH = 100  # chats one drain assigns at most
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+# The queue: open chats nobody has, except those an agent snoozed (chatapp.snooze) until they wake.
+WAITING = f"status = 'open' AND assigned_admin_id IS NULL AND {AWAKE}"
 
 NoteWriter = Callable[[Connection, Room, tuple[str, dict[str, Any]]], Awaitable[Message]]
 
@@ -109,7 +112,7 @@ async def _agent_rows(conn: Connection, agent_id: int | None = None) -> list[dic
     return await conn.fetch_all(
         "SELECT u.id, u.name, u.availability, u.capacity, u.last_assigned_at, "
         "(SELECT COUNT(*) FROM support_chat_rooms r WHERE r.assigned_admin_id = u.id "
-        " AND r.status IN ('open', 'assigned')) AS active "
+        f" AND r.status IN ('open', 'assigned') AND r.{AWAKE}) AS active "
         f"FROM users u WHERE u.role = 'admin' AND u.deactivated_at IS NULL{where} ORDER BY u.name, u.id",
         *args,
     )
@@ -204,12 +207,12 @@ class Router(BackgroundLoop):
         """The waiting chats, oldest first (at most ``limit``), and how many there are."""
         db = conn or self.db
         ids = await db.fetch_all(
-            "SELECT id FROM support_chat_rooms WHERE status = 'open' AND assigned_admin_id IS NULL "
+            f"SELECT id FROM support_chat_rooms WHERE {WAITING} "
             "ORDER BY created_at, id LIMIT ?",
             limit,
         )
         total = await db.fetch_val(
-            "SELECT COUNT(*) FROM support_chat_rooms WHERE status = 'open' AND assigned_admin_id IS NULL"
+            f"SELECT COUNT(*) FROM support_chat_rooms WHERE {WAITING}"
         )
         rooms = [room for r in ids if (room := await repo.get_room(db, int(r["id"]))) is not None]
         return rooms, int(total or 0)
@@ -309,7 +312,7 @@ class Router(BackgroundLoop):
             return []
         skip_locked = " FOR UPDATE SKIP LOCKED" if conn.dialect == "postgres" else ""
         waiting = await conn.fetch_all(
-            "SELECT id FROM support_chat_rooms WHERE status = 'open' AND assigned_admin_id IS NULL "
+            f"SELECT id FROM support_chat_rooms WHERE {WAITING} "
             f"ORDER BY created_at, id LIMIT ?{skip_locked}",
             min(slots, DRAIN_BATCH),
         )
@@ -359,7 +362,7 @@ class Router(BackgroundLoop):
         if not present:
             return []
         waiting = await self.db.fetch_val(
-            "SELECT COUNT(*) FROM support_chat_rooms WHERE status = 'open' AND assigned_admin_id IS NULL"
+            f"SELECT COUNT(*) FROM support_chat_rooms WHERE {WAITING}"
         )
         if not waiting:
             return []

@@ -33,6 +33,7 @@ from chatapp.push import PushNotifier
 from chatapp.ratelimit import RateLimiter
 from chatapp.repository import ROOM_FILTERS
 from chatapp.routing import JOINED, Router
+from chatapp.snooze import Snoozer
 from chatapp.stats_feed import StatsFeed
 from chatapp.uploads import UploadStore, valid_name
 
@@ -110,6 +111,8 @@ class ChatService:
         # Availability and automatic assignment (chatapp.routing): called after each room change.
         self.router = Router(db, events, events.b, self.stats_feed, self.system_message, push=push,
                              default_on=settings.auto_assign)
+        # Snoozed chats (chatapp.snooze): woken by the visitor's message here, by time in its sweep.
+        self.snoozer = Snoozer(settings, db, events, self.router, self.stats_feed, self.catalogues)
 
     # ------------------------------------------------------------------- rooms
 
@@ -177,6 +180,8 @@ class ChatService:
         async with self.db.transaction() as conn:
             room, created_room = await self._room_to_write(conn, user, room_id, _preview(body, None)[:80])
             ensure_transition(room, "reply")
+            if room.snoozed and role == "user":  # the visitor wrote: the chat is back in the inbox at once
+                room = await self.snoozer.wake(conn, room, "visitor") or room
             attachment = await self._attachment_for(conn, attachment_id, room)
             changes: dict[str, Any] = {}
             if room.status == "resolved":
@@ -490,6 +495,8 @@ class ChatService:
                 changes.update(status="closed", closed_at=now)
             elif action == "resolve":
                 changes.update(resolved_at=now)
+            if action in ("close", "resolve") and room.snoozed:  # finished: nothing left to wake
+                changes.update(snoozed_at=None, snoozed_until=None)
             elif action == "reopen":
                 changes.update(
                     status="assigned" if room.assigned_admin_id else "open", resolved_at=None, closed_at=None

@@ -165,6 +165,15 @@ class Priority(Body):
     priority: Literal["normal", "urgent"]
 
 
+class Snooze(Body):
+    example = {"until": "2026-12-07T08:00:00.000Z"}
+    until: Annotated[
+        Time | None,
+        Meta(description="when the chat wakes (with its time zone; in the future, at most 90 days ahead); null: "
+             "when the visitor next writes"),
+    ]
+
+
 class RateChat(Body):
     example = {"score": 5, "comment": "Quick and kind, thank you"}
     score: Annotated[int, Meta(ge=1, le=5, description="1 (bad) to 5 (great)")]
@@ -387,6 +396,11 @@ class RoomRating(Struct):
     rated_at: Time | None
 
 
+class RoomSnooze(Struct):
+    since: Time
+    until: Annotated[Time | None, Meta(description="when it wakes; null: when the visitor next writes")]
+
+
 class Room(Struct):
     id: int
     status: Literal["open", "assigned", "resolved", "closed"]
@@ -418,6 +432,9 @@ class Room(Struct):
         bool,
         Meta(description="admins only: unread_count is this agent's own (they have read the chat); false: the "
              "team's, the visitor's messages no agent has read"),
+    ] | UnsetType = UNSET
+    snooze: Annotated[
+        RoomSnooze | None, Meta(description="admins only: snoozed since when, until when; null: not snoozed")
     ] | UnsetType = UNSET
 
 
@@ -575,6 +592,9 @@ class Stats(Struct):
     urgent: int
     unread_messages: int
     unread_chats: int | UnsetType = UNSET
+    snoozed: Annotated[
+        int, Meta(description="snoozed chats (not counted as open, assigned or unassigned)")
+    ] | UnsetType = UNSET
     resolved: int | UnsetType = UNSET
     closed: int | UnsetType = UNSET
     mine: int | UnsetType = UNSET
@@ -1030,6 +1050,7 @@ REQUEST_SHAPES: tuple[type[Body], ...] = (
     SetBusinessHours, OfflineMessage, LabelCreate, LabelUpdate, RoomLabelAdd, BulkAction, RateChat,
     SetPrechat, PrechatAnswers,
     PageView,
+    Snooze,
 )
 RESPONSE_SHAPES: tuple[type[Struct], ...] = (
     Error, User, Attachment, Message, Room, PageMeta, TokenResponse, UserEnvelope, RoomEnvelope, MaybeRoomEnvelope,

@@ -117,6 +117,9 @@ FACTS: dict[tuple[str, str], Facts] = {
     ("POST", "/api/admin/chat/rooms/{room_id}/resolve"): Facts(ok_for={"admin": 409, "owner": 409}),
     ("POST", "/api/admin/chat/rooms/{room_id}/close"): Facts(ok_for={"admin": 409, "owner": 409}),
     ("POST", "/api/admin/chat/rooms/{room_id}/reopen"): Facts(ok=409),  # a fresh room is open already
+    # until the visitor's next message; snoozing again sets the new time (tests/chatapp/test_snooze.py)
+    ("POST", "/api/admin/chat/rooms/{room_id}/snooze"): Facts(json={"until": None}),
+    ("POST", "/api/admin/chat/rooms/{room_id}/unsnooze"): Facts(ok=409),  # a fresh room is not snoozed
     ("POST", "/api/admin/chat/rooms/{room_id}/read"): Facts(),
     ("POST", "/api/admin/chat/rooms/{room_id}/typing"): Facts(json={"is_typing": True}),
     ("GET", "/api/admin/chat/stats"): Facts(),
