@@ -25,12 +25,21 @@ from chatapp.prechat import BUILT_IN, OFF, Field, Form, check_answers, parse_for
 
 __all__ = ["SitePrechat"]
 
+GUEST_NAME = "Visitor"  # what POST /api/auth/guest names a guest who gives no name
+
 
 def _known(user: User, key: str) -> bool:
     """Whether a built-in field is already known for a signed-in visitor (guests are asked)."""
     if user.is_guest:
         return False
     return bool(user.name.strip()) if key == "name" else bool(user.email)
+
+
+def _prefill(user: User, key: str) -> str:
+    """What the field starts with: the account's own, never the name a guest is given by default."""
+    if key == "email":
+        return user.email or ""
+    return "" if user.is_guest and user.name == GUEST_NAME else user.name
 
 
 class SitePrechat:
@@ -79,7 +88,7 @@ class SitePrechat:
             if one.options:
                 doc["options"] = [{"value": v, "label": pick_label(lab, locale)} for v, lab in one.options]
             if one.type in BUILT_IN:
-                doc["value"] = (user.name if one.key == "name" else user.email) or ""
+                doc["value"] = _prefill(user, one.key)
             fields.append(doc)
         return {"enabled": form.enabled, "done": done, "fields": fields, "locale": locale}
 

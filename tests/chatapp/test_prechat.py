@@ -110,6 +110,7 @@ def test_a_guest_is_asked_every_field_in_their_language(new_guest: Callable[...,
     assert form["fields"][2]["options"] == [{"value": "billing", "label": "Facturation"},
                                             {"value": "other", "label": "Other"}]
     assert form["fields"][0]["value"] == "Guest"
+    assert new_guest("Visitor").ok("GET", "/api/chat/prechat")["fields"][0]["value"] == ""  # the default name
 
 
 def test_answers_are_checked_field_by_field(new_guest: Callable[..., Api], prechat: Callable[..., Any]) -> None:

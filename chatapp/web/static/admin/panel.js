@@ -13,6 +13,7 @@ import { LabelManager, LabelStore } from './labels.js';
 import { BulkBar } from './bulk.js';
 import { TeamManager } from './staff.js';
 import { HoursDialog } from './hours.js';
+import { PrechatDialog } from './prechat.js';
 import { AuditLog } from './audit.js';
 import { Shortcuts } from './keys.js';
 import { Reports } from './reports.js';
@@ -57,6 +58,7 @@ class Panel {
     this.staff = new TeamManager({ api: this.api, me, button: document.getElementById('team-button') });
     this.staff.start();
     new HoursDialog({ api: this.api, me, after: document.getElementById('team-button') }).start();
+    new PrechatDialog({ api: this.api, me, after: document.getElementById('hours-button') }).start();
     this.config = await this.api.get('/api/config');
     if (!this.config.features.mail) mailOffNotice(document.getElementById('connection'));
     this.chime = new Chime('chatapp.admin.muted');

@@ -13,6 +13,7 @@ import { agentLabel } from './desk.js';
 import { RoomLabels } from './labels.js';
 import { EarlierConversations } from './earlier.js';
 import { VisitDetails } from './visit.js';
+import { prechatRows } from './prechat.js';
 
 const ROUTES = {
   room: (id) => `/api/admin/chat/rooms/${id}`,
@@ -74,6 +75,8 @@ export class RoomPane {
   build() {
     this.title = el('h2', { id: 'room-title' });
     this.sub = el('p', { class: 'room-sub' });
+    // Left through the offline form while nobody could answer (as the inbox's chip says).
+    this.leftOffline = el('span', { class: 'chip left-offline', id: 'room-left-offline', hidden: true, text: t('room.leftOffline') });
     this.buttons = {};
     const actions = el('div', { class: 'actions', role: 'toolbar', 'aria-label': t('room.actions') });
     for (const action of ACTIONS) {
@@ -135,7 +138,7 @@ export class RoomPane {
     this.root.replaceChildren(
       el('header', { class: 'room-head' },
         el('a', { class: 'back', href: '/admin/chat', onclick: (event) => { event.preventDefault(); this.onBack(); }, text: t('room.back') }),
-        el('div', { class: 'titles' }, this.title, this.sub),
+        el('div', { class: 'titles' }, this.title, this.sub, this.leftOffline),
         actions),
       this.actionError,
       el('div', { class: 'room-body' },
@@ -222,6 +225,7 @@ export class RoomPane {
     this.roomLabels.show(doc.room.id, doc.room.labels);
     this.earlier.show(doc.earlier || []);
     this.visit.show(doc.room.id, doc.context || { pages: [] });
+    this.prechat = doc.prechat || []; // the contact's answers to the pre-chat form, for the details pane
     this.conversation = new Conversation({
       side: 'admin', me: this.me, api: this.api, realtime: this.realtime, routes: ROUTES,
       hooks: {
@@ -268,6 +272,7 @@ export class RoomPane {
     this.sub.textContent = `#${room.id} · ${t(`status.${room.status}`)} · ${t(`priority.${room.priority}`)} · ${who}`;
     for (const action of ACTIONS) this.buttons[action.name].hidden = !action.when(room, this.me);
     this.showReassign(room);
+    this.leftOffline.hidden = !room.left_offline;
     this.contact.show(room);
     const urgent = room.priority === 'urgent';
     this.buttons.priority.setAttribute('aria-pressed', String(urgent));
@@ -307,6 +312,7 @@ export class RoomPane {
     if (room.resolved_at) rows.push(['resolved', when(room.resolved_at)]);
     if (room.closed_at) rows.push(['closed', when(room.closed_at)]);
     this.details.replaceChildren(...rows.flatMap(([term, value]) => [el('dt', { text: t(`room.detail.${term}`) }), el('dd', {}, value)]));
+    if (this.prechat && this.prechat.length) this.details.append(...prechatRows(this.prechat));
   }
 
   /** Assigning names the assignee this pane shows, so it never silently takes a chat someone just took. */

@@ -262,6 +262,8 @@ export class Widget {
     if (this.conversation) this.conversation.updatePolling();
     this.emit('open');
     if (!this.me) await this.ensureGuest();
+    // The site's pre-chat form (prechat.js), before a first chat: loaded only when the site has one.
+    if (this.config.features.prechat) import('./prechat.js').then((m) => m.ask(this, errorText));
     if (this.unread > 0 || (this.conversation && this.conversation.room)) this.markRead();
   }
 

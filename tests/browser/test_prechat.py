@@ -1,0 +1,158 @@
+"""The pre-chat form end to end in Chromium: an admin sets it up in the panel's dialog, a French
+visitor must answer its required fields before the composer appears (errors in French, from
+the widget's own checks and from the server's), the first message then starts the chat, and
+the agent reads the answers in the conversation's details pane, in the panel's language. Also:
+the open conversation's header says "Left offline" for a chat the offline form made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import Pages, Stack, screenshot
+from tests.browser.test_widget import ShopSite
+from tests.chatapp.procs import Api
+
+pytestmark = pytest.mark.browser
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Boutique</title></head>
+<body><h1>Boutique</h1><script src="%(base)s/widget.js" async data-locale="fr"></script></body></html>
+"""
+TOPIC = {"en": "Topic", "fr": "Sujet", "uk": "Тема"}
+
+
+@pytest.fixture
+def shop(stack: Stack) -> Iterator[ShopSite]:
+    site = ShopSite({"/": PAGE % {"base": stack.url}})
+    yield site
+    site.close()
+    stack.admin.ok("PUT", "/api/admin/prechat", {"enabled": False, "fields": []})
+
+
+def open_widget(pages: Pages, shop: ShopSite) -> Page:
+    page = pages.page()
+    page.goto(shop.url + "/")
+    page.wait_for_selector("chatapp-widget[data-ready=true]", state="attached")
+    page.locator("chatapp-widget .launcher").click()
+    return page
+
+
+def test_the_admin_sets_up_the_form_and_the_visitor_answers_it(pages: Pages, stack: Stack, shop: ShopSite) -> None:
+    panel = pages.admin()
+    panel.get_by_role("button", name="Pre-chat form").click()
+    dialog = panel.locator("#prechat-dialog")
+    fields = dialog.locator("fieldset.prechat-field")
+    expect(fields).to_have_count(2)  # a form never set starts with name (required) and e-mail
+    expect(fields.nth(0).locator(".prechat-type")).to_have_value("name")
+    expect(fields.nth(0).locator(".prechat-required")).to_be_checked()
+    fields.nth(1).locator(".prechat-required").check()
+    dialog.get_by_role("button", name="Add a field").click()
+    topic = fields.nth(2)
+    topic.get_by_label("Type").select_option("select")
+    dialog.get_by_role("button", name="Save form").click()  # no key yet: the dialog says which field
+    expect(dialog.locator("#prechat-error")).to_have_text(
+        "Field 3: the key is 1 to 32 lower-case letters, digits or _, starting with a letter.")
+    topic.get_by_label("Key (a-z, 0-9, _)").fill("topic")
+    topic.get_by_label("Label (English)").fill(TOPIC["en"])
+    topic.get_by_label("Label (Français)").fill(TOPIC["fr"])
+    topic.get_by_label("Label (Українська)").fill(TOPIC["uk"])
+    topic.get_by_label("Options, one per line").fill("Livraison\nRemboursement")
+    topic.get_by_label("Required").check()
+    dialog.get_by_role("button", name="Add a field").click()
+    terms = fields.nth(3)
+    terms.get_by_label("Type").select_option("checkbox")
+    terms.get_by_label("Key (a-z, 0-9, _)").fill("newsletter")
+    terms.get_by_label("Label (English)").fill("Send me the newsletter")
+    terms.get_by_label("Label (Français)").fill("Envoyez-moi la lettre d’information")
+    terms.get_by_role("button", name="Move up").click()  # before the topic now
+    dialog.get_by_label("Ask these questions before a visitor’s first chat").check()
+    dialog.get_by_role("button", name="Save form").click()
+    expect(dialog.locator("#prechat-saved")).to_have_text("Pre-chat form saved.")
+    screenshot(panel, "admin-prechat-form")
+    saved = stack.admin.ok("GET", "/api/admin/prechat")["prechat"]
+    assert saved["enabled"] is True
+    assert [(f["key"], f["required"]) for f in saved["fields"]] == [
+        ("name", True), ("email", True), ("newsletter", False), ("topic", True)]
+    assert saved["fields"][3]["label"] == TOPIC
+    assert [o["value"] for o in saved["fields"][3]["options"]] == ["Livraison", "Remboursement"]
+    dialog.get_by_role("button", name="Close").click()
+
+    visitor = open_widget(pages, shop)
+    form = visitor.locator("chatapp-widget form.prechat")
+    expect(form).to_be_visible()
+    expect(visitor.locator("chatapp-widget .composer")).to_be_hidden()  # the form comes first
+    expect(form.get_by_label("Votre nom *")).to_be_focused()
+    form.get_by_role("button", name="Commencer la discussion").click()
+    expect(form.get_by_role("alert")).to_have_text("Vérifiez les champs marqués en rouge.")
+    expect(form.get_by_label("Votre nom *")).to_have_attribute("aria-invalid", "true")
+    expect(form.locator(".problem").nth(0)).to_have_text("Veuillez remplir ce champ.")
+    expect(form.get_by_label("Sujet *")).to_have_attribute("aria-invalid", "true")
+    expect(form.get_by_label("Envoyez-moi la lettre d’information")).to_have_attribute("aria-invalid", "false")
+    form.get_by_label("Votre nom *").fill("Camille Martin")
+    form.get_by_label("Votre e-mail *").fill("pas-une-adresse")
+    form.get_by_label("Sujet *").select_option("Remboursement")
+    form.get_by_role("button", name="Commencer la discussion").click()
+    expect(form.locator(".problem").nth(1)).to_have_text(
+        "Veuillez saisir une adresse e-mail, par exemple nom@exemple.fr.")
+    expect(form.get_by_label("Votre nom *")).to_have_attribute("aria-invalid", "false")
+    form.get_by_label("Votre e-mail *").fill("camille@example.com")
+    form.get_by_label("Envoyez-moi la lettre d’information").check()
+
+    # the server checks too: an option taken off the form meanwhile is refused, in French
+    changed = [dict(f) for f in saved["fields"]]
+    changed[3] = {**changed[3], "options": [{"value": "Livraison", "label": "Livraison"}]}
+    stack.admin.ok("PUT", "/api/admin/prechat", {"enabled": True, "fields": changed})
+    form.get_by_role("button", name="Commencer la discussion").click()
+    expect(form.locator(".problem").nth(3)).to_have_text("Veuillez choisir l’une des options.")
+    expect(form.get_by_label("Sujet *")).to_have_attribute("aria-invalid", "true")
+    screenshot(visitor, "widget-prechat-form")
+    form.get_by_label("Sujet *").select_option("Livraison")
+    form.get_by_role("button", name="Commencer la discussion").click()
+    expect(form).to_have_count(0)
+    composer = visitor.locator("chatapp-widget .composer textarea")
+    expect(composer).to_be_visible()
+    composer.fill("Où est mon colis ?")
+    composer.press("Enter")
+    expect(visitor.locator("chatapp-widget .msg .body")).to_have_text(["Où est mon colis ?"])
+
+    # the agent reads the answers in the details pane, in the panel's language
+    row = panel.locator("#inbox li", has_text="Camille Martin")
+    row.locator("a").first.click()
+    details = panel.locator("#room-details")
+    expect(details.locator("dd[data-prechat=topic]")).to_have_text("Livraison")
+    expect(details.locator("dd[data-prechat=newsletter]")).to_have_text("Yes")
+    expect(details.get_by_text("Topic", exact=True)).to_be_visible()
+    expect(details).to_contain_text("camille@example.com")
+    expect(panel.locator("#room-left-offline")).to_be_hidden()  # an ordinary chat
+
+    # the same visitor coming back is not asked again (the widget opens itself again after a reload)
+    visitor.reload()
+    visitor.wait_for_selector("chatapp-widget[data-ready=true]", state="attached")
+    expect(visitor.locator("chatapp-widget .composer textarea")).to_be_visible()
+    expect(visitor.locator("chatapp-widget form.prechat")).to_have_count(0)
+
+
+def test_a_site_without_a_form_shows_the_composer_at_once(pages: Pages, stack: Stack, shop: ShopSite) -> None:
+    requested: list[str] = []
+    visitor = pages.page()
+    visitor.on("request", lambda request: requested.append(request.url))
+    visitor.goto(shop.url + "/")
+    visitor.wait_for_selector("chatapp-widget[data-ready=true]", state="attached")
+    visitor.locator("chatapp-widget .launcher").click()
+    expect(visitor.locator("chatapp-widget .composer textarea")).to_be_visible()
+    expect(visitor.locator("chatapp-widget form.prechat")).to_have_count(0)
+    assert not [url for url in requested if "prechat" in url], requested  # neither the chunk nor the form
+
+
+def test_the_header_says_left_offline_for_a_chat_the_offline_form_made(pages: Pages, stack: Stack) -> None:
+    guest = Api(stack.url).ok("POST", "/api/auth/guest", {"name": "Guest"})
+    made = Api(stack.url, guest["token"]).ok("POST", "/api/chat/offline", {
+        "name": "Ines Offline", "email": "ines@example.com", "message": "Rappelez-moi demain."})
+    panel = pages.admin(f"/admin/chat/{made['room']['id']}")
+    expect(panel.locator("#room-title")).to_have_text("Ines Offline")
+    expect(panel.locator("#room-left-offline")).to_have_text("Left offline")
+    expect(panel.locator("#room-left-offline")).to_be_visible()
