@@ -16,8 +16,11 @@ function pageLink(page) {
     text: page.title || t('room.visit.untitled') });
 }
 
+/** The language's name in the agent's own (the browser's Intl data, not the catalogue) and its tag. */
 function languageName(tag) {
-  try { return `${new Intl.DisplayNames([intlLocale()], { type: 'language' }).of(tag)} (${tag})`; } catch { return tag; }
+  let name = tag;
+  try { name = `${new Intl.DisplayNames([intlLocale()], { type: 'language' }).of(tag)} (${tag})`; } catch { /* the tag alone */ }
+  return el('span', { translate: 'no', text: name });
 }
 
 function zoneText(zone) {
@@ -66,7 +69,8 @@ export class VisitDetails {
     const os = versioned(c.os, c.os_version);
     const rows = [];
     if (browser || os) {
-      rows.push(['browser', browser && os ? t('room.visit.browserOn', { browser, os }) : browser || os]);
+      // Product names, never translated; with both, the catalogue's "{browser} on {os}".
+      rows.push(['browser', browser && os ? t('room.visit.browserOn', { browser, os }) : el('span', { translate: 'no', text: browser || os })]);
     }
     if (c.language) rows.push(['language', languageName(c.language)]);
     if (c.time_zone) rows.push(['timeZone', zoneText(c.time_zone)]);
