@@ -40,7 +40,7 @@ def shop(stack: Stack) -> Iterator[ShopSite]:
     site.close()
 
 
-def test_the_agent_sees_the_visitors_browser_pages_and_site_attributes(pages: Pages, stack: Stack, shop: ShopSite) -> None:
+def test_the_agent_sees_the_visitors_browser_pages_and_attributes(pages: Pages, stack: Stack, shop: ShopSite) -> None:
     visitor = pages.page()
     visitor.goto(f"{shop.url}/shoes?color=red")
     visitor.locator("chatapp-widget .launcher").click()
