@@ -233,12 +233,21 @@ async def current_room_for_user(conn: Connection, user_id: int) -> Room | None:
     return Room.from_row(row) if row else None
 
 
-async def rooms_for_user(conn: Connection, user_id: int, limit: int, offset: int) -> tuple[list[Room], int]:
+async def rooms_for_user(
+    conn: Connection, user_id: int, limit: int, offset: int, before: int | None = None
+) -> tuple[list[Room], int]:
+    """The visitor's rooms, newest first: a page by ``offset``, or by keyset (ids below ``before``)."""
+    keyset = "" if before is None else " AND r.id < ?"
     rows = await conn.fetch_all(
-        f"{_ROOM_SELECT} WHERE r.user_id = ? ORDER BY r.id DESC LIMIT ? OFFSET ?", user_id, limit, offset
+        f"{_ROOM_SELECT} WHERE r.user_id = ?{keyset} ORDER BY r.id DESC LIMIT ? OFFSET ?",
+        *((user_id,) if before is None else (user_id, before)), limit, offset,
     )
-    total = await conn.fetch_val("SELECT COUNT(*) FROM support_chat_rooms WHERE user_id = ?", user_id)
-    return [Room.from_row(r) for r in rows], int(total or 0)
+    return [Room.from_row(r) for r in rows], await count_rooms_for_user(conn, user_id)
+
+
+async def count_rooms_for_user(conn: Connection, user_id: int) -> int:
+    """How many conversations the visitor has had (by the rooms' user index)."""
+    return int(await conn.fetch_val("SELECT COUNT(*) FROM support_chat_rooms WHERE user_id = ?", user_id) or 0)
 
 
 async def create_room(conn: Connection, user_id: int, subject: str) -> int | None:

@@ -136,8 +136,16 @@ class ChatService:
         await self._publish_stats()
         return room, True
 
-    async def my_rooms(self, user: User, page: int, per_page: int) -> tuple[list[Room], int]:
-        return await repo.rooms_for_user(self.db, user.id, per_page, (page - 1) * per_page)
+    async def my_rooms(
+        self, user: User, page: int, per_page: int, before: int | None = None
+    ) -> tuple[list[Room], int, bool]:
+        """A page of the visitor's rooms (by ``page``, or the keyset ``before``), the total, and whether more follow."""
+        offset = (page - 1) * per_page if before is None else 0
+        rooms, total = await repo.rooms_for_user(self.db, user.id, per_page + 1, offset, before)
+        return rooms[:per_page], total, len(rooms) > per_page
+
+    async def count_my_rooms(self, user: User) -> int:
+        return await repo.count_rooms_for_user(self.db, user.id)
 
     async def unread(self, user: User) -> int:
         return await repo.unread_for_user(self.db, user.id)

@@ -443,6 +443,9 @@ class PageMeta(Struct):
     per_page: int | UnsetType = UNSET
     total: int | UnsetType = UNSET
     pages: int | UnsetType = UNSET
+    next_before: Annotated[
+        int | None, Meta(description="pass as 'before' for the next (older) page; null on the last page")
+    ] | UnsetType = UNSET
 
 
 class TokenResponse(Struct):
@@ -464,6 +467,7 @@ class RoomEnvelope(Struct):
 
 class MaybeRoomEnvelope(Struct):
     room: Room | None
+    rooms: Annotated[int, Meta(description="how many conversations I have had, this one included")] | UnsetType = UNSET
 
 
 class AdminRoomEnvelope(Struct):

@@ -61,8 +61,11 @@ def page_json(request: Request, page: Page) -> dict[str, object]:
 
 
 async def get_room(request: Request) -> Response:
+    """My current room, and how many I have had (the widget offers the earlier ones when there are)."""
     user = caller(request)
-    return json_response({"room": room_json(await state(request).service.current_room(user))})
+    service = state(request).service
+    current = await service.current_room(user)
+    return json_response({"room": room_json(current), "rooms": await service.count_my_rooms(user)})
 
 
 async def open_room(request: Request) -> Response:
@@ -75,10 +78,20 @@ async def open_room(request: Request) -> Response:
 
 
 async def list_rooms(request: Request) -> Response:
+    """My rooms, newest first: ``before`` (keyset, the previous page's ``meta.next_before``) or ``page``."""
     user = caller(request)
     page, per_page = paging(request)
-    rooms, total = await state(request).service.my_rooms(user, page, per_page)
-    return json_response({"data": [r.to_json() for r in rooms], "meta": page_meta(page, per_page, total)})
+    q = request.query_params
+    before = int_param(q.get("before"), "before", default=None, minimum=1, maximum=2**63 - 1)
+    if before is not None and "page" in q:
+        raise BadRequest("Use either 'before' (the previous page's meta.next_before) or 'page', not both",
+                         field="before")
+    rooms, total, more = await state(request).service.my_rooms(user, page, per_page, before)
+    meta: dict[str, object] = {"per_page": per_page, "total": total}
+    if before is None:
+        meta.update(page_meta(page, per_page, total))
+    meta["next_before"] = rooms[-1].id if more and rooms else None
+    return json_response({"data": [r.to_json() for r in rooms], "meta": meta})
 
 
 async def show_room(request: Request) -> Response:

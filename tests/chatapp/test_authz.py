@@ -89,7 +89,7 @@ FACTS: dict[tuple[str, str], Facts] = {
     ("POST", "/api/chat/prechat"): Facts(json={"answers": {"name": "Ana"}}, ok=409),
     ("GET", "/api/chat/room"): Facts(),
     ("POST", "/api/chat/room"): Facts(json={}, ok_for={"guest": 201, "user_b": 201}),  # their first room
-    ("GET", "/api/chat/rooms"): Facts(),
+    ("GET", "/api/chat/rooms"): Facts(queries=("", "?before=999999999&per_page=5")),
     ("GET", "/api/chat/rooms/{room_id}"): ROOM,
     ("POST", "/api/chat/messages"): Facts(json={"room_id": "{room_id}", "body": "x"}, room=True),
     ("GET", "/api/chat/rooms/{room_id}/messages"): Facts(room=True, queries=("", "?after=0")),

@@ -177,6 +177,7 @@ def test_real_responses_fit_their_shapes(chat: ChatappProcess, admin: Api,
     d.call(visitor, "POST", "/api/chat/messages", json={"body": "again", "idempotency_key": f"shape-{n}"})
     d.call(visitor, "POST", "/api/chat/rooms/{room_id}/typing", f"/api/chat/rooms/{rid}/typing", json={})
     d.call(visitor, "GET", "/api/chat/rooms")
+    d.call(visitor, "GET", "/api/chat/rooms", params={"before": rid + 1, "per_page": 1})  # keyset: next_before
     d.call(visitor, "GET", "/api/chat/rooms/{room_id}", f"/api/chat/rooms/{rid}")
     d.call(visitor, "GET", "/api/chat/unread")
 
