@@ -7,21 +7,24 @@
 import { el, ago } from '../shared/dom.js';
 import { has, t } from '../shared/i18n.js';
 import { labelChip } from './labels.js';
+import { snoozeText } from './snooze.js';
 
 const STAT_IDS = { open: 'open', assigned: 'assigned', unassigned: 'unassigned', urgent: 'urgent', unread: 'unread_messages', mine: 'mine' };
 const PER_PAGE = 30;
 const MAX_PER_PAGE = 100;
 const ACTIVE = ['open', 'assigned'];
 
-// Which rooms each filter shows: the same rules as the server's ROOM_FILTERS.
+// Which rooms each filter shows: the same rules as the server's ROOM_FILTERS (a snoozed chat
+// is in none of the active views until it wakes).
 const FILTER_RULES = {
   all: () => true,
-  open: (r) => ACTIVE.includes(r.status),
-  assigned: (r) => r.status === 'assigned',
-  unassigned: (r) => ACTIVE.includes(r.status) && !r.assigned_admin,
-  urgent: (r) => ACTIVE.includes(r.status) && r.priority === 'urgent',
+  open: (r) => ACTIVE.includes(r.status) && !r.snooze,
+  assigned: (r) => r.status === 'assigned' && !r.snooze,
+  unassigned: (r) => ACTIVE.includes(r.status) && !r.assigned_admin && !r.snooze,
+  urgent: (r) => ACTIVE.includes(r.status) && r.priority === 'urgent' && !r.snooze,
   unread: (r) => (r.unread_count || 0) > 0,
-  mine: (r, me) => ACTIVE.includes(r.status) && Boolean(r.assigned_admin) && r.assigned_admin.id === me.id,
+  mine: (r, me) => ACTIVE.includes(r.status) && Boolean(r.assigned_admin) && r.assigned_admin.id === me.id && !r.snooze,
+  snoozed: (r) => Boolean(r.snooze),
   resolved: (r) => r.status === 'resolved',
   closed: (r) => r.status === 'closed',
 };
@@ -394,6 +397,7 @@ export class Inbox {
       el('span', { class: `chip status-${room.status}`, text: t(`status.${room.status}`) }),
       room.priority === 'urgent' ? el('span', { class: 'chip urgent', text: t('priority.urgent') }) : null,
       room.left_offline ? el('span', { class: 'chip left-offline', text: t('room.leftOffline') }) : null,
+      room.snooze ? el('span', { class: 'chip snoozed', text: snoozeText(room) }) : null,
       assignee ? el('span', { class: 'chip', text: `→ ${assignee}`, 'data-user-content': room.assigned_admin.id === this.me.id ? null : '' }) : null,
       el('span', { class: 'chip', text: `#${room.id}` }),
       ...(room.labels || []).map((id) => this.labels.byId(id)).filter(Boolean).map((label) => labelChip(label))));

@@ -1,7 +1,7 @@
 // Keyboard shortcuts for the panel, the keys Intercom's and Gmail's users already know: j and k
 // open the next and previous conversation of the list, r goes to the reply box, a assigns the
-// open chat to me, e resolves it, / searches, Esc leaves a field and then the conversation, and
-// ? shows the sheet of keys. A key typed into a field is text, not a shortcut; with Ctrl, Alt or
+// open chat to me, e resolves it, z opens its Snooze menu, / searches, Esc leaves a field and
+// then the conversation, and ? shows the sheet of keys. A key typed into a field is text, not a shortcut; with Ctrl, Alt or
 // Meta it stays the browser's; an open dialog keeps its own keys.
 import { el } from '../shared/dom.js';
 import { t } from '../shared/i18n.js';
@@ -12,6 +12,7 @@ export const SHORTCUTS = [
   { key: 'r', label: 'keys.reply' },
   { key: 'a', label: 'keys.assign' },
   { key: 'e', label: 'keys.resolve' },
+  { key: 'z', label: 'keys.snooze' },
   { key: '/', label: 'keys.search' },
   { key: 'Escape', shown: 'Esc', label: 'keys.back' },
   { key: '?', label: 'keys.help' },
@@ -33,6 +34,7 @@ export class Shortcuts {
       r: () => this.focus('#room:not([hidden]) #reply-input'),
       a: () => this.press('assign'),
       e: () => this.press('resolve'),
+      z: () => this.press('snooze'),
       '/': () => this.focus('#search'),
       Escape: () => this.activeId() && this.go(null),
       '?': () => this.help(),

@@ -164,6 +164,8 @@ class Panel {
 
   roomUpdated(room) {
     this.inbox.upsert(room);
+    // The feed's room carries support's own fields (its snooze), which the chat's channel never does.
+    if (this.room.conversation) this.room.conversation.onRoom(room);
     this.queue.changed();
     this.team.changed();
   }

@@ -12,6 +12,7 @@ import { ContactActions } from './contact.js';
 import { agentLabel } from './desk.js';
 import { RoomLabels } from './labels.js';
 import { EarlierConversations } from './earlier.js';
+import { SnoozeMenu, snoozeText } from './snooze.js';
 import { VisitDetails } from './visit.js';
 import { prechatRows } from './prechat.js';
 
@@ -85,6 +86,11 @@ export class RoomPane {
       this.buttons[action.name] = button;
       actions.append(button);
     }
+    this.snooze = new SnoozeMenu({
+      snooze: (until, control) => this.act('snooze', { until: until && until.toISOString() }, control),
+      unsnooze: (control) => this.act('unsnooze', null, control),
+    });
+    actions.append(this.snooze.node);
     // Reassign: every other agent with their status and load; the chosen one gets the chat.
     this.reassign = el('select', {
       class: 'reassign', 'aria-label': t('desk.reassign'),
@@ -270,6 +276,8 @@ export class RoomPane {
     let who = t('room.unassigned');
     if (room.assigned_admin) who = room.assigned_admin.id === this.me.id ? t('room.assignedToYou') : t('room.assignedTo', { name: room.assigned_admin.name });
     this.sub.textContent = `#${room.id} · ${t(`status.${room.status}`)} · ${t(`priority.${room.priority}`)} · ${who}`;
+    if (room.snooze) this.sub.textContent += ` · ${snoozeText(room)}`;
+    this.snooze.show(room);
     for (const action of ACTIONS) this.buttons[action.name].hidden = !action.when(room, this.me);
     this.showReassign(room);
     this.leftOffline.hidden = !room.left_offline;
@@ -309,6 +317,7 @@ export class RoomPane {
         t('room.rating.score', { score }),
         comment ? el('q', { class: 'rating-comment', 'data-user-content': '', text: comment }) : null)]);
     }
+    if (room.snooze) rows.push(['snoozed', room.snooze.until ? when(room.snooze.until) : t('snooze.nextReply')]);
     if (room.resolved_at) rows.push(['resolved', when(room.resolved_at)]);
     if (room.closed_at) rows.push(['closed', when(room.closed_at)]);
     this.details.replaceChildren(...rows.flatMap(([term, value]) => [el('dt', { text: t(`room.detail.${term}`) }), el('dd', {}, value)]));
