@@ -32,6 +32,7 @@ from chatapp.snooze import Snoozer
 from chatapp.stats_feed import StatsFeed
 from tests.chatapp.conftest import POSTGRES
 from tests.chatapp.procs import Api, admin_api, chatapp_stack, throwaway_database, wait_until
+from tests.chatapp.test_outbox import Stack, admin_of, guest
 from tests.chatapp.test_routing import PASSWORD, Desk
 from tests.helpers.procs import ReverbProcess
 
@@ -263,3 +264,30 @@ async def two_sweeps(url: str) -> None:
     finally:
         for each in [db, *workers]:
             await each.close()
+
+
+@pytest.mark.postgres
+def test_two_instances_wake_each_chat_once(tmp_path: Path) -> None:
+    """Two chatapp processes on one PostgreSQL database, each sweeping every 0.1 s: one wake per chat."""
+    env = {"CHATAPP_RATE_MESSAGES": "10000/10", "CHATAPP_SNOOZE_INTERVAL": "0.1"}
+    with throwaway_database("postgres", tmp_path) as url:
+        stack = Stack(url, tmp_path, env=env)
+        try:
+            stack.chatapp("a")
+            stack.chatapp("b", migrate=False)
+            first, second = stack.apps
+            admin = admin_of(first)
+            rooms = [guest(stack.apps[i % 2], f"Visitor {i}").send("later")["room"]["id"] for i in range(12)]
+            until = at(timedelta(seconds=1))
+            for room_id in rooms:
+                admin.ok("POST", f"/api/admin/chat/rooms/{room_id}/snooze", {"until": until})
+            wait_until(lambda: not admin.ok("GET", "/api/admin/chat/rooms", params={"filter": "snoozed"})["data"],
+                       timeout=10, what="every chat woke")
+            log = admin.ok("GET", "/api/admin/audit", params={"limit": 200})["data"]
+            wakes = Counter(e["target"]["id"] for e in log if e["action"] == "room.wake")
+            assert wakes == dict.fromkeys(rooms, 1), "each chat woken once, by one instance"
+            for room_id in rooms:
+                thread = Api(second.base_url, admin.token).ok("GET", f"/api/admin/chat/rooms/{room_id}/messages")
+                assert [m["system"]["code"] for m in thread["data"] if m["system"]].count("snooze.line.wokeByTime") == 1
+        finally:
+            stack.close()
