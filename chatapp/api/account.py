@@ -19,7 +19,7 @@ from chatapp.auth import validate_password
 from chatapp.errors import BadRequest, ChatError, Conflict
 from chatapp.models import User
 
-__all__ = ["token_document", "logout", "logout_all", "change_password"]
+__all__ = ["token_document", "logout", "logout_all", "change_password", "prove_password"]
 
 
 async def token_document(request: Request, user: User) -> dict[str, Any]:
@@ -55,6 +55,14 @@ async def change_password(request: Request) -> Response:
         new = validate_password(doc.new_password)
     except BadRequest as exc:
         raise BadRequest(exc.message.replace("'password'", "'new_password'"), field="new_password") from None
+    await prove_password(request, user, current)
+    await chat.sessions.revoke_all(user.id, password_hash=await chat.passwords.hash(new))
+    return json_response(await token_document(request, user))
+
+
+async def prove_password(request: Request, user: User, current: str) -> None:
+    """Check the caller's current password (before a change of password or address); wrong ones are limited."""
+    chat = state(request)
     stored = await repo.get_password_hash(chat.db, user.id)
     if stored is None:
         raise Conflict("This account signs in without a password here", code="no_password")
@@ -64,5 +72,3 @@ async def change_password(request: Request) -> Response:
         await chat.limiter.hit(failures, chat.settings.rate_login_failures, "wrong current passwords")
         raise ChatError("The current password is wrong", code="wrong_password", field="current_password")
     await chat.limiter.forget(failures, chat.settings.rate_login_failures)
-    await chat.sessions.revoke_all(user.id, password_hash=await chat.passwords.hash(new))
-    return json_response(await token_document(request, user))

@@ -16,6 +16,7 @@ from chatapp import shapes
 from chatapp.api.access import caller
 from chatapp.api.account import token_document
 from chatapp.api.common import body_of, client_ip, json_response, optional_user, state
+from chatapp.api.verify import offer
 from chatapp.audit import audit
 from chatapp.auth import validate_email, validate_name, validate_password
 from chatapp.db import IntegrityError
@@ -63,9 +64,12 @@ async def register(request: Request) -> Response:
     name = validate_name(doc.name, default=email.split("@")[0])
     password_hash = await chat.passwords.hash(password)
     # Always a new, unverified account: whether the address is known stays unsaid (chatapp.sign_in).
-    user = await repo.create_user(chat.db, role="user", name=name, email=email, password_hash=password_hash)
+    # Its verification mail is written with it (chatapp.verification), so none is lost.
+    async with chat.db.transaction() as conn:
+        user = await repo.create_user(conn, role="user", name=name, email=email, password_hash=password_hash)
+        verification = await offer(conn, request, user)
     moved = await _adopt_guest(request, user)
-    return await _token_response(request, user, 201, moved_rooms=moved)
+    return await _token_response(request, user, 201, moved_rooms=moved, email_verification=verification)
 
 
 async def login(request: Request) -> Response:

@@ -76,8 +76,10 @@ def render(
     link: str | None = None,
     link_label: str = "",
     hint: str = "",
+    footer: str = "",
 ) -> Rendered:
-    footer = catalogues.text(locale, "mail.footer")
+    """``footer``: why the recipient gets this mail; by default, because they wrote to the chat."""
+    footer = footer or catalogues.text(locale, "mail.footer")
     text_parts = [intro, ""]
     html_lines = []
     for line in lines:

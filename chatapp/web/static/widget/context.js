@@ -10,6 +10,7 @@ const web = (url) => (/^https?:/.test(url) && url.length <= MAX_URL ? url : '');
 
 /** Report this page for ``room`` (the widget's room after every change): once per room and address. */
 export function report(api, room) {
+  if (!room) return; // "Start a new conversation": no chat until its first message
   const href = location.href;
   const url = web(href) || web(location.origin + location.pathname);
   const key = `${room.id} ${url}`;
