@@ -86,17 +86,17 @@ def pick_label(label: Label, locale: str) -> str:
     return next(iter(label.values()))
 
 
-def _label(raw: object, where: str, locales: Iterable[str], *, optional: bool) -> Label | None:
+def _label(raw: object, where: str, locales: Iterable[str] | None, *, optional: bool) -> Label | None:
     if raw is None or raw == "" or raw == {}:
         if optional:
             return None
         raise BadRequest(f"'{where}' is required: a text, or an object of texts by language", field=where)
-    known = set(locales)
+    known = None if locales is None else set(locales)
     texts = {"": raw} if isinstance(raw, str) else raw
     if not isinstance(texts, Mapping):
         raise BadRequest(f"'{where}' must be a text, or an object of texts by language", field=where)
     for code, text in texts.items():
-        if code and code not in known:
+        if code and known is not None and code not in known:
             raise BadRequest(f"'{where}' names an unknown language {str(code)[:20]!r} (one of: "
                              f"{', '.join(sorted(known))})", field=where)
         if not isinstance(text, str) or not text.strip() or len(text) > MAX_LABEL or has_forbidden_chars(text):
@@ -106,7 +106,7 @@ def _label(raw: object, where: str, locales: Iterable[str], *, optional: bool) -
     return {code: text.strip() for code, text in texts.items()}
 
 
-def _options(raw: object, where: str, locales: Iterable[str]) -> tuple[tuple[str, Label], ...]:
+def _options(raw: object, where: str, locales: Iterable[str] | None) -> tuple[tuple[str, Label], ...]:
     if not isinstance(raw, Sequence) or isinstance(raw, str) or not 1 <= len(raw) <= MAX_OPTIONS:
         raise BadRequest(f"'{where}' must list 1 to {MAX_OPTIONS} options", field=where)
     options: list[tuple[str, Label]] = []
@@ -125,7 +125,7 @@ def _options(raw: object, where: str, locales: Iterable[str]) -> tuple[tuple[str
     return tuple(options)
 
 
-def _field(raw: object, where: str, locales: Iterable[str]) -> Field:
+def _field(raw: object, where: str, locales: Iterable[str] | None) -> Field:
     if not isinstance(raw, Mapping):
         raise BadRequest(f"'{where}' must be an object", field=where)
     kind = raw.get("type")
@@ -146,14 +146,16 @@ def _field(raw: object, where: str, locales: Iterable[str]) -> Field:
     return Field(str(kind), key, label, required, options)
 
 
-def parse_form(enabled: object, fields: object, locales: Iterable[str]) -> Form:
-    """A form from its JSON parts; 422 naming the field at fault otherwise."""
+def parse_form(enabled: object, fields: object, locales: Iterable[str] | None) -> Form:
+    """A form from its JSON parts; 422 naming the field at fault otherwise. ``locales``: the language
+    codes a label may name (None, reading a stored form: any, so a language taken away later breaks
+    nothing)."""
     if not isinstance(enabled, bool):
         raise BadRequest("'enabled' must be true or false", field="enabled")
     if not isinstance(fields, Sequence) or isinstance(fields, str) or len(fields) > MAX_CUSTOM + len(BUILT_IN):
         raise BadRequest(f"'fields' must be a list of at most {MAX_CUSTOM} fields of your own, besides name and "
                          "e-mail", field="fields")
-    langs = list(locales)
+    langs = None if locales is None else list(locales)
     parsed = tuple(_field(raw, f"fields[{n}]", langs) for n, raw in enumerate(fields))
     seen: set[str] = set()
     for n, one in enumerate(parsed):

@@ -53,7 +53,7 @@ class SitePrechat:
         row = await (conn or self.db).fetch_one("SELECT enabled, fields FROM prechat_form WHERE id = 1")
         if row is None:
             return OFF
-        return parse_form(bool(row["enabled"]), orjson.loads(row["fields"]), self.catalogues.available())
+        return parse_form(bool(row["enabled"]), orjson.loads(row["fields"]), None)
 
     async def enabled(self) -> bool:
         return bool(await self.db.fetch_val("SELECT enabled FROM prechat_form WHERE id = 1"))

@@ -36,6 +36,7 @@ from chatapp.api import (
     routing,
     snooze,
     team,
+    verify,
     webpush,
 )
 from chatapp.api import mail as mail_api
@@ -139,6 +140,22 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("POST", "/api/auth/password", account.change_password,
              "Change my password; signs out every other device and returns a new token for this one", auth="any",
              body="ChangePassword", response="TokenResponse", errors=(400, 409, 422, 429), tag="auth"),
+    Endpoint("POST", "/api/auth/email", verify.change_email,
+             "Change my e-mail address (my current password proves it is me): unverified until the link mailed to "
+             "it is opened; 403 email_managed for host-site accounts; mails limited to 3 an hour", auth="visitor",
+             body="ChangeEmail", response="EmailChanged", errors=(400, 409, 429), tag="auth"),
+    Endpoint("POST", "/api/auth/email/resend", verify.resend,
+             "Mail me a new verification link (3 an hour); 409 no_email, already_verified or mail_off",
+             auth="visitor", ok=202, response="VerificationSent", errors=(409, 429), tag="auth"),
+    Endpoint("GET", "/api/auth/email/verify", verify.verify_page,
+             "The verification link from the mail: marks the address verified once; a page in the account's "
+             "language for a browser (Accept: text/html), else JSON; 404 token_unknown, 410 token_used or "
+             "token_expired, 409 email_changed or email_taken", auth="none",
+             query=(Param("token", {"type": "string", "minLength": 1, "maxLength": 200}, "the link's token"),),
+             response="EmailVerified", errors=(404, 409, 410), extra={"also_as": ("text/html",)}, tag="auth"),
+    Endpoint("POST", "/api/auth/email/verify", verify.verify_token,
+             "Verify my e-mail address with the token of the mailed link (as the link does, as JSON)",
+             auth="none", body="VerifyEmail", response="EmailVerified", errors=(404, 409, 410), tag="auth"),
     Endpoint("POST", "/api/auth/locale", i18n.set_locale, "Set my language (one of /api/i18n's 'available')",
              auth="any", body="SetLocale", response="UserEnvelope", errors=(422,), tag="auth"),
     Endpoint("GET", "/api/auth/invites/{token}", team.show_invite,

@@ -41,6 +41,7 @@ IdempotencyKey = Annotated[
 SocketId = Annotated[str, Meta(pattern=r"^[0-9]{1,20}\.[0-9]{1,20}$", extra={"rule": "like '1234.5678'"})]
 Name = Annotated[str, Meta(min_length=1, max_length=100)]
 Password = Annotated[str, Meta(min_length=8, max_length=256)]
+EmailVerification = Literal["sent", "unavailable"]
 CannedCode = Annotated[
     str,
     Meta(max_length=100, extra_json_schema={"pattern": r"^\s*/?[\w.-]{1,32}\s*$"},
@@ -89,6 +90,16 @@ class SetLocale(Body):
 class ChangePassword(Body):
     current_password: Annotated[str, Meta(min_length=1)]
     new_password: Password
+
+
+class ChangeEmail(Body):
+    example = {"email": "new-address@example.com", "current_password": "my current password"}
+    email: Annotated[str, Meta(extra_json_schema={"format": "email"})]
+    current_password: Annotated[str, Meta(min_length=1)]
+
+
+class VerifyEmail(Body):
+    token: Annotated[str, Meta(min_length=1, max_length=200, description="the token of the link in the mail")]
 
 
 class Guest(Body):
@@ -454,6 +465,9 @@ class TokenResponse(Struct):
     token_type: Literal["Bearer"] | UnsetType = UNSET
     expires_in: int | UnsetType = UNSET
     moved_rooms: int | UnsetType = UNSET
+    email_verification: Annotated[
+        EmailVerification, Meta(description="sign-up: sent, the link is on its way; unavailable: e-mail is off here")
+    ] | UnsetType = UNSET
 
 
 class UserEnvelope(Struct):
@@ -736,6 +750,26 @@ class Report(Struct, rename={"start": "from", "end": "to"}):
 
 class ReportEnvelope(Struct):
     report: Report
+
+
+class EmailVerified(Struct):
+    verified: Literal[True]
+    email: str
+    user_id: int
+
+
+class VerificationSent(Struct):
+    sent: Literal[True]
+    to: Annotated[str, Meta(description="the account's e-mail address")]
+
+
+class EmailChanged(Struct):
+    user: User
+    email_verification: Annotated[
+        EmailVerification | Literal["verified"],
+        Meta(description="sent: a link to the new address is on its way; unavailable: e-mail is off here; "
+             "verified: the address was this one already, verified"),
+    ]
 
 
 class TranscriptQueued(Struct):
@@ -1052,6 +1086,7 @@ REQUEST_SHAPES: tuple[type[Body], ...] = (
     SetAvailability, SetCapacity, SetRouting, Assign, Priority, CannedReplyCreate, Note, CannedReplyUpdate, UserAuth,
     ChannelAuth, PushSubscription, PushUnsubscribe, Upload, TeamInvite, SetStaffRole, AcceptInvite,
     SetBusinessHours, OfflineMessage, LabelCreate, LabelUpdate, RoomLabelAdd, BulkAction, RateChat,
+    ChangeEmail, VerifyEmail,
     SetPrechat, PrechatAnswers,
     PageView,
     Snooze,
@@ -1067,5 +1102,5 @@ RESPONSE_SHAPES: tuple[type[Struct], ...] = (
     NoteEnvelope, CannedReplyList, CannedReplyEnvelope, ChannelAuthResult, UserAuthResult, Subscribed, Removed,
     Revoked, Health, OperatorStatus, Catalogue, ClientConfig, TeamMember, TeamList, TeamMemberEnvelope, InviteCreated,
     InviteInfo, BusinessHours, SiteStatus, BusinessHoursEnvelope, Label, LabelList, LabelEnvelope, RoomLabels,
-    BulkOutcome, BulkResult, ReportEnvelope,
+    BulkOutcome, BulkResult, ReportEnvelope, EmailVerified, VerificationSent, EmailChanged,
 )

@@ -146,7 +146,7 @@ class Mailer:
         conn: Connection,
         *,
         kind: str,
-        room_id: int,
+        room_id: int | None,
         recipient_id: int,
         recipient: str,
         locale: str,
@@ -287,7 +287,9 @@ class MailScheduler(BackgroundLoop):
         m = self.mailer
         rooms = await self._due_bursts(
             "admin", "visitor_mailed_upto", "user_unread_count", "u.id, u.name, u.email, u.locale",
-            "AND u.email IS NOT NULL AND u.deactivated_at IS NULL", cutoff,
+            "AND u.email IS NOT NULL AND u.deactivated_at IS NULL "
+            # an address we may mail: verified, or given by the visitor in this chat's offline form
+            "AND (u.email_verified_at IS NOT NULL OR r.left_offline_at IS NOT NULL)", cutoff,
         )
         written = 0
         for room in rooms:

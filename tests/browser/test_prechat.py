@@ -14,6 +14,8 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Pages, Stack, screenshot
 from tests.browser.test_widget import ShopSite
+from tests.browser.test_widget_away import closed_today
+from tests.browser.test_widget_away import widget as open_widget
 from tests.chatapp.procs import Api
 
 pytestmark = pytest.mark.browser
@@ -31,14 +33,6 @@ def shop(stack: Stack) -> Iterator[ShopSite]:
     yield site
     site.close()
     stack.admin.ok("PUT", "/api/admin/prechat", {"enabled": False, "fields": []})
-
-
-def open_widget(pages: Pages, shop: ShopSite) -> Page:
-    page = pages.page()
-    page.goto(shop.url + "/")
-    page.wait_for_selector("chatapp-widget[data-ready=true]", state="attached")
-    page.locator("chatapp-widget .launcher").click()
-    return page
 
 
 def test_the_admin_sets_up_the_form_and_the_visitor_answers_it(pages: Pages, stack: Stack, shop: ShopSite) -> None:
@@ -156,3 +150,28 @@ def test_the_header_says_left_offline_for_a_chat_the_offline_form_made(pages: Pa
     expect(panel.locator("#room-title")).to_have_text("Ines Offline")
     expect(panel.locator("#room-left-offline")).to_have_text("Left offline")
     expect(panel.locator("#room-left-offline")).to_be_visible()
+
+
+def test_a_chat_left_through_the_offline_form_takes_the_form_away(pages: Pages, stack: Stack, shop: ShopSite) -> None:
+    """Outside business hours the visitor uses the offline form instead; the chat it makes needs no
+    pre-chat form any more, and the composer comes back under it."""
+    stack.admin.ok("PUT", "/api/admin/prechat", {"enabled": True, "fields": [{"type": "email", "required": True}]})
+    stack.admin.ok("PUT", "/api/admin/business-hours", closed_today("Asia/Tokyo"))
+    try:
+        leave_offline(open_widget(pages, shop))
+    finally:
+        stack.admin.ok("DELETE", "/api/admin/business-hours")
+
+
+def leave_offline(visitor: Page) -> None:
+    expect(visitor.locator("chatapp-widget form.prechat")).to_be_visible()
+    expect(visitor.locator("chatapp-widget .composer")).to_be_hidden()
+    visitor.get_by_role("button", name="Laissez-nous un message").click()
+    offline = visitor.locator("chatapp-widget form.offline")
+    offline.get_by_label("Votre nom").fill("Noé")
+    offline.get_by_label("Votre e-mail").fill("noe@example.com")
+    offline.get_by_label("Votre message").fill("Rappelez-moi.")
+    offline.get_by_role("button", name="Envoyer").click()
+    expect(visitor.locator("chatapp-widget .msg .body")).to_have_text(["Rappelez-moi."])
+    expect(visitor.locator("chatapp-widget form.prechat")).to_have_count(0)
+    expect(visitor.locator("chatapp-widget .composer textarea")).to_be_visible()

@@ -129,6 +129,16 @@ def chatapp_stack(database_url: str, workdir: Path, env: dict[str, str] | None =
     assert "unhandled error" not in log and "Exception in ASGI application" not in log, log[-3000:]
 
 
+@contextmanager
+def mail_stack(kind: str, smtp_url: str, workdir: Path) -> Iterator[ChatappProcess]:
+    """:func:`chatapp_stack` on a fresh ``sqlite`` or ``postgres`` database, mailing through ``smtp_url`` with
+    a one-second delay before notifications."""
+    env = {"CHATAPP_SMTP_URL": smtp_url, "CHATAPP_MAIL_FROM": "Support <support@mail.test>",
+           "CHATAPP_MAIL_DELAY_SECONDS": "1", "CHATAPP_MAIL_INTERVAL": "0.3"}
+    with throwaway_database(kind, workdir) as url, chatapp_stack(url, workdir, env) as process:
+        yield process
+
+
 # ------------------------------------------------------------------ PostgreSQL
 
 

@@ -80,6 +80,13 @@ FACTS: dict[tuple[str, str], Facts] = {
         json={"current_password": "{password}", "new_password": "a brand new horse"}, ok_for={"guest": 409},
         throwaway=True,
     ),
+    # e-mail is off in the suite's chatapp: a new address stays unverified, no link can be mailed (409 mail_off;
+    # a guest has no address, 409 no_email), and an unknown token is 404; the flows: tests/chatapp/test_verification.py
+    ("POST", "/api/auth/email"): Facts(json={"email": "{email}", "current_password": "{password}"},
+                                       ok_for={"guest": 409}, throwaway=True),
+    ("POST", "/api/auth/email/resend"): Facts(ok=409),
+    ("GET", "/api/auth/email/verify"): Facts(queries=("?token=not-a-token",), ok=404),
+    ("POST", "/api/auth/email/verify"): Facts(json={"token": "not-a-token"}, ok=404),
     ("GET", "/api/chat/status"): Facts(queries=("", "?prefer=fr")),
     # a visitor's own chat (a new one, or room A for its owner); it renames them: callers of its own
     ("POST", "/api/chat/offline"): Facts(json={"name": "Ana", "email": "ana@example.com", "message": "x"},

@@ -65,11 +65,19 @@ def agent(app: ChatappProcess) -> Api:
     return admin_api(app, PASSWORD, "Olena Agent")
 
 
-def visitor(app: ChatappProcess, locale: str | None = None, name: str = "Petro", email: str | None = None) -> Api:
+def visitor(app: ChatappProcess, smtp: SmtpSink, locale: str | None = None, name: str = "Petro",
+            email: str | None = None) -> Api:
+    """A signed-up visitor whose address is verified (replies are mailed only to those), its link's mail taken
+    out of ``smtp`` so the tests count only what follows."""
     address = email or f"visitor{next(_ids)}-{secrets.token_hex(3)}@example.test"
     doc = Api(app.base_url).ok("POST", "/api/auth/register", {"email": address, "password": "visitor-pass-1",
                                                              "name": name})
-    api = Api(app.base_url, doc["token"], doc["user"])
+    [verification] = smtp.wait_for(address)
+    link = re.search(r"token=([\w-]+)", parts(verification)[0])
+    assert link is not None
+    Api(app.base_url).ok("POST", "/api/auth/email/verify", {"token": link.group(1)})
+    smtp.forget(verification)
+    api = Api(app.base_url, doc["token"], {**doc["user"], "email_verified": True})
     if locale:
         api.ok("POST", "/api/auth/locale", {"locale": locale})
     return api
@@ -208,7 +216,7 @@ async def test_temporary_refusals_are_retried_until_the_mail_is_too_old(tmp_path
 def test_a_burst_of_replies_unread_is_one_mail_in_the_visitors_language(
     app: ChatappProcess, agent: Api, smtp: SmtpSink, locale: str
 ) -> None:
-    petro = visitor(app, locale)
+    petro = visitor(app, smtp, locale)
     room_id = petro.send("My order is late")["message"]["room_id"]
     bodies = [f"Reply {i} ({locale}): we are on it" for i in range(3)]
     for body in bodies:
@@ -234,7 +242,7 @@ def test_a_burst_of_replies_unread_is_one_mail_in_the_visitors_language(
 
 
 def test_a_reply_read_in_time_is_not_mailed(app: ChatappProcess, agent: Api, smtp: SmtpSink) -> None:
-    ivan = visitor(app, "uk", "Ivan")
+    ivan = visitor(app, smtp, "uk", "Ivan")
     room_id = ivan.send("Hello")["message"]["room_id"]
     agent.ok("POST", f"/api/admin/chat/rooms/{room_id}/messages", {"body": "Seen quickly"})
     ivan.ok("POST", f"/api/chat/rooms/{room_id}/read")
@@ -268,7 +276,7 @@ def test_agents_hear_of_visitor_messages_they_have_not_seen(app: ChatappProcess,
 
 
 def test_transcript_on_request_and_on_close(app: ChatappProcess, agent: Api, smtp: SmtpSink) -> None:
-    marie = visitor(app, "fr", "Marie")
+    marie = visitor(app, smtp, "fr", "Marie")
     room_id = marie.send("Bonjour")["message"]["room_id"]
     agent.ok("POST", f"/api/admin/chat/rooms/{room_id}/messages", {"body": "Bonjour Marie"})
     done = marie.ok("POST", f"/api/chat/rooms/{room_id}/transcript", status=202)
@@ -288,7 +296,7 @@ def test_transcript_on_request_and_on_close(app: ChatappProcess, agent: Api, smt
     guest_room = guest.send("hi")["message"]["room_id"]
     refused = guest.post(f"/api/chat/rooms/{guest_room}/transcript")
     assert refused.status_code == 409 and refused.json()["error"] == "no_email"
-    other = visitor(app)
+    other = visitor(app, smtp)
     assert other.post(f"/api/chat/rooms/{room_id}/transcript").status_code == 404
 
 
@@ -296,15 +304,15 @@ def test_transcript_on_request_and_on_close(app: ChatappProcess, agent: Api, smt
 
 
 def test_smtp_down_then_up_delivers_once(app: ChatappProcess, agent: Api, smtp: SmtpSink) -> None:
-    olga = visitor(app, name="Olga")
+    olga = visitor(app, smtp, name="Olga")
     room_id = olga.send("hi")["message"]["room_id"]
     smtp.stop()
     try:
         olga.ok("POST", f"/api/chat/rooms/{room_id}/transcript", status=202)
         deadline = time.monotonic() + 10 * TIME_FACTOR
         while time.monotonic() < deadline:
-            rows = db_rows(app, "SELECT attempts, last_error, status FROM mail_outbox WHERE recipient = ?",
-                           olga.user["email"])
+            rows = db_rows(app, "SELECT attempts, last_error, status FROM mail_outbox WHERE recipient = ? "
+                           "AND kind = 'transcript'", olga.user["email"])
             if rows and rows[0]["attempts"] >= 1 and rows[0]["last_error"]:
                 break
             time.sleep(0.1)
@@ -315,21 +323,23 @@ def test_smtp_down_then_up_delivers_once(app: ChatappProcess, agent: Api, smtp: 
     [mail] = smtp.wait_for(olga.user["email"], timeout=20)
     time.sleep(2 * TIME_FACTOR)
     assert len(smtp.to(olga.user["email"])) == 1
-    [row] = db_rows(app, "SELECT status, message_id FROM mail_outbox WHERE recipient = ?", olga.user["email"])
+    [row] = db_rows(app, "SELECT status, message_id FROM mail_outbox WHERE recipient = ? "
+                        "AND kind = 'transcript'", olga.user["email"])
     assert row["status"] == "sent" and row["message_id"] == str(mail["Message-ID"])
     status = agent.ok("GET", "/api/admin/status")["mail"]
     assert status["enabled"] and status["retried"] >= 1 and status["smtp"] == smtp.url
 
 
 def test_a_permanent_refusal_is_given_up_and_recorded(app: ChatappProcess, agent: Api, smtp: SmtpSink) -> None:
-    gone = visitor(app, name="Gone")
+    gone = visitor(app, smtp, name="Gone")
     address = gone.user["email"]
     smtp.refuse[address] = "550 5.1.1 Mailbox does not exist"
     room_id = gone.send("hi")["message"]["room_id"]
     gone.ok("POST", f"/api/chat/rooms/{room_id}/transcript", status=202)
     deadline = time.monotonic() + 10 * TIME_FACTOR
     while time.monotonic() < deadline:
-        [row] = db_rows(app, "SELECT status, attempts, last_error FROM mail_outbox WHERE recipient = ?", address)
+        [row] = db_rows(app, "SELECT status, attempts, last_error FROM mail_outbox WHERE recipient = ? "
+                            "AND kind = 'transcript'", address)
         if row["status"] != "pending":
             break
         time.sleep(0.1)
@@ -356,7 +366,7 @@ def inbound(app: ChatappProcess, raw: bytes, secret: str = SECRET) -> Any:
 
 
 def test_a_reply_by_mail_comes_back_into_the_chat(app: ChatappProcess, agent: Api, smtp: SmtpSink) -> None:
-    petro = visitor(app, "uk")
+    petro = visitor(app, smtp, "uk")
     room_id = petro.send("Where is my parcel?")["message"]["room_id"]
     agent.ok("POST", f"/api/admin/chat/rooms/{room_id}/messages", {"body": "It left today"})
     [mail] = smtp.wait_for(petro.user["email"])
@@ -387,7 +397,7 @@ def test_a_reply_by_mail_comes_back_into_the_chat(app: ChatappProcess, agent: Ap
 
 
 def test_a_deactivated_visitor_cannot_write_by_mail(app: ChatappProcess, smtp: SmtpSink) -> None:
-    gone = visitor(app, name="Leaving")
+    gone = visitor(app, smtp, name="Leaving")
     room_id = gone.send("hi")["message"]["room_id"]
     gone.ok("POST", f"/api/chat/rooms/{room_id}/transcript", status=202)
     [mail] = smtp.wait_for(gone.user["email"])
@@ -436,8 +446,8 @@ def test_three_instances_on_one_postgres_send_each_mail_once(tmp_path: Path) -> 
             instances = (a, b, c)
             try:
                 pg_agent = admin_api(a, PASSWORD, "Pg Agent")
+                visitors = [visitor(instances[i % 3], sink, name=f"V{i}") for i in range(16)]
                 sink.stop()  # the queue fills while the server is down; then all three relays race for it
-                visitors = [visitor(instances[i % 3], name=f"V{i}") for i in range(16)]
                 rooms = []
                 for v in visitors:
                     rooms.append(v.send("hi")["message"]["room_id"])
@@ -461,7 +471,7 @@ def test_three_instances_on_one_postgres_send_each_mail_once(tmp_path: Path) -> 
                 ids = [str(m["Message-ID"]) for m in sink.messages]
                 assert len(ids) == 33 and len(set(ids)) == 33, ids
                 sent_by = [{line.split("mail ")[1].split(" ")[0] for line in p.log().splitlines()
-                            if " sent to " in line} for p in instances]
+                            if " sent to " in line and "(verify)" not in line} for p in instances]
                 assert sum(map(len, sent_by)) == len(set().union(*sent_by)) == 33, sent_by  # each by one
             finally:
                 c.stop()

@@ -64,6 +64,11 @@ class SmtpSink:
             return [m for m in self.messages if str(m["To"]).lower().endswith(address.lower().rstrip(">"))
                     or address.lower() in str(m["To"]).lower()]
 
+    def forget(self, message: EmailMessage) -> None:
+        """Drop one received message (a test's set-up mail), so later counts see only what follows."""
+        with self._cond:
+            self.messages.remove(message)
+
     def wait_for(self, address: str, count: int = 1, timeout: float = 15.0) -> list[EmailMessage]:
         deadline = time.monotonic() + timeout * TIME_FACTOR
         with self._cond:

@@ -19,6 +19,7 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const NUMBER = /^-?\d+([.,]\d+)?$/;
 const LIMITS = { name: 100, email: 254 };
 let strings = null;
+let answered = null; // the visitor who needs no form (sent it, or nothing to ask): later openings ask nothing
 
 function make(tag, props, ...children) {
   const node = Object.assign(document.createElement(tag), props);
@@ -69,10 +70,11 @@ export async function ask(widget, errorText) {
   const view = widget.view;
   const composer = view.composer.form;
   const talking = () => Boolean(widget.conversation && widget.conversation.room);
-  if (view.prechatBox || !widget.me || talking()) return;
+  if (!widget.me || answered === widget.me.id || view.prechatBox || view.prechatAsking || talking()) return;
   composer.hidden = true; // until the answers are in: the first message would start the chat without them
   const prefer = view.status ? view.status.locale : '';
   let form;
+  view.prechatAsking = true; // opened again meanwhile: one form
   try {
     [form, strings] = await Promise.all([
       widget.api.get('/api/chat/prechat', { prefer }),
@@ -81,8 +83,11 @@ export async function ask(widget, errorText) {
   } catch {
     composer.hidden = false; // a form that cannot be loaded never stops a visitor from writing
     return;
+  } finally {
+    view.prechatAsking = false;
   }
-  if (!form.enabled || form.done || !form.fields.length || talking() || view.prechatBox) {
+  if (!form.enabled || form.done || !form.fields.length || talking()) {
+    if (form.done || (form.enabled && !form.fields.length)) answered = widget.me.id;
     composer.hidden = false;
     return;
   }
@@ -105,11 +110,12 @@ export async function ask(widget, errorText) {
     view.prechatBox = null;
     composer.hidden = false;
   };
-  // A chat started meanwhile (the offline form, another tab) needs no form: the composer comes back.
+  // A chat started meanwhile (the offline form, another tab) needs no form, and a visitor signed out
+  // (logout, another identity) is asked afresh on the next opening: the composer comes back.
   const setRoom = view.setRoom;
   view.setRoom = (room, subtitle) => {
     setRoom.call(view, room, subtitle);
-    if (room && view.prechatBox === box) finish();
+    if (view.prechatBox === box && (room || !widget.me)) finish();
   };
   const mark = (problems) => {
     for (const one of controls) {
@@ -134,6 +140,7 @@ export async function ask(widget, errorText) {
     start.disabled = true;
     try {
       await widget.api.post('/api/chat/prechat', { answers: Object.fromEntries(controls.map((one) => [one.field.key, one.value()])) });
+      answered = widget.me.id;
       finish();
       view.composer.focus();
     } catch (problem) {
