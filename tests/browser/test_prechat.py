@@ -168,9 +168,8 @@ def leave_offline(visitor: Page) -> None:
     expect(visitor.locator("chatapp-widget .composer")).to_be_hidden()
     visitor.get_by_role("button", name="Laissez-nous un message").click()
     offline = visitor.locator("chatapp-widget form.offline")
-    offline.get_by_label("Votre nom").fill("Noé")
-    offline.get_by_label("Votre e-mail").fill("noe@example.com")
-    offline.get_by_label("Votre message").fill("Rappelez-moi.")
+    for label, value in (("Votre nom", "Noé"), ("Votre e-mail", "noe@example.com"), ("Votre message", "Rappelez-moi.")):
+        offline.get_by_label(label).fill(value)
     offline.get_by_role("button", name="Envoyer").click()
     expect(visitor.locator("chatapp-widget .msg .body")).to_have_text(["Rappelez-moi."])
     expect(visitor.locator("chatapp-widget form.prechat")).to_have_count(0)
