@@ -74,6 +74,10 @@ def test_the_admin_sets_up_the_form_and_the_visitor_answers_it(pages: Pages, sta
     assert saved["fields"][3]["label"] == TOPIC
     assert [o["value"] for o in saved["fields"][3]["options"]] == ["Livraison", "Remboursement"]
     dialog.get_by_role("button", name="Close").click()
+    panel.get_by_role("button", name="Audit log").click()
+    expect(panel.locator("#audit-entries tr[data-action='prechat.set']").first).to_contain_text(
+        "Changed the pre-chat form")
+    panel.locator("#audit-close").click()
 
     visitor = open_widget(pages, shop)
     form = visitor.locator("chatapp-widget form.prechat")
