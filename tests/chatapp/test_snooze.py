@@ -11,7 +11,7 @@ import asyncio
 import itertools
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -140,11 +140,14 @@ async def test_snooze_times_and_states_are_checked(desk: Desk) -> None:
     far = agent.ok("POST", route, {"until": at(timedelta(days=89))})["room"]["snooze"]["until"]
     soon = agent.ok("POST", route, {"until": at(timedelta(hours=1))})["room"]["snooze"]["until"]
     assert soon < far
+    kolkata = (datetime.now(UTC) + timedelta(hours=2)).astimezone(timezone(timedelta(hours=5, minutes=30)))
+    shown = agent.ok("POST", route, {"until": kolkata.isoformat()})["room"]["snooze"]["until"]
+    assert shown.endswith("Z") and abs(datetime.fromisoformat(shown) - kolkata) < timedelta(milliseconds=1)
     back = agent.ok("POST", f"/api/admin/chat/rooms/{room['id']}/unsnooze")["room"]
     assert back["snooze"] is None and back["status"] == "open"
     [wake] = audit_of(desk.supervisor, room["id"], "room.wake")
     assert wake["actor"]["id"] == agent.id and wake["details"]["reason"] == "agent"
-    assert lines(agent, room["id"])[-3:] == ["snooze.line.snoozed", "snooze.line.snoozed", "snooze.line.unsnoozed"]
+    assert lines(agent, room["id"])[-4:] == ["snooze.line.snoozed"] * 3 + ["snooze.line.unsnoozed"]
 
     # Resolving ends a snooze; a resolved chat cannot be snoozed.
     agent.ok("POST", route, {"until": None})
