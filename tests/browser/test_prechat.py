@@ -7,22 +7,28 @@ the open conversation's header says "Left offline" for a chat the offline form m
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from chatapp.identity import sign_identity_token
 from tests.browser.conftest import Pages, Stack, screenshot
 from tests.browser.test_widget import ShopSite
 from tests.browser.test_widget_away import closed_today
 from tests.browser.test_widget_away import widget as open_widget
-from tests.chatapp.procs import Api
+from tests.chatapp.procs import IDENTITY_SECRET, Api
 
 pytestmark = pytest.mark.browser
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Boutique</title></head>
 <body><h1>Boutique</h1><script src="%(base)s/widget.js" async data-locale="fr"></script></body></html>
+"""
+SIGNED_IN = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Shop</title></head>
+<body><h1>Shop</h1><script src="%(base)s/widget.js" async data-identity="%(identity)s"></script></body></html>
 """
 TOPIC = {"en": "Topic", "fr": "Sujet", "uk": "Тема"}
 
@@ -178,3 +184,33 @@ def leave_offline(visitor: Page) -> None:
     expect(visitor.locator("chatapp-widget .msg .body")).to_have_text(["Rappelez-moi."])
     expect(visitor.locator("chatapp-widget form.prechat")).to_have_count(0)
     expect(visitor.locator("chatapp-widget .composer textarea")).to_be_visible()
+
+
+def test_a_signed_in_visitor_is_asked_only_what_their_account_does_not_say(pages: Pages, stack: Stack) -> None:
+    stack.admin.ok("PUT", "/api/admin/prechat", {"enabled": True, "fields": [
+        {"type": "name", "required": True}, {"type": "email", "required": True},
+        {"type": "text", "key": "order", "label": "Order reference", "required": True}]})
+    now = int(time.time())
+    identity = sign_identity_token(IDENTITY_SECRET, {
+        "sub": f"prechat-{time.time_ns()}", "name": "Sofia Shopper", "email": "sofia@shop.example", "iat": now,
+        "exp": now + 600})
+    site = ShopSite({"/": SIGNED_IN % {"base": stack.url, "identity": identity}})
+    try:
+        visitor = open_widget(pages, site)
+        form = visitor.locator("chatapp-widget form.prechat")
+        expect(form.locator("input")).to_have_count(1)  # name and e-mail come from the shop's account
+        form.get_by_label("Order reference *").fill("A-1042")
+        form.get_by_role("button", name="Start the chat").click()
+        expect(form).to_have_count(0)
+        composer = visitor.locator("chatapp-widget .composer textarea")
+        composer.fill("Where is A-1042?")
+        composer.press("Enter")
+        expect(visitor.locator("chatapp-widget .msg .body")).to_have_text(["Where is A-1042?"])
+        room = stack.admin.ok("GET", "/api/admin/chat/rooms", params={"q": "A-1042"})["data"][0]
+        detail = stack.admin.ok("GET", f"/api/admin/chat/rooms/{room['id']}")
+        assert detail["room"]["user"]["email"] == "sofia@shop.example"
+        assert detail["prechat"] == [{"key": "order", "label": "Order reference", "type": "text", "value": "A-1042",
+                                      "text": "A-1042"}]
+    finally:
+        site.close()
+        stack.admin.ok("PUT", "/api/admin/prechat", {"enabled": False, "fields": []})

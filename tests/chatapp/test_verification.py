@@ -137,6 +137,8 @@ def test_an_expired_or_unknown_token_fails(app: ChatappProcess, smtp: SmtpSink) 
     expired = Api(app.base_url).post("/api/auth/email/verify", {"token": token})
     assert expired.status_code == 410 and expired.json()["error"] == "token_expired", expired.text
     assert ivan.ok("GET", "/api/auth/me")["user"]["email_verified"] is False
+    ivan.ok("POST", "/api/auth/email/resend", status=202)  # a new link; the dead one is dropped
+    assert sql(app, "SELECT COUNT(*) FROM email_verifications WHERE user_id = ?", ivan.id) == 1
 
     unknown = Api(app.base_url).post("/api/auth/email/verify", {"token": token[:-2] + "xx"})
     assert unknown.status_code == 404 and unknown.json()["error"] == "token_unknown"
