@@ -1005,7 +1005,10 @@ class PrechatField(Struct):
     label: Annotated[PrechatLabel | None, Meta(description="required for the site's own fields; null: the "
                                                "built-in field's label in the reader's language")] = None
     required: bool = False
-    options: Annotated[list[PrechatOption], Meta(max_length=20, description="select: 1 to 20 options")] = []
+    options: Annotated[
+        list[PrechatOption | Annotated[str, Meta(min_length=1, max_length=100)]],
+        Meta(max_length=20, description="select: 1 to 20 options; a plain text is an option labelled by its value"),
+    ] = []
 
 
 class SetPrechat(Body):

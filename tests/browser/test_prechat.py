@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 
 from chatapp.identity import sign_identity_token
 from tests.browser.conftest import Pages, Stack, screenshot
+from tests.browser.test_accessibility import assert_accessible
 from tests.browser.test_widget import ShopSite
 from tests.browser.test_widget_away import closed_today
 from tests.browser.test_widget_away import widget as open_widget
@@ -214,3 +215,24 @@ def test_a_signed_in_visitor_is_asked_only_what_their_account_does_not_say(pages
     finally:
         site.close()
         stack.admin.ok("PUT", "/api/admin/prechat", {"enabled": False, "fields": []})
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_form_and_its_dialog_pass_axe(pages: Pages, stack: Stack, shop: ShopSite, scheme: str) -> None:
+    stack.admin.ok("PUT", "/api/admin/prechat", {"enabled": True, "fields": [
+        {"type": "name", "required": True}, {"type": "email"},
+        {"type": "select", "key": "topic", "label": "Topic", "options": ["Delivery", "Refund"], "required": True},
+        {"type": "checkbox", "key": "terms", "label": "I accept the terms", "required": True}]})
+    visitor = pages.page(bypass_csp=True, color_scheme=scheme)
+    visitor.goto(shop.url + "/")
+    visitor.wait_for_selector("chatapp-widget[data-ready=true]", state="attached")
+    visitor.locator("chatapp-widget .launcher").click()
+    form = visitor.locator("chatapp-widget form.prechat")
+    form.get_by_role("button", name="Commencer la discussion").click()
+    expect(form.get_by_role("alert")).to_have_text("Vérifiez les champs marqués en rouge.")
+    assert_accessible(visitor)
+
+    panel = pages.admin(bypass_csp=True, color_scheme=scheme)
+    panel.get_by_role("button", name="Pre-chat form").click()
+    expect(panel.locator("#prechat-dialog fieldset.prechat-field")).to_have_count(4)
+    assert_accessible(panel)
