@@ -1,6 +1,7 @@
 """Snooze in the panel: the agent snoozes from the conversation's menu (z opens it), the chat leaves
 the open inbox for "Snoozed" with its wake time, and comes back live when the visitor writes and
-when its time comes. The presets are the agent's own time zone's (the context's is Kyiv's)."""
+when its time comes (a toast tells its agent). The presets are the agent's own time zone's (the
+context's is Kyiv's)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ def test_an_agent_snoozes_a_chat_and_it_comes_back(pages: Pages, stack: Stack) -
     page = pages.admin(f"/admin/chat/{room_id}", timezone_id="Europe/Kyiv")
     sub = page.locator("#room .room-sub")
     expect(item(page, room_id)).to_be_visible()  # the "Open" view
+    page.get_by_role("button", name="Assign to me").click()
+    expect(sub).to_contain_text("assigned to you")
 
     # The keyboard opens the menu (z), then "Until the next reply".
     page.locator("#reply-input").press("Escape")
@@ -66,10 +69,18 @@ def test_an_agent_snoozes_a_chat_and_it_comes_back(pages: Pages, stack: Stack) -
     assert datetime.fromisoformat(until) == tomorrow.astimezone(UTC)
     expect(item(page, room_id)).to_have_count(0)
 
-    # Another agent moves the wake time to a moment from now: at that time the chat returns by itself.
+    # Another agent moves the wake time to a moment from now; the agent has gone back to the list. At
+    # that time the chat returns by itself, to them (their panel is open), with a toast that opens it.
+    page.goto(f"{stack.url}/admin/chat")
+    page.wait_for_selector("#inbox[data-ready='true']")
     soon = (datetime.now(UTC) + timedelta(seconds=1.5)).isoformat()
     stack.admin.ok("POST", f"/api/admin/chat/rooms/{room_id}/snooze", {"until": soon})
+    toast = page.locator(".toast.snooze")
+    expect(toast).to_contain_text("A snoozed chat is back")
+    expect(toast).to_contain_text("Sofia Snooze")
     expect(item(page, room_id)).to_be_visible()
+    toast.get_by_role("link", name="Open").click()
+    expect(sub).to_contain_text("assigned to you")
     expect(sub).not_to_contain_text("Snoozed")
     expect(page.locator("#room .msg.system").last).to_have_text("The snooze ended: the chat is back in the inbox")
     expect(page.get_by_role("button", name="Unsnooze")).to_be_hidden()

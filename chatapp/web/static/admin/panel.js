@@ -20,6 +20,7 @@ import { Reports } from './reports.js';
 import { LocaleMenu, useAgentLocale } from './locale.js';
 import { AvailabilityMenu, PRESENCE_SETTLE, QueueView, TeamPanel, TeamStore } from './desk.js';
 import { mailOffNotice } from './mail.js';
+import { watchWakes } from './snooze.js';
 import { has, t } from '../shared/i18n.js';
 
 function roomIdFromPath() {
@@ -94,6 +95,7 @@ class Panel {
       go: (id) => this.go(id),
     });
     if (this.realtime) this.listen();
+    watchWakes({ realtime: this.realtime, me, go: (id) => this.go(id), openId: () => this.room.room && this.room.room.id });
     keepFresh(() => this.inbox.scheduleRefresh());
     const shortcuts = new Shortcuts({ go: (id) => this.go(id, { focusReply: false }), activeId: () => roomIdFromPath() });
     shortcuts.start();

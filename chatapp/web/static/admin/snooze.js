@@ -4,8 +4,10 @@
 // null for "until the next reply". Unsnooze wakes a snoozed chat now.
 import { el, clockTime } from '../shared/dom.js';
 import { t } from '../shared/i18n.js';
+import { showToast } from './notify.js';
 
 const SNOOZABLE = ['open', 'assigned'];
+const WOKE = ['snooze.line.wokeByTime', 'snooze.line.wokeByVisitor']; // by itself, not by an agent
 
 /** The presets' wake times from ``now``, in this browser's time zone (null: when the visitor writes). */
 export function presets(now = new Date()) {
@@ -23,6 +25,23 @@ export function presets(now = new Date()) {
 export function snoozeText(room) {
   if (!room || !room.snooze) return '';
   return room.snooze.until ? t('snooze.until', { time: clockTime(room.snooze.until) }) : t('snooze.untilReply');
+}
+
+/**
+ * A snoozed chat of mine came back by itself (its line on the admin feed): a toast that opens it,
+ * unless it is the conversation on screen. ``openId()``: the id of the one on screen, if any.
+ */
+export function watchWakes({ realtime, me, go, openId }) {
+  if (!realtime) return;
+  realtime.private('admin.chat').listen('.chat.message', ({ room, message }) => {
+    const code = message && message.system && message.system.code;
+    if (!WOKE.includes(code) || !room || !room.assigned_admin || room.assigned_admin.id !== me.id) return;
+    if (openId() === room.id) return;
+    showToast({
+      toasts: document.getElementById('toasts'), kind: 'snooze', roomId: room.id, go,
+      title: t('snooze.back'), body: (room.user && room.user.name) || t('panel.aVisitor'),
+    });
+  });
 }
 
 /** A datetime-local input's value for ``date`` (its wall-clock time here). */
@@ -59,12 +78,12 @@ export class SnoozeMenu {
     document.addEventListener('click', (event) => { if (!this.node.contains(event.target)) this.close(); });
   }
 
-  /** What the chat allows: Snooze while it is open or assigned, Unsnooze while it is snoozed. */
+  /** What the chat allows: Snooze while it is open or assigned, Unsnooze while it is snoozed. A live
+   * update of the chat leaves an open menu open (the agent is choosing). */
   show(room) {
     this.button.hidden = !SNOOZABLE.includes(room.status);
-    this.button.textContent = t('room.action.snooze');
     this.wake.hidden = !room.snooze;
-    this.close();
+    if (this.button.hidden) this.close();
   }
 
   toggle() {
