@@ -207,7 +207,7 @@ def test_a_signed_in_visitor_is_asked_only_what_their_account_does_not_say(pages
         composer.fill("Where is A-1042?")
         composer.press("Enter")
         expect(visitor.locator("chatapp-widget .msg .body")).to_have_text(["Where is A-1042?"])
-        room = stack.admin.ok("GET", "/api/admin/chat/rooms", params={"q": "A-1042"})["data"][0]
+        room = stack.admin.ok("GET", "/api/admin/chat/rooms", params={"q": "Sofia Shopper"})["data"][0]
         detail = stack.admin.ok("GET", f"/api/admin/chat/rooms/{room['id']}")
         assert detail["room"]["user"]["email"] == "sofia@shop.example"
         assert detail["prechat"] == [{"key": "order", "label": "Order reference", "type": "text", "value": "A-1042",
@@ -236,3 +236,26 @@ def test_the_form_and_its_dialog_pass_axe(pages: Pages, stack: Stack, shop: Shop
     panel.get_by_role("button", name="Pre-chat form").click()
     expect(panel.locator("#prechat-dialog fieldset.prechat-field")).to_have_count(4)
     assert_accessible(panel)
+
+
+def test_a_form_changed_while_the_visitor_fills_it_comes_back_with_their_answers(
+    pages: Pages, stack: Stack, shop: ShopSite,
+) -> None:
+    name = {"type": "name", "required": True}
+    stack.admin.ok("PUT", "/api/admin/prechat", {"enabled": True, "fields": [name]})
+    visitor = open_widget(pages, shop)
+    form = visitor.locator("chatapp-widget form.prechat")
+    form.get_by_label("Votre nom *").fill("Lucie")
+    stack.admin.ok("PUT", "/api/admin/prechat", {"enabled": True, "fields": [
+        name, {"type": "number", "key": "order", "label": {"en": "Order number", "fr": "Numéro de commande"},
+               "required": True}]})
+    form.get_by_role("button", name="Commencer la discussion").click()  # the server names a field not shown
+    expect(form.get_by_label("Numéro de commande *")).to_be_visible()
+    expect(form.get_by_label("Votre nom *")).to_have_value("Lucie")
+    form.get_by_label("Numéro de commande *").fill("douze")
+    form.get_by_role("button", name="Commencer la discussion").click()
+    expect(form.locator(".problem").nth(1)).to_have_text("Veuillez saisir un nombre.")
+    form.get_by_label("Numéro de commande *").fill("12")
+    form.get_by_role("button", name="Commencer la discussion").click()
+    expect(form).to_have_count(0)
+    expect(visitor.locator("chatapp-widget .composer textarea")).to_be_visible()

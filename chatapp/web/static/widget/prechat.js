@@ -27,15 +27,15 @@ function make(tag, props, ...children) {
   return node;
 }
 
-/** One field: its control, its error line, and a reader of its answer. */
-function control(field, s, index) {
+/** One field: its control, its error line, and a reader of its answer; ``before``: what was written. */
+function control(field, s, index, before) {
   const id = `chatapp-prechat-${index}`;
   const problem = make('p', { className: 'problem', id: `${id}-problem` });
   const text = field.label + (field.required ? ' *' : '');
   let input;
   let row;
   if (field.type === 'checkbox') {
-    input = make('input', { type: 'checkbox', id });
+    input = make('input', { type: 'checkbox', id, checked: before === true });
     row = make('div', { className: 'field' }, make('label', { className: 'tick' }, input, make('span', { textContent: text })), problem);
   } else {
     if (field.type === 'select') {
@@ -43,11 +43,13 @@ function control(field, s, index) {
         ...field.options.map((option) => make('option', { value: option.value, textContent: option.label })));
     } else {
       input = make('input', { id, type: field.type === 'email' ? 'email' : 'text', value: field.value || '', maxLength: LIMITS[field.type] || 500 });
+      if (typeof before === 'string' && before) input.value = before;
       if (field.type === 'number') input.inputMode = 'decimal';
       if (field.type === 'name' || field.type === 'email') input.autocomplete = field.type;
     }
     row = make('div', { className: 'field' }, make('label', { htmlFor: id, textContent: text }), input, problem);
   }
+  if (field.type === 'select' && typeof before === 'string') input.value = before;
   input.name = field.key;
   if (field.required) input.setAttribute('aria-required', 'true');
   input.setAttribute('aria-describedby', problem.id);
@@ -65,8 +67,9 @@ function check({ field, value }) {
   return null;
 }
 
-/** Show the form when the site has one, the visitor has no chat yet and has not answered it before. */
-export async function ask(widget, errorText) {
+/** Show the form when the site has one, the visitor has no chat yet and has not answered it before;
+ * ``before``: the answers written in a form that changed meanwhile, kept in the new one. */
+export async function ask(widget, errorText, before = {}) {
   const view = widget.view;
   const composer = view.composer.form;
   const talking = () => Boolean(widget.conversation && widget.conversation.room);
@@ -97,7 +100,7 @@ export async function ask(widget, errorText) {
     view.shadow.adoptedStyleSheets = [...view.shadow.adoptedStyleSheets, view.prechatSheet];
   }
   const s = (key) => strings[`prechat.${key}`] || key;
-  const controls = form.fields.map((field, index) => control(field, s, index));
+  const controls = form.fields.map((field, index) => control(field, s, index, before[field.key]));
   const error = make('p', { className: 'error', role: 'alert' });
   const start = make('button', { type: 'submit', textContent: s('start') });
   const box = make('form', { className: 'prechat', noValidate: true },
@@ -145,6 +148,14 @@ export async function ask(widget, errorText) {
       view.composer.focus();
     } catch (problem) {
       const doc = problem.doc || {};
+      const asked = (key) => controls.some((one) => one.field.key === key);
+      if (doc.problems && Object.entries(doc.problems).some(([key, code]) => code === 'unknown' || !asked(key))) {
+        // The site changed its form meanwhile: the new one, with what was written kept.
+        box.remove();
+        view.prechatBox = null;
+        ask(widget, errorText, Object.fromEntries(controls.map((one) => [one.field.key, one.value()])));
+        return;
+      }
       if (doc.problems) mark(doc.problems);
       else error.textContent = errorText(problem);
       if (problem.code === 'prechat_off') finish(); // switched off meanwhile: nothing to ask any more
