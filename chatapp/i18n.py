@@ -47,6 +47,10 @@ SCOPES: dict[str, tuple[str, ...]] = {
     "rating": ("rating.",),
     # the pre-chat form before a first chat (static/widget/prechat.js), loaded with it when the site has one
     "prechat": ("prechat.",),
+    # the visitor's earlier conversations (static/widget/history.js), loaded when they have some
+    "history": ("history.",),
+    # the offer to be told of replies, by Web Push or e-mail (static/widget/push.js), after the visitor writes
+    "push": ("push.offer.",),
 }
 # Errors only the panel's own routes answer (agent sign-in and password, assignment, reopening,
 # mentions, canned replies): no visitor meets them, so the widget is not sent them. A code left

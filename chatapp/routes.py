@@ -41,6 +41,7 @@ from chatapp.api import (
 )
 from chatapp.api import mail as mail_api
 from chatapp.api.access import Auth, Handler, check_rule, guard
+from chatapp.i18n import SCOPES
 
 __all__ = ["Endpoint", "Param", "ENDPOINTS", "starlette_routes"]
 
@@ -109,9 +110,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
              query=(Param("prefer", {"type": "string", "maxLength": 200},
                           "BCP 47 language tags, comma-separated, best first (e.g. fr-CA,fr,en); English when none "
                           "is available"),
-                    Param("scope", {"type": "string", "enum": ["widget", "offline"]},
-                          "only the keys one client uses (widget: the chat widget's strings; offline: its offline "
-                          "form's, loaded on demand); all when absent")),
+                    Param("scope", {"type": "string", "enum": list(SCOPES)},
+                          "only the keys one client uses (widget: the chat widget's strings; the others: those of "
+                          "a part of it loaded on demand, as offline: its offline form's); all when absent")),
              response="Catalogue", errors=(422,), tag="service"),
     Endpoint("POST", "/api/mail/inbound", mail_api.inbound,
              "A reply by e-mail: the raw RFC 822 message (as a mail service's inbound hook posts it; the body, "

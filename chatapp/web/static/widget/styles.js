@@ -55,31 +55,28 @@ button:focus-visible, textarea:focus-visible, a:focus-visible, .attach:focus-wit
 `;
 
 // The rest of the widget's rules. The widget adopts them after LAUNCHER_CSS, which the loader hands
-// it (boot's launcherCss) rather than the widget module carrying a second copy.
+// it (boot's launcherCss) rather than the widget module carrying a second copy. One [hidden] rule
+// for every element a class gives a display of its own (and the chunks' boxes).
 export const PANEL_CSS = `
+[hidden] { display: none !important; }
 .panel {
   position: absolute; bottom: 76px; right: 0; width: 370px; height: min(600px, calc(100vh - 120px));
   background: var(--bg); border-radius: 16px; box-shadow: 0 12px 48px rgba(0,0,0,.25);
   display: flex; flex-direction: column; overflow: hidden; border: 1px solid var(--line);
 }
 .root.left .panel { right: auto; left: 0; }
-.panel[hidden] { display: none; }
 .head { background: var(--accent); color: var(--accent-ink); padding: 14px 12px 14px 18px; display: flex; align-items: center; gap: 6px; }
 .head .titles { flex: 1; min-width: 0; }
 .head h2 { margin: 0; font-size: 17px; font-weight: 650; }
 .head .subtitle, .head .status-line { margin: 2px 0 0; font-size: 13px; }
-.head .status-line[hidden] { display: none; }
 .head .offer { width: auto; height: auto; display: inline; padding: 0; font-size: 13px; text-decoration: underline; }
-.head .offer[hidden] { display: none; }
 .head button { background: transparent; border: 0; color: inherit; width: 36px; height: 36px; border-radius: 8px; display: grid; place-items: center; }
 .head button:hover { background: rgba(255,255,255,.15); }
 .banner { margin: 0; padding: 8px 14px; font-size: 13px; background: #fef3c7; color: #78350f; border-bottom: 1px solid #fde68a; }
 .banner.offline { background: #fee2e2; color: #7f1d1d; border-color: #fecaca; }
-.banner[hidden] { display: none; }
 .scroller { flex: 1; overflow-y: auto; padding: 14px 14px 6px; background: var(--canvas); overscroll-behavior: contain; }
 .greeting { background: var(--bg); border: 1px solid var(--line); border-radius: 12px; padding: 10px 12px; margin-bottom: 12px; color: var(--muted); font-size: 14px; }
 .older { display: block; margin: 0 auto 10px; background: none; border: 1px solid var(--line); border-radius: 14px; padding: 4px 12px; font-size: 13px; color: var(--muted); }
-.older[hidden] { display: none; }
 .messages { list-style: none; margin: 0; padding: 0; display: flex; flex-direction: column; gap: 8px; }
 .msg { display: flex; flex-direction: column; max-width: 82%; }
 .msg.ours { align-self: flex-end; align-items: flex-end; }
@@ -100,7 +97,6 @@ export const PANEL_CSS = `
 .link-button { background: none; border: 0; padding: 0; color: var(--ink); text-decoration: underline; font-size: 12px; }
 .typing { min-height: 22px; padding: 2px 16px; font-size: 12px; color: var(--muted); font-style: italic; background: var(--canvas); }
 .note { margin: 0; padding: 8px 14px; font-size: 13px; background: var(--soft); color: var(--ink); border-top: 1px solid var(--line); }
-.note[hidden], .note [hidden] { display: none; }
 .note .start-over { font-size: 13px; }
 .composer { border-top: 1px solid var(--line); padding: 8px 10px; background: var(--bg); }
 .composer-row { display: flex; align-items: flex-end; gap: 4px; }
@@ -113,7 +109,6 @@ export const PANEL_CSS = `
 .send:disabled { opacity: .5; cursor: default; }
 .attach:hover { background: var(--soft); }
 .file-chip { display: flex; align-items: center; gap: 8px; margin-bottom: 6px; padding: 4px 8px; background: var(--soft); border-radius: 10px; font-size: 13px; }
-.file-chip[hidden] { display: none; }
 .file-chip img { width: 40px; height: 40px; object-fit: cover; border-radius: 6px; }
 .chip-name { flex: 1; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .chip-remove { border: 0; background: none; font-size: 18px; line-height: 1; }
@@ -121,7 +116,6 @@ export const PANEL_CSS = `
 .composer-error:empty { display: none; }
 .foot { display: flex; justify-content: space-between; align-items: center; padding: 4px 12px 8px; font-size: 11px; color: var(--muted); background: var(--bg); }
 .foot button { background: none; border: 0; color: var(--muted); text-decoration: underline; font-size: 11px; padding: 2px; }
-.foot button[hidden] { display: none; }
 @media (max-width: 520px) {
   .panel { position: fixed; inset: 0; width: 100%; height: 100%; height: 100dvh; border-radius: 0; border: 0; bottom: 0; }
 }

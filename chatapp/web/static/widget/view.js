@@ -8,14 +8,12 @@ import { t } from '../shared/i18n.js';
 import { PANEL_CSS } from './styles.js';
 import { adoptStyles, appearance, applyAppearance, launcherButton } from './appearance.js';
 
-// Catalogue keys of the notice under a finished chat and of the connection banners.
+// Catalogue keys of the notice under a finished chat and of the connection banners (the other
+// statuses, connecting, connected and disabled, show none).
 const NOTES = { resolved: 'widget.note.resolved', closed: 'widget.note.closed' };
 const BANNERS = {
-  connecting: null,
-  connected: null,
   reconnecting: ['widget.banner.reconnecting', 'reconnecting'],
   offline: ['widget.banner.offline', 'offline'],
-  disabled: null,
 };
 
 export class WidgetView {

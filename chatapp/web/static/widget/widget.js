@@ -207,13 +207,17 @@ export class Widget {
 
   /** The current conversation, else the latest closed one (still readable, with its notice). */
   async loadRoom(conversation) {
-    const [{ room: current }, { unread_count: unread }] = await Promise.all([
+    const [{ room: current, rooms }, { unread_count: unread }] = await Promise.all([
       this.api.get('/api/chat/room'), this.api.get('/api/chat/unread'),
     ]);
     this.setUnread(unread);
     const room = current || (await this.api.get('/api/chat/rooms', { per_page: 1 })).data[0] || null;
     if (room) await conversation.open(room);
+    if (rooms > 1) this.history();
   }
+
+  /** "Previous conversations" (history.js, its own chunk): for a visitor with more than the one on screen. */
+  history() { import('./history.js').then((m) => m.entry(this, t, errorText)); }
 
   renderThread() {
     const thread = this.conversation ? this.conversation.thread : this.draft;
@@ -355,6 +359,7 @@ export class Widget {
   startOver() {
     if (!this.conversation) return;
     this.conversation.startOver();
+    this.history();
     this.view.composer.focus();
   }
 
