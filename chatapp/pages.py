@@ -171,6 +171,16 @@ async def service_worker(request: Request) -> Response:
     return asset_response(request, STATIC / "admin" / "sw.js", headers={"Service-Worker-Allowed": "/admin/"})
 
 
+async def widget_service_worker(request: Request) -> Response:
+    """The widget's push handlers, for a host site's own worker to ``importScripts()`` (docs/widget.md):
+    a classic script any origin may load, revalidated so the site's worker sees a new version."""
+    return asset_response(
+        request, STATIC / "widget" / "sw.js", cache_control=REVALIDATE,
+        headers={"Access-Control-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cross-origin",
+                 "X-Content-Type-Options": "nosniff"},
+    )
+
+
 async def admin_home(request: Request) -> Response:
     return RedirectResponse("/admin/chat", status_code=302)
 
@@ -187,6 +197,7 @@ def page_routes() -> list[Route | Mount]:
     return [
         Route("/", _page("index.html", admin=False), methods=["GET", "HEAD"]),
         Route("/widget.js", widget_loader, methods=["GET", "HEAD"]),
+        Route("/widget-sw.js", widget_service_worker, methods=["GET", "HEAD"]),
         Route("/admin", admin_home, methods=["GET"]),
         Route("/admin/login", _page("login.html", admin=True), methods=["GET", "HEAD"]),
         Route("/admin/invite", _page("invite.html", admin=True), methods=["GET", "HEAD"]),

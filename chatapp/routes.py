@@ -32,6 +32,7 @@ from chatapp.api import (
     prechat,
     ratings,
     realtime,
+    reply_address,
     reports,
     routing,
     snooze,
@@ -234,6 +235,10 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("DELETE", "/api/chat/me", contacts.erase_me,
              "Delete my data: my account, conversations, files and subscriptions; signs me out everywhere",
              auth="visitor", response="Erased"),
+    Endpoint("POST", "/api/chat/me/email", reply_address.set_reply_address,
+             "Mail me support's replies when I have left: my address, kept unverified (never over a verified one) "
+             "and sent its verification link; 409 mail_off when e-mail is not set up", auth="visitor",
+             body="ReplyAddress", response="EmailChanged", errors=(409, 422, 429)),
     Endpoint("GET", "/api/chat/files/{name}", chat.download, "Download an attachment (room participants only)",
              auth="any", response="File", errors=(404,)),
     # -------------------------------------------------------------------- admin

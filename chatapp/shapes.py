@@ -98,6 +98,13 @@ class ChangeEmail(Body):
     current_password: Annotated[str, Meta(min_length=1)]
 
 
+class ReplyAddress(Body):
+    """Where support's replies are mailed once I have left (the widget asks after my first message)."""
+
+    example = {"email": "camille@example.com"}
+    email: Annotated[str, Meta(max_length=254, extra_json_schema={"format": "email"})]
+
+
 class VerifyEmail(Body):
     token: Annotated[str, Meta(min_length=1, max_length=200, description="the token of the link in the mail")]
 
@@ -1088,7 +1095,7 @@ REQUEST_SHAPES: tuple[type[Body], ...] = (
     Register, Login, SetLocale, ChangePassword, Guest, Identity, OpenRoom, SendMessage, Reply, Typing,
     SetAvailability, SetCapacity, SetRouting, Assign, Priority, CannedReplyCreate, Note, CannedReplyUpdate, UserAuth,
     ChannelAuth, PushSubscription, PushUnsubscribe, Upload, TeamInvite, SetStaffRole, AcceptInvite,
-    SetBusinessHours, OfflineMessage, LabelCreate, LabelUpdate, RoomLabelAdd, BulkAction, RateChat,
+    SetBusinessHours, OfflineMessage, LabelCreate, LabelUpdate, RoomLabelAdd, BulkAction, RateChat, ReplyAddress,
     ChangeEmail, VerifyEmail,
     SetPrechat, PrechatAnswers,
     PageView,

@@ -74,19 +74,25 @@ HOST_PAGE = """<!doctype html>
 
 
 class ShopSite:
-    """Another site (own origin: localhost on its own port) whose page embeds the widget."""
+    """Another site (own origin: localhost on its own port) whose page embeds the widget.
 
-    def __init__(self, files: dict[str, str]) -> None:
-        served = {path: body.encode() for path, body in files.items()}
+    ``files``: path -> an HTML page, or (its Content-Type, its text) for anything else (a service worker)."""
+
+    def __init__(self, files: dict[str, str | tuple[str, str]]) -> None:
+        served = {
+            path: ("text/html; charset=utf-8", body) if isinstance(body, str) else body
+            for path, body in files.items()
+        }
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
-                body = served.get(self.path.split("?")[0])
-                if body is None:
+                found = served.get(self.path.split("?")[0])
+                if found is None:
                     self.send_error(404)
                     return
+                kind, body = found[0], found[1].encode()
                 self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)

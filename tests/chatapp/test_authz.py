@@ -161,6 +161,8 @@ FACTS: dict[tuple[str, str], Facts] = {
     ("POST", "/api/admin/chat/rooms/bulk"): Facts(
         json={"room_ids": ["{room_id}"], "action": "label", "label_id": "{label_id}"}),
     ("DELETE", "/api/chat/me"): Facts(throwaway=True, erases_owner=True),
+    # e-mail is off in the suite's chatapp: 409 mail_off (the flow: tests/chatapp/test_reply_address.py)
+    ("POST", "/api/chat/me/email"): Facts(json={"email": "{email}"}, ok=409),
     ("GET", "/api/admin/contacts/{user_id}/export"): Facts(),
     # the first manager erases the visitor; the other finds them gone (agents may not: 403)
     ("DELETE", "/api/admin/contacts/{user_id}"): Facts(victim=True, ok_for={"owner": 404}),
@@ -195,6 +197,7 @@ OUTSIDE_TABLE: dict[tuple[str, str], tuple[str, int]] = {
     ("GET", "/api/openapi.json"): ("/api/openapi.json", 200),
     ("GET", "/"): ("/", 200),
     ("GET", "/widget.js"): ("/widget.js", 200),
+    ("GET", "/widget-sw.js"): ("/widget-sw.js", 200),
     ("GET", "/admin"): ("/admin", 302),
     ("GET", "/admin/login"): ("/admin/login", 200),
     ("GET", "/admin/invite"): ("/admin/invite", 200),

@@ -190,7 +190,7 @@ def test_nginx_site_proxies_websockets(site: Path) -> None:
     assert re.search(r"location = \S*/metrics \{ return 404; \}", text), "never expose /metrics through the proxy"
 
 
-CHATAPP_PATHS = ("/", "/widget.js", "/static/", "/admin", "/admin/", "/api/", "/broadcasting/", "/up")
+CHATAPP_PATHS = ("/", "/widget.js", "/widget-sw.js", "/static/", "/admin", "/admin/", "/api/", "/broadcasting/", "/up")
 CLIENT_HEADERS = (
     "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
     "proxy_set_header X-Real-IP $remote_addr;",

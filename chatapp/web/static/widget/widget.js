@@ -331,6 +331,8 @@ export class Widget {
 
   /** Always accepted: the message shows at once and stays (even across a reload) until stored. */
   send(text, file) {
+    // Written: the offer to be told of replies (push.js, its own chunk) may follow.
+    import('./push.js').then((m) => m.offer(this, errorText));
     if (this.conversation) {
       this.conversation.send(text, file);
       return true;
