@@ -53,7 +53,11 @@ const shownRoomId = (widget) => (widget.conversation && widget.conversation.room
  * the visitor has conversations besides the one on screen (at start, and after starting a new one). */
 export async function entry(widget, t, errorText) {
   const view = widget.view;
-  await loadStrings(widget);
+  try {
+    await loadStrings(widget);
+  } catch {
+    return; // offline for now: offered again on the next page or the next new chat
+  }
   const owner = widget.me && widget.me.id;
   if (!view.historyButton) {
     const button = make('button', { type: 'button', className: 'history-entry', textContent: s('open') });

@@ -108,7 +108,11 @@ export async function offer(widget, errorText) {
   const byMail = !pushable(widget);
   if (byMail && (!widget.config.features.mail || widget.me.email)) return;
   if (!byMail && Notification.permission === 'denied') { remember(widget, 'no'); return; }
-  await loadStrings(widget);
+  try {
+    await loadStrings(widget);
+  } catch {
+    return; // offline for now: offered again after the next message
+  }
   if (view.pushBox) return;
   const error = make('p', { className: 'error', role: 'alert' });
   const no = make('button', { type: 'button', className: 'no', textContent: s('no') });
