@@ -1,5 +1,5 @@
-// "Get notified of replies", offered once the visitor has written: the answer may come after they
-// have left. With a service worker of the host site's own (data-service-worker, whose script
+// "Get notified of replies", offered once the visitor has written (their chat exists): the answer
+// may come after they have left. With a service worker of the host site's own (data-service-worker, whose script
 // imports chatapp's /widget-sw.js) and the Push API, a click asks the browser's permission,
 // registers that worker, subscribes with the server's VAPID key and hands the subscription to
 // POST /api/push/subscriptions. Otherwise, with e-mail on and no address on the account, it asks
@@ -90,12 +90,12 @@ async function loadStrings(widget) {
 const s = (key, params = {}) => Object.entries(params)
   .reduce((text, [name, value]) => text.replace(`{${name}}`, value), strings[`push.offer.${key}`] || key);
 
-/** Called after each message the visitor sends: offers once, or keeps an earlier "yes" pointed at this account. */
-export async function offer(widget, errorText) {
+/** Called with the widget's room after every change (a room exists once the visitor has written): offers
+ * once under a chat not closed, or keeps an earlier "yes" pointed at whoever chats here now. */
+export async function offer(widget, room, errorText) {
   const view = widget.view;
   const before = answered(widget);
-  if (!widget.me) await widget.ensureGuest(); // a guest's first message: the session is being made
-  if (view.pushBox || !widget.me) return;
+  if (view.pushBox || !widget.me || !room || room.status === 'closed') return;
   if (before === 'push' && pushable(widget) && Notification.permission === 'granted') {
     // Said yes earlier: the subscription follows whoever chats in this browser now, quietly.
     if (!synced) {

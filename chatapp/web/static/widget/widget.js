@@ -193,6 +193,7 @@ export class Widget {
           this.view.setRoom(room, this.options.subtitle);
           this.rate(room);
           import('./context.js').then((m) => m.report(this.api, room)); // where the visitor is, for support
+          import('./push.js').then((m) => m.offer(this, room, errorText)); // the visitor wrote: tell them of replies?
         },
         roomChanged: () => this.view.threadView.clear(),
         visible: () => this.isOpen && document.visibilityState === 'visible',
@@ -331,8 +332,6 @@ export class Widget {
 
   /** Always accepted: the message shows at once and stays (even across a reload) until stored. */
   send(text, file) {
-    // Written: the offer to be told of replies (push.js, its own chunk) may follow.
-    import('./push.js').then((m) => m.offer(this, errorText));
     if (this.conversation) {
       this.conversation.send(text, file);
       return true;
