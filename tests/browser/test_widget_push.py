@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.conftest import Pages, Stack, mail_env, running_stack, screenshot, wait_until
+from tests.browser.test_accessibility import assert_accessible
 from tests.browser.test_widget import ShopSite
 from tests.chatapp.procs import PushReceiver, decrypt_push
 from tests.helpers.procs import TIME_FACTOR
@@ -111,6 +112,7 @@ def test_after_writing_the_visitor_turns_on_push_and_gets_the_reply(
 
     write(page, "Is the green tent waterproof?")
     expect(offer.get_by_text("Want to know when we reply")).to_be_visible()
+    assert_accessible(page)
     screenshot(page, "widget-push-offer")
     offer.get_by_role("button", name="Notify me").click()
     expect(offer).to_have_text("Done: we will notify you when we reply.")
@@ -218,6 +220,7 @@ def test_without_a_service_worker_the_visitor_leaves_an_address(
     expect(offer).to_have_count(0)
     write(page, "Can you call me back about my order?")
     expect(offer.get_by_text("Leave your e-mail address")).to_be_visible()
+    assert_accessible(page)
     field = offer.get_by_role("textbox", name="E-mail address")
     field.fill("not an address")
     offer.get_by_role("button", name="Send").click()
