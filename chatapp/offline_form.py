@@ -39,7 +39,7 @@ async def leave_message(service: ChatService, user: User, name: str, email: str,
     if problems:
         listed = "; ".join(f"'{field}' must be {rule}" for field, rule in problems.items())
         raise BadRequest(listed, field=next(iter(problems)), fields=list(problems))
-    sent = await service.send(user, room_id=None, body=message)
+    sent = await service.send(user, room_id=None, body=message, prechat_exempt=True)
     async with service.db.transaction() as conn:
         await conn.execute(
             "UPDATE users SET name = ?, email = CASE WHEN email_verified_at IS NULL THEN ? ELSE email END "

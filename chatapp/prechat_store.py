@@ -77,6 +77,16 @@ class SitePrechat:
     def _asked(self, form: Form, user: User) -> tuple[Field, ...]:
         return tuple(f for f in form.fields if not (f.type in BUILT_IN and _known(user, f.key)))
 
+    async def required_unanswered(self, conn: Connection, user: User) -> tuple[str, ...]:
+        """The required fields ``user`` has not answered: empty when the form is off or was sent."""
+        row = await conn.fetch_one("SELECT enabled, fields FROM prechat_form WHERE id = 1")
+        if row is None or not row["enabled"]:
+            return ()
+        if await conn.fetch_val("SELECT prechat_at FROM users WHERE id = ?", user.id) is not None:
+            return ()
+        form = parse_form(True, orjson.loads(row["fields"]), None)
+        return tuple(f.key for f in self._asked(form, user) if f.required)
+
     async def for_visitor(self, user: User, locale: str) -> dict[str, Any]:
         """What the widget shows ``user``: the fields still to ask, labelled in ``locale``."""
         form = await self.form()

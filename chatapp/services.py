@@ -29,6 +29,7 @@ from chatapp.label_queries import get_label, label_id_named
 from chatapp.labels import label_in_search, label_not_found
 from chatapp.models import PRIORITIES, Attachment, Message, Room, User, iso
 from chatapp.policy import ensure_admin, ensure_room_access, ensure_transition
+from chatapp.prechat_store import SitePrechat
 from chatapp.push import PushNotifier
 from chatapp.ratelimit import RateLimiter
 from chatapp.repository import ROOM_FILTERS
@@ -173,6 +174,7 @@ class ChatService:
         attachment_id: int | None = None,
         idempotency_key: str | None = None,
         socket_id: str | None = None,
+        prechat_exempt: bool = False,
     ) -> Sent:
         """Store one message (creating the visitor's room on first contact), then broadcast it."""
         body = self._check_body(body, attachment_id)
@@ -186,7 +188,8 @@ class ChatService:
         role = "admin" if user.is_admin else "user"
         created_room = False
         async with self.db.transaction() as conn:
-            room, created_room = await self._room_to_write(conn, user, room_id, _preview(body, None)[:80])
+            room, created_room = await self._room_to_write(conn, user, room_id, _preview(body, None)[:80],
+                                                           prechat_exempt=prechat_exempt)
             ensure_transition(room, "reply")
             if room.snoozed and role == "user":  # the visitor wrote: the chat is back in the inbox at once
                 room = await self.snoozer.wake(conn, room, "visitor") or room
@@ -313,20 +316,30 @@ class ChatService:
         return await repo.current_room_for_user(conn, user.id)
 
     async def _room_to_write(
-        self, conn: Connection, user: User, room_id: int | None, subject: str
+        self, conn: Connection, user: User, room_id: int | None, subject: str, *, prechat_exempt: bool = False
     ) -> tuple[Room, bool]:
         """The room a message or upload goes to, and whether it was made just now."""
         room = await self._target_room(conn, user, room_id)
         if room is not None:
             return room, False
-        return await self._new_room(conn, user, subject)
+        return await self._new_room(conn, user, subject, prechat_exempt=prechat_exempt)
 
-    async def _new_room(self, conn: Connection, user: User, subject: str) -> tuple[Room, bool]:
+    async def _new_room(
+        self, conn: Connection, user: User, subject: str, *, prechat_exempt: bool = False
+    ) -> tuple[Room, bool]:
         """A new current room, or the one a concurrent first message made (then False).
 
         The database keeps one current room per visitor: of two first messages at once one
-        insert wins and the other uses the winner's room instead of making a second.
+        insert wins and the other uses the winner's room instead of making a second. A visitor
+        who owes the site's pre-chat form its required answers gets 422 ``prechat_required``
+        (the widget asks the form first; this holds for any other client), except from the
+        offline form, which asks its own questions.
         """
+        if not user.is_admin and not prechat_exempt:
+            missing = await SitePrechat(self.db, self.catalogues).required_unanswered(conn, user)
+            if missing:
+                raise BadRequest("Answer the pre-chat form first (POST /api/chat/prechat)",
+                                 code="prechat_required", field=missing[0], fields=list(missing))
         for _ in range(2):  # the winner may close in between: then try once more
             new_id = await repo.create_room(conn, user.id, subject)
             room = await repo.get_room(conn, new_id) if new_id is not None else None

@@ -132,6 +132,26 @@ def test_answers_are_checked_field_by_field(new_guest: Callable[..., Api], prech
     assert visitor.ok("GET", "/api/chat/prechat")["done"] is False  # nothing was kept
 
 
+def test_a_first_message_needs_the_required_answers(new_guest: Callable[..., Api],
+                                                  prechat: Callable[..., Any]) -> None:
+    """The widget asks first; any other client is held to the form by the server too."""
+    prechat([{"type": "name", "required": True}, {"type": "text", "key": "company", "label": "Company"}])
+    visitor = new_guest("Guest")
+    for refused in (visitor.post("/api/chat/messages", {"body": "hello"}),
+                    visitor.post("/api/chat/room", {}),
+                    visitor.request("POST", "/api/chat/upload", files={"file": ("a.txt", b"hello", "text/plain")})):
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"] == "prechat_required" and refused.json()["fields"] == ["name"]
+    assert visitor.ok("GET", "/api/chat/room")["room"] is None  # no chat was made
+    # the offline form asks its own questions: it is not held to this one
+    left = visitor.post("/api/chat/offline", {"name": "Ana", "email": "ana@example.com", "message": "call me"})
+    assert left.status_code in (200, 201), left.text
+
+    answered = new_guest("Guest")
+    answered.ok("POST", "/api/chat/prechat", {"answers": {"name": "Bo"}})
+    assert answered.send("hello")["room"]["status"] == "open"  # optional fields left empty are not owed
+
+
 def test_answers_are_kept_on_the_contact_and_shown_to_the_agent(
     chat: ChatappProcess, new_guest: Callable[..., Api], admin: Api, prechat: Callable[..., Any],
 ) -> None:
