@@ -212,6 +212,16 @@ def test_a_visitor_who_says_no_is_not_asked_again(pages: Pages, site: ShopSite) 
     assert page.evaluate("() => navigator.serviceWorker.getRegistrations().then((r) => r.length)") == 0
 
 
+def test_with_notifications_blocked_for_the_site_the_offer_is_e_mail(pages: Pages, site: ShopSite) -> None:
+    context = pages.context()
+    context.add_init_script("Object.defineProperty(Notification, 'permission', { get: () => 'denied' });")
+    page = open_widget(pages, context, site.url + "/")
+    write(page, "Blocked notifications here")
+    offer = page.locator("chatapp-widget .push-offer")
+    expect(offer.get_by_role("textbox", name="E-mail address")).to_be_visible()
+    expect(offer.get_by_role("button", name="Notify me")).to_have_count(0)
+
+
 def test_without_a_service_worker_the_visitor_leaves_an_address(
     pages: Pages, stack: Stack, site: ShopSite, smtp: SmtpSink
 ) -> None:

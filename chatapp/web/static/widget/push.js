@@ -1,11 +1,12 @@
 // "Get notified of replies", offered once the visitor has written (their chat exists): the answer
-// may come after they have left. With a service worker of the host site's own (data-service-worker, whose script
-// imports chatapp's /widget-sw.js) and the Push API, a click asks the browser's permission,
-// registers that worker, subscribes with the server's VAPID key and hands the subscription to
-// POST /api/push/subscriptions. Otherwise, with e-mail on and no address on the account, it asks
-// for an address (POST /api/chat/me/email). Never before the visitor has written, and never again
-// after an answer: the choice is kept in this browser (localStorage). A chunk of its own with its
-// own strings (the catalogue's "push" scope); plain DOM calls and no shared imports, as offline.js.
+// may come after they have left. With a service worker of the host site's own (data-service-worker,
+// whose script imports chatapp's /widget-sw.js), the Push API and notifications not blocked for the
+// site, a click asks the browser's permission, registers that worker, subscribes with the server's
+// VAPID key and hands the subscription to POST /api/push/subscriptions. Otherwise, with e-mail on and
+// no address on the account, it asks for an address (POST /api/chat/me/email). Never before the
+// visitor has written, and never again after an answer: the choice is kept in this browser
+// (localStorage). A chunk of its own with its own strings (the catalogue's "push" scope); plain DOM
+// calls and no shared imports, as offline.js.
 
 const CSS = `.push-offer{margin:8px 12px;padding:10px 12px;border:1px solid #cbd5e1;border-radius:10px;background:#f8fafc;
 color:#0f172a;font-size:13px;display:grid;gap:6px}.push-offer p{margin:0}.push-offer .row{display:flex;gap:8px;flex-wrap:wrap}
@@ -105,9 +106,9 @@ export async function offer(widget, room, errorText) {
     return;
   }
   if (before) return;
-  const byMail = !pushable(widget);
+  // Notifications blocked for this site (by the visitor, earlier): e-mail is still on offer.
+  const byMail = !pushable(widget) || Notification.permission === 'denied';
   if (byMail && (!widget.config.features.mail || widget.me.email)) return;
-  if (!byMail && Notification.permission === 'denied') { remember(widget, 'no'); return; }
   try {
     await loadStrings(widget);
   } catch {
