@@ -100,3 +100,21 @@ def test_a_visitor_with_one_conversation_is_not_offered_a_list(pages: Pages, sta
     expect(page.locator("chatapp-widget .msg .body")).to_have_text(["Only this one"])
     expect(page.locator("chatapp-widget").get_by_role("button", name="End chat")).to_be_visible()
     expect(page.locator("chatapp-widget").get_by_role("button", name="Previous conversations")).to_have_count(0)
+
+
+def test_a_long_history_comes_twenty_at_a_time(pages: Pages, stack: Stack) -> None:
+    _, user = stack.new_user("Lena Long")
+    rooms = [closed_chat(stack, user, f"Question number {n}", f"Answer {n}") for n in range(23)]
+    page = visitor_page(pages, user)
+    page.locator("chatapp-widget .launcher").click()
+    widget = page.locator("chatapp-widget")
+    widget.get_by_role("button", name="Previous conversations").click()
+    listing = widget.get_by_role("region", name="Previous conversations")
+    rows = listing.locator("button.room")
+    expect(rows).to_have_count(19)  # the first page of 20, less the latest chat, which is on screen
+    more = listing.get_by_role("button", name="Show more")
+    more.click()
+    expect(rows).to_have_count(22)
+    expect(more).to_be_hidden()
+    shown = [int(rows.nth(i).get_attribute("data-room") or 0) for i in range(22)]
+    assert shown == rooms[-2::-1], "newest first, each once"
