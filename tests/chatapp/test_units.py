@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chatapp.auth import Tokens
+from chatapp.auth import _DUMMY_HASH, Passwords, Tokens
 from chatapp.broadcasting import fit_text
 from chatapp.config import ConfigError, RateLimit, Settings
 from chatapp.db import sqlite_path, to_dollar_placeholders
@@ -176,3 +176,14 @@ def test_the_example_env_file_is_valid() -> None:
     settings = Settings.from_env(env)
     assert settings.max_message_length == 5000 and settings.max_upload_bytes == 10 * 1024 * 1024
     assert settings.reverb_configured and settings.push_allow_insecure is False
+
+
+def test_the_unknown_accounts_hash_costs_what_a_real_one_does() -> None:
+    """Login spends the same argon2 work on an unknown account: its stand-in hash must carry the
+    parameters new hashes get, and fail every password."""
+    from argon2 import PasswordHasher, extract_parameters
+
+    assert extract_parameters(_DUMMY_HASH) == extract_parameters(PasswordHasher().hash("x"))
+    passwords = Passwords()
+    assert asyncio.run(passwords.verify(None, "not-a-real-password")) is False
+    assert asyncio.run(passwords.verify(_DUMMY_HASH, "anything")) is False

@@ -22,7 +22,7 @@ from schemathesis import GenerationMode, checks
 
 from tests.chatapp.procs import Api, ChatappProcess, chatapp_stack
 
-EXAMPLES = 12  # per operation and generation mode
+EXAMPLES = 8  # per operation and generation mode
 CHECKS = [
     checks.not_a_server_error,
     checks.status_code_conformance,
