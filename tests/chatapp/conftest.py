@@ -71,7 +71,9 @@ def admin(chat: ChatappProcess) -> Api:
     anon = Api(chat.base_url)
     doc = anon.ok("POST", "/api/auth/login", {"email": email, "password": ADMIN_PASSWORD})
     assert doc["user"]["role"] == "admin"
-    return Api(chat.base_url, doc["token"], doc["user"])
+    shared = Api(chat.base_url, doc["token"], doc["user"])
+    shared.patient = True
+    return shared
 
 
 @pytest.fixture
