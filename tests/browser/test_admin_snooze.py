@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Pages, Stack, running_stack
+from tests.browser.conftest import Pages, Stack, running_stack, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -43,6 +43,7 @@ def test_an_agent_snoozes_a_chat_and_it_comes_back(pages: Pages, stack: Stack) -
     menu = page.locator("#snooze-menu")
     expect(menu).to_be_visible()
     expect(page.get_by_role("button", name="Snooze", exact=True)).to_have_attribute("aria-expanded", "true")
+    screenshot(page, "admin-snooze-menu")
     menu.get_by_role("button", name="Until the next reply").click()
     expect(sub).to_contain_text("Snoozed until the next reply")
     expect(item(page, room_id)).to_have_count(0)  # it left the open inbox
@@ -51,6 +52,7 @@ def test_an_agent_snoozes_a_chat_and_it_comes_back(pages: Pages, stack: Stack) -
 
     page.locator("#filters [data-filter='snoozed']").click()
     expect(item(page, room_id).locator(".chip.snoozed")).to_have_text("Snoozed until the next reply")
+    screenshot(page, "admin-snoozed-view")
 
     # The visitor writes: the chat is back at once, in every view the panel shows.
     visitor.send("Here they are")

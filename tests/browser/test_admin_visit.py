@@ -75,6 +75,7 @@ def test_the_agent_sees_the_visitors_browser_pages_and_attributes(pages: Pages, 
     expect(current).to_have_attribute("rel", "noopener noreferrer")
     expect(trail.nth(1).locator("a")).to_have_attribute("href", f"{shop.url}/shoes?color=red")
     expect(trail.first.locator("time")).not_to_be_empty()
+    agent.locator("#visit-attributes").scroll_into_view_if_needed()  # the Visit section in view
     screenshot(agent, "admin-visit")
 
     # A reload of the same page is no new entry.
