@@ -84,3 +84,10 @@ def test_the_agent_sees_the_visitors_browser_pages_and_attributes(pages: Pages, 
     assert reported.value.status == 201
     agent.reload()
     expect(agent.locator("#visit-trail li")).to_have_count(2)
+
+    # A single-page site moves on without loading a page: the widget notices the new address.
+    visitor.evaluate("document.title = 'Cart'; history.pushState({}, '', '/cart?step=2')")
+    trail = agent.locator("#visit-trail li")
+    expect(trail).to_have_count(3)
+    expect(trail.first.locator("a")).to_have_text("Cart")
+    expect(trail.first.locator("a")).to_have_attribute("href", f"{shop.url}/cart?step=2")
