@@ -31,6 +31,8 @@ def test_an_agent_works_through_the_inbox_with_the_keyboard(pages: Pages, stack:
 
     # a assigns the open chat to me, e resolves it: the same buttons, pressed by key.
     sub = page.locator("#room .room-sub")
+    # the conversation's own buttons are drawn once its details are in (a key presses a button shown)
+    expect(page.locator("#room .actions button[data-action='assign']")).to_be_enabled()
     page.keyboard.press("a")
     expect(sub).to_contain_text("assigned to you")
     page.keyboard.press("e")
