@@ -7,7 +7,7 @@ import re
 import time
 from collections.abc import Iterator
 import pytest
-from playwright.sync_api import Page, Request, WebSocket, expect
+from playwright.sync_api import APIResponse, Page, Request, Route, WebSocket, expect
 
 from tests.browser.conftest import Pages, Stack, running_stack, visitor_page, wait_until
 from tests.chatapp.procs import Api
@@ -53,6 +53,36 @@ def test_a_message_on_page_two_moves_its_room_to_the_top_and_keeps_the_loaded_pa
     assert len(after) == 40 and sorted(after) == sorted(loaded), "the loaded pages stay"
     assert after == [moved] + [r for r in loaded if r != moved]
     expect(page.locator(f".room-item[data-id='{moved}']")).to_contain_text("any news?")
+
+
+def test_a_resync_answered_before_a_live_event_does_not_undo_it(pages: Pages, stack: Stack) -> None:
+    """The list's resync asks the server; a message moves a room meanwhile; the server's older
+    answer then arrives. The inbox asks again rather than put the room back where it was."""
+    visitors = [guest(stack, f"Racer {i}") for i in range(3)]
+    rooms = [v.send(f"question {i}")["room"]["id"] for i, v in enumerate(visitors)]
+    page = pages.admin("/admin/chat?filter=open")
+    expect(page.locator(".connection")).to_have_text("Live")
+    page.wait_for_timeout(1000)  # the reload that follows "connected" is done
+    assert listed_ids(page)[:3] == rooms[::-1]
+
+    held: list[tuple[Route, APIResponse]] = []
+
+    def hold_first(route: Route) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append((route, route.fetch()))  # the server's answer now, handed to the page later
+
+    page.route(re.compile(r"/api/admin/chat/rooms\?"), hold_first)
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # a resync
+    wait_until(lambda: held or page.wait_for_timeout(50), what="the resync's request")
+    visitors[0].send("still there?")  # the oldest room moves to the top, live
+    wait_until(lambda: listed_ids(page)[:1] == [rooms[0]], what="the room moved to the top")
+    route, stale = held[0]
+    route.fulfill(response=stale)  # an answer from before the message
+    page.wait_for_timeout(1500)
+    assert listed_ids(page)[:3] == [rooms[0], rooms[2], rooms[1]]
+    page.unroute(re.compile(r"/api/admin/chat/rooms\?"))
 
 
 def test_a_closed_widget_with_a_live_socket_does_not_poll(pages: Pages, stack: Stack) -> None:

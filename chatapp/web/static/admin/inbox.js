@@ -11,6 +11,9 @@ import { snoozeText } from './snooze.js';
 
 const STAT_IDS = { open: 'open', assigned: 'assigned', unassigned: 'unassigned', urgent: 'urgent', unread: 'unread_messages', mine: 'mine' };
 const PER_PAGE = 30;
+// A live event that came while a load was asking the server: the answer may be older than the
+// event, and replacing the list with it would undo the event; ask again, up to this many times.
+const STALE_TRIES = 3;
 const MAX_PER_PAGE = 100;
 const ACTIVE = ['open', 'assigned'];
 
@@ -59,6 +62,7 @@ export class Inbox {
     this.go = go;
     this.labels = labels;
     this.label = null; // the label filter: a label id, or null for every chat
+    this.version = 0; // live events applied so far: a load that saw it move asks again
     this.selected = new Set(); // room ids ticked for a bulk action
     this.onSelection = () => {};
     this.root = document.getElementById('inbox');
@@ -182,12 +186,14 @@ export class Inbox {
   /** The first page, replacing the list (a new filter or search). */
   load() { return this.serial(() => this.loadFirst()); }
 
-  async loadFirst() {
+  async loadFirst(tries = STALE_TRIES) {
     const filter = this.filter;
     const query = this.query;
     const label = this.label;
+    const version = this.version;
     const doc = await this.fetchPage();
     if (filter !== this.filter || query !== this.query || label !== this.label) return; // an older answer
+    if (this.version !== version && tries > 1) return this.loadFirst(tries - 1);
     this.replace(doc.data, doc, 1);
   }
 
@@ -211,9 +217,10 @@ export class Inbox {
   /** Ask the server again for as many rooms as are shown, then swap the list in one go. */
   reload() { return this.serial(() => this.loadAgain()); }
 
-  async loadAgain() {
+  async loadAgain(tries = STALE_TRIES) {
     const filter = this.filter;
     const query = this.query;
+    const version = this.version;
     const want = Math.max(this.order.length, PER_PAGE);
     const rooms = [];
     let doc;
@@ -233,6 +240,7 @@ export class Inbox {
       } while (cursor && rooms.length < want);
     }
     if (filter !== this.filter || query !== this.query) return;
+    if (this.version !== version && tries > 1) return this.loadAgain(tries - 1);
     this.replace(rooms, doc, Math.max(page, 1));
   }
 
@@ -295,6 +303,7 @@ export class Inbox {
 
   /** A live event: update, insert, move or remove this one room; the other loaded rooms stay. */
   upsert(update) {
+    this.version += 1;
     const room = this.withOwnCount(update);
     const known = this.rooms.get(room.id);
     const merged = known ? { ...known, ...room } : room;
@@ -321,6 +330,7 @@ export class Inbox {
 
   /** A room that no longer exists (erased with its contact, deleted by retention) leaves the list. */
   remove(roomId) {
+    this.version += 1;
     if (!this.rooms.delete(roomId)) return;
     this.order = this.order.filter((id) => id !== roomId);
     this.render();
