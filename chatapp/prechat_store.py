@@ -79,12 +79,9 @@ class SitePrechat:
 
     async def required_unanswered(self, conn: Connection, user: User) -> tuple[str, ...]:
         """The required fields ``user`` has not answered: empty when the form is off or was sent."""
-        row = await conn.fetch_one("SELECT enabled, fields FROM prechat_form WHERE id = 1")
-        if row is None or not row["enabled"]:
+        form = await self.form(conn)
+        if not form.enabled or await conn.fetch_val("SELECT prechat_at FROM users WHERE id = ?", user.id) is not None:
             return ()
-        if await conn.fetch_val("SELECT prechat_at FROM users WHERE id = ?", user.id) is not None:
-            return ()
-        form = parse_form(True, orjson.loads(row["fields"]), None)
         return tuple(f.key for f in self._asked(form, user) if f.required)
 
     async def for_visitor(self, user: User, locale: str) -> dict[str, Any]:
