@@ -44,7 +44,7 @@ def test_a_visitor_reads_an_earlier_conversation_and_comes_back(pages: Pages, st
     expect(rows.nth(0).locator(".preview")).to_contain_text("closed the chat")  # the system line, translated
     expect(rows.nth(0).locator(".status")).to_have_text("Closed")
     expect(rows.nth(1).locator("time")).not_to_be_empty()
-    expect(widget.locator("textarea")).to_be_hidden()  # reading, not writing
+    expect(widget.locator("textarea.input")).to_be_hidden()  # reading, not writing
     expect(listing.get_by_role("button", name="Start a new conversation")).to_be_hidden()  # the current one is open
     assert_accessible(page)
 
@@ -62,7 +62,7 @@ def test_a_visitor_reads_an_earlier_conversation_and_comes_back(pages: Pages, st
     expect(rows.nth(1)).to_be_focused()
     listing.get_by_role("button", name="Back").click()
     expect(widget.locator(".msg.ours .body")).to_have_text(["Where is my parcel?"])
-    expect(widget.locator("textarea")).to_be_visible()
+    expect(widget.locator("textarea.input")).to_be_visible()
     expect(entry).to_be_focused()
 
     # Escape leaves the list too, not the widget.
@@ -89,7 +89,7 @@ def test_under_a_closed_chat_the_list_starts_a_new_one(pages: Pages, stack: Stac
     listing.get_by_role("button", name="Start a new conversation").click()
     expect(listing).to_have_count(0)
     expect(widget.locator(".msg")).to_have_count(0)  # an empty thread: the first message starts a new chat
-    expect(widget.locator("textarea")).to_be_focused()
+    expect(widget.locator("textarea.input")).to_be_focused()
 
 
 def test_a_visitor_with_one_conversation_is_not_offered_a_list(pages: Pages, stack: Stack) -> None:

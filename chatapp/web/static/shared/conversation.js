@@ -49,6 +49,7 @@ export class Conversation {
     // event, never my own send) proved we hold everything up to. Catch-up re-reads a few
     // messages we already show (dropped as duplicates) but can never skip one.
     this.cursor = 0;
+    this.roomSeen = 0; // room states applied: a resync's answer is stale when one came meanwhile
     this.readTimer = null;
     this.unwatch = realtime ? realtime.onStatus((status) => this.onStatus(status)) : null;
     this.onVisible = () => { if (document.visibilityState === 'visible') this.resync(); };
@@ -164,16 +165,20 @@ export class Conversation {
 
   onRoom(room) {
     if (!this.room || room.id !== this.room.id) return;
+    this.roomSeen += 1;
     this.room = { ...this.room, ...room };
     if (room.status === 'closed' || room.status === 'resolved') this.typingState.clear();
     this.hooks.room(this.room);
   }
 
-  /** Fetch whatever we may have missed (messages and the room's state). */
+  /** Fetch whatever we may have missed (messages and the room's state). A state that arrives
+   * after a newer one (a live event, a send's answer) is older than what we show: dropped. */
   resync() {
     if (!this.room || !this.loaded) return;
     this.catchUp();
-    this.api.get(this.routes.room(this.room.id)).then((doc) => this.onRoom(doc.room)).catch(() => {});
+    const seen = this.roomSeen;
+    this.api.get(this.routes.room(this.room.id))
+      .then((doc) => seen === this.roomSeen && this.onRoom(doc.room)).catch(() => {});
   }
 
   async catchUp() {

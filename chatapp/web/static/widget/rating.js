@@ -28,13 +28,16 @@ export async function ask(widget, room, locale, errorText) {
     return;
   }
   if (box && box.roomId === room.id) return;
-  if (box) box.remove();
+  if (box) { box.remove(); view.ratingBox = null; }
   if (!strings) {
     strings = (await widget.api.get('/api/i18n', { prefer: locale, scope: 'rating' })).messages;
     const sheet = new CSSStyleSheet();
     sheet.replaceSync(CSS);
     view.shadow.adoptedStyleSheets = [...view.shadow.adoptedStyleSheets, sheet];
   }
+  const now = widget.conversation && widget.conversation.room;
+  // Moved on (a new chat, reopened, rated, asked already) while the strings loaded:
+  if (!now || now.id !== room.id || now.rating || !RATEABLE.includes(now.status) || view.ratingBox) return;
   const s = (key, score) => (strings[`rating.${key}`] || key).replace('{score}', score);
   let score = 0;
   const question = make('p', { id: 'chatapp-rating-question', textContent: s('question') });
