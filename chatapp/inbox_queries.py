@@ -25,7 +25,14 @@ from typing import Any
 from chatapp.db import Connection
 from chatapp.label_queries import LABEL_ROOMS, labels_of_rooms
 from chatapp.models import Room
-from chatapp.repository import AWAKE, LAST_SYSTEM_COLUMNS, LAST_SYSTEM_JOIN, OWN_UNREAD_COLUMN, ROOM_FILTERS
+from chatapp.repository import (
+    ADMIN_NAME_COLUMN,
+    AWAKE,
+    LAST_SYSTEM_COLUMNS,
+    LAST_SYSTEM_JOIN,
+    OWN_UNREAD_COLUMN,
+    ROOM_FILTERS,
+)
 
 __all__ = [
     "InboxCursor",
@@ -45,9 +52,8 @@ __all__ = [
 # Its one placeholder is the reading agent's id (their own unread count, see migration 015).
 _ROOM_SELECT = (
     "SELECT r.*, u.name AS user_name, u.email AS user_email, u.email_verified_at AS user_email_verified_at, "
-    f"u.role AS user_role, a.name AS admin_name, {LAST_SYSTEM_COLUMNS}, {OWN_UNREAD_COLUMN} "
-    "FROM support_chat_rooms r JOIN users u ON u.id = r.user_id "
-    f"LEFT JOIN users a ON a.id = r.assigned_admin_id {LAST_SYSTEM_JOIN}"
+    f"u.role AS user_role, {ADMIN_NAME_COLUMN}, {LAST_SYSTEM_COLUMNS}, {OWN_UNREAD_COLUMN} "
+    f"FROM support_chat_rooms r JOIN users u ON u.id = r.user_id {LAST_SYSTEM_JOIN}"
 )
 _ACTIVE = "('open', 'assigned')"
 _URGENT = f"r.status IN {_ACTIVE} AND r.priority = 'urgent'"

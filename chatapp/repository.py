@@ -169,11 +169,14 @@ LAST_SYSTEM_JOIN = (
     "LEFT JOIN support_chat_messages lm ON lm.id = "
     "(SELECT MAX(m.id) FROM support_chat_messages m WHERE m.room_id = r.id AND m.kind = 'message')"
 )
+# The assignee's name as a lookup per room, not a join: PostgreSQL planned ``LEFT JOIN users a``
+# of one room as a merge join that reads the users' primary key from the first id up to the
+# agent's, and an agent added after 100,000 visitors made every read of their rooms 35 ms.
+ADMIN_NAME_COLUMN = "(SELECT a.name FROM users a WHERE a.id = r.assigned_admin_id) AS admin_name"
 _ROOM_SELECT = (
     "SELECT r.*, u.name AS user_name, u.email AS user_email, u.email_verified_at AS user_email_verified_at, "
-    f"u.role AS user_role, a.name AS admin_name, {LAST_SYSTEM_COLUMNS} "
-    "FROM support_chat_rooms r JOIN users u ON u.id = r.user_id "
-    f"LEFT JOIN users a ON a.id = r.assigned_admin_id {LAST_SYSTEM_JOIN}"
+    f"u.role AS user_role, {ADMIN_NAME_COLUMN}, {LAST_SYSTEM_COLUMNS} "
+    f"FROM support_chat_rooms r JOIN users u ON u.id = r.user_id {LAST_SYSTEM_JOIN}"
 )
 _ACTIVE = "('open', 'assigned')"
 # Not put aside by an agent (chatapp.snooze): the active views, the queue and the loads count only these.
