@@ -10,7 +10,7 @@ import pytest
 from chatapp.config import RateLimit
 from chatapp.errors import TooManyRequests
 from chatapp.login_throttle import LoginThrottle
-from chatapp.ratelimit import LimitWindow, RateLimiter, limit_storage
+from chatapp.ratelimit import LimitWindow, LocalLog, RateLimiter, limit_storage
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
@@ -74,3 +74,24 @@ async def test_login_throttle_stops_the_failing_address_and_backs_off_exponentia
         await throttle.check("ann@x.test", "10.0.0.3")
     kinds = [(lk.kind, lk.address) for lk in throttle.recent()]
     assert kinds == [("account", "10.0.0.2"), ("address", "10.0.0.1")]
+
+
+async def test_the_local_log_drops_what_left_the_window_and_forgets_idle_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr("chatapp.ratelimit.time.monotonic", lambda: clock[0])
+    log = LocalLog()
+    limit = RateLimit(3, 10)
+    for _ in range(3):
+        log.add(("messages", 7), limit)
+        clock[0] += 1
+    assert log.used(("messages", 7), limit) == (3, pytest.approx(7))  # the first leaves 10 s after it came
+    assert log.used(("messages", 7), RateLimit(3, 20)) == (0, 0.0)  # another limit counts apart
+    clock[0] += 7.5  # the first hit is 10.5 s old
+    assert log.used(("messages", 7), limit) == (2, pytest.approx(0.5))
+    log.add(("messages", 8), limit)
+    assert len(log) == 2
+    clock[0] += LocalLog.SWEEP_EVERY  # both keys idle past their window: the next hit sweeps them
+    log.add(("typing", 1), limit)
+    assert len(log) == 1 and log.used(("messages", 7), limit) == (0, 0.0)
+    log.clear(("typing", 1), limit)
+    assert len(log) == 0
