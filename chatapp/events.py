@@ -19,8 +19,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from chatapp import repository as repo
-from chatapp.broadcasting import MAX_EVENT_BYTES, Broadcaster, fit_text
+from chatapp.broadcasting import MAX_EVENT_BYTES, Broadcaster, Event, fit_text
 from chatapp.db import Connection
 from chatapp.models import Label, Message, Room
 from chatapp.outbox import Outbox
@@ -43,6 +45,10 @@ ROOM_READ = "room.read"
 LABELS_UPDATED = "labels.updated"
 ROOM_LABELS = "room.labels"
 ROOM_PAGE = "room.page"
+
+
+def _json(data: dict[str, Any]) -> str:
+    return orjson.dumps(data).decode()
 
 
 def message_payload(message: Message, base_url: str) -> dict[str, Any]:
@@ -71,11 +77,12 @@ class Events:
     ) -> None:
         payload = message_payload(message, self.base_url)
         payload["previous_id"] = await repo.previous_message_id(conn, room.id, message.id)
-        await self.outbox.add(conn, [room_channel(room.id)], MESSAGE_SENT, payload, socket_id=socket_id)
-        if created_room:
-            await self.chat_created(conn, room)
         summary = room.to_json(for_admin=True)
-        await self.outbox.add(conn, [ADMIN_CHANNEL], CHAT_MESSAGE, {"room": summary, "message": payload})
+        events = [Event(room_channel(room.id), MESSAGE_SENT, _json(payload), socket_id)]
+        if created_room:
+            events.append(Event(ADMIN_CHANNEL, CHAT_CREATED, _json({"room": summary}), None))
+        events.append(Event(ADMIN_CHANNEL, CHAT_MESSAGE, _json({"room": summary, "message": payload}), None))
+        await self.outbox.add_events(conn, events)  # one statement for the change's events
 
     async def note_written(self, conn: Connection, room: Room, note: Message) -> None:
         """A private note: on the admin feed only, never on the visitor's ``private-chat.{room}``."""

@@ -107,16 +107,19 @@ class Outbox:
     async def add(
         self, conn: Connection, channels: list[str], name: str, data: dict[str, Any], socket_id: str | None = None
     ) -> None:
-        if not self.enabled:
-            return
         encoded = orjson.dumps(data).decode()
+        await self.add_events(conn, [Event(channel, name, encoded, socket_id) for channel in channels])
+
+    async def add_events(self, conn: Connection, events: list[Event]) -> None:
+        """Several events of one change in one statement, queued in the order given."""
+        if not self.enabled or not events:
+            return
         now = utcnow()
-        for channel in channels:
-            await conn.execute(
-                "INSERT INTO outbox (channel, name, data, socket_id, created_at, next_attempt_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                channel, name, encoded, socket_id, now, now,
-            )
+        await conn.execute(
+            "INSERT INTO outbox (channel, name, data, socket_id, created_at, next_attempt_at) VALUES "
+            + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(events)),
+            *(value for e in events for value in (e.channel, e.name, e.data, e.socket_id, now, now)),
+        )
         if self.relay is not None:
             conn.after_commit(self.relay.wake)
 
