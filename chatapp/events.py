@@ -17,7 +17,7 @@ id N"; admin-feed events get ``feed_seq`` from the relay.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -73,10 +73,21 @@ class Events:
         await self.outbox.add(conn, [ADMIN_CHANNEL], CHAT_CREATED, {"room": room.to_json(for_admin=True)})
 
     async def message_sent(
-        self, conn: Connection, room: Room, message: Message, *, created_room: bool, socket_id: str | None
+        self,
+        conn: Connection,
+        room: Room,
+        message: Message,
+        *,
+        created_room: bool,
+        socket_id: str | None,
+        previous_id: int | Literal["read"] | None = "read",
     ) -> None:
+        """``previous_id``: the room's message before this one when the caller has it already
+        (repository.store_message); by default read here."""
         payload = message_payload(message, self.base_url)
-        payload["previous_id"] = await repo.previous_message_id(conn, room.id, message.id)
+        if previous_id == "read":
+            previous_id = await repo.previous_message_id(conn, room.id, message.id)
+        payload["previous_id"] = previous_id
         summary = room.to_json(for_admin=True)
         events = [Event(room_channel(room.id), MESSAGE_SENT, _json(payload), socket_id)]
         if created_room:

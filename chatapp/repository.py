@@ -393,10 +393,31 @@ async def insert_message(
     mentioning these admins.
     """
     value = await conn.fetch_val(
-        "INSERT INTO support_chat_messages "
-        "(room_id, sender_id, sender_role, body, attachment_id, idempotency_key, created_at, "
-        "system_code, system_params, kind, mentions) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sender_id, idempotency_key) DO NOTHING RETURNING id",
+        f"{_INSERT_MESSAGE} RETURNING id",
+        *_message_values(room_id, sender_id, sender_role, body, attachment_id, idempotency_key, system, note_mentions),
+    )
+    return None if value is None else int(value)
+
+
+_INSERT_MESSAGE = (
+    "INSERT INTO support_chat_messages "
+    "(room_id, sender_id, sender_role, body, attachment_id, idempotency_key, created_at, "
+    "system_code, system_params, kind, mentions) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sender_id, idempotency_key) DO NOTHING"
+)
+
+
+def _message_values(
+    room_id: int,
+    sender_id: int | None,
+    sender_role: str,
+    body: str,
+    attachment_id: int | None,
+    idempotency_key: str | None,
+    system: tuple[str, dict[str, Any]] | None,
+    note_mentions: list[int] | None,
+) -> tuple[Any, ...]:
+    return (
         room_id,
         sender_id,
         sender_role,
@@ -409,7 +430,46 @@ async def insert_message(
         "message" if note_mentions is None else "note",
         None if note_mentions is None else json.dumps(note_mentions),
     )
-    return None if value is None else int(value)
+
+
+async def store_message(
+    conn: Connection,
+    *,
+    room_id: int,
+    sender_id: int,
+    sender_role: str,
+    body: str,
+    attachment_id: int | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[Message, int | None] | None:
+    """A visitor's or agent's new message as stored, and the id of the room's message before it
+    (:func:`previous_message_id`); None when (sender, idempotency key) already exists.
+
+    On PostgreSQL one statement inserts and reads back: two round trips fewer per message. Its
+    read of the message before sees the room as the insert did, as a statement of its own
+    right after would (a message another transaction commits meanwhile is missed either way;
+    clients then find it by their resync).
+    """
+    values = _message_values(room_id, sender_id, sender_role, body, attachment_id, idempotency_key, None, None)
+    if conn.dialect == "postgres":
+        previous = (
+            "(SELECT MAX(p.id) FROM support_chat_messages p WHERE p.room_id = m.room_id AND p.id < m.id "
+            "AND p.kind = 'message') AS previous_id"
+        )
+        row = await conn.fetch_one(
+            f"WITH ins AS ({_INSERT_MESSAGE} RETURNING *) "
+            + _MESSAGE_SELECT.replace("FROM support_chat_messages m", f", {previous} FROM ins m", 1),
+            *values,
+        )
+        if row is None:
+            return None
+        return Message.from_row(row), None if row["previous_id"] is None else int(row["previous_id"])
+    message_id = await conn.fetch_val(f"{_INSERT_MESSAGE} RETURNING id", *values)
+    if message_id is None:
+        return None
+    message = await get_message(conn, int(message_id))
+    assert message is not None
+    return message, await previous_message_id(conn, room_id, message.id)
 
 
 async def get_message(conn: Connection, message_id: int) -> Message | None:
@@ -481,11 +541,13 @@ async def previous_message_id(conn: Connection, room_id: int, message_id: int) -
 
 async def after_message_stored(
     conn: Connection, room_id: int, sender_role: str, preview: str, *, writer_id: int | None = None
-) -> None:
+) -> Room:
     """Move the room's last-message fields and the other side's unread counter; with
-    ``writer_id``, also end that user's typing indicator in the room (they have sent).
+    ``writer_id``, also end that user's typing indicator in the room (they have sent). Returns
+    the room as it now is.
 
-    On PostgreSQL both go in one statement: one round trip fewer for every message.
+    On PostgreSQL it all goes in one statement that also reads the room back: two round trips
+    fewer for every message.
     """
     counter = {"user": "admin_unread_count", "admin": "user_unread_count"}.get(sender_role)
     bump = f", {counter} = {counter} + 1" if counter else ""
@@ -501,16 +563,26 @@ async def after_message_stored(
     # The visitor wrote: every agent keeping their own count in the room has one more unread.
     agents = "UPDATE agent_reads SET unread_count = unread_count + 1 WHERE room_id = ?" if sender_role == "user" else ""
     typing = "DELETE FROM chat_typing_indicators WHERE room_id = ? AND user_id = ?" if writer_id is not None else ""
-    if conn.dialect == "postgres" and (agents or typing):
+    if conn.dialect == "postgres":
+        # The room is read from the UPDATE's own result; its latest message (an earlier statement
+        # of this transaction) is visible to the read.
         ctes = [f"{name} AS ({sql})" for name, sql in (("typing", typing), ("agents", agents)) if sql]
         args = ([room_id, writer_id] if typing else []) + ([room_id] if agents else [])
-        await conn.execute(f"WITH {', '.join(ctes)} {update}", *args, now, preview, now, *first, room_id)
-        return
+        ctes.append(f"moved AS ({update} RETURNING *)")
+        row = await conn.fetch_one(
+            f"WITH {', '.join(ctes)} " + _ROOM_SELECT.replace("FROM support_chat_rooms r", "FROM moved r", 1),
+            *args, now, preview, now, *first, room_id,
+        )
+        assert row is not None, f"room {room_id} is gone"
+        return Room.from_row(row)
     await conn.execute(update, now, preview, now, *first, room_id)
     if agents:
         await conn.execute(agents, room_id)
     if writer_id is not None:
         await clear_typing(conn, room_id, writer_id)
+    room = await get_room(conn, room_id)
+    assert room is not None, f"room {room_id} is gone"
+    return room
 
 
 async def mark_read(

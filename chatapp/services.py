@@ -203,7 +203,7 @@ class ChatService:
                 await repo.update_room(conn, room.id, **changes)
                 if "assigned_admin_id" in changes:  # a reply takes the unassigned chat
                     await audit(conn, user, "room.assign", "room", room.id, {"from": None, "to": user.id})
-            message_id = await repo.insert_message(
+            inserted = await repo.store_message(
                 conn,
                 room_id=room.id,
                 sender_id=user.id,
@@ -212,17 +212,19 @@ class ChatService:
                 attachment_id=attachment.id if attachment else None,
                 idempotency_key=idempotency_key,
             )
-            if message_id is None:  # the same key won a race with us
+            if inserted is None:  # the same key won a race with us
                 earlier = await repo.find_idempotent(conn, user.id, idempotency_key or "")
                 assert earlier is not None
                 message, fresh_room = earlier, await repo.get_room(conn, earlier.room_id)
                 assert fresh_room is not None
                 return Sent(message, fresh_room, False)
-            await repo.after_message_stored(conn, room.id, role, _preview(body, attachment), writer_id=user.id)
-            stored = await repo.get_message(conn, message_id)
-            fresh = await repo.get_room(conn, room.id)
-            assert stored is not None and fresh is not None
-            await self.events.message_sent(conn, fresh, stored, created_room=created_room, socket_id=socket_id)
+            stored, previous_id = inserted
+            fresh = await repo.after_message_stored(
+                conn, room.id, role, _preview(body, attachment), writer_id=user.id
+            )
+            await self.events.message_sent(
+                conn, fresh, stored, created_room=created_room, socket_id=socket_id, previous_id=previous_id
+            )
             if changes:
                 await self.events.room_updated(conn, fresh)
             if role == "admin":

@@ -44,3 +44,47 @@ def test_after_message_stored_ends_only_the_writers_typing(kind: str, tmp_path: 
                 await db.close()
 
         asyncio.run(run())
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_stored_message_reads_back_as_a_later_read_would(kind: str, tmp_path: Path) -> None:
+    """store_message and after_message_stored answer what get_message, previous_message_id and
+    get_room would (on PostgreSQL from the writing statements themselves)."""
+    with throwaway_database(kind, tmp_path) as url:
+        async def run() -> None:
+            db = await connect(url)
+            try:
+                await migrate(db)
+                async with db.transaction() as conn:
+                    visitor = await repository.create_user(conn, role="guest", name="Vera")
+                    agent = await repository.create_user(conn, role="admin", name="Alice")
+                    room_id = await repository.create_room(conn, visitor.id, "hello")
+                    assert room_id is not None
+                    await repository.update_room(conn, room_id, status="assigned", assigned_admin_id=agent.id)
+                stored: list[int] = []
+                for sender, role, key in ((visitor, "user", "k1"), (agent, "admin", "k2"), (visitor, "user", "k3")):
+                    async with db.transaction() as conn:
+                        if role == "admin":  # a private note between: never anyone's previous message
+                            await repository.insert_message(conn, room_id=room_id, sender_id=agent.id,
+                                                            sender_role="admin", body="note", note_mentions=[])
+                        found = await repository.store_message(conn, room_id=room_id, sender_id=sender.id,
+                                                               sender_role=role, body=f"from {role}",
+                                                               idempotency_key=key)
+                        assert found is not None
+                        message, previous = found
+                        assert message == await repository.get_message(conn, message.id)
+                        assert previous == (stored[-1] if stored else None)
+                        room = await repository.after_message_stored(conn, room_id, role, f"from {role}",
+                                                                     writer_id=sender.id)
+                        assert room == await repository.get_room(conn, room_id)
+                        assert (room.last_message_preview, room.admin_name) == (f"from {role}", "Alice")
+                        stored.append(message.id)
+                async with db.transaction() as conn:
+                    again = await repository.store_message(conn, room_id=room_id, sender_id=visitor.id,
+                                                           sender_role="user", body="from user", idempotency_key="k1")
+                    assert again is None  # the key was used: nothing stored
+                assert room.admin_unread_count == 2 and room.user_unread_count == 1
+            finally:
+                await db.close()
+
+        asyncio.run(run())
