@@ -428,6 +428,19 @@ async def _cost_run(url: str, cfg: ChatConfig, rate: float) -> dict[str, Any]:
         stack.stop()
 
 
+async def cost_only(cfg: ChatConfig, rate: float) -> None:
+    """The cost phase alone, once per database: what one change does to CPU per message."""
+    raise_open_files()
+    for database in cfg.databases:
+        url = await asyncio.to_thread(prepare, database, History(cfg.small_rooms, cfg.small_messages), print)
+        try:
+            result = await _cost_run(url, cfg, rate)
+        finally:
+            await asyncio.to_thread(discard, url)
+        print(f"{database}: {result['net_cpu_ms_per_message']} CPU ms/msg at {result['achieved_per_s']}/s, "
+              f"p99 v->a {result['to_agents_ms']['p99']} ms, a->v {result['to_visitors_ms']['p99']} ms", flush=True)
+
+
 def _logged_errors(stack: ChatStack, name: str) -> int:
     """Unhandled errors in chatapp's log so far; the log is kept beside the results if any."""
     log = stack.log()
@@ -543,6 +556,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", action="store_true", help="also print the tables as Markdown")
     parser.add_argument("--profile", action="store_true",
                         help="sample chatapp with py-spy during the ramp and half-max phases; print its hot spots")
+    parser.add_argument("--cost-at", type=float, default=None, metavar="RATE",
+                        help="only the cost phase: RATE messages/s (half agent replies) on the small history, "
+                             "CPU ms per message printed; for A/B comparisons of one change")
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     if args.repeat:
@@ -553,6 +569,9 @@ def main(argv: list[str] | None = None) -> int:
         os.sched_setaffinity(0, LOAD_CPUS)  # the clients stay off chatapp's core
     import uvloop
 
+    if args.cost_at:
+        uvloop.run(cost_only(cfg, args.cost_at))
+        return 0
     doc = uvloop.run(run(cfg, lambda *a: print(*a, flush=True), args.profile))
     if args.markdown:
         print(markdown(doc))
