@@ -216,6 +216,7 @@ JUNK_QUERY = {"page": "abc", "per_page": "-1", "before": "1e5", "after": "x", "l
 OWN_CALLERS = {"/api/auth/logout", "/api/auth/logout-all", "/api/auth/password", "/api/push/subscriptions"}
 
 
+@pytest.mark.slow  # every route with junk: 5 s; in `make test`, not in test-fast
 def test_no_endpoint_fails_on_junk(chat: ChatappProcess, admin: Api, visitor: Api) -> None:
     """Every route answers junk with a 4xx JSON error, never a 500 (what a fuzzer would try first).
 

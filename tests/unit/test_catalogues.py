@@ -74,6 +74,7 @@ def test_negotiation_prefers_the_exact_tag_then_the_language_then_english() -> N
     assert CATALOGUES.negotiate([]) == "en"
 
 
+@pytest.mark.slow  # runs node over every message: 4 s; in `make test`, not in test-fast
 def test_javascript_formats_every_message_like_python() -> None:
     """shared/i18n.js and chatapp/i18n.py read the same files: the same arguments give the same text."""
     params = {"count": 0, "name": "Olena", "agent": "Olena", "label": "L", "names": "A", "reason": "R", "file": "f",
