@@ -57,7 +57,7 @@ def late_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
                         "WHERE role = 'guest'", first[0])
                     await conn.execute(
                         "INSERT INTO support_chat_messages (room_id, sender_id, sender_role, body, created_at) "
-                        "SELECT r.id, r.user_id, 'user', 'hello', now() FROM support_chat_rooms r, generate_series(1, 3)")
+                        "SELECT r.id, r.user_id, 'user', 'hello', now() FROM support_chat_rooms r, generate_series(1, 2)")
                     agent = await repository.create_user(conn, role="admin", name="Late Agent")
                     room = await conn.fetch_val("SELECT MAX(id) FROM support_chat_rooms")
                     await conn.execute("UPDATE support_chat_rooms SET status = 'assigned', assigned_admin_id = ? "
