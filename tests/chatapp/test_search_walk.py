@@ -1,12 +1,14 @@
-"""PostgreSQL search: the newest matches found by reading newest first or through the GIN
-index (chatapp.inbox_queries.newest_matches) are exactly the newest matches, whichever way
-each word takes."""
+"""PostgreSQL search: the newest matches found by reading newest first, by ranges of ids read
+through the GIN and primary-key indexes together, or through the GIN index alone
+(chatapp.inbox_queries.newest_matches) are exactly the newest matches, whichever way each
+word takes."""
 
 from __future__ import annotations
 
 import asyncio
 import random
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -62,12 +64,31 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
+# What a range read costs against a walk: free (ranges whenever the GIN index alone is not
+# cheaper), as measured, or never worth it (walks only).
+RANGE_COSTS = {"ranges": (0.0, 0.0), "measured": (inbox_queries.RANGE_ENTRY_COST, inbox_queries.RANGE_HIT_COST),
+               "walks": (1e9, 1e9)}
+
+
+@pytest.mark.parametrize("costs", RANGE_COSTS)
 @pytest.mark.parametrize("first, cap", [(100, 1_000), (40, 300), (4_000, 150_000)])
 def test_newest_matches_are_the_newest_whichever_way(
-    filled: str, monkeypatch: pytest.MonkeyPatch, first: int, cap: int
+    filled: str, monkeypatch: pytest.MonkeyPatch, first: int, cap: int, costs: str
 ) -> None:
     monkeypatch.setattr(inbox_queries, "WALK_FIRST", first)
     monkeypatch.setattr(inbox_queries, "WALK_MAX_ROWS", cap)
+    monkeypatch.setattr(inbox_queries, "RANGE_ENTRY_COST", RANGE_COSTS[costs][0])
+    monkeypatch.setattr(inbox_queries, "RANGE_HIT_COST", RANGE_COSTS[costs][1])
+    if costs == "ranges":  # ranges sized too small: several per search, each from a new share
+        monkeypatch.setattr(inbox_queries, "_RANGE_MARGIN", 0.3)
+    ranges: list[int] = []
+    ranged = inbox_queries._ranged_matches
+
+    async def counted(*args: Any) -> list[int]:
+        ranges.append(1)
+        return await ranged(*args)
+
+    monkeypatch.setattr(inbox_queries, "_ranged_matches", counted)
 
     async def run() -> None:
         db = await connect(filled)
@@ -82,3 +103,7 @@ def test_newest_matches_are_the_newest_whichever_way(
             await db.close()
 
     asyncio.run(run())
+    if costs == "ranges" and first < 4_000:
+        assert ranges, "no word was read by ranges of ids"
+    if costs == "walks":
+        assert not ranges
