@@ -412,13 +412,15 @@ def _hot_spots(profiler: Profiler | None, say: Any) -> list[tuple[str, float]]:
     return spots
 
 
-async def _cost_run(url: str, cfg: ChatConfig, rate: float) -> dict[str, Any]:
+async def _cost_run(url: str, cfg: ChatConfig, rate: float, profile: str | None = None) -> dict[str, Any]:
     stack = ChatStack(url).start()
     try:
         load = await Load.start(stack, cfg)
         try:
             await load.offer(cfg.ramp_rates[0] / 2, min(2.0, cfg.step_seconds), 0.0, cfg.max_in_flight)
+            profiler = Profiler(stack.chatapp_pid, profile) if profile else None
             result = await _half_phase(load, rate, cfg)
+            _hot_spots(profiler, print)
             result["undelivered_at_end"] = await load.drain()
             result["chatapp_unhandled_errors"] = _logged_errors(stack, "small")
             return result
@@ -428,13 +430,14 @@ async def _cost_run(url: str, cfg: ChatConfig, rate: float) -> dict[str, Any]:
         stack.stop()
 
 
-async def cost_only(cfg: ChatConfig, rate: float) -> None:
-    """The cost phase alone, once per database: what one change does to CPU per message."""
+async def cost_only(cfg: ChatConfig, rate: float, profile: bool = False) -> None:
+    """The cost phase alone, once per database: what one change does to CPU per message
+    (with ``profile``, where chatapp spent it)."""
     raise_open_files()
     for database in cfg.databases:
         url = await asyncio.to_thread(prepare, database, History(cfg.small_rooms, cfg.small_messages), print)
         try:
-            result = await _cost_run(url, cfg, rate)
+            result = await _cost_run(url, cfg, rate, f"cost-{database}" if profile else None)
         finally:
             await asyncio.to_thread(discard, url)
         print(f"{database}: {result['net_cpu_ms_per_message']} CPU ms/msg at {result['achieved_per_s']}/s, "
@@ -570,7 +573,7 @@ def main(argv: list[str] | None = None) -> int:
     import uvloop
 
     if args.cost_at:
-        uvloop.run(cost_only(cfg, args.cost_at))
+        uvloop.run(cost_only(cfg, args.cost_at, args.profile))
         return 0
     doc = uvloop.run(run(cfg, lambda *a: print(*a, flush=True), args.profile))
     if args.markdown:

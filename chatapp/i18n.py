@@ -206,11 +206,13 @@ def _number(value: float) -> str:
 
 
 class Catalogues:
-    """The catalogue files of one directory, read once each (restart to pick up edits)."""
+    """The catalogue files of one directory, listed and read once each (restart to pick up
+    edits or a new language)."""
 
     def __init__(self, directory: Path = LOCALES_DIR) -> None:
         self.directory = directory
         self._loaded: dict[str, dict[str, str]] = {}
+        self._codes: list[str] | None = None
 
     @classmethod
     def configured(cls, locales_dir: str | None) -> Catalogues:
@@ -218,9 +220,12 @@ class Catalogues:
         return cls(Path(locales_dir) if locales_dir else LOCALES_DIR)
 
     def available(self) -> list[str]:
-        """Locale codes with a catalogue file, English first."""
-        codes = sorted(p.stem for p in self.directory.glob("*.json") if _CODE.match(p.stem))
-        return sorted(codes, key=lambda c: c != DEFAULT_LOCALE)
+        """Locale codes with a catalogue file, English first (asked for on every request that
+        negotiates a language and every Web Push, so the directory is listed once)."""
+        if self._codes is None:
+            codes = sorted(p.stem for p in self.directory.glob("*.json") if _CODE.match(p.stem))
+            self._codes = sorted(codes, key=lambda c: c != DEFAULT_LOCALE)
+        return list(self._codes)
 
     def messages(self, locale: str) -> dict[str, str]:
         """The catalogue of ``locale`` (one of :meth:`available`), English filling any gap."""
