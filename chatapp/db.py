@@ -338,7 +338,7 @@ class PostgresDatabase(Database, _PgConn):
         # at once (chatapp.inbox_queries), and a connection opened for it would cost more
         # (20-100 ms with a cold backend) than reading the two one after the other.
         pool = await asyncpg.create_pool(
-            url, min_size=2, max_size=max_size, timeout=timeout, reset=_no_session_state_to_reset
+            url, min_size=min(2, max_size), max_size=max_size, timeout=timeout, reset=_no_session_state_to_reset
         )
         return cls(url, pool)
 

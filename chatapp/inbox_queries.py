@@ -19,6 +19,8 @@ import binascii
 import math
 import re
 import unicodedata
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -180,7 +182,7 @@ RANGE_ROW_COST = 0.15
 _RANGE_MARGIN = 1.3  # a range is sized for this many times the matches its share predicts
 
 
-async def newest_matches(db: Database, table: str, query: str, limit: int) -> list[int]:
+async def newest_matches(db: Connection, table: str, query: str, limit: int) -> list[int]:
     """The ids of the newest ``limit`` rows of ``table`` whose ``search_vector`` matches
     ``query`` (PostgreSQL), newest first.
 
@@ -235,7 +237,7 @@ async def newest_matches(db: Database, table: str, query: str, limit: int) -> li
     return found + [int(i) for i in rest or []]
 
 
-async def _ranged_matches(db: Database, table: str, query: str, below: int, wanted: int, share: float) -> list[int]:
+async def _ranged_matches(db: Connection, table: str, query: str, below: int, wanted: int, share: float) -> list[int]:
     """The ids of the newest ``wanted`` matches below id ``below``, read a range of ids at a
     time through the GIN index and the primary key ANDed as bitmaps, each range sized from
     ``share``.
@@ -248,8 +250,7 @@ async def _ranged_matches(db: Database, table: str, query: str, below: int, want
     while below > 1 and len(found) < wanted:
         span = math.ceil((wanted - len(found)) / max(share, 1e-6) * _RANGE_MARGIN)
         low = max(1, below - span)
-        async with db.transaction() as tx:
-            await tx.execute("SET LOCAL enable_indexscan = off")
+        async with _index_scans_off(db) as tx:
             ids = await tx.fetch_val(
                 "WITH q (query) AS (SELECT chat_search_query(?)) "
                 f"SELECT array(SELECT t.id FROM {table} t, q WHERE t.search_vector @@ q.query "
@@ -261,6 +262,23 @@ async def _ranged_matches(db: Database, table: str, query: str, below: int, want
         share = max(len(found), 1) / scanned
         below = low
     return found
+
+
+@asynccontextmanager
+async def _index_scans_off(db: Connection) -> AsyncIterator[Connection]:
+    """A connection on which the planner takes no index scan: a transaction of its own from a
+    pool, or the caller's transaction (its setting put back afterwards)."""
+    if isinstance(db, Database):
+        async with db.transaction() as tx:
+            await tx.fetch_val("SELECT set_config('enable_indexscan', 'off', true)")
+            yield tx
+        return
+    before = await db.fetch_val("SELECT current_setting('enable_indexscan')")
+    await db.fetch_val("SELECT set_config('enable_indexscan', 'off', true)")
+    try:
+        yield db
+    finally:
+        await db.fetch_val("SELECT set_config('enable_indexscan', ?, true)", before)
 
 
 async def _hits(conn: Connection, terms: list[str], room_id: int | None) -> tuple[str, list[Any]]:
@@ -283,12 +301,14 @@ async def _hits(conn: Connection, terms: list[str], room_id: int | None) -> tupl
         sources = ""
     else:
         query = " & ".join(f"'{t}':*" for t in terms)
-        assert isinstance(conn, Database)  # newest_matches() reads some ranges in a transaction of their own
-        # Messages and rooms at once, on two of the pool's connections: two backends, two cores.
-        messages, rooms = await asyncio.gather(
-            newest_matches(conn, "support_chat_messages", query, SEARCH_CANDIDATES),
-            newest_matches(conn, "support_chat_rooms", query, SEARCH_CANDIDATES),
-        )
+        if isinstance(conn, Database):  # messages and rooms at once on two of the pool's connections
+            messages, rooms = await asyncio.gather(
+                newest_matches(conn, "support_chat_messages", query, SEARCH_CANDIDATES),
+                newest_matches(conn, "support_chat_rooms", query, SEARCH_CANDIDATES),
+            )
+        else:  # one connection (a caller's transaction) reads one statement at a time
+            messages = await newest_matches(conn, "support_chat_messages", query, SEARCH_CANDIDATES)
+            rooms = await newest_matches(conn, "support_chat_rooms", query, SEARCH_CANDIDATES)
         # Visitors are found through their GIN index (MATERIALIZED keeps the planner from walking
         # the primary key instead, row by row, hoping to meet the limit early) and ranked on their
         # stored vector (migration 027) once each, not once per room of theirs; messages and

@@ -107,3 +107,33 @@ def test_newest_matches_are_the_newest_whichever_way(
         assert ranges, "no word was read by ranges of ids"
     if costs == "walks":
         assert not ranges
+
+
+def test_ranges_inside_a_callers_transaction_put_its_setting_back(filled: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given one connection in a transaction (not the pool), range reads switch index scans off
+    on it for themselves only, and still find exactly the newest matches."""
+    monkeypatch.setattr(inbox_queries, "WALK_FIRST", 40)
+    monkeypatch.setattr(inbox_queries, "RANGE_ENTRY_COST", 0.0)
+    monkeypatch.setattr(inbox_queries, "RANGE_HIT_COST", 0.0)
+    ranges: list[int] = []
+    ranged = inbox_queries._ranged_matches
+
+    async def counted(*args: Any) -> list[int]:
+        ranges.append(1)
+        return await ranged(*args)
+
+    monkeypatch.setattr(inbox_queries, "_ranged_matches", counted)
+
+    async def run() -> None:
+        db = await connect(filled)
+        try:
+            async with db.transaction() as tx:
+                for word, limit in (("middling", 50), ("common", 400)):
+                    got = await inbox_queries.newest_matches(tx, "support_chat_messages", f"'{word}':*", limit)
+                    assert got == await newest_by_brute_force(db, "support_chat_messages", f"'{word}':*", limit)
+                    assert await tx.fetch_val("SELECT current_setting('enable_indexscan')") == "on"
+        finally:
+            await db.close()
+
+    asyncio.run(run())
+    assert ranges, "no word was read by ranges of ids"
