@@ -64,6 +64,20 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture
+def range_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per range read newest_matches() makes (``_ranged_matches`` counted)."""
+    ranges: list[int] = []
+    ranged = inbox_queries._ranged_matches
+
+    async def counted(*args: Any) -> list[int]:
+        ranges.append(1)
+        return await ranged(*args)
+
+    monkeypatch.setattr(inbox_queries, "_ranged_matches", counted)
+    return ranges
+
+
 # What a range read costs against a walk: free (ranges whenever the GIN index alone is not
 # cheaper), as measured, or never worth it (walks only).
 RANGE_COSTS = {"ranges": (0.0, 0.0), "measured": (inbox_queries.RANGE_ENTRY_COST, inbox_queries.RANGE_HIT_COST),
@@ -73,7 +87,7 @@ RANGE_COSTS = {"ranges": (0.0, 0.0), "measured": (inbox_queries.RANGE_ENTRY_COST
 @pytest.mark.parametrize("costs", RANGE_COSTS)
 @pytest.mark.parametrize("first, cap", [(100, 1_000), (40, 300), (4_000, 150_000)])
 def test_newest_matches_are_the_newest_whichever_way(
-    filled: str, monkeypatch: pytest.MonkeyPatch, first: int, cap: int, costs: str
+    filled: str, monkeypatch: pytest.MonkeyPatch, range_reads: list[int], first: int, cap: int, costs: str
 ) -> None:
     monkeypatch.setattr(inbox_queries, "WALK_FIRST", first)
     monkeypatch.setattr(inbox_queries, "WALK_MAX_ROWS", cap)
@@ -81,14 +95,6 @@ def test_newest_matches_are_the_newest_whichever_way(
     monkeypatch.setattr(inbox_queries, "RANGE_HIT_COST", RANGE_COSTS[costs][1])
     if costs == "ranges":  # ranges sized too small: several per search, each from a new share
         monkeypatch.setattr(inbox_queries, "_RANGE_MARGIN", 0.3)
-    ranges: list[int] = []
-    ranged = inbox_queries._ranged_matches
-
-    async def counted(*args: Any) -> list[int]:
-        ranges.append(1)
-        return await ranged(*args)
-
-    monkeypatch.setattr(inbox_queries, "_ranged_matches", counted)
 
     async def run() -> None:
         db = await connect(filled)
@@ -104,25 +110,19 @@ def test_newest_matches_are_the_newest_whichever_way(
 
     asyncio.run(run())
     if costs == "ranges" and first < 4_000:
-        assert ranges, "no word was read by ranges of ids"
+        assert range_reads, "no word was read by ranges of ids"
     if costs == "walks":
-        assert not ranges
+        assert not range_reads
 
 
-def test_ranges_inside_a_callers_transaction_put_its_setting_back(filled: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ranges_inside_a_callers_transaction_put_its_setting_back(
+    filled: str, monkeypatch: pytest.MonkeyPatch, range_reads: list[int]
+) -> None:
     """Given one connection in a transaction (not the pool), range reads switch index scans off
     on it for themselves only, and still find exactly the newest matches."""
     monkeypatch.setattr(inbox_queries, "WALK_FIRST", 40)
     monkeypatch.setattr(inbox_queries, "RANGE_ENTRY_COST", 0.0)
     monkeypatch.setattr(inbox_queries, "RANGE_HIT_COST", 0.0)
-    ranges: list[int] = []
-    ranged = inbox_queries._ranged_matches
-
-    async def counted(*args: Any) -> list[int]:
-        ranges.append(1)
-        return await ranged(*args)
-
-    monkeypatch.setattr(inbox_queries, "_ranged_matches", counted)
 
     async def run() -> None:
         db = await connect(filled)
@@ -136,4 +136,4 @@ def test_ranges_inside_a_callers_transaction_put_its_setting_back(filled: str, m
             await db.close()
 
     asyncio.run(run())
-    assert ranges, "no word was read by ranges of ids"
+    assert range_reads, "no word was read by ranges of ids"
