@@ -165,7 +165,7 @@ class RedisBackend(Backend):
         finally:
             self.state.online = self.bus.open = False
             with contextlib.suppress(*REDIS_DOWN, RuntimeError):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves PubSub.aclose unannotated
+                await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]  # unannotated before redis-py 8.2
             # Fail commands still waiting on dead sockets so they fall back to local answers.
             with contextlib.suppress(*REDIS_DOWN):
                 await self._redis.connection_pool.disconnect()
