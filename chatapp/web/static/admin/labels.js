@@ -109,8 +109,10 @@ export class LabelManager {
   }
 
   async create() {
-    if (await this.attempt(() => this.store.save(null, { name: this.name.value, color: this.color.value }))) {
-      this.name.value = '';
+    const name = this.name.value;
+    if (await this.attempt(() => this.store.save(null, { name, color: this.color.value }))) {
+      // Only the name that was saved: the next one may already be typed while this one was sent.
+      if (this.name.value === name) this.name.value = '';
     }
   }
 
