@@ -182,7 +182,7 @@ RANGE_ROW_COST = 0.15
 _RANGE_MARGIN = 1.3  # a range is sized for this many times the matches its share predicts
 
 
-async def newest_matches(db: Connection, table: str, query: str, limit: int) -> list[int]:
+async def newest_matches(conn: Connection, table: str, query: str, limit: int) -> list[int]:
     """The ids of the newest ``limit`` rows of ``table`` whose ``search_vector`` matches
     ``query`` (PostgreSQL), newest first.
 
@@ -203,7 +203,7 @@ async def newest_matches(db: Connection, table: str, query: str, limit: int) -> 
     window = WALK_FIRST
     while True:
         bound = "WHERE id < ? " if below is not None else ""
-        row = await db.fetch_one(
+        row = await conn.fetch_one(
             "WITH q (query) AS (SELECT chat_search_query(?)) "
             "SELECT array_agg(s.id ORDER BY s.id DESC) FILTER (WHERE s.search_vector @@ q.query) AS hits, "
             f"MIN(s.id) AS lowest, COUNT(*) AS n FROM (SELECT id, search_vector FROM {table} {bound}"
@@ -218,17 +218,17 @@ async def newest_matches(db: Connection, table: str, query: str, limit: int) -> 
             return found
         below = int(row["lowest"])
         share = len(found) / scanned
-        walk = (limit - len(found)) / share if share else math.inf  # rows still to read in order
+        wanted = limit - len(found)
+        walk = wanted / share if share else math.inf  # rows still to read in order
         older_matches = share * below  # ids are dense enough to count the rows below one
         if walk > older_matches * GIN_MATCH_COST or scanned >= WALK_MAX_ROWS:
             break
-        wanted = limit - len(found)
         if walk * (1 - RANGE_ROW_COST * _RANGE_MARGIN) > older_matches * RANGE_ENTRY_COST + wanted * RANGE_HIT_COST:
-            return found + await _ranged_matches(db, table, query, below, wanted, share)
+            return found + await _ranged_matches(conn, table, query, below, wanted, share)
         window = min(WALK_MAX_ROWS - scanned, math.ceil(walk * 1.15))
     # MATERIALIZED, and bounded outside: every match through the GIN index, never a walk of the
     # primary key (from ``below`` down) hoping to meet the limit early.
-    rest = await db.fetch_val(
+    rest = await conn.fetch_val(
         "WITH q (query) AS (SELECT chat_search_query(?)), "
         f"every AS MATERIALIZED (SELECT t.id FROM {table} t, q WHERE t.search_vector @@ q.query) "
         "SELECT array(SELECT id FROM every WHERE id < ? ORDER BY id DESC LIMIT ?)",
@@ -237,7 +237,7 @@ async def newest_matches(db: Connection, table: str, query: str, limit: int) -> 
     return found + [int(i) for i in rest or []]
 
 
-async def _ranged_matches(db: Connection, table: str, query: str, below: int, wanted: int, share: float) -> list[int]:
+async def _ranged_matches(conn: Connection, table: str, query: str, below: int, wanted: int, share: float) -> list[int]:
     """The ids of the newest ``wanted`` matches below id ``below``, read a range of ids at a
     time through the GIN index and the primary key ANDed as bitmaps, each range sized from
     ``share``.
@@ -250,7 +250,7 @@ async def _ranged_matches(db: Connection, table: str, query: str, below: int, wa
     while below > 1 and len(found) < wanted:
         span = math.ceil((wanted - len(found)) / max(share, 1e-6) * _RANGE_MARGIN)
         low = max(1, below - span)
-        async with _index_scans_off(db) as tx:
+        async with _index_scans_off(conn) as tx:
             ids = await tx.fetch_val(
                 "WITH q (query) AS (SELECT chat_search_query(?)) "
                 f"SELECT array(SELECT t.id FROM {table} t, q WHERE t.search_vector @@ q.query "
@@ -265,20 +265,20 @@ async def _ranged_matches(db: Connection, table: str, query: str, below: int, wa
 
 
 @asynccontextmanager
-async def _index_scans_off(db: Connection) -> AsyncIterator[Connection]:
+async def _index_scans_off(conn: Connection) -> AsyncIterator[Connection]:
     """A connection on which the planner takes no index scan: a transaction of its own from a
     pool, or the caller's transaction (its setting put back afterwards)."""
-    if isinstance(db, Database):
-        async with db.transaction() as tx:
+    if isinstance(conn, Database):
+        async with conn.transaction() as tx:
             await tx.fetch_val("SELECT set_config('enable_indexscan', 'off', true)")
             yield tx
         return
-    before = await db.fetch_val("SELECT current_setting('enable_indexscan')")
-    await db.fetch_val("SELECT set_config('enable_indexscan', 'off', true)")
+    before = await conn.fetch_val("SELECT current_setting('enable_indexscan')")
+    await conn.fetch_val("SELECT set_config('enable_indexscan', 'off', true)")
     try:
-        yield db
+        yield conn
     finally:
-        await db.fetch_val("SELECT set_config('enable_indexscan', ?, true)", before)
+        await conn.fetch_val("SELECT set_config('enable_indexscan', ?, true)", before)
 
 
 async def _hits(conn: Connection, terms: list[str], room_id: int | None) -> tuple[str, list[Any]]:
