@@ -85,6 +85,7 @@ def _marks(ids: Sequence[Any]) -> str:
 
 async def _drop_pending_events(conn: Connection, room_ids: set[int], channels: list[str]) -> int:
     """Delete outbox rows not yet sent on ``channels`` or on the admin feed about ``room_ids``."""
+    await conn.flush()  # events this transaction holds back for its commit are rows too
     dropped = 0
     for names in [channels[i : i + IN_CHUNK] for i in range(0, len(channels), IN_CHUNK)]:
         dropped += await conn.execute(f"DELETE FROM outbox WHERE channel IN ({_marks(names)})", *names)
@@ -364,6 +365,7 @@ class ContactData:
             push = await conn.execute("DELETE FROM push_subscriptions WHERE user_id = ?", user_id)
             sessions = await conn.execute("DELETE FROM auth_sessions WHERE user_id = ?", user_id)
             await conn.execute("DELETE FROM contact_attributes WHERE user_id = ?", user_id)  # pre-chat answers
+            await conn.flush()
             removed.outbox_rows += await conn.execute("DELETE FROM outbox WHERE channel = ?", user_channel(user_id))
             await conn.execute("DELETE FROM users WHERE id = ?", user_id)
             await announce_removed(self.events.outbox, conn, sorted(removed.rooms), "erased")

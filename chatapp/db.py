@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -65,6 +65,13 @@ class Connection:
     dialect: Dialect
     # Set on the connection a transaction yields: callbacks to run once it has committed.
     _on_commit: list[Callable[[], None]] | None = None
+    # Set likewise: writes held back until just before the commit (chatapp.outbox batches its rows).
+    _before_commit: list[Callable[[], Awaitable[None]]] | None = None
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether this is the connection a transaction yields (not a pool or a plain handle)."""
+        return self._on_commit is not None
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once this connection's transaction commits; at once outside a transaction."""
@@ -72,6 +79,21 @@ class Connection:
             callback()
         else:
             self._on_commit.append(callback)
+
+    def before_commit(self, write: Callable[[], Awaitable[None]]) -> None:
+        """Run ``write`` in this transaction just before it commits (or at :meth:`flush`)."""
+        assert self._before_commit is not None, "before_commit() needs a transaction"
+        self._before_commit.append(write)
+
+    async def flush(self) -> None:
+        """Do the writes held back for the commit now: a statement that reads or deletes what they
+        write must see them."""
+        while self._before_commit:
+            await self._before_commit.pop(0)()
+
+    def _begun(self) -> None:
+        self._on_commit = []
+        self._before_commit = []
 
     def _committed(self) -> None:
         for callback in self._on_commit or ():
@@ -208,9 +230,10 @@ class SqliteDatabase(Database, _SqliteConn):
             with _sqlite_errors():
                 await self._conn.execute("BEGIN IMMEDIATE")
             tx = _SqliteConn(self._conn)
-            tx._on_commit = []
+            tx._begun()
             try:
                 yield tx
+                await tx.flush()
                 with _sqlite_errors():
                     await self._conn.execute("COMMIT")
             except BaseException:
@@ -351,9 +374,10 @@ class PostgresDatabase(Database, _PgConn):
             with _pg_errors(conn):
                 await tx.start()
             tx_conn = _PgConn(conn)
-            tx_conn._on_commit = []
+            tx_conn._begun()
             try:
                 yield tx_conn
+                await tx_conn.flush()
                 with _pg_errors(conn):
                     await tx.commit()
             except BaseException:

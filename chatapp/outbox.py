@@ -45,6 +45,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -103,6 +104,8 @@ class Outbox:
     def __init__(self, settings: Settings) -> None:
         self.enabled = settings.reverb_configured
         self.relay: Relay | None = None
+        # Per open transaction; a rolled-back one's list goes with its connection object.
+        self._held: weakref.WeakKeyDictionary[Connection, list[Event]] = weakref.WeakKeyDictionary()
 
     async def add(
         self, conn: Connection, channels: list[str], name: str, data: dict[str, Any], socket_id: str | None = None
@@ -111,9 +114,30 @@ class Outbox:
         await self.add_events(conn, [Event(channel, name, encoded, socket_id) for channel in channels])
 
     async def add_events(self, conn: Connection, events: list[Event]) -> None:
-        """Several events of one change in one statement, queued in the order given."""
+        """Events of a change, queued in the order given.
+
+        In a transaction they are held back and written with every other event of the
+        transaction in one statement just before it commits: a reply that takes a chat
+        announces the message, the room, the assignment and the visitor's unread count, one
+        round trip instead of four. Order is kept, and a row still exists exactly when the
+        change committed.
+        """
         if not self.enabled or not events:
             return
+        if not conn.in_transaction:
+            await self._write(conn, events)
+            return
+        held = self._held.get(conn)
+        if held is None:
+            held = self._held[conn] = []
+
+            async def write() -> None:
+                await self._write(conn, self._held.pop(conn))
+
+            conn.before_commit(write)
+        held.extend(events)
+
+    async def _write(self, conn: Connection, events: list[Event]) -> None:
         now = utcnow()
         await conn.execute(
             "INSERT INTO outbox (channel, name, data, socket_id, created_at, next_attempt_at) VALUES "
