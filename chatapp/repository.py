@@ -124,10 +124,6 @@ async def active_admin_ids(conn: Connection, ids: list[int]) -> set[int]:
     return {int(r["id"]) for r in rows}
 
 
-async def admin_ids(conn: Connection) -> list[int]:
-    return [int(r["id"]) for r in await conn.fetch_all("SELECT id FROM users WHERE role = 'admin'")]
-
-
 async def delete_idle_guests(conn: Connection, created_before: datetime) -> int:
     """Guests who never started a conversation, from before ``created_before``."""
     return await conn.execute(
@@ -173,9 +169,12 @@ LAST_SYSTEM_JOIN = (
 # of one room as a merge join that reads the users' primary key from the first id up to the
 # agent's, and an agent added after 100,000 visitors made every read of their rooms 35 ms.
 ADMIN_NAME_COLUMN = "(SELECT a.name FROM users a WHERE a.id = r.assigned_admin_id) AS admin_name"
+_ROOM_COLUMNS = (
+    "r.*, u.name AS user_name, u.email AS user_email, u.email_verified_at AS user_email_verified_at, "
+    f"u.role AS user_role, {ADMIN_NAME_COLUMN}"
+)
 _ROOM_SELECT = (
-    "SELECT r.*, u.name AS user_name, u.email AS user_email, u.email_verified_at AS user_email_verified_at, "
-    f"u.role AS user_role, {ADMIN_NAME_COLUMN}, {LAST_SYSTEM_COLUMNS} "
+    f"SELECT {_ROOM_COLUMNS}, {LAST_SYSTEM_COLUMNS} "
     f"FROM support_chat_rooms r JOIN users u ON u.id = r.user_id {LAST_SYSTEM_JOIN}"
 )
 _ACTIVE = "('open', 'assigned')"
@@ -363,15 +362,24 @@ async def unread_for_user(conn: Connection, user_id: int) -> int:
 
 # ---------------------------------------------------------------------- messages
 
-_MESSAGE_SELECT = (
-    "SELECT m.id, m.room_id, m.sender_id, m.sender_role, m.body, m.read_at, m.created_at, "
-    "m.idempotency_key, m.system_code, m.system_params, m.kind, m.mentions, s.name AS sender_name, "
-    "f.id AS att_id, f.room_id AS att_room_id, f.uploader_id AS att_uploader_id, "
-    "f.stored_name AS att_stored_name, f.original_name AS att_original_name, "
-    "f.content_type AS att_content_type, f.size AS att_size, f.created_at AS att_created_at "
-    "FROM support_chat_messages m LEFT JOIN users s ON s.id = m.sender_id "
-    "LEFT JOIN chat_attachments f ON f.id = m.attachment_id"
+# A message's columns (expression, name) and the joins they read.
+_MESSAGE_COLUMNS = (
+    *((f"m.{name}", name) for name in ("id", "room_id", "sender_id", "sender_role", "body", "read_at", "created_at",
+                                       "idempotency_key", "system_code", "system_params", "kind", "mentions")),
+    ("s.name", "sender_name"),
+    *((f"f.{name}", f"att_{name}") for name in ("id", "room_id", "uploader_id", "stored_name", "original_name",
+                                                "content_type", "size", "created_at")),
 )
+_MESSAGE_JOINS = "LEFT JOIN users s ON s.id = m.sender_id LEFT JOIN chat_attachments f ON f.id = m.attachment_id"
+
+
+def _message_columns(prefix: str = "") -> str:
+    """The message's columns, each named ``prefix`` + its name (a prefix lets them share a row with a room's)."""
+    return ", ".join(expr if expr == f"m.{name}" and not prefix else f"{expr} AS {prefix}{name}"
+                     for expr, name in _MESSAGE_COLUMNS)
+
+
+_MESSAGE_SELECT = f"SELECT {_message_columns()} FROM support_chat_messages m {_MESSAGE_JOINS}"
 
 
 async def insert_message(
@@ -472,6 +480,55 @@ async def store_message(
     return message, await previous_message_id(conn, room_id, message.id)
 
 
+_MSG = "msg__"
+
+
+async def store_and_move(
+    conn: Connection,
+    *,
+    room_id: int,
+    sender_id: int,
+    sender_role: str,
+    body: str,
+    preview: str,
+    attachment_id: int | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[Message, int | None, Room] | None:
+    """:func:`store_message` then :func:`after_message_stored` (the writer's typing ended): the
+    message, the id of the room's message before it, and the room as it now is; None when
+    (sender, idempotency key) already exists, and then nothing changed.
+
+    On PostgreSQL one statement does both, one round trip fewer for every message. The room's
+    last message is the new one, which that statement's own reads cannot see: a visitor's or
+    agent's message carries no system code, so the room's ``last_system_*`` are NULL.
+    """
+    if conn.dialect != "postgres":
+        stored = await store_message(conn, room_id=room_id, sender_id=sender_id, sender_role=sender_role,
+                                     body=body, attachment_id=attachment_id, idempotency_key=idempotency_key)
+        if stored is None:
+            return None
+        room = await after_message_stored(conn, room_id, sender_role, preview, writer_id=sender_id)
+        return stored[0], stored[1], room
+    moved_sql, moved_args = _room_moves(room_id, sender_role, preview, sender_id, when="EXISTS (SELECT 1 FROM ins)")
+    previous = (
+        "(SELECT MAX(p.id) FROM support_chat_messages p WHERE p.room_id = m.room_id AND p.id < m.id "
+        f"AND p.kind = 'message') AS {_MSG}previous_id"
+    )
+    row = await conn.fetch_one(
+        f"WITH ins AS ({_INSERT_MESSAGE} RETURNING *), {moved_sql} "
+        f"SELECT {_ROOM_COLUMNS}, NULL AS last_system_code, NULL AS last_system_params, "
+        f"{_message_columns(_MSG)}, {previous} "
+        f"FROM moved r JOIN users u ON u.id = r.user_id, ins m {_MESSAGE_JOINS}",
+        *_message_values(room_id, sender_id, sender_role, body, attachment_id, idempotency_key, None, None),
+        *moved_args,
+    )
+    if row is None:
+        return None
+    message_row = {k.removeprefix(_MSG): row.pop(k) for k in [k for k in row if k.startswith(_MSG)]}
+    previous_id = message_row.pop("previous_id")
+    return Message.from_row(message_row), None if previous_id is None else int(previous_id), Room.from_row(row)
+
+
 async def get_message(conn: Connection, message_id: int) -> Message | None:
     row = await conn.fetch_one(f"{_MESSAGE_SELECT} WHERE m.id = ?", message_id)
     return Message.from_row(row) if row else None
@@ -549,6 +606,31 @@ async def after_message_stored(
     On PostgreSQL it all goes in one statement that also reads the room back: two round trips
     fewer for every message.
     """
+    if conn.dialect == "postgres":
+        # The room is read from the UPDATE's own result; its latest message (an earlier statement
+        # of this transaction) is visible to the read.
+        moved_sql, args = _room_moves(room_id, sender_role, preview, writer_id)
+        row = await conn.fetch_one(
+            f"WITH {moved_sql} " + _ROOM_SELECT.replace("FROM support_chat_rooms r", "FROM moved r", 1), *args
+        )
+        assert row is not None, f"room {room_id} is gone"
+        return Room.from_row(row)
+    update, agents, _typing, update_args = _room_move_statements(room_id, sender_role, preview, writer_id)
+    await conn.execute(update, *update_args)
+    if agents:
+        await conn.execute(agents, room_id)
+    if writer_id is not None:
+        await clear_typing(conn, room_id, writer_id)
+    room = await get_room(conn, room_id)
+    assert room is not None, f"room {room_id} is gone"
+    return room
+
+
+def _room_move_statements(
+    room_id: int, sender_role: str, preview: str, writer_id: int | None
+) -> tuple[str, str, str, list[Any]]:
+    """What a new message changes: the room's UPDATE (and its arguments), the agents' unread
+    counters' UPDATE and the writer's typing indicator's DELETE ('' when there is none)."""
     counter = {"user": "admin_unread_count", "admin": "user_unread_count"}.get(sender_role)
     bump = f", {counter} = {counter} + 1" if counter else ""
     now = utcnow()
@@ -563,26 +645,20 @@ async def after_message_stored(
     # The visitor wrote: every agent keeping their own count in the room has one more unread.
     agents = "UPDATE agent_reads SET unread_count = unread_count + 1 WHERE room_id = ?" if sender_role == "user" else ""
     typing = "DELETE FROM chat_typing_indicators WHERE room_id = ? AND user_id = ?" if writer_id is not None else ""
-    if conn.dialect == "postgres":
-        # The room is read from the UPDATE's own result; its latest message (an earlier statement
-        # of this transaction) is visible to the read.
-        ctes = [f"{name} AS ({sql})" for name, sql in (("typing", typing), ("agents", agents)) if sql]
-        args = ([room_id, writer_id] if typing else []) + ([room_id] if agents else [])
-        ctes.append(f"moved AS ({update} RETURNING *)")
-        row = await conn.fetch_one(
-            f"WITH {', '.join(ctes)} " + _ROOM_SELECT.replace("FROM support_chat_rooms r", "FROM moved r", 1),
-            *args, now, preview, now, *first, room_id,
-        )
-        assert row is not None, f"room {room_id} is gone"
-        return Room.from_row(row)
-    await conn.execute(update, now, preview, now, *first, room_id)
-    if agents:
-        await conn.execute(agents, room_id)
-    if writer_id is not None:
-        await clear_typing(conn, room_id, writer_id)
-    room = await get_room(conn, room_id)
-    assert room is not None, f"room {room_id} is gone"
-    return room
+    return update, agents, typing, [now, preview, now, *first, room_id]
+
+
+def _room_moves(
+    room_id: int, sender_role: str, preview: str, writer_id: int | None, when: str = ""
+) -> tuple[str, list[Any]]:
+    """PostgreSQL: those changes as CTEs (``typing``, ``agents``, ``moved`` returning the room),
+    each only ``when`` that condition holds; with their arguments."""
+    update, agents, typing, update_args = _room_move_statements(room_id, sender_role, preview, writer_id)
+    also = f" AND {when}" if when else ""
+    ctes = [f"{name} AS ({sql}{also})" for name, sql in (("typing", typing), ("agents", agents)) if sql]
+    args = ([room_id, writer_id] if typing else []) + ([room_id] if agents else [])
+    ctes.append(f"moved AS ({update}{also} RETURNING *)")
+    return ", ".join(ctes), args + update_args
 
 
 async def mark_read(
@@ -770,6 +846,14 @@ async def push_subscriptions_for(conn: Connection, user_ids: list[int]) -> list[
         "SELECT s.endpoint, s.p256dh, s.auth, s.user_id, u.locale FROM push_subscriptions s "
         f"JOIN users u ON u.id = s.user_id WHERE s.user_id IN ({marks})",
         *user_ids,
+    )
+
+
+async def admin_push_subscriptions(conn: Connection) -> list[dict[str, Any]]:
+    """Every support admin's push subscriptions (the admins through their partial index, migration 010)."""
+    return await conn.fetch_all(
+        "SELECT s.endpoint, s.p256dh, s.auth, s.user_id, u.locale FROM push_subscriptions s "
+        "JOIN users u ON u.id = s.user_id WHERE u.role = 'admin'"
     )
 
 

@@ -203,12 +203,13 @@ class ChatService:
                 await repo.update_room(conn, room.id, **changes)
                 if "assigned_admin_id" in changes:  # a reply takes the unassigned chat
                     await audit(conn, user, "room.assign", "room", room.id, {"from": None, "to": user.id})
-            inserted = await repo.store_message(
+            inserted = await repo.store_and_move(
                 conn,
                 room_id=room.id,
                 sender_id=user.id,
                 sender_role=role,
                 body=body,
+                preview=_preview(body, attachment),
                 attachment_id=attachment.id if attachment else None,
                 idempotency_key=idempotency_key,
             )
@@ -218,10 +219,7 @@ class ChatService:
                 message, fresh_room = earlier, await repo.get_room(conn, earlier.room_id)
                 assert fresh_room is not None
                 return Sent(message, fresh_room, False)
-            stored, previous_id = inserted
-            fresh = await repo.after_message_stored(
-                conn, room.id, role, _preview(body, attachment), writer_id=user.id
-            )
+            stored, previous_id, fresh = inserted
             await self.events.message_sent(
                 conn, fresh, stored, created_room=created_room, socket_id=socket_id, previous_id=previous_id
             )

@@ -10,9 +10,21 @@ from pathlib import Path
 import pytest
 
 from chatapp import repository
-from chatapp.db import connect, utcnow
+from chatapp.db import Database, connect, utcnow
+from chatapp.models import User
 from chatapp.schema import migrate
 from tests.chatapp.procs import throwaway_database
+
+
+async def _assigned_room(db: Database) -> tuple[User, User, int]:
+    """A visitor, an agent, and the visitor's room assigned to the agent."""
+    async with db.transaction() as conn:
+        visitor = await repository.create_user(conn, role="guest", name="Vera")
+        agent = await repository.create_user(conn, role="admin", name="Alice")
+        room_id = await repository.create_room(conn, visitor.id, "hello")
+        assert room_id is not None
+        await repository.update_room(conn, room_id, status="assigned", assigned_admin_id=agent.id)
+    return visitor, agent, room_id
 
 
 @pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -55,12 +67,7 @@ def test_a_stored_message_reads_back_as_a_later_read_would(kind: str, tmp_path: 
             db = await connect(url)
             try:
                 await migrate(db)
-                async with db.transaction() as conn:
-                    visitor = await repository.create_user(conn, role="guest", name="Vera")
-                    agent = await repository.create_user(conn, role="admin", name="Alice")
-                    room_id = await repository.create_room(conn, visitor.id, "hello")
-                    assert room_id is not None
-                    await repository.update_room(conn, room_id, status="assigned", assigned_admin_id=agent.id)
+                visitor, agent, room_id = await _assigned_room(db)
                 stored: list[int] = []
                 for sender, role, key in ((visitor, "user", "k1"), (agent, "admin", "k2"), (visitor, "user", "k3")):
                     async with db.transaction() as conn:
@@ -84,6 +91,50 @@ def test_a_stored_message_reads_back_as_a_later_read_would(kind: str, tmp_path: 
                                                            sender_role="user", body="from user", idempotency_key="k1")
                     assert again is None  # the key was used: nothing stored
                 assert room.admin_unread_count == 2 and room.user_unread_count == 1
+            finally:
+                await db.close()
+
+        asyncio.run(run())
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_store_and_move_answers_what_later_reads_would(kind: str, tmp_path: Path) -> None:
+    """The message, the one before it and the room, as separate reads after the commit give them
+    (on PostgreSQL all from the one writing statement); a replayed key changes nothing."""
+    with throwaway_database(kind, tmp_path) as url:
+        async def run() -> None:
+            db = await connect(url)
+            try:
+                await migrate(db)
+                visitor, agent, room_id = await _assigned_room(db)
+                await repository.set_typing(db, room_id, visitor.id, "user", utcnow() + timedelta(seconds=5))
+                before: int | None = None
+                for sender, role, key in ((visitor, "user", "k1"), (agent, "admin", "k2"), (visitor, "user", "k3")):
+                    async with db.transaction() as conn:
+                        if role == "admin":  # a system message between: the room's last one until the reply
+                            await repository.insert_message(conn, room_id=room_id, sender_id=None,
+                                                            sender_role="system", body="resolved",
+                                                            system=("chat.resolved", {"agent": "Alice"}))
+                        done = await repository.store_and_move(conn, room_id=room_id, sender_id=sender.id,
+                                                               sender_role=role, body=f"from {role}",
+                                                               preview=f"from {role}", idempotency_key=key)
+                    assert done is not None
+                    message, previous, room = done
+                    assert message == await repository.get_message(db, message.id)
+                    assert room == await repository.get_room(db, room_id)
+                    assert previous == await repository.previous_message_id(db, room_id, message.id)
+                    assert (room.last_message_preview, room.admin_name, room.last_system_code) == (
+                        f"from {role}", "Alice", None)
+                    assert before is None or (previous is not None and previous >= before)
+                    before = message.id
+                assert (room.admin_unread_count, room.user_unread_count) == (2, 1)
+                assert await db.fetch_all("SELECT 1 FROM chat_typing_indicators") == []
+                async with db.transaction() as conn:
+                    again = await repository.store_and_move(conn, room_id=room_id, sender_id=visitor.id,
+                                                            sender_role="user", body="from user",
+                                                            preview="again", idempotency_key="k1")
+                assert again is None
+                assert await repository.get_room(db, room_id) == room  # nothing moved
             finally:
                 await db.close()
 
