@@ -186,8 +186,6 @@ class PushNotifier:
 
     async def _to_admins(self, room: Room, message: Message) -> None:
         try:
-            targets = [room.assigned_admin_id] if room.assigned_admin_id else await repo.admin_ids(self.db)
-            offline = await self._offline_admins(targets)
             urgent = room.priority == "urgent"
 
             def payload(locale: str) -> dict[str, Any]:
@@ -195,7 +193,14 @@ class PushNotifier:
                 title = self._text(locale, "panel.urgentTitle", name=name) if urgent else name
                 return _for_panel(room, title, self._body(locale, message), f"chat-{room.id}")
 
-            await self._send_to(offline, payload, urgent=urgent)
+            if room.assigned_admin_id:
+                await self._send_to(await self._offline_admins([room.assigned_admin_id]), payload, urgent=urgent)
+                return
+            # Every admin: their subscriptions in one read (not the admins, then theirs), minus
+            # those of admins with a panel open.
+            subscriptions = await repo.admin_push_subscriptions(self.db)
+            offline = set(await self._offline_admins(sorted({int(s["user_id"]) for s in subscriptions})))
+            await self._deliver_all([s for s in subscriptions if int(s["user_id"]) in offline], payload, urgent)
         except Exception:
             log.exception("push to admins for room %s failed", room.id)
 
@@ -243,7 +248,12 @@ class PushNotifier:
         """``payload``: the notification, or one written for a locale (called once per locale)."""
         if not user_ids:
             return
-        subscriptions = await repo.push_subscriptions_for(self.db, user_ids)
+        await self._deliver_all(await repo.push_subscriptions_for(self.db, user_ids), payload, urgent)
+
+    async def _deliver_all(
+        self, subscriptions: list[dict[str, Any]], payload: dict[str, Any] | Callable[[str], dict[str, Any]],
+        urgent: bool,
+    ) -> None:
         available = set(self.catalogues.available())
         data: dict[str, bytes] = {}
 

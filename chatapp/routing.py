@@ -289,10 +289,12 @@ class Router(BackgroundLoop):
 
     async def drain(self, conn: Connection, fresh: bool = False) -> list[tuple[int, int]]:
         """Assign waiting chats, oldest first, while a counting agent has room: (room, agent) pairs."""
-        if not await self.auto_assign(conn):
+        if fresh and not await self.auto_assign(conn):  # before asking pyreverb
             return []
+        # Otherwise who is present first: a cached answer, and with nobody there the message that
+        # called needs no read of the setting.
         present = await self.present(fresh)
-        if not present:
+        if not present or not (fresh or await self.auto_assign(conn)):
             return []
         await self._lock(conn)
         return await self._drain(conn, present)
