@@ -444,6 +444,29 @@ async def cost_only(cfg: ChatConfig, rate: float, profile: bool = False) -> None
               f"p99 v->a {result['to_agents_ms']['p99']} ms, a->v {result['to_visitors_ms']['p99']} ms", flush=True)
 
 
+async def search_only(cfg: ChatConfig, rounds: int) -> None:
+    """The search phase alone on the big history, ``rounds`` rounds: what one change does to
+    search over HTTP, with the benchmark's processes and pinning."""
+    raise_open_files()
+    for database in cfg.databases:
+        url = await asyncio.to_thread(prepare, database, History(cfg.rooms, cfg.messages), print)
+        try:
+            stack = ChatStack(url).start()
+            try:
+                load = await Load.start(stack, cfg)
+                try:
+                    found = await load.search(rounds)
+                finally:
+                    await load.close()
+            finally:
+                stack.stop()
+        finally:
+            await asyncio.to_thread(discard, url)
+        slowest = sorted(found["median_ms_by_term"].items(), key=lambda kv: -(kv[1] or 0))[:8]
+        print(f"{database}: search p50 {found['p50_ms']} ms, p99 {found['p99_ms']} ms over {found['queries']} "
+              f"queries; slowest medians {slowest}", flush=True)
+
+
 def _logged_errors(stack: ChatStack, name: str) -> int:
     """Unhandled errors in chatapp's log so far; the log is kept beside the results if any."""
     log = stack.log()
@@ -562,6 +585,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cost-at", type=float, default=None, metavar="RATE",
                         help="only the cost phase: RATE messages/s (half agent replies) on the small history, "
                              "CPU ms per message printed; for A/B comparisons of one change")
+    parser.add_argument("--search-only", type=int, default=None, metavar="ROUNDS",
+                        help="only the search phase on the big history, ROUNDS rounds of every term")
     args = parser.parse_args(argv)
     cfg = QUICK if args.quick else FULL
     if args.repeat:
@@ -572,6 +597,9 @@ def main(argv: list[str] | None = None) -> int:
         os.sched_setaffinity(0, LOAD_CPUS)  # the clients stay off chatapp's core
     import uvloop
 
+    if args.search_only:
+        uvloop.run(search_only(cfg, args.search_only))
+        return 0
     if args.cost_at:
         uvloop.run(cost_only(cfg, args.cost_at, args.profile))
         return 0
