@@ -42,6 +42,7 @@ from chatapp.pages import page_routes
 from chatapp.push import PushNotifier, load_vapid
 from chatapp.ratelimit import RateLimiter, limit_storage
 from chatapp.retention import RetentionSweeper
+from chatapp.route_index import IndexedRouter
 from chatapp.routes import starlette_routes
 from chatapp.schema import pending
 from chatapp.services import ChatService
@@ -224,11 +225,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # API answers (JSON) compressed on the fly; browser files come pre-compressed (chatapp.assets).
         Middleware(GZipMiddleware, minimum_size=1024),
     ]
-    return Starlette(
+    app = Starlette(
         debug=False,
-        routes=routes,
         middleware=middleware,
-        lifespan=lifespan,
         exception_handlers={
             ChatError: chat_error,
             HTTPException: http_error,
@@ -236,3 +235,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Exception: server_error,
         },
     )
+    app.router = IndexedRouter(routes, lifespan=lifespan)  # about 200 routes: looked up, not scanned
+    return app
