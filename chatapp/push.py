@@ -206,6 +206,10 @@ class PushNotifier:
 
     async def _to_user(self, room: Room, message: Message) -> None:
         try:
+            # Most visitors never subscribed: one read of the database, and no question to pyreverb.
+            subscriptions = await repo.push_subscriptions_for(self.db, [room.user_id])
+            if not subscriptions:
+                return
             if await self.broadcaster.occupied(user_channel(room.user_id)):
                 self.counters["skipped_online"] += 1
                 return
@@ -223,7 +227,7 @@ class PushNotifier:
                     "tag": f"chat-{room.id}",
                 }
 
-            await self._send_to([room.user_id], payload, urgent=False)
+            await self._deliver_all(subscriptions, payload, urgent=False)
         except Exception:
             log.exception("push to user %s failed", room.user_id)
 
