@@ -348,6 +348,26 @@ async def _no_session_state_to_reset(conn: asyncpg.Connection) -> None:
     """
 
 
+@asynccontextmanager
+async def _pg_transaction(conn: asyncpg.Connection) -> AsyncIterator[_PgConn]:
+    """A transaction on ``conn``: committed after the held-back writes, rolled back on any error."""
+    tx = conn.transaction()
+    with _pg_errors(conn):
+        await tx.start()
+    tx_conn = _PgConn(conn)
+    tx_conn._begun()
+    try:
+        yield tx_conn
+        await tx_conn.flush()
+        with _pg_errors(conn):
+            await tx.commit()
+    except BaseException:
+        if not _is_lost(conn):  # a lost connection was rolled back by the server
+            with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                await tx.rollback()
+        raise
+
+
 class PostgresDatabase(Database, _PgConn):
     def __init__(self, url: str, pool: asyncpg.Pool) -> None:
         super().__init__(pool)
@@ -370,27 +390,44 @@ class PostgresDatabase(Database, _PgConn):
         with _pg_errors():
             conn = await self._pool.acquire()
         try:
-            tx = conn.transaction()
-            with _pg_errors(conn):
-                await tx.start()
-            tx_conn = _PgConn(conn)
-            tx_conn._begun()
-            try:
+            async with _pg_transaction(conn) as tx_conn:
                 yield tx_conn
-                await tx_conn.flush()
-                with _pg_errors(conn):
-                    await tx.commit()
-            except BaseException:
-                if not _is_lost(conn):  # a lost connection was rolled back by the server
-                    with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
-                        await tx.rollback()
-                raise
         finally:
             await self._pool.release(conn)
         tx_conn._committed()
 
     async def close(self) -> None:
         await self._pool.close()
+
+    async def session(self, timeout: float = DEFAULT_TIMEOUT) -> PostgresSession:
+        """A connection of its own, outside the pool, for state that lives as long as it does
+        (a session advisory lock)."""
+        with _pg_errors():
+            return PostgresSession(self.url, await asyncpg.connect(self.url, timeout=timeout))
+
+
+class PostgresSession(Database, _PgConn):
+    """One PostgreSQL connection, autocommit between its transactions; see :meth:`PostgresDatabase.session`."""
+
+    def __init__(self, url: str, conn: asyncpg.Connection) -> None:
+        super().__init__(conn)
+        self.url = url
+
+    def lost(self) -> bool:
+        return _is_lost(self._conn)
+
+    def _closed_probe(self) -> Any:
+        return self._conn
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        async with _pg_transaction(self._conn) as tx_conn:
+            yield tx_conn
+        tx_conn._committed()
+
+    async def close(self) -> None:
+        with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            await self._conn.close(timeout=2)
 
 
 async def connect(url: str, timeout: float = DEFAULT_TIMEOUT) -> Database:

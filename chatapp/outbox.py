@@ -12,18 +12,20 @@ were written. A failed request postpones the head with back-off (0.5 s doubling 
 dropped with a log line. A request pyreverb refuses as malformed (4xx) is retried
 one row at a time, and only the refused rows are dropped.
 
-One sender. On PostgreSQL each relay pass runs in one transaction that first takes
-``pg_try_advisory_xact_lock``: the instance that gets it sends, the others skip the
-pass. (``FOR UPDATE SKIP LOCKED`` alone would let two instances send consecutive
-rows of one channel at the same time, in either order.) On SQLite the relay holds
-an exclusive ``flock`` on ``<database>.relay.lock``, which the kernel releases when
-the process dies, so a second process on the same file takes over.
+One sender. On PostgreSQL the relay keeps a connection of its own outside the pool and
+takes the session lock ``pg_try_advisory_lock`` on it: the instance that holds it
+sends, the others try again at each poll. The server releases the lock when that
+connection ends, so when the sending instance dies or loses its database, another
+takes over. Holding it for the connection's life, not per pass, makes a pass two
+statements (read the head, delete what went out) instead of a transaction of five.
+(``FOR UPDATE SKIP LOCKED`` alone would let two instances send consecutive rows of one
+channel at the same time, in either order.) On SQLite the relay holds an exclusive
+``flock`` on ``<database>.relay.lock``, which the kernel releases when the process
+dies, so a second process on the same file takes over.
 
 Delivery is at least once: a relay that dies after pyreverb took a batch and
-before the rows were deleted sends them again. On PostgreSQL the deletes of a pass
-commit with the pass (its transaction holds the lock), so a relay killed in the middle
-of a pass has every batch of that pass sent again: at most ``HEAD`` rows, once more.
-Clients drop repeats: messages by id, admin-feed events by ``feed_seq`` (below).
+before its rows were deleted sends that batch again (at most ``HEAD`` rows, once
+more). Clients drop repeats: messages by id, admin-feed events by ``feed_seq`` (below).
 
 Feed sequence. Every event on the admin feed leaves the outbox with ``feed_seq``,
 one more than the one before it (kept in ``outbox_sequences`` and advanced in the
@@ -59,6 +61,8 @@ from chatapp.db import (
     Connection,
     Database,
     DatabaseUnavailable,
+    PostgresDatabase,
+    PostgresSession,
     Row,
     connect,
     placeholders,
@@ -222,6 +226,8 @@ class Relay:
             path = sqlite_path(db.url)
             self._leadership = _Alone() if path == ":memory:" else _FileLock(path + ".relay.lock")
         self._own_db = False
+        self._session: PostgresSession | None = None  # PostgreSQL: the connection the lock lives on
+        self._leading = False  # PostgreSQL: that connection holds the relay's lock
         self._seqs: dict[str, int] = {}  # during a pass: each feed's last number, as stored
         self.delivered = 0
         self.expired = 0
@@ -244,6 +250,7 @@ class Relay:
             await asyncio.gather(self._task, return_exceptions=True)
         if self._leadership:
             self._leadership.release()
+        await self._end_session()
         if self._own_db:
             await self.db.close()
 
@@ -261,9 +268,11 @@ class Relay:
                 delay, backing_off = await self.relay_once()
             except DatabaseUnavailable as exc:
                 log.warning("outbox relay: %s", exc)
+                await self._end_session()
                 delay, backing_off = AFTER_DATABASE_ERROR, True
             except Exception:
                 log.exception("outbox relay pass failed")
+                await self._end_session()
                 delay, backing_off = AFTER_DATABASE_ERROR, True
             if delay <= 0:
                 continue
@@ -279,21 +288,40 @@ class Relay:
         """Deliver what is due; (seconds until the next pass is useful, whether that is a back-off)."""
         self._seqs = {}  # feed numbers are read afresh by every pass
         if self._leadership is None:  # PostgreSQL
-            async with self.db.transaction() as conn:
-                # The lock first, in a statement of its own: the head must be read after it is
-                # held, never from a snapshot older than the last sender's commit.
-                if not await conn.fetch_val("SELECT pg_try_advisory_xact_lock(?)", _LOCK_ID):
-                    return self.poll_interval, False  # another instance is relaying
-                return await self._pass(conn)
+            session = await self._lead()
+            if session is None:
+                return self.poll_interval, False  # another instance is relaying
+            return await self._pass(session)
         if not self._leadership.held():
             return self.poll_interval, False
         return await self._pass(self.db)
 
+    async def _lead(self) -> PostgresSession | None:
+        """The relay's own connection when it holds the lock, else None (another instance does).
+
+        The lock is taken in a statement before any head is read, so every head this relay reads
+        comes after the last sender's final delete.
+        """
+        if self._session is not None and self._session.lost():
+            await self._end_session()
+        if self._session is None:
+            assert isinstance(self.db, PostgresDatabase)
+            self._session = await self.db.session(self.settings.db_timeout)
+        if not self._leading:
+            self._leading = bool(await self._session.fetch_val("SELECT pg_try_advisory_lock(?)", _LOCK_ID))
+        return self._session if self._leading else None
+
+    async def _end_session(self) -> None:
+        """Close the relay's own connection: the server lets go of the lock with it."""
+        session, self._session, self._leading = self._session, None, False
+        if session is not None:
+            await session.close()
+
     @contextlib.asynccontextmanager
     async def _step(self, conn: Connection) -> AsyncIterator[Connection]:
-        """Statements that must land together: the pass's own transaction, or a short one on SQLite."""
-        if conn is self.db:
-            async with self.db.transaction() as tx:
+        """Statements that must land together: a short transaction on the relay's connection."""
+        if isinstance(conn, Database):
+            async with conn.transaction() as tx:
                 yield tx
         else:
             yield conn
@@ -401,16 +429,17 @@ class Relay:
                 newest[row.event.channel] = seqs[row.id]
         ids = [r.id for r in rows]
         delete = f"DELETE FROM outbox WHERE id IN ({placeholders(ids)})"
-        async with self._step(conn) as tx:
-            if tx.dialect == "postgres" and len(newest) == 1:  # the usual case, in one round trip
-                [(channel, seq)] = newest.items()
-                changed = await tx.execute(
-                    f"WITH gone AS ({delete}) UPDATE outbox_sequences SET last_seq = ? WHERE channel = ?",
-                    *ids, seq, channel,
-                )
-                if not changed:
-                    await tx.execute("INSERT INTO outbox_sequences (channel, last_seq) VALUES (?, ?)", channel, seq)
-            else:
+        if conn.dialect == "postgres" and len(newest) == 1:  # the usual case: one statement, whole
+            [(channel, seq)] = newest.items()
+            await conn.execute(
+                f"WITH gone AS ({delete}) INSERT INTO outbox_sequences (channel, last_seq) VALUES (?, ?) "
+                "ON CONFLICT (channel) DO UPDATE SET last_seq = EXCLUDED.last_seq",
+                *ids, channel, seq,
+            )
+        elif conn.dialect == "postgres" and not newest:
+            await conn.execute(delete, *ids)
+        else:
+            async with self._step(conn) as tx:
                 for channel, seq in newest.items():
                     changed = await tx.execute(
                         "UPDATE outbox_sequences SET last_seq = ? WHERE channel = ?", seq, channel
