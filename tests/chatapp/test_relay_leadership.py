@@ -1,0 +1,54 @@
+"""PostgreSQL: one relay sends at a time, holding a session lock on a connection of its own; when that
+connection ends, another instance's relay takes over."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from chatapp.broadcasting import Event
+from chatapp.config import Settings
+from chatapp.db import connect
+from chatapp.outbox import Outbox, Relay
+from chatapp.schema import migrate
+
+pytestmark = pytest.mark.postgres
+
+
+class Recorder:
+    """Takes every batch, as pyreverb would, and remembers what it took."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    async def deliver(self, events: list[Event]) -> None:
+        self.names += [e.name for e in events]
+
+
+async def test_one_relay_leads_and_another_takes_over(pg_url: str) -> None:
+    settings = Settings(reverb_app_id="1", reverb_key="k", reverb_secret="s", database_url=pg_url)
+    first_db, second_db = await connect(pg_url), await connect(pg_url)
+    await migrate(first_db)
+    first_sent, second_sent = Recorder(), Recorder()
+    first, second = Relay(settings, first_db, first_sent), Relay(settings, second_db, second_sent)  # type: ignore[arg-type]
+    outbox = Outbox(settings)
+    try:
+        await outbox.add(first_db, ["a"], "one", {})
+        await first.relay_once()
+        await outbox.add(first_db, ["a"], "two", {})
+        await second.relay_once()  # the lock is taken: the second relay sends nothing
+        assert (first_sent.names, second_sent.names) == (["one"], [])
+        await first.relay_once()
+        assert first_sent.names == ["one", "two"]
+
+        await first.stop()  # its connection ends, and the lock with it
+        await outbox.add(first_db, ["a"], "three", {})
+        await second.relay_once()
+        assert second_sent.names == ["three"]
+        statuses: list[Any] = await second_db.fetch_all("SELECT COUNT(*) AS n FROM outbox")
+        assert statuses[0]["n"] == 0
+    finally:
+        await second.stop()
+        await first_db.close()
+        await second_db.close()
