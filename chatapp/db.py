@@ -399,11 +399,14 @@ class PostgresDatabase(Database, _PgConn):
     async def close(self) -> None:
         await self._pool.close()
 
-    async def session(self, timeout: float = DEFAULT_TIMEOUT) -> PostgresSession:
+    async def session(
+        self, timeout: float = DEFAULT_TIMEOUT, settings: dict[str, str] | None = None
+    ) -> PostgresSession:
         """A connection of its own, outside the pool, for state that lives as long as it does
-        (a session advisory lock)."""
+        (a session advisory lock), with these server ``settings``."""
         with _pg_errors():
-            return PostgresSession(self.url, await asyncpg.connect(self.url, timeout=timeout))
+            conn = await asyncpg.connect(self.url, timeout=timeout, server_settings=settings)
+        return PostgresSession(self.url, conn)
 
 
 class PostgresSession(Database, _PgConn):

@@ -25,7 +25,8 @@ dies, so a second process on the same file takes over.
 
 Delivery is at least once: a relay that dies after pyreverb took a batch and
 before its rows were deleted sends that batch again (at most ``HEAD`` rows, once
-more). Clients drop repeats: messages by id, admin-feed events by ``feed_seq`` (below).
+more), and so does one whose last deletes a PostgreSQL crash lost (the relay's
+connection commits without waiting for the disk: a delete only saves a resend). Clients drop repeats: messages by id, admin-feed events by ``feed_seq`` (below).
 
 Feed sequence. Every event on the admin feed leaves the outbox with ``feed_seq``,
 one more than the one before it (kept in ``outbox_sequences`` and advanced in the
@@ -306,7 +307,9 @@ class Relay:
             await self._end_session()
         if self._session is None:
             assert isinstance(self.db, PostgresDatabase)
-            self._session = await self.db.session(self.settings.db_timeout)
+            # Its deletes need not wait for the disk: one lost in a crash only sends its rows again
+            # (with the same feed numbers, lost with it), and clients drop repeats.
+            self._session = await self.db.session(self.settings.db_timeout, {"synchronous_commit": "off"})
         if not self._leading:
             self._leading = bool(await self._session.fetch_val("SELECT pg_try_advisory_lock(?)", _LOCK_ID))
         return self._session if self._leading else None
