@@ -342,9 +342,10 @@ async def _no_session_state_to_reset(conn: asyncpg.Connection) -> None:
 
     asyncpg's default sends ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`` on
     every release: one round trip more for each statement outside a transaction and for each
-    transaction (four of them per chat message). chatapp leaves no session state behind: its
-    advisory locks are transaction locks (``pg_advisory_xact_lock``), its settings ``SET
-    LOCAL``, and it neither listens nor keeps cursors.
+    transaction (four of them per chat message). chatapp leaves no session state on a pooled
+    connection: its advisory locks there are transaction locks (``pg_advisory_xact_lock``; the
+    relay's session lock lives on a connection of its own, :meth:`PostgresDatabase.session`),
+    its settings ``SET LOCAL``, and it neither listens nor keeps cursors.
     """
 
 
