@@ -38,9 +38,17 @@ __all__ = [
     "utcnow",
     "Dialect",
     "DEFAULT_TIMEOUT",
+    "LOCK_MIGRATE",
+    "LOCK_ROUTING",
+    "LOCK_RELAY",
 ]
 
 Row = dict[str, Any]
+# PostgreSQL advisory lock ids, one per kind of work done by one instance at a time. Distinct:
+# the relay holds its lock for as long as its connection lives.
+LOCK_MIGRATE = 7_244_101  # chatapp migrate (chatapp.schema)
+LOCK_ROUTING = 7_244_102  # assigning chats (chatapp.routing)
+LOCK_RELAY = 7_244_103  # sending the outbox (chatapp.outbox)
 Dialect = Literal["sqlite", "postgres"]
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 # Seconds a statement waits for a locked SQLite database or a PostgreSQL connection.

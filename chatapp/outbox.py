@@ -26,7 +26,8 @@ dies, so a second process on the same file takes over.
 Delivery is at least once: a relay that dies after pyreverb took a batch and
 before its rows were deleted sends that batch again (at most ``HEAD`` rows, once
 more), and so does one whose last deletes a PostgreSQL crash lost (the relay's
-connection commits without waiting for the disk: a delete only saves a resend). Clients drop repeats: messages by id, admin-feed events by ``feed_seq`` (below).
+connection commits without waiting for the disk: a delete only saves a resend).
+Clients drop repeats: messages by id, admin-feed events by ``feed_seq`` (below).
 
 Feed sequence. Every event on the admin feed leaves the outbox with ``feed_seq``,
 one more than the one before it (kept in ``outbox_sequences`` and advanced in the
@@ -59,6 +60,7 @@ import orjson
 from chatapp.broadcasting import Broadcaster, DeliveryError, Event, batches
 from chatapp.config import Settings
 from chatapp.db import (
+    LOCK_RELAY,
     Connection,
     Database,
     DatabaseUnavailable,
@@ -81,7 +83,6 @@ HEAD = 50  # rows one relay pass reads
 FIRST_RETRY = 0.5
 LAST_RETRY = 15.0
 AFTER_DATABASE_ERROR = 1.0
-_LOCK_ID = 7_244_102  # the relay's advisory lock (chatapp.schema uses 7_244_101)
 # The head of the queue, with the last feed number of each row's channel (NULL off the feeds).
 _HEAD = (
     "SELECT o.id, o.channel, o.name, o.data, o.socket_id, o.created_at, o.attempts, o.next_attempt_at, "
@@ -311,7 +312,7 @@ class Relay:
             # (with the same feed numbers, lost with it), and clients drop repeats.
             self._session = await self.db.session(self.settings.db_timeout, {"synchronous_commit": "off"})
         if not self._leading:
-            self._leading = bool(await self._session.fetch_val("SELECT pg_try_advisory_lock(?)", _LOCK_ID))
+            self._leading = bool(await self._session.fetch_val("SELECT pg_try_advisory_lock(?)", LOCK_RELAY))
         return self._session if self._leading else None
 
     async def _end_session(self) -> None:

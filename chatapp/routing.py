@@ -33,7 +33,7 @@ from chatapp import repository as repo
 from chatapp.audit import audit
 from chatapp.background import BackgroundLoop
 from chatapp.broadcasting import Broadcaster
-from chatapp.db import Connection, Database, DatabaseUnavailable, utcnow
+from chatapp.db import LOCK_ROUTING, Connection, Database, DatabaseUnavailable, utcnow
 from chatapp.errors import BadRequest, NotFound
 from chatapp.events import Events
 from chatapp.models import Message, Room, User, iso
@@ -59,7 +59,6 @@ MAX_CAPACITY = 100
 # The system note the visitor sees when an agent takes the chat (automatically or by hand).
 JOINED = "chat.joined"
 AUTO_ASSIGN = "auto_assign"
-_LOCK_ID = 7_244_102  # any constant; identifies "routing" among PostgreSQL advisory locks
 PRESENCE_MAX_AGE = 1.0  # seconds an answer about presence-admins is reused
 PRESENCE_WAIT = 2.0  # seconds a change waits for pyreverb's answer inside its transaction
 DRAIN_INTERVAL = 5.0  # seconds between two periodic drains of one instance
@@ -302,7 +301,7 @@ class Router(BackgroundLoop):
     async def _lock(self, conn: Connection) -> None:
         """Serialise routing decisions across instances until this transaction ends."""
         if conn.dialect == "postgres":
-            await conn.execute("SELECT pg_advisory_xact_lock(?)", _LOCK_ID)
+            await conn.execute("SELECT pg_advisory_xact_lock(?)", LOCK_ROUTING)
         # SQLite: every transaction is BEGIN IMMEDIATE, the database's one writer at a time.
 
     async def _drain(self, conn: Connection, present: set[str] | None) -> list[tuple[int, int]]:
