@@ -19,8 +19,6 @@ import binascii
 import math
 import re
 import unicodedata
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -243,42 +241,23 @@ async def _ranged_matches(conn: Connection, table: str, query: str, below: int, 
     ``share``.
 
     The planner prices a walk of the primary key that tests every row's vector below these
-    two bitmap reads (it does not cost the test), so index scans are off for this statement.
+    two bitmap reads (it does not cost the test), so each read runs in ``chat_search_range``
+    (migration 028), whose own setting turns index scans off for it alone.
     """
     found: list[int] = []
     scanned = 0
     while below > 1 and len(found) < wanted:
         span = math.ceil((wanted - len(found)) / max(share, 1e-6) * _RANGE_MARGIN)
         low = max(1, below - span)
-        async with _index_scans_off(conn) as tx:
-            ids = await tx.fetch_val(
-                "WITH q (query) AS (SELECT chat_search_query(?)) "
-                f"SELECT array(SELECT t.id FROM {table} t, q WHERE t.search_vector @@ q.query "
-                "AND t.id < ? AND t.id >= ? ORDER BY t.id DESC LIMIT ?)",
-                query, below, low, wanted - len(found),
-            )
+        ids = await conn.fetch_val(
+            "SELECT chat_search_range(?::regclass, chat_search_query(?), ?, ?, ?)",
+            table, query, below, low, wanted - len(found),
+        )
         found += [int(i) for i in ids or []]
         scanned += below - low
         share = max(len(found), 1) / scanned
         below = low
     return found
-
-
-@asynccontextmanager
-async def _index_scans_off(conn: Connection) -> AsyncIterator[Connection]:
-    """A connection on which the planner takes no index scan: a transaction of its own from a
-    pool, or the caller's transaction (its setting put back afterwards)."""
-    if isinstance(conn, Database):
-        async with conn.transaction() as tx:
-            await tx.fetch_val("SELECT set_config('enable_indexscan', 'off', true)")
-            yield tx
-        return
-    before = await conn.fetch_val("SELECT current_setting('enable_indexscan')")
-    await conn.fetch_val("SELECT set_config('enable_indexscan', 'off', true)")
-    try:
-        yield conn
-    finally:
-        await conn.fetch_val("SELECT set_config('enable_indexscan', ?, true)", before)
 
 
 async def _hits(conn: Connection, terms: list[str], room_id: int | None) -> tuple[str, list[Any]]:

@@ -119,7 +119,7 @@ def test_ranges_inside_a_callers_transaction_put_its_setting_back(
     filled: str, monkeypatch: pytest.MonkeyPatch, range_reads: list[int]
 ) -> None:
     """Given one connection in a transaction (not the pool), range reads switch index scans off
-    on it for themselves only, and still find exactly the newest matches."""
+    for themselves only (chat_search_range's own setting), and still find exactly the newest matches."""
     monkeypatch.setattr(inbox_queries, "WALK_FIRST", 40)
     monkeypatch.setattr(inbox_queries, "RANGE_ENTRY_COST", 0.0)
     monkeypatch.setattr(inbox_queries, "RANGE_HIT_COST", 0.0)
