@@ -67,6 +67,7 @@ def test_search_finds_words_whatever_their_case_and_accents(quick: dict[str, Any
         (run,) = quick["doc"]["runs"][database]
         search = run["big"]["search"]
         assert search["failures"] == 0 and search["queries"] > 0
+        assert search["first_round"]["queries"] == len(search["median_ms_by_term"])  # a round apart, before
         found = search["rooms_found_first_page"]
         for folded, written in (("олена", "Олена"), ("elodie", "Élodie"), ("garcon", "garçon")):
             assert found[folded] > 0 and found[folded] == found[written], (database, folded, found)
