@@ -83,6 +83,12 @@ HEAD = 50  # rows one relay pass reads
 FIRST_RETRY = 0.5
 LAST_RETRY = 15.0
 AFTER_DATABASE_ERROR = 1.0
+# The relay's own PostgreSQL connection. Its deletes need not wait for the disk: one lost in a
+# crash only sends its rows again (with the same feed numbers, lost with it), and clients drop
+# repeats. A sender whose host vanished without closing the connection would keep the lock
+# until the server noticed; the server ends a session idle for a minute instead (a live relay
+# runs a statement at least every LAST_RETRY seconds), and the lock goes with it.
+SESSION_SETTINGS = {"synchronous_commit": "off", "idle_session_timeout": "60s"}
 # The head of the queue, with the last feed number of each row's channel (NULL off the feeds).
 _HEAD = (
     "SELECT o.id, o.channel, o.name, o.data, o.socket_id, o.created_at, o.attempts, o.next_attempt_at, "
@@ -308,9 +314,7 @@ class Relay:
             await self._end_session()
         if self._session is None:
             assert isinstance(self.db, PostgresDatabase)
-            # Its deletes need not wait for the disk: one lost in a crash only sends its rows again
-            # (with the same feed numbers, lost with it), and clients drop repeats.
-            self._session = await self.db.session(self.settings.db_timeout, {"synchronous_commit": "off"})
+            self._session = await self.db.session(self.settings.db_timeout, SESSION_SETTINGS)
         if not self._leading:
             self._leading = bool(await self._session.fetch_val("SELECT pg_try_advisory_lock(?)", LOCK_RELAY))
         return self._session if self._leading else None
