@@ -122,6 +122,37 @@ def test_tokens_are_opaque_and_resist_tampering() -> None:
         Tokens("another-secret-of-enough-length", 100).verify(token)
 
 
+def test_a_checked_token_is_remembered_but_still_ages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """verify() checks a token's signature once; later uses skip the HMAC but not the age limit."""
+    tokens = Tokens("secret-key-of-enough-length", max_ttl=1)
+    token, issued = tokens.issue()
+    assert tokens.verify(token).session_id == issued.session_id
+
+    def no_second_check(*args: object, **kwargs: object) -> object:
+        raise AssertionError("the signature was checked again")
+
+    monkeypatch.setattr(tokens._serializer, "loads", no_second_check)
+    assert tokens.verify(token).session_id == issued.session_id
+    with pytest.raises(AssertionError):  # a token never seen is checked, and a forged one never kept
+        tokens.verify(token[:-2] + "xx")
+    monkeypatch.undo()
+    time.sleep(2.2)
+    with pytest.raises(Unauthorized) as expired:
+        tokens.verify(token)
+    assert expired.value.code == "token_expired"
+    with pytest.raises(Unauthorized):  # forgotten when it expired: checked (and refused) again
+        tokens.verify(token)
+
+
+def test_remembered_tokens_are_bounded() -> None:
+    tokens = Tokens("secret-key-of-enough-length", max_ttl=100)
+    tokens.VERIFIED_KEPT = 2
+    issued = [tokens.issue() for _ in range(3)]
+    for token, claims in issued * 2:
+        assert tokens.verify(token).session_id == claims.session_id
+    assert len(tokens._verified) == 2
+
+
 def test_fit_text_respects_the_byte_budget() -> None:
     text, cut = fit_text('"ї"' * 3000, 5000)
     assert cut and len(orjson.dumps(text)) <= 5000 and ('"ї"' * 3000).startswith(text)
