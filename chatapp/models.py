@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, Literal, TypeVar
 
 __all__ = [
@@ -44,12 +45,24 @@ def iso(value: datetime | None) -> str | None:
     """UTC ISO-8601 with milliseconds and a ``Z``, as JavaScript's ``Date`` prints."""
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    # isoformat, not strftime: a third of the time, and every event and answer prints several.
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+def _row_fields(cls: type, row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """The row's values of ``cls``'s fields (columns ``prefix`` + name), those it has."""
+    if not prefix:
+        return {n: row[n] for n in _field_names(cls) if n in row}
+    return {n: row[prefix + n] for n in _field_names(cls) if prefix + n in row}
 
 
 def _from_row(cls: type[T], row: dict[str, Any], prefix: str = "") -> T:
-    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
-    return cls(**{n: row[prefix + n] for n in names if prefix + n in row})
+    return cls(**_row_fields(cls, row, prefix))
 
 
 @dataclass(frozen=True)
@@ -196,10 +209,10 @@ class Message:
         params = json.loads(raw) if isinstance(raw, str) else raw
         mentioned = row.get("mentions")
         mentions = tuple(int(i) for i in json.loads(mentioned)) if isinstance(mentioned, str) else ()
-        return replace(
-            _from_row(cls, row), attachment=attachment, system_params=params, kind=row.get("kind") or "message",
-            mentions=mentions,
-        )
+        values = _row_fields(cls, row)
+        values.update(attachment=attachment, system_params=params, kind=row.get("kind") or "message",
+                      mentions=mentions)
+        return cls(**values)
 
     @property
     def is_note(self) -> bool:
@@ -269,7 +282,9 @@ class Room:
     def from_row(cls, row: dict[str, Any]) -> Room:
         raw = row.get("last_system_params")
         params = json.loads(raw) if isinstance(raw, str) else raw
-        return replace(_from_row(cls, row), last_system_params=params)
+        values = _row_fields(cls, row)
+        values["last_system_params"] = params
+        return cls(**values)
 
     @property
     def is_active(self) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from chatapp.db import Connection, utcnow
@@ -509,24 +510,38 @@ async def store_and_move(
             return None
         room = await after_message_stored(conn, room_id, sender_role, preview, writer_id=sender_id)
         return stored[0], stored[1], room
-    moved_sql, moved_args = _room_moves(room_id, sender_role, preview, sender_id, when="EXISTS (SELECT 1 FROM ins)")
-    previous = (
-        "(SELECT MAX(p.id) FROM support_chat_messages p WHERE p.room_id = m.room_id AND p.id < m.id "
-        f"AND p.kind = 'message') AS {_MSG}previous_id"
-    )
+    _, moved_args = _room_moves(room_id, sender_role, preview, sender_id, when=_STORED)
     row = await conn.fetch_one(
-        f"WITH ins AS ({_INSERT_MESSAGE} RETURNING *), {moved_sql} "
-        f"SELECT {_ROOM_COLUMNS}, NULL AS last_system_code, NULL AS last_system_params, "
-        f"{_message_columns(_MSG)}, {previous} "
-        f"FROM moved r JOIN users u ON u.id = r.user_id, ins m {_MESSAGE_JOINS}",
+        _store_and_move_sql(sender_role),
         *_message_values(room_id, sender_id, sender_role, body, attachment_id, idempotency_key, None, None),
         *moved_args,
     )
     if row is None:
         return None
-    message_row = {k.removeprefix(_MSG): row.pop(k) for k in [k for k in row if k.startswith(_MSG)]}
+    message_row = {name: row.pop(key) for key, name in _STORED_MESSAGE_KEYS}
     previous_id = message_row.pop("previous_id")
     return Message.from_row(message_row), None if previous_id is None else int(previous_id), Room.from_row(row)
+
+
+_STORED = "EXISTS (SELECT 1 FROM ins)"
+# The message's columns in store_and_move's row (prefixed, to share it with the room's), and their names.
+_STORED_MESSAGE_KEYS = (
+    *((f"{_MSG}{name}", name) for _, name in _MESSAGE_COLUMNS), (f"{_MSG}previous_id", "previous_id"),
+)
+
+
+@cache
+def _store_and_move_sql(sender_role: str) -> str:
+    previous = (
+        "(SELECT MAX(p.id) FROM support_chat_messages p WHERE p.room_id = m.room_id AND p.id < m.id "
+        f"AND p.kind = 'message') AS {_MSG}previous_id"
+    )
+    return (
+        f"WITH ins AS ({_INSERT_MESSAGE} RETURNING *), {_room_moves_sql(sender_role, True, _STORED)} "
+        f"SELECT {_ROOM_COLUMNS}, NULL AS last_system_code, NULL AS last_system_params, "
+        f"{_message_columns(_MSG)}, {previous} "
+        f"FROM moved r JOIN users u ON u.id = r.user_id, ins m {_MESSAGE_JOINS}"
+    )
 
 
 async def get_message(conn: Connection, message_id: int) -> Message | None:
@@ -626,39 +641,59 @@ async def after_message_stored(
     return room
 
 
-def _room_move_statements(
-    room_id: int, sender_role: str, preview: str, writer_id: int | None
-) -> tuple[str, str, str, list[Any]]:
-    """What a new message changes: the room's UPDATE (and its arguments), the agents' unread
-    counters' UPDATE and the writer's typing indicator's DELETE ('' when there is none)."""
+@cache
+def _room_move_sql(sender_role: str, has_writer: bool) -> tuple[str, str, str]:
+    """What a new message changes: the room's UPDATE, the agents' unread counters' UPDATE and
+    the writer's typing indicator's DELETE ('' when there is none). Built once per kind of
+    message: the text is the same for every message of one sender role."""
     counter = {"user": "admin_unread_count", "admin": "user_unread_count"}.get(sender_role)
     bump = f", {counter} = {counter} + 1" if counter else ""
-    now = utcnow()
-    first: list[Any] = []
     if sender_role == "admin":  # the reports' first response time, in the same statement
         bump += ", first_response_at = COALESCE(first_response_at, ?)"
-        first = [now]
     update = (
         f"UPDATE support_chat_rooms SET last_message_at = ?, last_message_preview = ?, updated_at = ?{bump} "
         "WHERE id = ?"
     )
     # The visitor wrote: every agent keeping their own count in the room has one more unread.
     agents = "UPDATE agent_reads SET unread_count = unread_count + 1 WHERE room_id = ?" if sender_role == "user" else ""
-    typing = "DELETE FROM chat_typing_indicators WHERE room_id = ? AND user_id = ?" if writer_id is not None else ""
-    return update, agents, typing, [now, preview, now, *first, room_id]
+    typing = "DELETE FROM chat_typing_indicators WHERE room_id = ? AND user_id = ?" if has_writer else ""
+    return update, agents, typing
+
+
+def _room_update_args(room_id: int, sender_role: str, preview: str) -> list[Any]:
+    """The arguments of :func:`_room_move_sql`'s room UPDATE."""
+    now = utcnow()
+    return [now, preview, now, *([now] if sender_role == "admin" else []), room_id]
+
+
+def _room_move_statements(
+    room_id: int, sender_role: str, preview: str, writer_id: int | None
+) -> tuple[str, str, str, list[Any]]:
+    """:func:`_room_move_sql`'s statements and the room UPDATE's arguments."""
+    update, agents, typing = _room_move_sql(sender_role, writer_id is not None)
+    return update, agents, typing, _room_update_args(room_id, sender_role, preview)
+
+
+@cache
+def _room_moves_sql(sender_role: str, has_writer: bool, when: str) -> str:
+    """PostgreSQL: :func:`_room_move_sql`'s changes as CTEs (``typing``, ``agents``, ``moved``
+    returning the room), each only ``when`` that condition holds."""
+    update, agents, typing = _room_move_sql(sender_role, has_writer)
+    also = f" AND {when}" if when else ""
+    ctes = [f"{name} AS ({sql}{also})" for name, sql in (("typing", typing), ("agents", agents)) if sql]
+    ctes.append(f"moved AS ({update}{also} RETURNING *)")
+    return ", ".join(ctes)
 
 
 def _room_moves(
     room_id: int, sender_role: str, preview: str, writer_id: int | None, when: str = ""
 ) -> tuple[str, list[Any]]:
-    """PostgreSQL: those changes as CTEs (``typing``, ``agents``, ``moved`` returning the room),
-    each only ``when`` that condition holds; with their arguments."""
-    update, agents, typing, update_args = _room_move_statements(room_id, sender_role, preview, writer_id)
-    also = f" AND {when}" if when else ""
-    ctes = [f"{name} AS ({sql}{also})" for name, sql in (("typing", typing), ("agents", agents)) if sql]
-    args = ([room_id, writer_id] if typing else []) + ([room_id] if agents else [])
-    ctes.append(f"moved AS ({update}{also} RETURNING *)")
-    return ", ".join(ctes), args + update_args
+    """:func:`_room_moves_sql` with its arguments."""
+    args: list[Any] = [room_id, writer_id] if writer_id is not None else []
+    if sender_role == "user":
+        args.append(room_id)
+    sql = _room_moves_sql(sender_role, writer_id is not None, when)
+    return sql, args + _room_update_args(room_id, sender_role, preview)
 
 
 async def mark_read(
