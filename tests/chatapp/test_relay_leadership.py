@@ -67,8 +67,9 @@ async def test_a_sender_whose_session_the_server_ended_gives_way(pg_url: str) ->
     try:
         await outbox.add(first_db, ["a"], "one", {})
         await first.relay_once()
-        holder = await first_db.fetch_val(
-            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = ? AND granted", LOCK_RELAY)
+        holder = await first_db.fetch_val(  # pg_locks lists every database's: this one's only
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = ? AND granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())", LOCK_RELAY)
         assert holder is not None
         await first_db.fetch_val("SELECT pg_terminate_backend(?)", holder)
         await outbox.add(first_db, ["a"], "two", {})
