@@ -544,6 +544,76 @@ def _store_and_move_sql(sender_role: str) -> str:
     )
 
 
+async def store_in_active_room(
+    conn: Connection,
+    *,
+    room_id: int | None,
+    sender_id: int,
+    sender_role: str,
+    body: str,
+    preview: str,
+    idempotency_key: str | None = None,
+) -> tuple[Message, int | None, Room] | None:
+    """PostgreSQL: :func:`store_and_move` for a text message to a room that needs nothing more
+    than the message, found by the same statement: one round trip fewer than reading the room
+    first. None (and nothing changed) when there is no such room, or when (sender, key) exists
+    already, and always on SQLite: then the caller takes the general way, which says why.
+
+    Such a room is, for a visitor, their own current room (``room_id``, or else the newest not
+    closed), open or assigned and not snoozed; for support, room ``room_id`` while someone is
+    assigned to it and it is not resolved (a reply to an unassigned chat takes it; to a
+    resolved one, reopens it). These are exactly the rooms where :meth:`ChatService.send`
+    would change nothing but what :func:`store_and_move` does.
+    """
+    if conn.dialect != "postgres" or (room_id is None and sender_role != "user"):
+        return None
+    target_args: tuple[Any, ...]
+    if sender_role == "user":
+        target_args = (sender_id,) if room_id is None else (room_id, sender_id)
+    else:
+        target_args = (room_id,)
+    now = utcnow()
+    preview_args = [now, preview, now, *([now] if sender_role == "admin" else [])]
+    row = await conn.fetch_one(
+        _active_room_store_sql(sender_role, room_id is None),
+        *target_args, sender_id, sender_role, body, idempotency_key, now,
+        sender_id, *preview_args,
+    )
+    if row is None:
+        return None
+    message_row = {name: row.pop(key) for key, name in _STORED_MESSAGE_KEYS}
+    previous_id = message_row.pop("previous_id")
+    return Message.from_row(message_row), None if previous_id is None else int(previous_id), Room.from_row(row)
+
+
+@cache
+def _active_room_store_sql(sender_role: str, newest: bool) -> str:
+    if sender_role == "user":
+        where = "user_id = ? AND status <> 'closed'" if newest else "id = ? AND user_id = ?"
+        target = f"SELECT id FROM support_chat_rooms WHERE {where} ORDER BY id DESC LIMIT 1"
+        ready = f"r.status IN {_ACTIVE} AND r.snoozed_at IS NULL"
+    else:
+        target = "SELECT id FROM support_chat_rooms WHERE id = ?"
+        ready = f"r.status IN {_ACTIVE} AND r.assigned_admin_id IS NOT NULL"
+    insert = (
+        "INSERT INTO support_chat_messages (room_id, sender_id, sender_role, body, idempotency_key, created_at) "
+        "SELECT r.id, ?::bigint, ?::text, ?::text, ?::text, ?::timestamptz "
+        f"FROM support_chat_rooms r WHERE r.id = (SELECT id FROM target) AND {ready} "
+        "ON CONFLICT (sender_id, idempotency_key) DO NOTHING RETURNING *"
+    )
+    previous = (
+        "(SELECT MAX(p.id) FROM support_chat_messages p WHERE p.room_id = m.room_id AND p.id < m.id "
+        f"AND p.kind = 'message') AS {_MSG}previous_id"
+    )
+    moves = _room_moves_sql(sender_role, True, _STORED, "(SELECT room_id FROM ins)")
+    return (
+        f"WITH target AS ({target}), ins AS ({insert}), {moves} "
+        f"SELECT {_ROOM_COLUMNS}, NULL AS last_system_code, NULL AS last_system_params, "
+        f"{_message_columns(_MSG)}, {previous} "
+        f"FROM moved r JOIN users u ON u.id = r.user_id, ins m {_MESSAGE_JOINS}"
+    )
+
+
 async def get_message(conn: Connection, message_id: int) -> Message | None:
     row = await conn.fetch_one(f"{_MESSAGE_SELECT} WHERE m.id = ?", message_id)
     return Message.from_row(row) if row else None
@@ -642,22 +712,23 @@ async def after_message_stored(
 
 
 @cache
-def _room_move_sql(sender_role: str, has_writer: bool) -> tuple[str, str, str]:
+def _room_move_sql(sender_role: str, has_writer: bool, room: str = "?") -> tuple[str, str, str]:
     """What a new message changes: the room's UPDATE, the agents' unread counters' UPDATE and
-    the writer's typing indicator's DELETE ('' when there is none). Built once per kind of
-    message: the text is the same for every message of one sender role."""
+    the writer's typing indicator's DELETE ('' when there is none), for the room whose id
+    ``room`` gives (an argument, or an expression). Built once per kind of message: the text is
+    the same for every message of one sender role."""
     counter = {"user": "admin_unread_count", "admin": "user_unread_count"}.get(sender_role)
     bump = f", {counter} = {counter} + 1" if counter else ""
     if sender_role == "admin":  # the reports' first response time, in the same statement
         bump += ", first_response_at = COALESCE(first_response_at, ?)"
     update = (
         f"UPDATE support_chat_rooms SET last_message_at = ?, last_message_preview = ?, updated_at = ?{bump} "
-        "WHERE id = ?"
+        f"WHERE id = {room}"
     )
     # The visitor wrote: every agent keeping their own count in the room has one more unread.
-    agents = "UPDATE agent_reads SET unread_count = unread_count + 1 WHERE room_id = ?" if sender_role == "user" else ""
-    typing = "DELETE FROM chat_typing_indicators WHERE room_id = ? AND user_id = ?" if has_writer else ""
-    return update, agents, typing
+    agents = f"UPDATE agent_reads SET unread_count = unread_count + 1 WHERE room_id = {room}"
+    typing = f"DELETE FROM chat_typing_indicators WHERE room_id = {room} AND user_id = ?" if has_writer else ""
+    return update, agents if sender_role == "user" else "", typing
 
 
 def _room_update_args(room_id: int, sender_role: str, preview: str) -> list[Any]:
@@ -675,10 +746,10 @@ def _room_move_statements(
 
 
 @cache
-def _room_moves_sql(sender_role: str, has_writer: bool, when: str) -> str:
+def _room_moves_sql(sender_role: str, has_writer: bool, when: str, room: str = "?") -> str:
     """PostgreSQL: :func:`_room_move_sql`'s changes as CTEs (``typing``, ``agents``, ``moved``
     returning the room), each only ``when`` that condition holds."""
-    update, agents, typing = _room_move_sql(sender_role, has_writer)
+    update, agents, typing = _room_move_sql(sender_role, has_writer, room)
     also = f" AND {when}" if when else ""
     ctes = [f"{name} AS ({sql}{also})" for name, sql in (("typing", typing), ("agents", agents)) if sql]
     ctes.append(f"moved AS ({update}{also} RETURNING *)")

@@ -187,38 +187,46 @@ class ChatService:
         await self.limiter.hit(("messages", user.id), self.settings.rate_messages, "messages")
         role = "admin" if user.is_admin else "user"
         created_room = False
+        room: Room | None = None
+        changes: dict[str, Any] = {}
         async with self.db.transaction() as conn:
-            room, created_room = await self._room_to_write(conn, user, room_id, _preview(body, None)[:80],
-                                                           prechat_exempt=prechat_exempt)
-            ensure_transition(room, "reply")
-            if room.snoozed and role == "user":  # the visitor wrote: the chat is back in the inbox at once
-                room = await self.snoozer.wake(conn, room, "visitor") or room
-            attachment = await self._attachment_for(conn, attachment_id, room)
-            changes: dict[str, Any] = {}
-            if room.status == "resolved":
-                changes.update(status="assigned" if room.assigned_admin_id else "open", resolved_at=None)
-            if user.is_admin and room.assigned_admin_id is None:
-                changes.update(status="assigned", assigned_admin_id=user.id)
-            if changes:
-                await repo.update_room(conn, room.id, **changes)
-                if "assigned_admin_id" in changes:  # a reply takes the unassigned chat
-                    await audit(conn, user, "room.assign", "room", room.id, {"from": None, "to": user.id})
-            inserted = await repo.store_and_move(
-                conn,
-                room_id=room.id,
-                sender_id=user.id,
-                sender_role=role,
-                body=body,
-                preview=_preview(body, attachment),
-                attachment_id=attachment.id if attachment else None,
-                idempotency_key=idempotency_key,
+            # Most messages go to a chat that needs nothing but the message: found and written
+            # in one statement (PostgreSQL). Anything else takes the general way below.
+            inserted = None if attachment_id is not None else await repo.store_in_active_room(
+                conn, room_id=room_id, sender_id=user.id, sender_role=role, body=body,
+                preview=_preview(body, None), idempotency_key=idempotency_key,
             )
-            if inserted is None:  # the same key won a race with us
-                earlier = await repo.find_idempotent(conn, user.id, idempotency_key or "")
-                assert earlier is not None
-                message, fresh_room = earlier, await repo.get_room(conn, earlier.room_id)
-                assert fresh_room is not None
-                return Sent(message, fresh_room, False)
+            if inserted is None:
+                room, created_room = await self._room_to_write(conn, user, room_id, _preview(body, None)[:80],
+                                                               prechat_exempt=prechat_exempt)
+                ensure_transition(room, "reply")
+                if room.snoozed and role == "user":  # the visitor wrote: the chat is back in the inbox at once
+                    room = await self.snoozer.wake(conn, room, "visitor") or room
+                attachment = await self._attachment_for(conn, attachment_id, room)
+                if room.status == "resolved":
+                    changes.update(status="assigned" if room.assigned_admin_id else "open", resolved_at=None)
+                if user.is_admin and room.assigned_admin_id is None:
+                    changes.update(status="assigned", assigned_admin_id=user.id)
+                if changes:
+                    await repo.update_room(conn, room.id, **changes)
+                    if "assigned_admin_id" in changes:  # a reply takes the unassigned chat
+                        await audit(conn, user, "room.assign", "room", room.id, {"from": None, "to": user.id})
+                inserted = await repo.store_and_move(
+                    conn,
+                    room_id=room.id,
+                    sender_id=user.id,
+                    sender_role=role,
+                    body=body,
+                    preview=_preview(body, attachment),
+                    attachment_id=attachment.id if attachment else None,
+                    idempotency_key=idempotency_key,
+                )
+                if inserted is None:  # the same key won a race with us
+                    earlier = await repo.find_idempotent(conn, user.id, idempotency_key or "")
+                    assert earlier is not None
+                    message, fresh_room = earlier, await repo.get_room(conn, earlier.room_id)
+                    assert fresh_room is not None
+                    return Sent(message, fresh_room, False)
             stored, previous_id, fresh = inserted
             await self.events.message_sent(
                 conn, fresh, stored, created_room=created_room, socket_id=socket_id, previous_id=previous_id
@@ -227,7 +235,7 @@ class ChatService:
                 await self.events.room_updated(conn, fresh)
             if role == "admin":
                 await self._queue_unread(conn, fresh.user_id, fresh.id)
-            if created_room or changes:
+            if room is not None and (created_room or changes):
                 fresh = await self.router.after_change(conn, user, room, fresh)  # routing
         if role == "admin":
             if self.push:

@@ -139,3 +139,66 @@ def test_store_and_move_answers_what_later_reads_would(kind: str, tmp_path: Path
                 await db.close()
 
         asyncio.run(run())
+
+
+@pytest.mark.postgres
+def test_a_message_to_a_chat_that_needs_nothing_more_is_found_and_stored_at_once(tmp_path: Path) -> None:
+    """store_in_active_room writes only where ChatService.send would change nothing but the
+    message (an active, awake room of the visitor's; an assigned, unresolved one for support);
+    anywhere else it writes nothing, and the general way decides. What it writes reads back as
+    store_and_move's would."""
+    with throwaway_database("postgres", tmp_path) as url:
+        async def run() -> None:
+            db = await connect(url)
+            try:
+                await migrate(db)
+                visitor, agent, room_id = await _assigned_room(db)
+                async with db.transaction() as conn:
+                    stranger = await repository.create_user(conn, role="guest", name="Sam")
+                await repository.set_typing(db, room_id, visitor.id, "user", utcnow() + timedelta(seconds=5))
+
+                async def store(sender: User, target: int | None, key: str | None = None) -> object:
+                    role = "admin" if sender.is_admin else "user"
+                    async with db.transaction() as conn:
+                        return await repository.store_in_active_room(
+                            conn, room_id=target, sender_id=sender.id, sender_role=role, body=f"from {role}",
+                            preview=f"from {role}", idempotency_key=key)
+
+                async def count() -> int:
+                    return len(await db.fetch_all("SELECT 1 FROM support_chat_messages"))
+
+                for target in (None, room_id):  # the visitor's current room, found or named
+                    done = await store(visitor, target, f"v{target}")
+                    assert isinstance(done, tuple)
+                    message, previous, room = done
+                    assert message == await repository.get_message(db, message.id)
+                    assert room == await repository.get_room(db, room_id)
+                    assert previous == await repository.previous_message_id(db, room_id, message.id)
+                assert (room.admin_unread_count, room.last_message_preview) == (2, "from user")
+                assert await db.fetch_all("SELECT 1 FROM chat_typing_indicators") == []
+                done = await store(agent, room_id)
+                assert isinstance(done, tuple)
+                assert done[2] == await repository.get_room(db, room_id) and done[2].user_unread_count == 1
+                assert await db.fetch_val("SELECT first_response_at FROM support_chat_rooms") is not None
+
+                stored = await count()
+                assert await store(visitor, None, "vNone") is None, "a replayed key writes nothing"
+                assert await store(stranger, room_id) is None, "someone else's room"
+                assert await store(agent, None) is None, "support names the room"
+                for changes, who in (
+                    ({"status": "resolved"}, (visitor, agent)),  # reopened by the general way
+                    ({"snoozed_at": utcnow()}, (visitor,)),  # woken by the visitor's message
+                    ({"status": "open", "assigned_admin_id": None}, (agent,)),  # taken by the reply
+                    ({"status": "closed"}, (visitor, agent)),  # refused, or a new room for the visitor
+                ):
+                    async with db.transaction() as conn:
+                        await repository.update_room(conn, room_id, status="assigned", assigned_admin_id=agent.id,
+                                                     snoozed_at=None)
+                        await repository.update_room(conn, room_id, **changes)
+                    for sender in who:
+                        assert await store(sender, room_id if sender.is_admin else None) is None, (changes, sender)
+                assert await count() == stored
+            finally:
+                await db.close()
+
+        asyncio.run(run())
