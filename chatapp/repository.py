@@ -553,11 +553,13 @@ async def store_in_active_room(
     body: str,
     preview: str,
     idempotency_key: str | None = None,
-) -> tuple[Message, int | None, Room] | None:
+) -> tuple[Message, int | None, Room, int | None] | None:
     """PostgreSQL: :func:`store_and_move` for a text message to a room that needs nothing more
     than the message, found by the same statement: one round trip fewer than reading the room
-    first. None (and nothing changed) when there is no such room, or when (sender, key) exists
-    already, and always on SQLite: then the caller takes the general way, which says why.
+    first, and for support's reply one more, as the fourth value is the visitor's unread count
+    over all their chats (what :func:`unread_for_user` would say after it; None for a visitor's
+    message). None (and nothing changed) when there is no such room, or when (sender, key)
+    exists already, and always on SQLite: then the caller takes the general way, which says why.
 
     Such a room is, for a visitor, their own current room (``room_id``, or else the newest not
     closed), open or assigned and not snoozed; for support, room ``room_id`` while someone is
@@ -581,9 +583,11 @@ async def store_in_active_room(
     )
     if row is None:
         return None
+    visitor_unread = row.pop(f"{_MSG}visitor_unread", None)
     message_row = {name: row.pop(key) for key, name in _STORED_MESSAGE_KEYS}
     previous_id = message_row.pop("previous_id")
-    return Message.from_row(message_row), None if previous_id is None else int(previous_id), Room.from_row(row)
+    return (Message.from_row(message_row), None if previous_id is None else int(previous_id), Room.from_row(row),
+            None if visitor_unread is None else int(visitor_unread))
 
 
 @cache
@@ -606,10 +610,16 @@ def _active_room_store_sql(sender_role: str, newest: bool) -> str:
         f"AND p.kind = 'message') AS {_MSG}previous_id"
     )
     moves = _room_moves_sql(sender_role, True, _STORED, "(SELECT room_id FROM ins)")
+    # The statement's reads see the rooms as they were: the others' counts, plus this one's new.
+    unread = (
+        ", (SELECT COALESCE(SUM(o.user_unread_count), 0) FROM support_chat_rooms o "
+        f"WHERE o.user_id = r.user_id AND o.id <> r.id) + r.user_unread_count AS {_MSG}visitor_unread"
+        if sender_role == "admin" else ""
+    )
     return (
         f"WITH target AS ({target}), ins AS ({insert}), {moves} "
         f"SELECT {_ROOM_COLUMNS}, NULL AS last_system_code, NULL AS last_system_params, "
-        f"{_message_columns(_MSG)}, {previous} "
+        f"{_message_columns(_MSG)}, {previous}{unread} "
         f"FROM moved r JOIN users u ON u.id = r.user_id, ins m {_MESSAGE_JOINS}"
     )
 

@@ -192,11 +192,11 @@ class ChatService:
         async with self.db.transaction() as conn:
             # Most messages go to a chat that needs nothing but the message: found and written
             # in one statement (PostgreSQL). Anything else takes the general way below.
-            inserted = None if attachment_id is not None else await repo.store_in_active_room(
+            quick = None if attachment_id is not None else await repo.store_in_active_room(
                 conn, room_id=room_id, sender_id=user.id, sender_role=role, body=body,
                 preview=_preview(body, None), idempotency_key=idempotency_key,
             )
-            if inserted is None:
+            if quick is None:
                 room, created_room = await self._room_to_write(conn, user, room_id, _preview(body, None)[:80],
                                                                prechat_exempt=prechat_exempt)
                 ensure_transition(room, "reply")
@@ -227,14 +227,17 @@ class ChatService:
                     message, fresh_room = earlier, await repo.get_room(conn, earlier.room_id)
                     assert fresh_room is not None
                     return Sent(message, fresh_room, False)
-            stored, previous_id, fresh = inserted
+                stored, previous_id, fresh = inserted
+                visitor_unread = None
+            else:
+                stored, previous_id, fresh, visitor_unread = quick
             await self.events.message_sent(
                 conn, fresh, stored, created_room=created_room, socket_id=socket_id, previous_id=previous_id
             )
             if changes:
                 await self.events.room_updated(conn, fresh)
             if role == "admin":
-                await self._queue_unread(conn, fresh.user_id, fresh.id)
+                await self._queue_unread(conn, fresh.user_id, fresh.id, visitor_unread)
             if room is not None and (created_room or changes):
                 fresh = await self.router.after_change(conn, user, room, fresh)  # routing
         if role == "admin":
@@ -613,9 +616,11 @@ class ChatService:
         """Mark the statistics stale; the feed publishes them at most once a second."""
         self.stats_feed.changed()
 
-    async def _queue_unread(self, conn: Connection, user_id: int, room_id: int) -> None:
-        """The visitor's new unread count, queued with the change (after its message.sent, never before)."""
-        await self.events.unread(conn, user_id, room_id, await repo.unread_for_user(conn, user_id))
+    async def _queue_unread(self, conn: Connection, user_id: int, room_id: int, known: int | None = None) -> None:
+        """The visitor's new unread count (``known``, or read now), queued with the change (after
+        its message.sent, never before)."""
+        count = known if known is not None else await repo.unread_for_user(conn, user_id)
+        await self.events.unread(conn, user_id, room_id, count)
 
     # ----------------------------------------------------------------- uploads
 

@@ -155,6 +155,11 @@ def test_a_message_to_a_chat_that_needs_nothing_more_is_found_and_stored_at_once
                 visitor, agent, room_id = await _assigned_room(db)
                 async with db.transaction() as conn:
                     stranger = await repository.create_user(conn, role="guest", name="Sam")
+                    await repository.update_room(conn, room_id, status="closed")
+                    other = await repository.create_room(conn, visitor.id, "another")  # closed, two unread
+                    assert other is not None
+                    await repository.update_room(conn, other, status="closed", user_unread_count=2)
+                    await repository.update_room(conn, room_id, status="assigned")
                 await repository.set_typing(db, room_id, visitor.id, "user", utcnow() + timedelta(seconds=5))
 
                 async def store(sender: User, target: int | None, key: str | None = None) -> object:
@@ -170,16 +175,18 @@ def test_a_message_to_a_chat_that_needs_nothing_more_is_found_and_stored_at_once
                 for target in (None, room_id):  # the visitor's current room, found or named
                     done = await store(visitor, target, f"v{target}")
                     assert isinstance(done, tuple)
-                    message, previous, room = done
+                    message, previous, room, unread = done
                     assert message == await repository.get_message(db, message.id)
                     assert room == await repository.get_room(db, room_id)
                     assert previous == await repository.previous_message_id(db, room_id, message.id)
+                    assert unread is None
                 assert (room.admin_unread_count, room.last_message_preview) == (2, "from user")
                 assert await db.fetch_all("SELECT 1 FROM chat_typing_indicators") == []
                 done = await store(agent, room_id)
                 assert isinstance(done, tuple)
                 assert done[2] == await repository.get_room(db, room_id) and done[2].user_unread_count == 1
-                assert await db.fetch_val("SELECT first_response_at FROM support_chat_rooms") is not None
+                assert done[3] == await repository.unread_for_user(db, visitor.id) == 3  # this chat's and the closed
+                assert await db.fetch_val("SELECT first_response_at FROM support_chat_rooms WHERE id = ?", room_id)
 
                 stored = await count()
                 assert await store(visitor, None, "vNone") is None, "a replayed key writes nothing"
