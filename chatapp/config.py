@@ -90,6 +90,9 @@ class Settings:
     outbox_max_age: float = 24 * 3600
     # Seconds between looks for rows another instance wrote (this process's own commits wake the relay).
     outbox_poll_interval: float = 1.0
+    # Seconds a relay pass woken by a commit waits after the pass before it, so that under load
+    # the events of several messages share one pass (chatapp.outbox.Relay); 0 sends each at once.
+    outbox_linger: float = 0.010
     # Content limits.
     max_message_length: int = 5000
     max_subject_length: int = 200
@@ -221,6 +224,7 @@ class Settings:
             broadcast_queue_size=_int(env, "CHATAPP_BROADCAST_QUEUE_SIZE", d.broadcast_queue_size),
             outbox_max_age=_float(env, "CHATAPP_OUTBOX_MAX_AGE", d.outbox_max_age),
             outbox_poll_interval=_float(env, "CHATAPP_OUTBOX_POLL_INTERVAL", d.outbox_poll_interval),
+            outbox_linger=_float(env, "CHATAPP_OUTBOX_LINGER", d.outbox_linger),
             max_message_length=_int(env, "CHATAPP_MAX_MESSAGE_LENGTH", d.max_message_length),
             upload_dir=env.get("CHATAPP_UPLOAD_DIR") or d.upload_dir,
             storage=(env.get("CHATAPP_STORAGE") or d.storage).strip().lower(),
@@ -286,6 +290,8 @@ class Settings:
             raise ConfigError("CHATAPP_OUTBOX_MAX_AGE must be a positive number of seconds")
         if not 0 < self.outbox_poll_interval <= 3600:
             raise ConfigError("CHATAPP_OUTBOX_POLL_INTERVAL must be more than 0 and at most 3600 seconds")
+        if not 0 <= self.outbox_linger <= 1:
+            raise ConfigError("CHATAPP_OUTBOX_LINGER must be from 0 to 1 second")
         if self.login_backoff_after < 1 or self.login_backoff_max < 1:
             raise ConfigError("CHATAPP_LOGIN_BACKOFF_AFTER and CHATAPP_LOGIN_BACKOFF_MAX must be at least 1")
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
