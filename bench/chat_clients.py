@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -156,6 +157,11 @@ async def _token(session: aiohttp.ClientSession, base: str, path: str, doc: dict
         return token
 
 
+def _key() -> str:
+    """A fresh idempotency key, as the widget and the panel send with every message."""
+    return str(uuid.uuid4())
+
+
 class Visitor(_Client):
     """A guest with an open conversation, listening on its room channel."""
 
@@ -175,7 +181,7 @@ class Visitor(_Client):
         return visitor
 
     async def send(self, body: str) -> int:
-        return (await self.call("POST", "/api/chat/messages", {"body": body}))[0]
+        return (await self.call("POST", "/api/chat/messages", {"body": body, "idempotency_key": _key()}))[0]
 
     def _on_event(self, channel: str, event: str, data: dict[str, Any]) -> None:
         if event == "message.sent" and data.get("sender_role") == "admin":
@@ -195,7 +201,8 @@ class Agent(_Client):
         return agent
 
     async def reply(self, room_id: int, body: str) -> int:
-        return (await self.call("POST", f"/api/admin/chat/rooms/{room_id}/messages", {"body": body}))[0]
+        doc = {"body": body, "idempotency_key": _key()}
+        return (await self.call("POST", f"/api/admin/chat/rooms/{room_id}/messages", doc))[0]
 
     async def report(self, params: dict[str, str], timeout: float) -> tuple[int, int]:
         """(status, conversations counted) for the team report; status 0 when it took over ``timeout`` s."""

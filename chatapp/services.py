@@ -10,7 +10,7 @@ those, never the answer to a stored change.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, BinaryIO
 
@@ -55,6 +55,19 @@ class Sent:
     message: Message
     room: Room
     created: bool  # False when an idempotency key replayed an earlier send
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """A message just stored, with what its events and routing need."""
+
+    message: Message
+    previous_id: int | None  # the room's message before it
+    room: Room  # after the change
+    before: Room | None = None  # as the general way read it first (None: the one-statement way)
+    created_room: bool = False
+    changes: dict[str, Any] = field(default_factory=dict)  # what else the message changed in the room
+    visitor_unread: int | None = None  # support's reply on the one-statement way: the visitor's total
 
 
 @dataclass(frozen=True)
@@ -176,77 +189,100 @@ class ChatService:
         socket_id: str | None = None,
         prechat_exempt: bool = False,
     ) -> Sent:
-        """Store one message (creating the visitor's room on first contact), then broadcast it."""
+        """Store one message (creating the visitor's room on first contact), then broadcast it.
+
+        A key this sender used before replays the earlier send. It is looked for only when the
+        one-statement store did not write (that statement skips a used key), so a first send
+        reads nothing more, and a retried send counts toward the rate limit like any other.
+        """
         body = self._check_body(body, attachment_id)
-        if idempotency_key:
-            earlier = await repo.find_idempotent(self.db, user.id, idempotency_key)
-            if earlier is not None:
-                if earlier.is_note:  # a note's key: never answer a reply with the note
-                    raise _key_reused(earlier)
-                return await self._replayed(user, earlier, body, attachment_id)
         await self.limiter.hit(("messages", user.id), self.settings.rate_messages, "messages")
-        role = "admin" if user.is_admin else "user"
-        created_room = False
-        room: Room | None = None
-        changes: dict[str, Any] = {}
         async with self.db.transaction() as conn:
-            # Most messages go to a chat that needs nothing but the message: found and written
-            # in one statement (PostgreSQL). Anything else takes the general way below.
-            quick = None if attachment_id is not None else await repo.store_in_active_room(
+            done = await self._store(conn, user, room_id, body, attachment_id, idempotency_key, prechat_exempt)
+            if isinstance(done, _Stored):
+                fresh = await self._announce(conn, user, done, socket_id)
+        if isinstance(done, Message):  # the transaction wrote nothing
+            if done.is_note:  # a note's key: never answer a reply with the note
+                raise _key_reused(done)
+            return await self._replayed(user, done, body, attachment_id)
+        if user.is_admin:
+            if self.push:
+                self.push.admin_message(fresh, done.message)
+        elif self.push:
+            self.push.user_message(fresh, done.message)
+        await self._publish_stats()
+        return Sent(done.message, fresh, True)
+
+    async def _store(
+        self,
+        conn: Connection,
+        user: User,
+        room_id: int | None,
+        body: str,
+        attachment_id: int | None,
+        idempotency_key: str | None,
+        prechat_exempt: bool,
+    ) -> _Stored | Message:
+        """The message stored and its room moved, or the earlier message of this sender's key."""
+        role = "admin" if user.is_admin else "user"
+        # Most messages go to a chat that needs nothing but the message: found and written in one
+        # statement (PostgreSQL). Anything else takes the general way below.
+        if attachment_id is None:
+            quick = await repo.store_in_active_room(
                 conn, room_id=room_id, sender_id=user.id, sender_role=role, body=body,
                 preview=_preview(body, None), idempotency_key=idempotency_key,
             )
-            if quick is None:
-                room, created_room = await self._room_to_write(conn, user, room_id, _preview(body, None)[:80],
-                                                               prechat_exempt=prechat_exempt)
-                ensure_transition(room, "reply")
-                if room.snoozed and role == "user":  # the visitor wrote: the chat is back in the inbox at once
-                    room = await self.snoozer.wake(conn, room, "visitor") or room
-                attachment = await self._attachment_for(conn, attachment_id, room)
-                if room.status == "resolved":
-                    changes.update(status="assigned" if room.assigned_admin_id else "open", resolved_at=None)
-                if user.is_admin and room.assigned_admin_id is None:
-                    changes.update(status="assigned", assigned_admin_id=user.id)
-                if changes:
-                    await repo.update_room(conn, room.id, **changes)
-                    if "assigned_admin_id" in changes:  # a reply takes the unassigned chat
-                        await audit(conn, user, "room.assign", "room", room.id, {"from": None, "to": user.id})
-                inserted = await repo.store_and_move(
-                    conn,
-                    room_id=room.id,
-                    sender_id=user.id,
-                    sender_role=role,
-                    body=body,
-                    preview=_preview(body, attachment),
-                    attachment_id=attachment.id if attachment else None,
-                    idempotency_key=idempotency_key,
-                )
-                if inserted is None:  # the same key won a race with us
-                    earlier = await repo.find_idempotent(conn, user.id, idempotency_key or "")
-                    assert earlier is not None
-                    message, fresh_room = earlier, await repo.get_room(conn, earlier.room_id)
-                    assert fresh_room is not None
-                    return Sent(message, fresh_room, False)
-                stored, previous_id, fresh = inserted
-                visitor_unread = None
-            else:
-                stored, previous_id, fresh, visitor_unread = quick
-            await self.events.message_sent(
-                conn, fresh, stored, created_room=created_room, socket_id=socket_id, previous_id=previous_id
-            )
-            if changes:
-                await self.events.room_updated(conn, fresh)
-            if role == "admin":
-                await self._queue_unread(conn, fresh.user_id, fresh.id, visitor_unread)
-            if room is not None and (created_room or changes):
-                fresh = await self.router.after_change(conn, user, room, fresh)  # routing
-        if role == "admin":
-            if self.push:
-                self.push.admin_message(fresh, stored)
-        elif self.push:
-            self.push.user_message(fresh, stored)
-        await self._publish_stats()
-        return Sent(stored, fresh, True)
+            if quick is not None:
+                message, previous_id, fresh, visitor_unread = quick
+                return _Stored(message, previous_id, fresh, visitor_unread=visitor_unread)
+        if idempotency_key and (earlier := await repo.find_idempotent(conn, user.id, idempotency_key)):
+            return earlier
+        room, created_room = await self._room_to_write(conn, user, room_id, _preview(body, None)[:80],
+                                                       prechat_exempt=prechat_exempt)
+        ensure_transition(room, "reply")
+        if room.snoozed and role == "user":  # the visitor wrote: the chat is back in the inbox at once
+            room = await self.snoozer.wake(conn, room, "visitor") or room
+        attachment = await self._attachment_for(conn, attachment_id, room)
+        changes: dict[str, Any] = {}
+        if room.status == "resolved":
+            changes.update(status="assigned" if room.assigned_admin_id else "open", resolved_at=None)
+        if user.is_admin and room.assigned_admin_id is None:
+            changes.update(status="assigned", assigned_admin_id=user.id)
+        if changes:
+            await repo.update_room(conn, room.id, **changes)
+            if "assigned_admin_id" in changes:  # a reply takes the unassigned chat
+                await audit(conn, user, "room.assign", "room", room.id, {"from": None, "to": user.id})
+        inserted = await repo.store_and_move(
+            conn,
+            room_id=room.id,
+            sender_id=user.id,
+            sender_role=role,
+            body=body,
+            preview=_preview(body, attachment),
+            attachment_id=attachment.id if attachment else None,
+            idempotency_key=idempotency_key,
+        )
+        if inserted is None:  # the same key won a race with us
+            earlier = await repo.find_idempotent(conn, user.id, idempotency_key or "")
+            assert earlier is not None
+            return earlier
+        message, previous_id, fresh = inserted
+        return _Stored(message, previous_id, fresh, before=room, created_room=created_room, changes=changes)
+
+    async def _announce(self, conn: Connection, user: User, done: _Stored, socket_id: str | None) -> Room:
+        """The stored message's events, in its transaction; the room as routing left it."""
+        fresh = done.room
+        await self.events.message_sent(
+            conn, fresh, done.message, created_room=done.created_room, socket_id=socket_id,
+            previous_id=done.previous_id,
+        )
+        if done.changes:
+            await self.events.room_updated(conn, fresh)
+        if user.is_admin:
+            await self._queue_unread(conn, fresh.user_id, fresh.id, done.visitor_unread)
+        if done.before is not None and (done.created_room or done.changes):
+            fresh = await self.router.after_change(conn, user, done.before, fresh)  # routing
+        return fresh
 
     async def write_note(
         self,
