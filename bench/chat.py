@@ -35,7 +35,7 @@ import aiohttp
 
 from bench.chat_clients import Agent, Deliveries, Visitor, tag_body
 from bench.chat_data import SEARCH_TERMS, History, chat_body
-from bench.chat_db import discard, prepare
+from bench.chat_db import discard, prepare, settle
 from bench.chat_profile import PgWaits, Profiler, hot_spots
 from bench.chat_stack import AGENT_PASSWORD, UNLIMITED, ChatStack
 from bench.pinning import LOAD_CPUS, raise_open_files
@@ -142,6 +142,7 @@ class Load:
                 load.visitors += await asyncio.gather(*(
                     Visitor.start(session, stack.base_url, stack.ws_url, f"Bench visitor {i}", deliveries)
                     for i in range(chunk, min(cfg.visitors, chunk + 50))))
+            await settle(stack.database_url)
         except BaseException:
             await load.close()
             raise

@@ -22,6 +22,7 @@ import orjson
 __all__ = ["Deliveries", "PusherSocket", "Visitor", "Agent", "tag_body", "ADMIN_FEED"]
 
 ADMIN_FEED = "private-admin.chat"
+ADMIN_PRESENCE = "presence-admins"  # the panel's: agents on it count as online (no Web Push)
 _TAG = re.compile(r"\[bench (\d+) (\d+\.\d+)\]")
 
 
@@ -75,11 +76,14 @@ class PusherSocket:
         self.socket_id = orjson.loads(hello["data"])["socket_id"]
         self._reader = asyncio.create_task(self._read())
 
-    async def subscribe(self, channel: str, auth: str) -> None:
+    async def subscribe(self, channel: str, auth: str, channel_data: str | None = None) -> None:
         assert self.ws is not None
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._subscribed[channel] = done
-        frame = {"event": "pusher:subscribe", "data": {"channel": channel, "auth": auth}}
+        data = {"channel": channel, "auth": auth}
+        if channel_data is not None:  # a presence channel: who I am, as signed by chatapp
+            data["channel_data"] = channel_data
+        frame = {"event": "pusher:subscribe", "data": data}
         await self.ws.send_str(orjson.dumps(frame).decode())
         await asyncio.wait_for(done, 10)
 
@@ -142,7 +146,8 @@ class _Client:
                                        {"socket_id": self.socket.socket_id, "channel_name": channel})
         if status != 200:
             raise RuntimeError(f"/broadcasting/auth {channel}: {status} {body[:200]!r}")
-        await self.socket.subscribe(channel, orjson.loads(body)["auth"])
+        doc = orjson.loads(body)
+        await self.socket.subscribe(channel, doc["auth"], doc.get("channel_data"))
 
     def _on_event(self, channel: str, event: str, data: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -189,7 +194,7 @@ class Visitor(_Client):
 
 
 class Agent(_Client):
-    """A signed-in support admin following the admin feed."""
+    """A signed-in support admin following the admin feed, present as an open panel is."""
 
     @classmethod
     async def start(cls, session: aiohttp.ClientSession, base: str, ws_url: str, email: str, password: str,
@@ -198,6 +203,7 @@ class Agent(_Client):
         agent = cls(session, base, ws_url, doc["token"], doc["user"], deliveries)
         await agent.socket.connect()
         await agent.join(ADMIN_FEED)
+        await agent.join(ADMIN_PRESENCE)
         return agent
 
     async def reply(self, room_id: int, body: str) -> int:

@@ -30,7 +30,7 @@ from bench.chat_data import History, utc_now
 from bench.servers import ROOT
 from chatapp.schema import MIGRATIONS_DIR
 
-__all__ = ["PG_ADMIN_URL", "CACHE_DIR", "migration_key", "prepare", "discard"]
+__all__ = ["PG_ADMIN_URL", "CACHE_DIR", "migration_key", "prepare", "discard", "settle"]
 
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 CACHE_DIR = ROOT / "var" / "bench-chat"
@@ -240,6 +240,19 @@ def prepare(database: str, history: History, say: Say) -> str:
     name = f"{_COPY_PREFIX}{token}"
     asyncio.run(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"'))
     return _pg_url(name)
+
+
+async def settle(url: str) -> None:
+    """PostgreSQL: the statistics a running server would have by now (autovacuum analyses
+    within a minute), taken after the benchmark's clients signed in. Without them the
+    planner costs the sessions table as empty and may keep scanning it for every request."""
+    if url.startswith("sqlite"):
+        return  # nothing analyses a running SQLite file either
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
 
 
 def discard(url: str) -> None:
