@@ -81,6 +81,7 @@ async def build_state(settings: Settings) -> ChatState:
         relay = Relay(settings, db, broadcaster)
         outbox.relay = relay
         events = Events(broadcaster, outbox, settings.public_url)
+        relay.render_stored = events.render_stored
         service = ChatService(settings, db, events, uploads, limiter, push, catalogues)
         if settings.reverb_configured:
             await relay.start()  # rows left by a previous run (even one killed -9) go out now

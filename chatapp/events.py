@@ -26,7 +26,7 @@ from chatapp.broadcasting import MAX_EVENT_BYTES, Broadcaster, Event, fit_text
 from chatapp.db import Connection
 from chatapp.models import Label, Message, Room
 from chatapp.outbox import Outbox
-from chatapp.policy import ADMIN_CHANNEL, room_channel, user_channel
+from chatapp.policy import ADMIN_CHANNEL, ROOM_CHANNEL_PREFIX, USER_CHANNEL_PREFIX, room_channel, user_channel
 
 __all__ = ["Events", "message_payload"]
 
@@ -94,6 +94,36 @@ class Events:
             events.append(Event(ADMIN_CHANNEL, CHAT_CREATED, _json({"room": summary}), None))
         events.append(Event(ADMIN_CHANNEL, CHAT_MESSAGE, _json({"room": summary, "message": payload}), None))
         await self.outbox.add_events(conn, events)  # one statement for the change's events
+
+    def queued_with_message(self, socket_id: str | None) -> repo.QueuedEvents | None:
+        """What a message stored by one statement queues with it (repository.store_in_active_room):
+        :meth:`message_sent`'s events of a room that already existed, and support's reply's
+        unread count, as rows the relay renders (:meth:`render_stored`)."""
+        if not self.outbox.enabled:
+            return None
+        return repo.QueuedEvents(ROOM_CHANNEL_PREFIX, MESSAGE_SENT, ADMIN_CHANNEL, CHAT_MESSAGE,
+                                 USER_CHANNEL_PREFIX, UNREAD_UPDATED, socket_id)
+
+    async def render_stored(self, conn: Connection, named: list[tuple[int, str]]) -> list[str | None]:
+        """The data of events that name a stored message ((message id, the row's data) each): the
+        message as :meth:`message_sent` puts it, with the row's ``previous_id``, and where the row
+        says ``with_room`` the room's summary as it is now. None for a message that is gone."""
+        messages = {m.id: m for m in await repo.messages_by_ids(conn, sorted({i for i, _ in named}))}
+        extras = [orjson.loads(data) for _, data in named]
+        wanted = {messages[i].room_id for (i, _), extra in zip(named, extras, strict=True)
+                  if extra.get("with_room") and i in messages}
+        rooms = {r.id: r for r in await repo.rooms_by_ids(conn, sorted(wanted))}
+        out: list[str | None] = []
+        for (message_id, _), extra in zip(named, extras, strict=True):
+            message = messages.get(message_id)
+            room = rooms.get(message.room_id) if message is not None and extra.get("with_room") else None
+            if message is None or (extra.get("with_room") and room is None):
+                out.append(None)
+                continue
+            payload = message_payload(message, self.base_url)
+            payload["previous_id"] = extra.get("previous_id")
+            out.append(_json(payload if room is None else {"room": room.to_json(for_admin=True), "message": payload}))
+        return out
 
     async def note_written(self, conn: Connection, room: Room, note: Message) -> None:
         """A private note: on the admin feed only, never on the visitor's ``private-chat.{room}``."""

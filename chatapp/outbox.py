@@ -12,6 +12,13 @@ were written. A failed request postpones the head with back-off (0.5 s doubling 
 dropped with a log line. A request pyreverb refuses as malformed (4xx) is retried
 one row at a time, and only the refused rows are dropped.
 
+Stored messages. A row may name a message (``message_id``) instead of carrying it: a message
+stored by one PostgreSQL statement (``repository.store_in_active_room``) queues its events in
+that statement, before any Python has seen the row. The relay renders such rows when it sends
+(``Relay.render_stored``, chatapp.events): the message as the API shows it and, on the admin
+feed, its room's summary as it is then, never older than the message. A row whose message was
+erased meanwhile is dropped like a stale one.
+
 Linger. A commit wakes the relay, but a pass starts at least ``CHATAPP_OUTBOX_LINGER``
 (10 ms) after the one before it: a pass costs the same statements and requests for one
 event as for fifty, so under load the events of several messages share one, while the
@@ -55,7 +62,7 @@ import fcntl
 import logging
 import os
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -97,8 +104,13 @@ SESSION_SETTINGS = {"synchronous_commit": "off", "idle_session_timeout": "60s"}
 # The head of the queue, with the last feed number of each row's channel (NULL off the feeds).
 _HEAD = (
     "SELECT o.id, o.channel, o.name, o.data, o.socket_id, o.created_at, o.attempts, o.next_attempt_at, "
-    "s.last_seq FROM outbox o LEFT JOIN outbox_sequences s ON s.channel = o.channel ORDER BY o.id LIMIT ?"
+    "o.message_id, s.last_seq FROM outbox o LEFT JOIN outbox_sequences s ON s.channel = o.channel ORDER BY o.id LIMIT ?"
 )
+
+
+# Renders rows that name a stored message: (message id, the row's data) in, each event's data out,
+# None where the message is gone. Set by whoever knows the events' shapes (chatapp.app).
+RenderStored = Callable[[Connection, list[tuple[int, str]]], Awaitable[list[str | None]]]
 
 
 @dataclass
@@ -108,11 +120,14 @@ class OutboxRow:
     created_at: datetime
     attempts: int
     next_attempt_at: datetime
+    message_id: int | None = None  # the event is rendered from this message when sent
 
     @classmethod
     def of(cls, row: Row) -> OutboxRow:
         event = Event(row["channel"], row["name"], row["data"], row["socket_id"])
-        return cls(int(row["id"]), event, row["created_at"], int(row["attempts"]), row["next_attempt_at"])
+        message_id = row.get("message_id")
+        return cls(int(row["id"]), event, row["created_at"], int(row["attempts"]), row["next_attempt_at"],
+                   None if message_id is None else int(message_id))
 
 
 class Outbox:
@@ -153,6 +168,15 @@ class Outbox:
 
             conn.before_commit(write)
         held.extend(events)
+
+    def written(self, conn: Connection) -> None:
+        """Rows were written by a statement of the caller's own (repository.store_in_active_room):
+        wake the relay once they are committed, as :meth:`add_events` would."""
+        if self.relay is not None:
+            if conn.in_transaction:
+                conn.after_commit(self.relay.wake)
+            else:
+                self.relay.wake()
 
     async def _write(self, conn: Connection, events: list[Event]) -> None:
         now = utcnow()
@@ -236,6 +260,7 @@ class Relay:
         # the same few statements and requests for one event as for fifty, so under load the
         # events of several messages share it; after a quiet spell the first commit goes at once.
         self.linger = settings.outbox_linger
+        self.render_stored: RenderStored | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._leadership: _Leadership | None = None
@@ -367,12 +392,39 @@ class Relay:
             rows = [r for r in rows if r.id not in gone]
         if rows and rows[0].next_attempt_at > now:
             return (rows[0].next_attempt_at - now).total_seconds(), True
+        rows, cut = await self._rendered(conn, rows)
         row_of = {id(r.event): r for r in rows}
         for batch in batches([r.event for r in rows]):
             outcome = await self._send(conn, [row_of[id(e)] for e in batch])
             if outcome is not None:
                 return outcome, True
-        return (0.0 if len(rows) + len(stale) >= HEAD else self.poll_interval), False
+        return (0.0 if cut or len(rows) + len(stale) >= HEAD else self.poll_interval), False
+
+    async def _rendered(self, conn: Connection, rows: list[OutboxRow]) -> tuple[list[OutboxRow], bool]:
+        """``rows`` with the events of stored messages rendered, and whether some were left for the
+        next pass. A row whose message is gone is dropped in its place in line (so feed numbers
+        stay in order): now if it leads, else the rows before it go first."""
+        named = [r for r in rows if r.message_id is not None]
+        if not named:
+            return rows, False
+        if self.render_stored is None:
+            raise RuntimeError("outbox rows name stored messages but the relay has no renderer")
+        rendered = await self.render_stored(conn, [(r.message_id or 0, r.event.data) for r in named])
+        data_of = {r.id: data for r, data in zip(named, rendered, strict=True)}
+        lead = 0
+        while lead < len(rows) and rows[lead].id in data_of and data_of[rows[lead].id] is None:
+            lead += 1
+        if lead:
+            await self._drop(conn, rows[:lead], "its message was erased")
+        kept: list[OutboxRow] = []
+        for row in rows[lead:]:
+            if row.id in data_of:
+                data = data_of[row.id]
+                if data is None:
+                    return kept, True
+                row.event = Event(row.event.channel, row.event.name, data, row.event.socket_id)
+            kept.append(row)
+        return kept, False
 
     async def _send(self, conn: Connection, chunk: list[OutboxRow]) -> float | None:
         """Deliver ``chunk`` and delete it; None, or the back-off when pyreverb could not take it."""

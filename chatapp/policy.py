@@ -25,6 +25,8 @@ __all__ = [
     "ADMIN_PRESENCE",
     "room_channel",
     "user_channel",
+    "ROOM_CHANNEL_PREFIX",
+    "USER_CHANNEL_PREFIX",
 ]
 
 ADMIN_CHANNEL = "private-admin.chat"
@@ -45,12 +47,16 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+ROOM_CHANNEL_PREFIX = "private-chat."  # + the room's id
+USER_CHANNEL_PREFIX = "private-user."  # + the visitor's id
+
+
 def room_channel(room_id: int) -> str:
-    return f"private-chat.{room_id}"
+    return f"{ROOM_CHANNEL_PREFIX}{room_id}"
 
 
 def user_channel(user_id: int) -> str:
-    return f"private-user.{user_id}"
+    return f"{USER_CHANNEL_PREFIX}{user_id}"
 
 
 def ensure_admin(user: User) -> None:

@@ -7,11 +7,12 @@ transaction) and return domain records from :mod:`chatapp.models`.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
-from chatapp.db import Connection, utcnow
+from chatapp.db import Connection, placeholders, utcnow
 from chatapp.models import Attachment, AuthSession, CannedReply, Message, Room, User, iso
 
 # ------------------------------------------------------------------------- users
@@ -544,6 +545,20 @@ def _store_and_move_sql(sender_role: str) -> str:
     )
 
 
+class QueuedEvents(NamedTuple):
+    """The events :func:`store_in_active_room` queues with the message, named by chatapp.events:
+    the message on its room's channel and on the admin feed, and for support's reply the
+    visitor's unread total on their own channel (in that order)."""
+
+    room_prefix: str  # + the room's id: the conversation's channel
+    message_sent: str
+    feed: str
+    feed_message: str
+    user_prefix: str  # + the visitor's id
+    unread_updated: str
+    socket_id: str | None  # the sender's connection, left out of the room channel's event
+
+
 async def store_in_active_room(
     conn: Connection,
     *,
@@ -553,13 +568,17 @@ async def store_in_active_room(
     body: str,
     preview: str,
     idempotency_key: str | None = None,
+    queue: QueuedEvents | None = None,
 ) -> tuple[Message, int | None, Room, int | None] | None:
     """PostgreSQL: :func:`store_and_move` for a text message to a room that needs nothing more
-    than the message, found by the same statement: one round trip fewer than reading the room
-    first, and for support's reply one more, as the fourth value is the visitor's unread count
-    over all their chats (what :func:`unread_for_user` would say after it; None for a visitor's
-    message). None (and nothing changed) when there is no such room, or when (sender, key)
-    exists already, and always on SQLite: then the caller takes the general way, which says why.
+    than the message, found by the same statement, which also writes the message's events to the
+    outbox (``queue``; rows that name the message, rendered by the relay when it sends). Being one
+    statement it needs no transaction around it: one round trip where reading the room, storing,
+    queueing and committing took five. The fourth value is, for support's reply, the visitor's
+    unread count over all their chats (what :func:`unread_for_user` would say after it; None for
+    a visitor's message). None (and nothing changed) when there is no such room, or when
+    (sender, key) exists already, and always on SQLite: then the caller takes the general way,
+    which says why.
 
     Such a room is, for a visitor, their own current room (``room_id``, or else the newest not
     closed), open or assigned and not snoozed; for support, room ``room_id`` while someone is
@@ -576,10 +595,15 @@ async def store_in_active_room(
         target_args = (room_id,)
     now = utcnow()
     preview_args = [now, preview, now, *([now] if sender_role == "admin" else [])]
+    queue_args: list[Any] = []
+    if queue is not None:
+        queue_args = [now, now, queue.room_prefix, queue.message_sent, queue.socket_id, queue.feed, queue.feed_message]
+        if sender_role == "admin":
+            queue_args += [queue.user_prefix, queue.unread_updated]
     row = await conn.fetch_one(
-        _active_room_store_sql(sender_role, room_id is None),
+        _active_room_store_sql(sender_role, room_id is None, queue is not None),
         *target_args, sender_id, sender_role, body, idempotency_key, now,
-        sender_id, *preview_args,
+        sender_id, *preview_args, *queue_args,
     )
     if row is None:
         return None
@@ -591,7 +615,7 @@ async def store_in_active_room(
 
 
 @cache
-def _active_room_store_sql(sender_role: str, newest: bool) -> str:
+def _active_room_store_sql(sender_role: str, newest: bool, queued: bool) -> str:
     if sender_role == "user":
         where = "user_id = ? AND status <> 'closed'" if newest else "id = ? AND user_id = ?"
         target = f"SELECT id FROM support_chat_rooms WHERE {where} ORDER BY id DESC LIMIT 1"
@@ -606,22 +630,58 @@ def _active_room_store_sql(sender_role: str, newest: bool) -> str:
         "ON CONFLICT (sender_id, idempotency_key) DO NOTHING RETURNING *"
     )
     previous = (
-        "(SELECT MAX(p.id) FROM support_chat_messages p WHERE p.room_id = m.room_id AND p.id < m.id "
-        f"AND p.kind = 'message') AS {_MSG}previous_id"
+        "prev AS (SELECT (SELECT MAX(p.id) FROM support_chat_messages p WHERE p.room_id = i.room_id "
+        "AND p.id < i.id AND p.kind = 'message') AS id FROM ins i)"
     )
     moves = _room_moves_sql(sender_role, True, _STORED, "(SELECT room_id FROM ins)")
-    # The statement's reads see the rooms as they were: the others' counts, plus this one's new.
-    unread = (
-        ", (SELECT COALESCE(SUM(o.user_unread_count), 0) FROM support_chat_rooms o "
-        f"WHERE o.user_id = r.user_id AND o.id <> r.id) + r.user_unread_count AS {_MSG}visitor_unread"
-        if sender_role == "admin" else ""
-    )
+    ctes = [f"target AS ({target})", f"ins AS ({insert})", moves, previous]
+    if sender_role == "admin":  # its reads see the rooms as they were: the others' counts, plus this one's new
+        ctes.append(
+            "counted AS (SELECT r.id AS room_id, r.user_id, (SELECT COALESCE(SUM(o.user_unread_count), 0) "
+            "FROM support_chat_rooms o WHERE o.user_id = r.user_id AND o.id <> r.id) + r.user_unread_count AS unread "
+            "FROM moved r)"
+        )
+    if queued:  # the events in their order: the room's, the feed's, then (a reply) the visitor's count
+        ref = "json_build_object('room_id', i.room_id, 'previous_id', prev.id"
+        rows = [
+            f"(1, ?::text || i.room_id, ?::text, {ref})::text, ?::text, i.id)",
+            f"(2, ?::text, ?::text, {ref}, 'with_room', true)::text, NULL, i.id)",
+        ]
+        sources = "ins i, prev"
+        if sender_role == "admin":
+            rows.append("(3, ?::text || c.user_id, ?::text, json_build_object('room_id', c.room_id, "
+                        "'unread_count', c.unread)::text, NULL, NULL::bigint)")
+            sources += ", counted c"
+        ctes.append(
+            "queued AS (INSERT INTO outbox (channel, name, data, socket_id, created_at, next_attempt_at, message_id) "
+            "SELECT q.channel, q.name, q.data, q.socket_id, ?::timestamptz, ?::timestamptz, q.message_id "
+            f"FROM {sources}, LATERAL (VALUES {', '.join(rows)}) AS q(n, channel, name, data, socket_id, message_id) "
+            "ORDER BY q.n)"
+        )
+    unread = f", c.unread AS {_MSG}visitor_unread" if sender_role == "admin" else ""
+    counted = ", counted c" if sender_role == "admin" else ""
     return (
-        f"WITH target AS ({target}), ins AS ({insert}), {moves} "
+        f"WITH {', '.join(ctes)} "
         f"SELECT {_ROOM_COLUMNS}, NULL AS last_system_code, NULL AS last_system_params, "
-        f"{_message_columns(_MSG)}, {previous}{unread} "
-        f"FROM moved r JOIN users u ON u.id = r.user_id, ins m {_MESSAGE_JOINS}"
+        f"{_message_columns(_MSG)}, prev.id AS {_MSG}previous_id{unread} "
+        f"FROM moved r JOIN users u ON u.id = r.user_id, ins m {_MESSAGE_JOINS}, prev{counted}"
     )
+
+
+async def messages_by_ids(conn: Connection, ids: Sequence[int]) -> list[Message]:
+    """These messages (notes too), those that still exist; any order."""
+    if not ids:
+        return []
+    rows = await conn.fetch_all(f"{_MESSAGE_SELECT} WHERE m.id IN ({placeholders(ids)})", *ids)
+    return [Message.from_row(r) for r in rows]
+
+
+async def rooms_by_ids(conn: Connection, ids: Sequence[int]) -> list[Room]:
+    """These rooms, those that still exist; any order."""
+    if not ids:
+        return []
+    rows = await conn.fetch_all(f"{_ROOM_SELECT} WHERE r.id IN ({placeholders(ids)})", *ids)
+    return [Room.from_row(r) for r in rows]
 
 
 async def get_message(conn: Connection, message_id: int) -> Message | None:

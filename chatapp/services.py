@@ -197,10 +197,16 @@ class ChatService:
         """
         body = self._check_body(body, attachment_id)
         await self.limiter.hit(("messages", user.id), self.settings.rate_messages, "messages")
-        async with self.db.transaction() as conn:
-            done = await self._store(conn, user, room_id, body, attachment_id, idempotency_key, prechat_exempt)
-            if isinstance(done, _Stored):
-                fresh = await self._announce(conn, user, done, socket_id)
+        at_once = None if attachment_id is not None else await self._store_at_once(
+            user, room_id, body, idempotency_key, socket_id)
+        done: _Stored | Message
+        if at_once is not None:
+            done, fresh = at_once, at_once.room
+        else:
+            async with self.db.transaction() as conn:
+                done = await self._store(conn, user, room_id, body, attachment_id, idempotency_key, prechat_exempt)
+                if isinstance(done, _Stored):
+                    fresh = await self._announce(conn, user, done, socket_id)
         if isinstance(done, Message):  # the transaction wrote nothing
             if done.is_note:  # a note's key: never answer a reply with the note
                 raise _key_reused(done)
@@ -225,16 +231,6 @@ class ChatService:
     ) -> _Stored | Message:
         """The message stored and its room moved, or the earlier message of this sender's key."""
         role = "admin" if user.is_admin else "user"
-        # Most messages go to a chat that needs nothing but the message: found and written in one
-        # statement (PostgreSQL). Anything else takes the general way below.
-        if attachment_id is None:
-            quick = await repo.store_in_active_room(
-                conn, room_id=room_id, sender_id=user.id, sender_role=role, body=body,
-                preview=_preview(body, None), idempotency_key=idempotency_key,
-            )
-            if quick is not None:
-                message, previous_id, fresh, visitor_unread = quick
-                return _Stored(message, previous_id, fresh, visitor_unread=visitor_unread)
         if idempotency_key and (earlier := await repo.find_idempotent(conn, user.id, idempotency_key)):
             return earlier
         room, created_room = await self._room_to_write(conn, user, room_id, _preview(body, None)[:80],
@@ -268,6 +264,26 @@ class ChatService:
             return earlier
         message, previous_id, fresh = inserted
         return _Stored(message, previous_id, fresh, before=room, created_room=created_room, changes=changes)
+
+    async def _store_at_once(
+        self, user: User, room_id: int | None, body: str, idempotency_key: str | None, socket_id: str | None
+    ) -> _Stored | None:
+        """Most messages go to a chat that needs nothing but the message: on PostgreSQL one statement
+        finds it, stores the message, moves the room and queues the events, with no transaction
+        around it. None when it wrote nothing (SQLite, another room, a used key): then the general
+        way decides."""
+        if self.db.dialect != "postgres":
+            return None
+        stored = await repo.store_in_active_room(
+            self.db, room_id=room_id, sender_id=user.id, sender_role="admin" if user.is_admin else "user",
+            body=body, preview=_preview(body, None), idempotency_key=idempotency_key,
+            queue=self.events.queued_with_message(socket_id),
+        )
+        if stored is None:
+            return None
+        self.events.outbox.written(self.db)
+        message, previous_id, fresh, visitor_unread = stored
+        return _Stored(message, previous_id, fresh, visitor_unread=visitor_unread)
 
     async def _announce(self, conn: Connection, user: User, done: _Stored, socket_id: str | None) -> Room:
         """The stored message's events, in its transaction; the room as routing left it."""
