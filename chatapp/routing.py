@@ -117,6 +117,14 @@ async def _agent_rows(conn: Connection, agent_id: int | None = None) -> list[dic
     )
 
 
+def _took_it(actor: User, before: Room | None, after: Room) -> bool:
+    """The change was the actor taking a chat nobody had (a reply takes it): it fills one of their
+    slots and empties none, and the queue only shortens, so a drain could assign nothing that it
+    could not before. Skipping it spares a reply the routing lock and the read of every load."""
+    return (before is not None and before.assigned_admin_id is None
+            and after.assigned_admin_id == actor.id and after.is_active)
+
+
 def _agent(row: dict[str, Any], present: set[str] | None) -> Agent:
     return Agent(
         id=int(row["id"]),
@@ -281,6 +289,8 @@ class Router(BackgroundLoop):
             before is None or before.assigned_admin_id != after.assigned_admin_id
         ):
             self._notify_after_commit(conn, after, after.assigned_admin_id)
+        if _took_it(actor, before, after):  # nothing freed, nothing new waiting: nothing new to give out
+            return after
         assigned = await self.drain(conn)
         if any(room_id == after.id for room_id, _ in assigned):
             return await repo.get_room(conn, after.id) or after
