@@ -67,7 +67,6 @@ class _Stored:
     before: Room | None = None  # as the general way read it first (None: the one-statement way)
     created_room: bool = False
     changes: dict[str, Any] = field(default_factory=dict)  # what else the message changed in the room
-    visitor_unread: int | None = None  # support's reply on the one-statement way: the visitor's total
 
 
 @dataclass(frozen=True)
@@ -282,8 +281,8 @@ class ChatService:
         if stored is None:
             return None
         self.events.outbox.written(self.db)
-        message, previous_id, fresh, visitor_unread = stored
-        return _Stored(message, previous_id, fresh, visitor_unread=visitor_unread)
+        message, previous_id, fresh, _ = stored  # the visitor's unread total went out with the events
+        return _Stored(message, previous_id, fresh)
 
     async def _announce(self, conn: Connection, user: User, done: _Stored, socket_id: str | None) -> Room:
         """The stored message's events, in its transaction; the room as routing left it."""
@@ -295,7 +294,7 @@ class ChatService:
         if done.changes:
             await self.events.room_updated(conn, fresh)
         if user.is_admin:
-            await self._queue_unread(conn, fresh.user_id, fresh.id, done.visitor_unread)
+            await self._queue_unread(conn, fresh.user_id, fresh.id)
         if done.before is not None and (done.created_room or done.changes):
             fresh = await self.router.after_change(conn, user, done.before, fresh)  # routing
         return fresh
@@ -668,11 +667,10 @@ class ChatService:
         """Mark the statistics stale; the feed publishes them at most once a second."""
         self.stats_feed.changed()
 
-    async def _queue_unread(self, conn: Connection, user_id: int, room_id: int, known: int | None = None) -> None:
-        """The visitor's new unread count (``known``, or read now), queued with the change (after
-        its message.sent, never before)."""
-        count = known if known is not None else await repo.unread_for_user(conn, user_id)
-        await self.events.unread(conn, user_id, room_id, count)
+    async def _queue_unread(self, conn: Connection, user_id: int, room_id: int) -> None:
+        """The visitor's new unread count, queued with the change (after its message.sent, never
+        before). The one-statement store counts and queues it itself."""
+        await self.events.unread(conn, user_id, room_id, await repo.unread_for_user(conn, user_id))
 
     # ----------------------------------------------------------------- uploads
 
