@@ -169,14 +169,11 @@ class Outbox:
             conn.before_commit(write)
         held.extend(events)
 
-    def written(self, conn: Connection) -> None:
-        """Rows were written by a statement of the caller's own (repository.store_in_active_room):
-        wake the relay once they are committed, as :meth:`add_events` would."""
+    def written(self) -> None:
+        """Rows were written and committed by a statement of the caller's own
+        (repository.store_in_active_room, outside any transaction): wake the relay."""
         if self.relay is not None:
-            if conn.in_transaction:
-                conn.after_commit(self.relay.wake)
-            else:
-                self.relay.wake()
+            self.relay.wake()
 
     async def _write(self, conn: Connection, events: list[Event]) -> None:
         now = utcnow()

@@ -280,7 +280,7 @@ class ChatService:
         )
         if stored is None:
             return None
-        self.events.outbox.written(self.db)
+        self.events.outbox.written()
         message, previous_id, fresh, _ = stored  # the visitor's unread total went out with the events
         return _Stored(message, previous_id, fresh)
 
