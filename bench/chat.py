@@ -213,6 +213,8 @@ class Load:
         total = max(1, round(rate * seconds))
         agent_every = round(1 / agent_share) if agent_share else 0
         self.stack.meter.mark()
+        if self.stack.shares is not None:
+            self.stack.shares.mark()
         waited = _runqueue_wait(self.stack.chatapp_pid)
         loop = asyncio.get_running_loop()
         start = loop.time()
@@ -231,6 +233,7 @@ class Load:
             await asyncio.wait(in_flight, timeout=60)
         elapsed = loop.time() - start
         cpu = self.stack.meter.cpu_seconds()
+        shares = self.stack.shares.cpu_seconds() if self.stack.shares is not None else {}
         waited = _runqueue_wait(self.stack.chatapp_pid) - waited
         gone = await self.drain(cap=10.0)
         ok = sum(1 for s in statuses if s in (200, 201))
@@ -252,6 +255,9 @@ class Load:
             # chatapp ready to run but its core busy with other work: not chatapp's cost
             "chatapp_runqueue_wait_pct": round(100 * waited / elapsed, 1),
             "cpu_ms_per_message": round(1000 * cpu / ok, 3) if ok else None,
+            # every process's share, the benchmark's own clients ("load") included
+            "cpu_ms_per_message_by_process": {name: round(1000 * used / ok, 3) if ok else None
+                                              for name, used in shares.items()},
             "undelivered_after_drain": gone,
             "seconds": round(elapsed, 2),
         }
@@ -381,7 +387,8 @@ async def _big_run(url: str, cfg: ChatConfig, say: Any, profile: str | None) -> 
             latency = await _half_phase(load, half, cfg)
             say(f"   half max ({half:.0f}/s, half agent replies): v->a {latency['to_agents_ms']}, "
                 f"a->v {latency['to_visitors_ms']}, {latency['net_cpu_ms_per_message']} CPU ms/msg "
-                f"(idle: {latency['idle_cpu_pct']}% CPU)")
+                f"(idle: {latency['idle_cpu_pct']}% CPU); every process, CPU ms/msg: "
+                f"{latency['cpu_ms_per_message_by_process']}")
             spots = _hot_spots(profiler, say)
             profiler = None
             search = await load.search(cfg.search_rounds)
@@ -447,7 +454,8 @@ async def cost_only(cfg: ChatConfig, rate: float, profile: bool = False) -> None
         finally:
             await asyncio.to_thread(discard, url)
         print(f"{database}: {result['net_cpu_ms_per_message']} CPU ms/msg at {result['achieved_per_s']}/s, "
-              f"p99 v->a {result['to_agents_ms']['p99']} ms, a->v {result['to_visitors_ms']['p99']} ms", flush=True)
+              f"p99 v->a {result['to_agents_ms']['p99']} ms, a->v {result['to_visitors_ms']['p99']} ms; "
+              f"by process {result['cpu_ms_per_message_by_process']}", flush=True)
 
 
 async def search_only(cfg: ChatConfig, rounds: int) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench.pinning import LOAD_CPUS, SERVER_CPUS, pinned
 from bench.servers import LOG_DIR, ROOT, free_port
-from bench.stats import ProcessMeter
+from bench.stats import ProcessMeter, SharesMeter
 
 __all__ = ["ChatStack", "UNLIMITED", "AGENT_PASSWORD"]
 
@@ -56,6 +56,7 @@ class ChatStack:
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     meter: ProcessMeter | None = None
     chatapp_pid: int = 0
+    shares: SharesMeter | None = None  # chatapp, pyreverb, the database server and the load, together
 
     @property
     def base_url(self) -> str:
@@ -100,6 +101,8 @@ class ChatStack:
         _wait_up(f"{self.base_url}/up", chatapp, log)
         self.chatapp_pid = chatapp.pid
         self.meter = ProcessMeter(chatapp.pid)
+        server = {"postgres": "postgres"} if self.database_url.startswith("postgres") else {}
+        self.shares = SharesMeter({"chatapp": chatapp.pid, "pyreverb": reverb.pid}, server)
         return self
 
     def create_admin(self) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import psutil
 
-__all__ = ["Histogram", "ProcessMeter", "median", "wait_for_quiet"]
+__all__ = ["Histogram", "ProcessMeter", "SharesMeter", "median", "wait_for_quiet"]
 
 
 class Histogram:
@@ -106,6 +106,44 @@ class ProcessMeter:
             except psutil.NoSuchProcess:
                 pass
         return total
+
+
+class SharesMeter:
+    """CPU seconds of every process named in ``groups`` (name -> process names, e.g. the
+    database server's), of given pids, and of this process, sampled together: where the
+    machine's cores went while chatapp worked, so a missed throughput target can be told apart
+    from a server that is slow on its own."""
+
+    def __init__(self, pids: dict[str, int], names: dict[str, str]) -> None:
+        self.pids = pids
+        self.names = names
+        self._mark = self._sample()
+
+    def _sample(self) -> dict[str, float]:
+        out = {group: 0.0 for group in [*self.pids, *self.names, "load"]}
+        by_name = {name: group for group, name in self.names.items()}
+        for p in psutil.process_iter(["name", "pid"]):
+            group = by_name.get(p.info["name"] or "")
+            if group is None:
+                group = next((g for g, pid in self.pids.items() if pid == p.info["pid"]), None)
+            if group is None:
+                continue
+            try:
+                t = p.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            out[group] += t.user + t.system
+        own = psutil.Process().cpu_times()
+        out["load"] = own.user + own.system
+        return out
+
+    def mark(self) -> None:
+        self._mark = self._sample()
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds by group since :meth:`mark`."""
+        now = self._sample()
+        return {group: now[group] - self._mark.get(group, 0.0) for group in now}
 
 
 def median(values: Iterable[float | None]) -> float | None:

@@ -47,6 +47,10 @@ def test_every_acknowledged_message_reached_every_receiver(quick: dict[str, Any]
         assert big["half"]["errors"] == 0 and small["errors"] == 0, database
         assert big["chatapp_unhandled_errors"] == small["chatapp_unhandled_errors"] == 0, database
         assert big["half"]["ok"] == big["half"]["sent"] > 0
+        # where the machine's cores went: chatapp, pyreverb, the clients and PostgreSQL's server
+        shares = big["half"]["cpu_ms_per_message_by_process"]
+        expected = {"chatapp", "pyreverb", "load"} | ({"postgres"} if database == "postgres" else set())
+        assert set(shares) == expected and all(shares[name] > 0 for name in expected), (database, shares)
 
 
 def test_every_figure_is_present_and_plausible(quick: dict[str, Any]) -> None:
