@@ -41,6 +41,7 @@ from chatapp.push_endpoints import EndpointRefused, check_endpoint
 __all__ = ["PushNotifier", "load_vapid", "public_key_b64", "MAX_IN_FLIGHT"]
 
 log = logging.getLogger("chatapp.push")
+Subscriptions = list[dict[str, Any]]  # as repository.push_subscriptions_for reads them
 
 # Deliveries (encrypt + POST) at once. A reply to an unassigned room reaches every offline
 # admin's browsers; past this many they queue, so one burst cannot take every outbound
@@ -130,15 +131,21 @@ class PushNotifier:
 
     # ------------------------------------------------------------------ triggers
 
-    def user_message(self, room: Room, message: Message) -> None:
-        """A visitor wrote: tell the assigned admin, or every admin, who is offline."""
-        if self.settings.push_enabled:
-            self._spawn(self._to_admins(room, message))
+    @property
+    def enabled(self) -> bool:
+        return self.settings.push_enabled
 
-    def admin_message(self, room: Room, message: Message) -> None:
-        """Support answered: tell the visitor if their widget is not open."""
+    def user_message(self, room: Room, message: Message, subscriptions: Subscriptions | None = None) -> None:
+        """A visitor wrote: tell the assigned admin, or every admin, who is offline. ``subscriptions``:
+        every admin's, when the caller read them with the message (an unassigned chat)."""
         if self.settings.push_enabled:
-            self._spawn(self._to_user(room, message))
+            self._spawn(self._to_admins(room, message, subscriptions))
+
+    def admin_message(self, room: Room, message: Message, subscriptions: Subscriptions | None = None) -> None:
+        """Support answered: tell the visitor if their widget is not open. ``subscriptions``: the
+        visitor's, when the caller read them with the message."""
+        if self.settings.push_enabled:
+            self._spawn(self._to_user(room, message, subscriptions))
 
     def mentioned(self, room: Room, note: Message, admin_ids: list[int]) -> None:
         """A private note mentions these admins: tell those who are offline."""
@@ -182,9 +189,9 @@ class PushNotifier:
     def system_message(self, room: Room, message: Message) -> None:
         """Support resolved or closed the chat: tell the visitor if their widget is not open."""
         if self.settings.push_enabled and message.system_code in VISITOR_NOTES:
-            self._spawn(self._to_user(room, message))
+            self._spawn(self._to_user(room, message, None))
 
-    async def _to_admins(self, room: Room, message: Message) -> None:
+    async def _to_admins(self, room: Room, message: Message, known: Subscriptions | None) -> None:
         try:
             urgent = room.priority == "urgent"
 
@@ -198,16 +205,17 @@ class PushNotifier:
                 return
             # Every admin: their subscriptions in one read (not the admins, then theirs), minus
             # those of admins with a panel open.
-            subscriptions = await repo.admin_push_subscriptions(self.db)
+            subscriptions = known if known is not None else await repo.admin_push_subscriptions(self.db)
             offline = set(await self._offline_admins(sorted({int(s["user_id"]) for s in subscriptions})))
             await self._deliver_all([s for s in subscriptions if int(s["user_id"]) in offline], payload, urgent)
         except Exception:
             log.exception("push to admins for room %s failed", room.id)
 
-    async def _to_user(self, room: Room, message: Message) -> None:
+    async def _to_user(self, room: Room, message: Message, known: Subscriptions | None) -> None:
         try:
-            # Most visitors never subscribed: one read of the database, and no question to pyreverb.
-            subscriptions = await repo.push_subscriptions_for(self.db, [room.user_id])
+            # Most visitors never subscribed: at most one read of the database (none when the
+            # reply's own statement read them), and no question to pyreverb.
+            subscriptions = known if known is not None else await repo.push_subscriptions_for(self.db, [room.user_id])
             if not subscriptions:
                 return
             if await self.broadcaster.occupied(user_channel(room.user_id)):

@@ -569,14 +569,18 @@ async def store_in_active_room(
     preview: str,
     idempotency_key: str | None = None,
     queue: QueuedEvents | None = None,
-) -> tuple[Message, int | None, Room, int | None] | None:
+    with_push: bool = False,
+) -> StoredAtOnce | None:
     """PostgreSQL: :func:`store_and_move` for a text message to a room that needs nothing more
     than the message, found by the same statement, which also writes the message's events to the
     outbox (``queue``; rows that name the message, rendered by the relay when it sends). Being one
     statement it needs no transaction around it: one round trip where reading the room, storing,
     queueing and committing took five. The fourth value is, for support's reply, the visitor's
     unread count over all their chats (what :func:`unread_for_user` would say after it; None for
-    a visitor's message). None (and nothing changed) when there is no such room, or when
+    a visitor's message). With ``with_push`` it also reads whose Web Push subscriptions the
+    message may go to, as :func:`push_subscriptions_for` and :func:`admin_push_subscriptions`
+    would, so a send needs no read of its own for them (chatapp.push). None (and nothing
+    changed) when there is no such room, or when
     (sender, key) exists already, and always on SQLite: then the caller takes the general way,
     which says why.
 
@@ -601,21 +605,40 @@ async def store_in_active_room(
         if sender_role == "admin":
             queue_args += [queue.user_prefix, queue.unread_updated]
     row = await conn.fetch_one(
-        _active_room_store_sql(sender_role, room_id is None, queue is not None),
+        _active_room_store_sql(sender_role, room_id is None, queue is not None, with_push),
         *target_args, sender_id, sender_role, body, idempotency_key, now,
         sender_id, *preview_args, *queue_args,
     )
     if row is None:
         return None
     visitor_unread = row.pop(f"{_MSG}visitor_unread", None)
+    subscriptions = row.pop(f"{_MSG}push", None)
     message_row = {name: row.pop(key) for key, name in _STORED_MESSAGE_KEYS}
     previous_id = message_row.pop("previous_id")
-    return (Message.from_row(message_row), None if previous_id is None else int(previous_id), Room.from_row(row),
-            None if visitor_unread is None else int(visitor_unread))
+    return StoredAtOnce(Message.from_row(message_row), None if previous_id is None else int(previous_id),
+                        Room.from_row(row), None if visitor_unread is None else int(visitor_unread),
+                        None if subscriptions is None else json.loads(subscriptions))
+
+
+class StoredAtOnce(NamedTuple):
+    """What :func:`store_in_active_room` stored, and what it read with it."""
+
+    message: Message
+    previous_id: int | None  # the room's message before it
+    room: Room  # after the message
+    visitor_unread: int | None  # support's reply: the visitor's unread count over all their chats
+    # with_push: the subscriptions a push about this message goes to (the visitor's for a reply;
+    # every admin's for a visitor's message in an unassigned chat); None where it was not read
+    push_subscriptions: list[dict[str, Any]] | None
+
+
+# A push subscription as chatapp.push reads it, from ``s`` (push_subscriptions) and its user ``u``.
+_PUSH_TARGET = ("json_build_object('endpoint', s.endpoint, 'p256dh', s.p256dh, 'auth', s.auth, "
+                "'user_id', s.user_id, 'locale', {user}.locale)")
 
 
 @cache
-def _active_room_store_sql(sender_role: str, newest: bool, queued: bool) -> str:
+def _active_room_store_sql(sender_role: str, newest: bool, queued: bool, with_push: bool = False) -> str:
     if sender_role == "user":
         where = "user_id = ? AND status <> 'closed'" if newest else "id = ? AND user_id = ?"
         target = f"SELECT id FROM support_chat_rooms WHERE {where} ORDER BY id DESC LIMIT 1"
@@ -660,10 +683,18 @@ def _active_room_store_sql(sender_role: str, newest: bool, queued: bool) -> str:
         )
     unread = f", c.unread AS {_MSG}visitor_unread" if sender_role == "admin" else ""
     counted = ", counted c" if sender_role == "admin" else ""
+    push = ""
+    if with_push and sender_role == "admin":  # the visitor's, whoever is assigned
+        push = (f", (SELECT COALESCE(json_agg({_PUSH_TARGET.format(user='u')}), '[]')::text "
+                f"FROM push_subscriptions s WHERE s.user_id = r.user_id) AS {_MSG}push")
+    elif with_push:  # every admin's when no one is assigned; the assignee's are read only if they are offline
+        push = (f", CASE WHEN r.assigned_admin_id IS NULL THEN (SELECT COALESCE(json_agg("
+                f"{_PUSH_TARGET.format(user='a')}), '[]')::text FROM push_subscriptions s JOIN users a "
+                f"ON a.id = s.user_id WHERE a.role = 'admin') END AS {_MSG}push")
     return (
         f"WITH {', '.join(ctes)} "
         f"SELECT {_ROOM_COLUMNS}, NULL AS last_system_code, NULL AS last_system_params, "
-        f"{_message_columns(_MSG)}, prev.id AS {_MSG}previous_id{unread} "
+        f"{_message_columns(_MSG)}, prev.id AS {_MSG}previous_id{unread}{push} "
         f"FROM moved r JOIN users u ON u.id = r.user_id, ins m {_MESSAGE_JOINS}, prev{counted}"
     )
 

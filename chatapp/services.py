@@ -67,6 +67,7 @@ class _Stored:
     before: Room | None = None  # as the general way read it first (None: the one-statement way)
     created_room: bool = False
     changes: dict[str, Any] = field(default_factory=dict)  # what else the message changed in the room
+    push_subscriptions: list[dict[str, Any]] | None = None  # read with the message (None: push reads them)
 
 
 @dataclass(frozen=True)
@@ -212,9 +213,9 @@ class ChatService:
             return await self._replayed(user, done, body, attachment_id)
         if user.is_admin:
             if self.push:
-                self.push.admin_message(fresh, done.message)
+                self.push.admin_message(fresh, done.message, done.push_subscriptions)
         elif self.push:
-            self.push.user_message(fresh, done.message)
+            self.push.user_message(fresh, done.message, done.push_subscriptions)
         await self._publish_stats()
         return Sent(done.message, fresh, True)
 
@@ -276,13 +277,13 @@ class ChatService:
         stored = await repo.store_in_active_room(
             self.db, room_id=room_id, sender_id=user.id, sender_role="admin" if user.is_admin else "user",
             body=body, preview=_preview(body, None), idempotency_key=idempotency_key,
-            queue=self.events.queued_with_message(socket_id),
+            queue=self.events.queued_with_message(socket_id), with_push=self.push is not None and self.push.enabled,
         )
         if stored is None:
             return None
         self.events.outbox.written()
-        message, previous_id, fresh, _ = stored  # the visitor's unread total went out with the events
-        return _Stored(message, previous_id, fresh)
+        # (the visitor's unread total went out with the events)
+        return _Stored(stored.message, stored.previous_id, stored.room, push_subscriptions=stored.push_subscriptions)
 
     async def _announce(self, conn: Connection, user: User, done: _Stored, socket_id: str | None) -> Room:
         """The stored message's events, in its transaction; the room as routing left it."""

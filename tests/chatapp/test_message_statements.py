@@ -175,7 +175,8 @@ def test_a_message_to_a_chat_that_needs_nothing_more_is_found_and_stored_at_once
                 for target in (None, room_id):  # the visitor's current room, found or named
                     done = await store(visitor, target, f"v{target}")
                     assert isinstance(done, tuple)
-                    message, previous, room, unread = done
+                    message, previous, room, unread, subscriptions = done
+                    assert subscriptions is None, "not asked for"
                     assert message == await repository.get_message(db, message.id)
                     assert room == await repository.get_room(db, room_id)
                     assert previous == await repository.previous_message_id(db, room_id, message.id)
@@ -205,6 +206,52 @@ def test_a_message_to_a_chat_that_needs_nothing_more_is_found_and_stored_at_once
                     for sender in who:
                         assert await store(sender, room_id if sender.is_admin else None) is None, (changes, sender)
                 assert await count() == stored
+            finally:
+                await db.close()
+
+        asyncio.run(run())
+
+
+@pytest.mark.postgres
+def test_the_statement_that_stores_a_message_reads_whose_push_subscriptions_it_goes_to(tmp_path: Path) -> None:
+    """With ``with_push`` the one-statement store returns what chatapp.push would read after it:
+    for support's reply the visitor's subscriptions, for a visitor's message in an unassigned
+    chat every admin's, in an assigned one none (the assignee's are read only if they are offline)."""
+    with throwaway_database("postgres", tmp_path) as url:
+        async def run() -> None:
+            db = await connect(url)
+            try:
+                await migrate(db)
+                visitor, agent, room_id = await _assigned_room(db)
+                async with db.transaction() as conn:
+                    other = await repository.create_user(conn, role="admin", name="Bohdan")
+                    await conn.execute("UPDATE users SET locale = 'uk' WHERE id = ?", other.id)
+                    for n, owner in enumerate((visitor, visitor, agent, other)):
+                        await repository.save_push_subscription(
+                            conn, user_id=owner.id, endpoint=f"https://push.example/{n}", p256dh=f"key{n}",
+                            auth=f"auth{n}", user_agent="test")
+
+                async def store(sender: User) -> list[dict[str, object]] | None:
+                    role = "admin" if sender.is_admin else "user"
+                    done = await repository.store_in_active_room(
+                        db, room_id=room_id, sender_id=sender.id, sender_role=role, body="hi", preview="hi",
+                        with_push=True)
+                    assert done is not None
+                    return done.push_subscriptions
+
+                def by_endpoint(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+                    return sorted((dict(r) for r in rows), key=lambda r: str(r["endpoint"]))
+
+                read = await store(agent)
+                assert read is not None and len(read) == 2
+                assert by_endpoint(read) == by_endpoint(await repository.push_subscriptions_for(db, [visitor.id]))
+                assert await store(visitor) is None, "assigned: nobody's read"
+                async with db.transaction() as conn:
+                    await repository.update_room(conn, room_id, status="open", assigned_admin_id=None)
+                read = await store(visitor)
+                assert read is not None and {r["user_id"] for r in read} == {agent.id, other.id}
+                assert by_endpoint(read) == by_endpoint(await repository.admin_push_subscriptions(db))
+                assert {r["locale"] for r in read if r["user_id"] == other.id} == {"uk"}
             finally:
                 await db.close()
 

@@ -77,6 +77,11 @@ def test_offline_admin_gets_an_encrypted_push(
     assert payload["room_id"] == room_id and payload["body"] == "My parcel never arrived"
     assert payload["title"] == "Pushy Pete" and payload["url"] == f"/admin/chat/{room_id}"
 
+    # The next message goes to a chat that exists (on PostgreSQL the statement that stores it also
+    # reads the subscriptions): pushed the same way.
+    visitor.send("Still waiting for it")
+    assert decrypt_push(sub, push_receiver.wait_for(sub, count=2)[1])["body"] == "Still waiting for it"
+
 
 async def test_visitor_push_only_while_offline_and_gone_endpoints_are_dropped(
     chat: ChatappProcess,

@@ -72,7 +72,7 @@ def test_stored_events_render_as_the_general_way_writes_them(tmp_path: Path) -> 
             db, events, relay, sent, visitor, agent, room_id = await _setup(url)
             try:
                 for sender, body in ((visitor, "Добрий день"), (agent, "Bonjour, je regarde")):
-                    message, previous_id, room, unread = await _store(db, events, sender, room_id, body)
+                    message, previous_id, room, unread, _ = await _store(db, events, sender, room_id, body)
                     named = await db.fetch_all("SELECT name, message_id FROM outbox ORDER BY id")
                     expected_names = ["message.sent", "chat.message"] + (["unread.updated"] if sender.is_admin else [])
                     assert [r["name"] for r in named] == expected_names
