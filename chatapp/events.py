@@ -108,18 +108,15 @@ class Events:
         """The data of events that name a stored message ((message id, the row's data) each): the
         message as :meth:`message_sent` puts it, with the row's ``previous_id``, and where the row
         says ``with_room`` the room's summary as it is now. None for a message that is gone."""
-        messages = {m.id: m for m in await repo.messages_by_ids(conn, sorted({i for i, _ in named}))}
-        extras = [orjson.loads(data) for _, data in named]
-        wanted = {messages[i].room_id for (i, _), extra in zip(named, extras, strict=True)
-                  if extra.get("with_room") and i in messages}
-        rooms = {r.id: r for r in await repo.rooms_by_ids(conn, sorted(wanted))}
+        found = {m.id: (m, r) for m, r in await repo.messages_with_rooms(conn, sorted({i for i, _ in named}))}
         out: list[str | None] = []
-        for (message_id, _), extra in zip(named, extras, strict=True):
-            message = messages.get(message_id)
-            room = rooms.get(message.room_id) if message is not None and extra.get("with_room") else None
-            if message is None or (extra.get("with_room") and room is None):
+        for message_id, data in named:
+            if message_id not in found:
                 out.append(None)
                 continue
+            extra = orjson.loads(data)
+            message, with_room = found[message_id]
+            room = with_room if extra.get("with_room") else None
             payload = message_payload(message, self.base_url)
             payload["previous_id"] = extra.get("previous_id")
             out.append(_json(payload if room is None else {"room": room.to_json(for_admin=True), "message": payload}))

@@ -699,20 +699,20 @@ def _active_room_store_sql(sender_role: str, newest: bool, queued: bool, with_pu
     )
 
 
-async def messages_by_ids(conn: Connection, ids: Sequence[int]) -> list[Message]:
-    """These messages (notes too), those that still exist; any order."""
+async def messages_with_rooms(conn: Connection, ids: Sequence[int]) -> list[tuple[Message, Room]]:
+    """These messages (notes too), those that still exist, each with its room as it is now, in
+    one read (the outbox relay renders a stored message's events from both); any order."""
     if not ids:
         return []
-    rows = await conn.fetch_all(f"{_MESSAGE_SELECT} WHERE m.id IN ({placeholders(ids)})", *ids)
-    return [Message.from_row(r) for r in rows]
-
-
-async def rooms_by_ids(conn: Connection, ids: Sequence[int]) -> list[Room]:
-    """These rooms, those that still exist; any order."""
-    if not ids:
-        return []
-    rows = await conn.fetch_all(f"{_ROOM_SELECT} WHERE r.id IN ({placeholders(ids)})", *ids)
-    return [Room.from_row(r) for r in rows]
+    rows = await conn.fetch_all(
+        f"SELECT {_ROOM_COLUMNS}, {LAST_SYSTEM_COLUMNS}, {_message_columns(_MSG)} FROM support_chat_messages m "
+        f"{_MESSAGE_JOINS} JOIN support_chat_rooms r ON r.id = m.room_id JOIN users u ON u.id = r.user_id "
+        f"{LAST_SYSTEM_JOIN} WHERE m.id IN ({placeholders(ids)})", *ids)
+    out = []
+    for row in rows:
+        message = Message.from_row({name: row.pop(f"{_MSG}{name}") for _, name in _MESSAGE_COLUMNS})
+        out.append((message, Room.from_row(row)))
+    return out
 
 
 async def get_message(conn: Connection, message_id: int) -> Message | None:
