@@ -106,6 +106,15 @@ def _runqueue_wait(pid: int) -> float:
     return total / 1e9
 
 
+async def _watch_lag(into: list[float], every: float = 0.005) -> None:
+    """How late each 5 ms sleep of the clients' loop woke (ms): a busy client delays what it measures."""
+    loop = asyncio.get_running_loop()
+    while True:
+        due = loop.time() + every
+        await asyncio.sleep(every)
+        into.append((loop.time() - due) * 1000)
+
+
 def _pct(values: list[float], p: float) -> float | None:
     if not values:
         return None
@@ -200,6 +209,8 @@ class Load:
         acks: list[float] = []
         in_flight: set[asyncio.Task[None]] = set()
         refused = 0
+        lags: list[float] = []
+        lag_watch = asyncio.create_task(_watch_lag(lags))
 
         async def timed(send: Any) -> None:
             started = time.perf_counter()
@@ -232,6 +243,7 @@ class Load:
         if in_flight:
             await asyncio.wait(in_flight, timeout=60)
         elapsed = loop.time() - start
+        lag_watch.cancel()
         cpu = self.stack.meter.cpu_seconds()
         shares = self.stack.shares.cpu_seconds() if self.stack.shares is not None else {}
         waited = _runqueue_wait(self.stack.chatapp_pid) - waited
@@ -246,6 +258,8 @@ class Load:
             "refused_client_side": refused,
             "statuses": {str(s): statuses.count(s) for s in sorted(set(statuses))},
             "ack_ms": {"p50": _pct(acks, 50), "p99": _pct(acks, 99)},
+            # how late the clients' own event loop ran: latencies above include it
+            "client_loop_lag_ms": {"p99": _pct(lags, 99), "max": round(max(lags), 2) if lags else None},
             "to_agents_ms": {"p50": _pct(self.deliveries.to_agents, 50),
                              "p99": _pct(self.deliveries.to_agents, 99)},
             "to_visitors_ms": {"p50": _pct(self.deliveries.to_visitors, 50),
@@ -388,7 +402,8 @@ async def _big_run(url: str, cfg: ChatConfig, say: Any, profile: str | None) -> 
             say(f"   half max ({half:.0f}/s, half agent replies): v->a {latency['to_agents_ms']}, "
                 f"a->v {latency['to_visitors_ms']}, {latency['net_cpu_ms_per_message']} CPU ms/msg "
                 f"(idle: {latency['idle_cpu_pct']}% CPU); every process, CPU ms/msg: "
-                f"{latency['cpu_ms_per_message_by_process']}")
+                f"{latency['cpu_ms_per_message_by_process']}; the clients' loop late by p99 "
+                f"{latency['client_loop_lag_ms']['p99']} ms")
             spots = _hot_spots(profiler, say)
             profiler = None
             search = await load.search(cfg.search_rounds)
@@ -455,7 +470,8 @@ async def cost_only(cfg: ChatConfig, rate: float, profile: bool = False) -> None
             await asyncio.to_thread(discard, url)
         print(f"{database}: {result['net_cpu_ms_per_message']} CPU ms/msg at {result['achieved_per_s']}/s, "
               f"p99 v->a {result['to_agents_ms']['p99']} ms, a->v {result['to_visitors_ms']['p99']} ms; "
-              f"by process {result['cpu_ms_per_message_by_process']}", flush=True)
+              f"by process {result['cpu_ms_per_message_by_process']}; answers p99 {result['ack_ms']['p99']} ms, "
+              f"clients' loop late by p99 {result['client_loop_lag_ms']['p99']} ms", flush=True)
 
 
 async def search_only(cfg: ChatConfig, rounds: int) -> None:

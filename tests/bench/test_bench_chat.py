@@ -51,6 +51,8 @@ def test_every_acknowledged_message_reached_every_receiver(quick: dict[str, Any]
         shares = big["half"]["cpu_ms_per_message_by_process"]
         expected = {"chatapp", "pyreverb", "load"} | ({"postgres"} if database == "postgres" else set())
         assert set(shares) == expected and all(shares[name] > 0 for name in expected), (database, shares)
+        lag = big["half"]["client_loop_lag_ms"]
+        assert lag["p99"] is not None and 0 <= lag["p99"] <= lag["max"], (database, lag)
 
 
 def test_every_figure_is_present_and_plausible(quick: dict[str, Any]) -> None:
