@@ -210,14 +210,16 @@ class Load:
         in_flight: set[asyncio.Task[None]] = set()
         refused = 0
         lags: list[float] = []
+        failures: dict[str, int] = {}  # requests that got no answer, by the client's error
         lag_watch = asyncio.create_task(_watch_lag(lags))
 
         async def timed(send: Any) -> None:
             started = time.perf_counter()
             try:
                 status = await send()
-            except (TimeoutError, aiohttp.ClientError):
+            except (TimeoutError, aiohttp.ClientError) as exc:
                 status = 0
+                failures[type(exc).__name__] = failures.get(type(exc).__name__, 0) + 1
             acks.append((time.perf_counter() - started) * 1000)
             statuses.append(status)
 
@@ -257,6 +259,7 @@ class Load:
             "errors": len(statuses) - ok,
             "refused_client_side": refused,
             "statuses": {str(s): statuses.count(s) for s in sorted(set(statuses))},
+            "unanswered_by_error": failures,
             "ack_ms": {"p50": _pct(acks, 50), "p99": _pct(acks, 99)},
             # how late the clients' own event loop ran: latencies above include it
             "client_loop_lag_ms": {"p99": _pct(lags, 99), "max": round(max(lags), 2) if lags else None},

@@ -137,9 +137,15 @@ class _Client:
         headers = dict(self.headers)
         if self.socket.socket_id:
             headers["X-Socket-ID"] = self.socket.socket_id  # as Echo does: no echo of my own sends
-        async with self.session.request(method, self.base + path, data=orjson.dumps(doc) if doc is not None else None,
-                                        headers=headers) as response:
-            return response.status, await response.read()
+        data = orjson.dumps(doc) if doc is not None else None
+        try:
+            async with self.session.request(method, self.base + path, data=data, headers=headers) as response:
+                return response.status, await response.read()
+        except aiohttp.ServerDisconnectedError:
+            # A pooled keep-alive connection the server closed as it was reused: sent again on a
+            # fresh one, as browsers do; message sends carry an idempotency key, so never twice.
+            async with self.session.request(method, self.base + path, data=data, headers=headers) as response:
+                return response.status, await response.read()
 
     async def join(self, channel: str) -> None:
         status, body = await self.call("POST", "/broadcasting/auth",
