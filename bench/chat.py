@@ -201,8 +201,10 @@ class Load:
             gone = self.missing()
         return gone
 
-    async def offer(self, rate: float, seconds: float, agent_share: float, cap: int) -> dict[str, Any]:
-        """Open loop: ``rate`` messages/s for ``seconds`` (``agent_share`` of them agent replies)."""
+    async def offer(self, rate: float, seconds: float, agent_share: float, cap: int,
+                    pick: Any = None) -> dict[str, Any]:
+        """Open loop: ``rate`` messages/s for ``seconds`` (``agent_share`` of them agent replies;
+        ``pick(n)``, when given, makes the n-th send instead)."""
         assert self.stack.meter is not None
         self.deliveries.reset()
         statuses: list[int] = []
@@ -238,7 +240,10 @@ class Load:
             if len(in_flight) >= cap:
                 refused += 1  # this many answers outstanding: the server is behind
                 continue
-            send = self.agent_reply(n) if agent_every and n % agent_every == 1 else self.visitor_send(n)
+            if pick is not None:
+                send = pick(n)
+            else:
+                send = self.agent_reply(n) if agent_every and n % agent_every == 1 else self.visitor_send(n)
             task = asyncio.create_task(timed(send))
             in_flight.add(task)
             task.add_done_callback(in_flight.discard)
@@ -278,6 +283,14 @@ class Load:
             "undelivered_after_drain": gone,
             "seconds": round(elapsed, 2),
         }
+
+    async def take_rooms(self, rate: float, cap: int) -> dict[str, Any]:
+        """The first agent reply to each room agents answer (the rooms :meth:`agent_reply` picks), at
+        ``rate``: each takes an unassigned chat, a transaction of its own (assignment, audit, the
+        room's event), unlike the replies that follow. Before the delivery phase, so that phase
+        measures a conversation, not every chat of the run being taken in its first second."""
+        answered = len(self.visitors) // 2
+        return await self.offer(rate, answered / rate, 1.0, cap, pick=lambda n: self.agent_reply(2 * n + 1))
 
     async def search(self, rounds: int) -> dict[str, Any]:
         """A first round of every term (the database's caches and the connections' prepared
@@ -344,6 +357,8 @@ async def _half_phase(load: Load, rate: float, cfg: ChatConfig) -> dict[str, Any
     what the process spends idle (timers, polls), measured just before with the same clients."""
     meter = load.stack.meter
     assert meter is not None
+    takes = await load.take_rooms(rate, cfg.max_in_flight)
+    await load.drain()
     idle_seconds = min(5.0, cfg.half_seconds)
     meter.mark()
     await asyncio.sleep(idle_seconds)
@@ -351,6 +366,7 @@ async def _half_phase(load: Load, rate: float, cfg: ChatConfig) -> dict[str, Any
     result = await load.offer(rate, cfg.half_seconds, 0.5, cfg.max_in_flight)
     busy = result["chatapp_cpu_s"] - idle_per_s * result["seconds"]
     result["idle_cpu_pct"] = round(100 * idle_per_s, 2)
+    result["takes"] = {key: takes[key] for key in ("offered_per_s", "ok", "errors", "ack_ms", "to_visitors_ms")}
     result["net_cpu_ms_per_message"] = round(1000 * max(busy, 0.0) / result["ok"], 3) if result["ok"] else None
     return result
 
@@ -402,6 +418,9 @@ async def _big_run(url: str, cfg: ChatConfig, say: Any, profile: str | None) -> 
             half = max(1.0, sustained / 2) if sustained else cfg.ramp_rates[0] / 2
             await load.drain()
             latency = await _half_phase(load, half, cfg)
+            taken = latency["takes"]
+            say(f"   {taken['ok']} chats taken by a first reply at {half:.0f}/s first: answers {taken['ack_ms']}, "
+                f"a->v {taken['to_visitors_ms']}")
             say(f"   half max ({half:.0f}/s, half agent replies): v->a {latency['to_agents_ms']}, "
                 f"a->v {latency['to_visitors_ms']}, {latency['net_cpu_ms_per_message']} CPU ms/msg "
                 f"(idle: {latency['idle_cpu_pct']}% CPU); every process, CPU ms/msg: "

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from bench.chat import QUICK
 from tests.helpers.procs import ROOT
 
 pytestmark = pytest.mark.slow
@@ -51,6 +52,8 @@ def test_every_acknowledged_message_reached_every_receiver(quick: dict[str, Any]
         shares = big["half"]["cpu_ms_per_message_by_process"]
         expected = {"chatapp", "pyreverb", "load"} | ({"postgres"} if database == "postgres" else set())
         assert set(shares) == expected and all(shares[name] > 0 for name in expected), (database, shares)
+        takes = big["half"]["takes"]  # each answered room taken by its first reply before the phase
+        assert takes["ok"] == QUICK.visitors // 2 and takes["errors"] == 0, (database, takes)
         lag = big["half"]["client_loop_lag_ms"]
         assert lag["p99"] is not None and 0 <= lag["p99"] <= lag["max"], (database, lag)
 
