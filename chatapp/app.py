@@ -29,7 +29,7 @@ from chatapp.api.common import json_response
 from chatapp.auth import Passwords, Tokens
 from chatapp.broadcasting import Broadcaster
 from chatapp.config import Settings
-from chatapp.db import DatabaseUnavailable, connect
+from chatapp.db import DatabaseUnavailable, SqliteDatabase, connect
 from chatapp.errors import ChatError, TooManyRequests
 from chatapp.events import Events
 from chatapp.file_storage import file_storage
@@ -45,6 +45,7 @@ from chatapp.retention import RetentionSweeper
 from chatapp.route_index import IndexedRouter
 from chatapp.routes import starlette_routes
 from chatapp.schema import pending
+from chatapp.search_merge import SearchIndexMerger
 from chatapp.services import ChatService
 from chatapp.sessions import Sessions
 from chatapp.site_hours import SiteHours
@@ -89,6 +90,9 @@ async def build_state(settings: Settings) -> ChatState:
         service.auto_closer.start()
         service.router.start()  # the periodic drain of the queue (chatapp.routing)
         service.snoozer.start()  # wakes snoozed chats at their time (chatapp.snooze)
+        merger = SearchIndexMerger(db) if isinstance(db, SqliteDatabase) else None
+        if merger is not None:
+            merger.start()  # SQLite's search indexes merged in small steps (chatapp.search_merge)
         return ChatState(
             settings=settings,
             db=db,
@@ -107,6 +111,7 @@ async def build_state(settings: Settings) -> ChatState:
             relay=relay,
             push=push,
             hours=SiteHours(db, service.router, catalogues),
+            search_merger=merger,
         )
     except BaseException:
         await db.close()
@@ -114,6 +119,8 @@ async def build_state(settings: Settings) -> ChatState:
 
 
 async def close_state(chat: ChatState) -> None:
+    if chat.search_merger is not None:
+        await chat.search_merger.stop()
     await chat.service.snoozer.stop()
     await chat.service.router.stop()
     await chat.service.auto_closer.stop()

@@ -232,6 +232,14 @@ class SqliteDatabase(Database, _SqliteConn):
         async with self._turn():
             return await super().execute(sql, *args)
 
+    async def total_changes_of(self, sql: str, *args: Any) -> int:
+        """Rows ``sql`` changed, counting what its triggers and virtual tables changed (SQLite's
+        total_changes): how an FTS5 'merge' command tells whether it did any work."""
+        async with self._turn():
+            before = self._conn.total_changes
+            await _SqliteConn.execute(self, sql, *args)
+            return self._conn.total_changes - before
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
         async with self._turn():

@@ -13,6 +13,7 @@ from chatapp.mail import Mailer
 from chatapp.outbox import Relay
 from chatapp.push import PushNotifier
 from chatapp.ratelimit import RateLimiter
+from chatapp.search_merge import SearchIndexMerger
 from chatapp.services import ChatService
 from chatapp.sessions import Sessions
 from chatapp.site_hours import SiteHours
@@ -36,3 +37,4 @@ class ChatState:
     push: PushNotifier | None
     hours: SiteHours  # business hours and live availability (chatapp.site_hours)
     mail: Mailer | None = None  # set at start-up (chatapp.app); off without CHATAPP_SMTP_URL
+    search_merger: SearchIndexMerger | None = None  # SQLite only (chatapp.search_merge)
