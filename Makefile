@@ -10,7 +10,7 @@ WEBSTAMP := $(WEB)/static/vendor/.installed
 NEXTJS := examples/nextjs
 NEXTJSSTAMP := $(NEXTJS)/node_modules/.installed
 
-.PHONY: run run-server test test-fast lint setup node chromium bench bench-smoke bench-chat bench-chat-cluster soak clean
+.PHONY: run run-server test test-fast lint setup node chromium bench bench-smoke bench-chat bench-sqlite-search bench-chat-cluster soak clean
 
 setup: $(STAMP) $(JSSTAMP) $(WEBSTAMP) $(NEXTJSSTAMP)
 
@@ -81,6 +81,10 @@ bench-smoke: setup
 # chatapp under load: 100,000 preloaded rooms on SQLite and PostgreSQL (bench/chat.py).
 bench-chat: setup
 	$(BIN)/python -m bench.chat
+
+# How long storing a message holds a 1,000,000-message SQLite history: FTS5 merging in the statement or in steps
+bench-sqlite-search: setup
+	$(BIN)/python -m bench.sqlite_fts_merge
 
 # chatapp as a cluster: one instance direct, one and three behind nginx (needs Redis and PostgreSQL)
 bench-chat-cluster: setup
