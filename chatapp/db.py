@@ -232,13 +232,22 @@ class SqliteDatabase(Database, _SqliteConn):
         async with self._turn():
             return await super().execute(sql, *args)
 
-    async def total_changes_of(self, sql: str, *args: Any) -> int:
-        """Rows ``sql`` changed, counting what its triggers and virtual tables changed (SQLite's
-        total_changes): how an FTS5 'merge' command tells whether it did any work."""
+    async def changes_if_unlocked(self, sql: str, *args: Any) -> int | None:
+        """Background work's write: run ``sql`` only if no other connection holds the file's write
+        lock (no busy wait, so the requests queued for this connection never wait behind a lock
+        held elsewhere); the rows it changed, counting what its triggers and virtual tables
+        changed (SQLite's total_changes, how an FTS5 'merge' tells whether it did any work), or
+        None when the lock was taken."""
         async with self._turn():
-            before = self._conn.total_changes
-            await _SqliteConn.execute(self, sql, *args)
-            return self._conn.total_changes - before
+            await self._conn.execute("PRAGMA busy_timeout=0")
+            try:
+                before = self._conn.total_changes
+                await _SqliteConn.execute(self, sql, *args)
+                return self._conn.total_changes - before
+            except DatabaseUnavailable:
+                return None
+            finally:
+                await self._conn.execute(f"PRAGMA busy_timeout={max(1, round(self._timeout * 1000))}")
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:

@@ -5,7 +5,9 @@ inside the statement that writes more, and on a large history one such merge hel
 for 20-150 ms while a message was stored: every request on chatapp's one SQLite connection
 waited behind it. Migration 030 turns that off; this loop does the merging instead, in steps of
 :data:`PAGES_PER_STEP` pages, each its own short write, so requests take their turns between
-them. PostgreSQL's indexes need nothing of the kind.
+them. A step never waits for a write lock held by another connection (the relay's, another
+process's): it tries again a pass later, so reads are never stuck behind it. PostgreSQL's
+indexes need nothing of the kind.
 """
 
 from __future__ import annotations
@@ -43,9 +45,11 @@ class SearchIndexMerger(PeriodicSweep):
         steps = 0
         for table in SEARCH_TABLES:
             for _ in range(STEPS_PER_PASS):
-                changed = await self.db.total_changes_of(
+                changed = await self.db.changes_if_unlocked(
                     f"INSERT INTO {table} ({table}, rank) VALUES ('merge', ?)", PAGES_PER_STEP
                 )
+                if changed is None:  # another connection or process is writing: the next pass
+                    return steps
                 if changed < 2:  # FTS5's sign that the step found nothing to merge
                     break
                 steps += 1

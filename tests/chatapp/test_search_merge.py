@@ -8,6 +8,7 @@ chatapp.search_merge.SearchIndexMerger does it a few pages at a time.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ import pytest
 from chatapp import repository
 from chatapp.app import build_state, close_state
 from chatapp.config import Settings
-from chatapp.db import SqliteDatabase, connect
+from chatapp.db import SqliteDatabase, connect, sqlite_path
 from chatapp.schema import migrate
 from chatapp.search_merge import SEARCH_TABLES, SearchIndexMerger
 from tests.chatapp.procs import throwaway_database
@@ -58,6 +59,37 @@ def test_stored_messages_leave_the_merging_to_the_merger_and_stay_searchable(tmp
                 assert found == MESSAGES
                 await db.execute("INSERT INTO support_chat_messages_search (support_chat_messages_search) "
                                  "VALUES ('integrity-check')")
+            finally:
+                await db.close()
+
+        asyncio.run(run())
+
+
+def test_the_merger_never_waits_for_a_write_lock_held_elsewhere(tmp_path: Path) -> None:
+    """While another process writes, a pass gives up at once (a wait would hold the connection
+    every request queues for: reads would fail with 503 behind it) and merges on a later pass."""
+    with throwaway_database("sqlite", tmp_path) as url:
+        async def run() -> None:
+            db = await connect(url, timeout=2.0)
+            assert isinstance(db, SqliteDatabase)
+            try:
+                await migrate(db)
+                async with db.transaction() as conn:
+                    visitor = await repository.create_user(conn, role="guest", name="Pat")
+                    room_id = await repository.create_room(conn, visitor.id, "hi")
+                for n in range(40):
+                    await db.execute(
+                        "INSERT INTO support_chat_messages (room_id, sender_id, sender_role, body, created_at) "
+                        "VALUES (?, ?, 'user', ?, '2026-12-04T12:00:00')", room_id, visitor.id, f"colis {n}")
+                other = sqlite3.connect(sqlite_path(url), isolation_level=None)
+                other.execute("BEGIN IMMEDIATE")  # another process's write, in progress
+                try:
+                    assert await SearchIndexMerger(db).sweep() == 0
+                    assert await db.fetch_val("SELECT COUNT(*) FROM support_chat_messages") == 40
+                finally:
+                    other.execute("ROLLBACK")
+                    other.close()
+                assert await SearchIndexMerger(db).sweep() > 0, "merged once the lock is gone"
             finally:
                 await db.close()
 
