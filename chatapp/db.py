@@ -199,6 +199,7 @@ class SqliteDatabase(Database, _SqliteConn):
         self.url = url
         self._lock = asyncio.Lock()
         self._timeout = timeout
+        self._busy_ms = max(1, round(timeout * 1000))  # how long a write waits for another connection's lock
 
     @classmethod
     async def open(cls, url: str, timeout: float = DEFAULT_TIMEOUT) -> SqliteDatabase:
@@ -207,10 +208,10 @@ class SqliteDatabase(Database, _SqliteConn):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         conn = await aiosqlite.connect(path, isolation_level=None)
         conn.row_factory = _sqlite_row  # type: ignore[assignment]  # typed as a class; sqlite3 takes any callable
-        busy_ms = max(1, round(timeout * 1000))
-        for pragma in ("journal_mode=WAL", "foreign_keys=ON", f"busy_timeout={busy_ms}", "synchronous=NORMAL"):
+        db = cls(url, conn, timeout)
+        for pragma in ("journal_mode=WAL", "foreign_keys=ON", f"busy_timeout={db._busy_ms}", "synchronous=NORMAL"):
             await conn.execute(f"PRAGMA {pragma}")
-        return cls(url, conn, timeout)
+        return db
 
     @asynccontextmanager
     async def _turn(self) -> AsyncIterator[None]:
@@ -247,7 +248,7 @@ class SqliteDatabase(Database, _SqliteConn):
             except DatabaseUnavailable:
                 return None
             finally:
-                await self._conn.execute(f"PRAGMA busy_timeout={max(1, round(self._timeout * 1000))}")
+                await self._conn.execute(f"PRAGMA busy_timeout={self._busy_ms}")
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:

@@ -632,9 +632,12 @@ class StoredAtOnce(NamedTuple):
     push_subscriptions: list[dict[str, Any]] | None
 
 
-# A push subscription as chatapp.push reads it, from ``s`` (push_subscriptions) and its user ``u``.
-_PUSH_TARGET = ("json_build_object('endpoint', s.endpoint, 'p256dh', s.p256dh, 'auth', s.auth, "
-                "'user_id', s.user_id, 'locale', {user}.locale)")
+# A push subscription as chatapp.push reads it: columns of ``s`` (push_subscriptions), and its
+# user's locale. The reads below select them; the one-statement store builds them as JSON.
+_PUSH_COLUMNS = ("endpoint", "p256dh", "auth", "user_id")
+_PUSH_SELECT = f"SELECT {', '.join(f's.{c}' for c in _PUSH_COLUMNS)}, u.locale FROM push_subscriptions s "
+_PUSH_TARGET = ("json_build_object(" + ", ".join(f"'{c}', s.{c}" for c in _PUSH_COLUMNS)
+                + ", 'locale', {user}.locale)")
 
 
 @cache
@@ -1050,8 +1053,7 @@ async def push_subscriptions_for(conn: Connection, user_ids: list[int]) -> list[
         return []
     marks = ", ".join("?" for _ in user_ids)
     return await conn.fetch_all(
-        "SELECT s.endpoint, s.p256dh, s.auth, s.user_id, u.locale FROM push_subscriptions s "
-        f"JOIN users u ON u.id = s.user_id WHERE s.user_id IN ({marks})",
+        f"{_PUSH_SELECT}JOIN users u ON u.id = s.user_id WHERE s.user_id IN ({marks})",
         *user_ids,
     )
 
@@ -1059,8 +1061,7 @@ async def push_subscriptions_for(conn: Connection, user_ids: list[int]) -> list[
 async def admin_push_subscriptions(conn: Connection) -> list[dict[str, Any]]:
     """Every support admin's push subscriptions (the admins through their partial index, migration 010)."""
     return await conn.fetch_all(
-        "SELECT s.endpoint, s.p256dh, s.auth, s.user_id, u.locale FROM push_subscriptions s "
-        "JOIN users u ON u.id = s.user_id WHERE u.role = 'admin'"
+        f"{_PUSH_SELECT}JOIN users u ON u.id = s.user_id WHERE u.role = 'admin'"
     )
 
 
