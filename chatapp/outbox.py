@@ -79,6 +79,7 @@ from chatapp.db import (
     PostgresDatabase,
     PostgresSession,
     Row,
+    SqliteDatabase,
     connect,
     placeholders,
     sqlite_path,
@@ -276,10 +277,14 @@ class Relay:
 
     async def start(self) -> None:
         """Start relaying. On a SQLite file the relay uses a connection of its own: its writes, when
-        another process holds the write lock, then wait there and never hold up the requests."""
+        another process holds the write lock, then wait there and never hold up the requests. It
+        writes in turn with the requests' connection (SqliteDatabase.write_beside)."""
         if isinstance(self._leadership, _FileLock):
+            requests_db = self.db
             self.db = await connect(self.db.url, self.settings.db_timeout)
             self._own_db = True
+            if isinstance(self.db, SqliteDatabase) and isinstance(requests_db, SqliteDatabase):
+                self.db.write_beside(requests_db)
         self._task = asyncio.create_task(self._run(), name="chatapp-outbox-relay")
 
     async def stop(self) -> None:
