@@ -176,14 +176,34 @@ class _SqliteConn(Connection):
         self._conn = conn
 
     async def fetch_all(self, sql: str, *args: Any) -> list[Row]:
-        with _sqlite_errors():
-            async with self._conn.execute(sql, [_sqlite_param(a) for a in args]) as cursor:
-                return list(await cursor.fetchall())  # type: ignore[arg-type]
+        rows: list[Row] = await self._statement(sql, args, fetch=True)
+        return rows
 
     async def execute(self, sql: str, *args: Any) -> int:
+        changed: int = await self._statement(sql, args, fetch=False)
+        return changed
+
+    async def _statement(self, sql: str, args: Sequence[Any], *, fetch: bool) -> Any:
+        """One statement, whole, in one trip to the connection's thread.
+
+        aiosqlite's cursor API takes three (execute, fetch, close), each a handoff to its thread
+        and a wakeup of the event loop: 136 µs of CPU per statement against 52 µs in one trip,
+        and a message is a dozen statements on SQLite. The trip is aiosqlite's own queue
+        (``Connection._execute``, what its cursors use; the version is pinned in constraints.txt).
+        """
+        params = [_sqlite_param(a) for a in args]
         with _sqlite_errors():
-            async with self._conn.execute(sql, [_sqlite_param(a) for a in args]) as cursor:
-                return cursor.rowcount
+            return await self._conn._execute(  # type: ignore[no-untyped-call]  # untyped in aiosqlite
+                _run_statement, self._conn._conn, sql, params, fetch)
+
+
+def _run_statement(conn: sqlite3.Connection, sql: str, params: list[Any], fetch: bool) -> Any:
+    """On the connection's thread: the rows ``sql`` returns, or the number it changed."""
+    cursor = conn.execute(sql, params)
+    try:
+        return cursor.fetchall() if fetch else cursor.rowcount
+    finally:
+        cursor.close()
 
 
 class SqliteDatabase(Database, _SqliteConn):
