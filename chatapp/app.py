@@ -51,6 +51,7 @@ from chatapp.sessions import Sessions
 from chatapp.site_hours import SiteHours
 from chatapp.state import ChatState
 from chatapp.uploads import UploadStore
+from chatapp.wal_checkpoint import WalCheckpointer
 
 __all__ = ["create_app", "SchemaOutdated"]
 
@@ -63,11 +64,15 @@ class SchemaOutdated(RuntimeError):  # noqa: N818 (a state, as the operator read
 
 async def build_state(settings: Settings) -> ChatState:
     db = await connect(settings.database_url, settings.db_timeout)
+    checkpointer = WalCheckpointer(db) if WalCheckpointer.wanted(db) else None
     try:
         missing = await pending(db)
         if missing:
             names = ", ".join(f"{m.version:03d}_{m.name}" for m in missing)
             raise SchemaOutdated(f"database schema is behind ({names} not applied): run `chatapp migrate`")
+        if checkpointer is not None:  # before the relay opens its connection: it follows the requests'
+            await checkpointer.open()
+            checkpointer.start()  # SQLite's log copied off the request path (chatapp.wal_checkpoint)
         secret = settings.secret_key or await repo.get_or_create_secret(db, "secret_key", secrets.token_urlsafe(48))
         broadcaster = Broadcaster(settings)
         await broadcaster.start()
@@ -112,8 +117,11 @@ async def build_state(settings: Settings) -> ChatState:
             push=push,
             hours=SiteHours(db, service.router, catalogues),
             search_merger=merger,
+            wal_checkpointer=checkpointer,
         )
     except BaseException:
+        if checkpointer is not None:
+            await checkpointer.stop()
         await db.close()
         raise
 
@@ -130,6 +138,8 @@ async def close_state(chat: ChatState) -> None:
     if chat.push:
         await chat.push.stop()
     await chat.limiter.window.close()
+    if chat.wal_checkpointer is not None:
+        await chat.wal_checkpointer.stop()
     await chat.db.close()
 
 

@@ -221,8 +221,15 @@ class SqliteDatabase(Database, _SqliteConn):
         self._timeout = timeout
         self._busy_ms = max(1, round(timeout * 1000))  # how long a write waits for another connection's lock
         self._writes_beside: SqliteDatabase | None = None  # see write_beside
+        self.checkpoints_elsewhere = False  # see hand_checkpoints_over
 
-    def write_beside(self, busier: SqliteDatabase) -> None:
+    async def hand_checkpoints_over(self) -> None:
+        """This connection's commits no longer copy the write-ahead log into the database file
+        (``wal_autocheckpoint`` 0): chatapp.wal_checkpoint does it on a connection of its own."""
+        await self._conn.execute("PRAGMA wal_autocheckpoint=0")
+        self.checkpoints_elsewhere = True
+
+    async def write_beside(self, busier: SqliteDatabase) -> None:
         """Take ``busier``'s turn for this connection's transactions: both are this process's
         connections to one file, and ``busier`` writes all the time (the requests').
 
@@ -232,9 +239,12 @@ class SqliteDatabase(Database, _SqliteConn):
         that race for hundreds of milliseconds while every request's write went through. Holding
         ``busier``'s turn, this connection writes between two of its statements, in line with
         them. Only when another process holds the lock does it wait, without that turn, so the
-        requests' reads go on meanwhile.
+        requests' reads go on meanwhile. A checkpoint in this connection's commit would hold
+        ``busier``'s turn too, so this connection checkpoints where ``busier`` does.
         """
         self._writes_beside = busier
+        if busier.checkpoints_elsewhere:
+            await self.hand_checkpoints_over()
 
     @classmethod
     async def open(cls, url: str, timeout: float = DEFAULT_TIMEOUT) -> SqliteDatabase:

@@ -285,7 +285,7 @@ class Relay:
             self.db = await connect(self.db.url, self.settings.db_timeout)
             self._own_db = True
             if isinstance(self.db, SqliteDatabase) and isinstance(requests_db, SqliteDatabase):
-                self.db.write_beside(requests_db)
+                await self.db.write_beside(requests_db)
         self._task = asyncio.create_task(self._run(), name="chatapp-outbox-relay")
 
     async def stop(self) -> None:

@@ -24,8 +24,9 @@ SEARCH_TABLES = ("support_chat_messages_search", "support_chat_rooms_search")
 PAGES_PER_STEP = 16  # a step of merging: a few milliseconds on a million messages
 STEPS_PER_PASS = 64  # at most this many steps per table in one pass, requests between each
 PASS_INTERVAL = 1.0  # seconds between passes
-# A pause after each step: the requests waiting on this connection go first anyway, but the
-# outbox relay writes through a connection of its own and only finds the file unlocked in a gap.
+# A pause after each step: the requests waiting on this connection go first anyway (the outbox
+# relay too, which takes their turn: SqliteDatabase.write_beside), but another process writing
+# to the file only finds it unlocked in a gap.
 STEP_GAP = 0.01
 
 

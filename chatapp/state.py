@@ -18,6 +18,7 @@ from chatapp.services import ChatService
 from chatapp.sessions import Sessions
 from chatapp.site_hours import SiteHours
 from chatapp.uploads import UploadStore
+from chatapp.wal_checkpoint import WalCheckpointer
 
 __all__ = ["ChatState"]
 
@@ -38,3 +39,4 @@ class ChatState:
     hours: SiteHours  # business hours and live availability (chatapp.site_hours)
     mail: Mailer | None = None  # set at start-up (chatapp.app); off without CHATAPP_SMTP_URL
     search_merger: SearchIndexMerger | None = None  # SQLite only (chatapp.search_merge)
+    wal_checkpointer: WalCheckpointer | None = None  # SQLite files only (chatapp.wal_checkpoint)
