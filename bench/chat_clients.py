@@ -141,8 +141,9 @@ class _Client:
         try:
             async with self.session.request(method, self.base + path, data=data, headers=headers) as response:
                 return response.status, await response.read()
-        except aiohttp.ServerDisconnectedError:
-            # A pooled keep-alive connection the server closed as it was reused: sent again on a
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+            # A pooled keep-alive connection the server closed as it was reused (seen as a clean
+            # close, or as a reset when the request was already on its way): sent again on a
             # fresh one, as browsers do; message sends carry an idempotency key, so never twice.
             async with self.session.request(method, self.base + path, data=data, headers=headers) as response:
                 return response.status, await response.read()
