@@ -563,7 +563,8 @@ def verdicts(heads: dict[str, dict[str, float | None]]) -> list[dict[str, Any]]:
                 continue
             value = head.get(column)
             met = None if value is None else (value >= limit if op == ">=" else value <= limit)
-            rows.append({"target": f"{meaning} {op} {limit:g}", "database": database, "value": value,
+            rows.append({"target": f"{meaning} {op} {limit:g}", "database": database,
+                         "value": None if value is None else round(value, 2),
                          "verdict": "not measured" if met is None else ("met" if met else "MISSED")})
     return rows
 
