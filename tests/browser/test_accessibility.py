@@ -78,7 +78,8 @@ def tab_to(page: Page, selector: str, limit: int = 80) -> None:
         page.keyboard.press("Tab")
         if page.evaluate("(s) => document.activeElement && document.activeElement.matches(s)", selector):
             return
-    raise AssertionError(f"Tab never reached {selector}")
+    focused = page.evaluate("() => { const e = document.activeElement; return e ? e.outerHTML.slice(0, 200) : null; }")
+    raise AssertionError(f"Tab never reached {selector}; the focus is on {focused}")
 
 
 def test_panel_inbox_and_reply_with_the_keyboard_alone(pages: Pages, stack: Stack) -> None:
@@ -92,6 +93,7 @@ def test_panel_inbox_and_reply_with_the_keyboard_alone(pages: Pages, stack: Stac
     page.keyboard.press("Enter")
     page.wait_for_url(f"{stack.url}/admin/chat")
     page.wait_for_selector("#inbox[data-ready='true']")
+    expect(page.locator(f".room-item[data-id='{room_id}'] a")).to_be_visible()  # what a keyboard user tabs to
 
     tab_to(page, f".room-item[data-id='{room_id}'] a")
     page.keyboard.press("Enter")

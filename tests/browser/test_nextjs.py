@@ -9,6 +9,7 @@ fixture fails a test on any CSP violation or uncaught error in a page.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 from collections.abc import Iterator
@@ -170,6 +171,8 @@ def test_admin_signs_in_lists_opens_and_replies_live_with_typing_and_unread(
     question = f"Do you ship to Norway? {secrets.token_hex(2)}"
     send(visitor, question)
     expect(visitor.locator(".chat-message.from-user p")).to_have_text(question)
+    # The message may show from the socket before the send's answer names its room.
+    expect(visitor.locator(".chat-messages")).to_have_attribute("data-room-id", re.compile(r"^\d+$"))
     room_id = int(visitor.locator(".chat-messages").get_attribute("data-room-id") or 0)
     assert room_id
 
