@@ -440,8 +440,7 @@ class Relay:
             if not exc.permanent:
                 return await self._postpone(conn, chunk, exc.problem)
             return await self._one_by_one(conn, chunk)
-        self._delivered.add(chunk, seqs)
-        self._seqs.update(_newest(chunk, seqs))
+        self._took(chunk, seqs)
         return None
 
     async def _one_by_one(self, conn: Connection, chunk: list[OutboxRow]) -> float | None:
@@ -456,9 +455,14 @@ class Relay:
                 await self._drop(conn, [row], f"refused by pyreverb: {exc.problem}")
                 self.rejected += 1
                 continue
-            self._delivered.add([row], seqs)
-            self._seqs.update(_newest(chunk, seqs))
+            self._took([row], seqs)
         return None
+
+    def _took(self, rows: list[OutboxRow], seqs: dict[int, int]) -> None:
+        """pyreverb took ``rows``: they are deleted with the pass (:meth:`_finish_delivered`), and
+        the feed numbers they got are the last ones given."""
+        self._delivered.add(rows, seqs)
+        self._seqs.update(_newest(rows, seqs))
 
     async def _finish_delivered(self, conn: Connection) -> None:
         """Delete the rows this pass delivered so far, in one step: a pass of fifty rows is five
