@@ -33,6 +33,7 @@ from chatapp.db import DatabaseUnavailable, SqliteDatabase, connect
 from chatapp.errors import ChatError, TooManyRequests
 from chatapp.events import Events
 from chatapp.file_storage import file_storage
+from chatapp.heap import settle_for_serving
 from chatapp.i18n import Catalogues
 from chatapp.login_throttle import LoginThrottle
 from chatapp.mail import Mailer
@@ -53,7 +54,7 @@ from chatapp.state import ChatState
 from chatapp.uploads import UploadStore
 from chatapp.wal_checkpoint import WalCheckpointer
 
-__all__ = ["create_app", "SchemaOutdated"]
+__all__ = ["create_app", "create_served_app", "SchemaOutdated"]
 
 log = logging.getLogger("chatapp")
 
@@ -206,7 +207,9 @@ def client_address_middleware(settings: Settings) -> list[Middleware]:
     return [Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))]
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, *, serving: bool = False) -> Starlette:
+    """The application; ``serving``: it is the process's only one (``chatapp serve``), so its
+    start-up also sets the garbage collector for a long run (chatapp.heap)."""
     settings = settings or Settings.from_env()
     openapi = build_openapi()
 
@@ -221,6 +224,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         retention.start()  # only when CHATAPP_RETENTION_DAYS is set
         chat.mail = await Mailer.open(settings, chat.db, chat.service.catalogues)
         chat.mail.start()  # only with CHATAPP_SMTP_URL and CHATAPP_MAIL_FROM
+        if serving:
+            settle_for_serving()
         try:
             yield
         finally:
@@ -255,3 +260,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.router = IndexedRouter(routes, lifespan=lifespan)  # about 200 routes: looked up, not scanned
     return app
+
+
+def create_served_app() -> Starlette:
+    """``chatapp serve``'s factory (in each worker too): :func:`create_app` from the environment."""
+    return create_app(serving=True)

@@ -186,10 +186,10 @@ def serve(host: str, port: int, run_migrations: bool, workers: int) -> None:
     common = dict(host=host, port=port, lifespan="on", proxy_headers=False, server_header=False,
                   log_level="info" if settings.debug else "warning")
     if workers > 1:
-        uvicorn.run("chatapp.app:create_app", factory=True, workers=workers, **common)  # type: ignore[arg-type]
+        uvicorn.run("chatapp.app:create_served_app", factory=True, workers=workers, **common)  # type: ignore[arg-type]
         return
     started = time.monotonic()
-    server = uvicorn.Server(uvicorn.Config("chatapp.app:create_app", factory=True, **common))  # type: ignore[arg-type]
+    server = uvicorn.Server(uvicorn.Config("chatapp.app:create_served_app", factory=True, **common))  # type: ignore[arg-type]
     original = server.startup
 
     async def startup(sockets: list[socket.socket] | None = None) -> None:
