@@ -39,7 +39,7 @@ from bench.chat_db import discard, prepare, settle
 from bench.chat_profile import PgWaits, Profiler, hot_spots
 from bench.chat_stack import AGENT_PASSWORD, UNLIMITED, ChatStack
 from bench.pinning import LOAD_CPUS, raise_open_files
-from bench.report import machine, markdown_table, medians, table, write_json
+from bench.report import machine, markdown_table, medians, speed_probe_ms, table, write_json
 from bench.servers import LOG_DIR
 from bench.stats import wait_for_quiet
 
@@ -486,6 +486,7 @@ async def cost_only(cfg: ChatConfig, rate: float, profile: bool = False) -> None
     raise_open_files()
     for database in cfg.databases:
         url = await asyncio.to_thread(prepare, database, History(cfg.small_rooms, cfg.small_messages), print)
+        probe = speed_probe_ms()
         try:
             result = await _cost_run(url, cfg, rate, f"cost-{database}" if profile else None)
         finally:
@@ -493,7 +494,8 @@ async def cost_only(cfg: ChatConfig, rate: float, profile: bool = False) -> None
         print(f"{database}: {result['net_cpu_ms_per_message']} CPU ms/msg at {result['achieved_per_s']}/s, "
               f"p99 v->a {result['to_agents_ms']['p99']} ms, a->v {result['to_visitors_ms']['p99']} ms; "
               f"by process {result['cpu_ms_per_message_by_process']}; answers p99 {result['ack_ms']['p99']} ms, "
-              f"clients' loop late by p99 {result['client_loop_lag_ms']['p99']} ms", flush=True)
+              f"clients' loop late by p99 {result['client_loop_lag_ms']['p99']} ms; Python probe {probe} ms",
+              flush=True)
 
 
 async def search_only(cfg: ChatConfig, rounds: int) -> None:
@@ -578,8 +580,9 @@ async def run(cfg: ChatConfig, say: Any = print, profile: bool = False) -> dict[
         for database in cfg.databases:
             busy = await asyncio.to_thread(wait_for_quiet, 25.0, cfg.quiet_wait)
             load_before = [round(x, 2) for x in os.getloadavg()]
+            probe = speed_probe_ms()
             say(f"-- {database}, {cfg.rooms:,} rooms (run {attempt + 1}/{cfg.repeat}; machine {busy:.0f}% busy before, "
-                f"load average {load_before[0]})")
+                f"load average {load_before[0]}, Python probe {probe} ms)")
             url = await asyncio.to_thread(prepare, database, big, say)
             try:
                 big_result = await _big_run(url, cfg, say, database if profile else None)
@@ -594,7 +597,8 @@ async def run(cfg: ChatConfig, say: Any = print, profile: bool = False) -> dict[
             big_cpu = big_result["half"]["net_cpu_ms_per_message"]
             say(f"   {small_result['net_cpu_ms_per_message']} CPU ms/msg (vs {big_cpu} at {cfg.rooms:,} rooms)")
             runs.setdefault(database, []).append({"big": big_result, "small": small_result,
-                                                  "machine_busy_pct_before": busy, "loadavg_before": load_before})
+                                                  "machine_busy_pct_before": busy, "loadavg_before": load_before,
+                                                  "python_probe_ms": probe})
     heads = {db: medians([headline(r) for r in rs]) for db, rs in runs.items()}
     doc: dict[str, Any] = {
         "scenario": "chat",

@@ -15,9 +15,29 @@ from bench.config import LATENCY_BUDGET_MS
 from bench.pinning import LOAD_CPUS, SERVER_CPUS
 from bench.stats import median
 
-__all__ = ["RESULTS_DIR", "machine", "table", "markdown_table", "write_json", "plot", "medians"]
+__all__ = ["RESULTS_DIR", "machine", "speed_probe_ms", "table", "markdown_table", "write_json", "plot", "medians"]
 
 RESULTS_DIR = Path(os.environ.get("BENCH_RESULTS_DIR", Path(__file__).resolve().parent / "results"))
+
+
+PROBE_LOOPS = 1_000_000
+
+
+def speed_probe_ms() -> float:
+    """How long this core takes for a fixed loop of Python additions (median of 3, ms).
+
+    The machines this runs on differ from day to day (a virtual machine's host is shared),
+    and every process's CPU per message moves with them; a result carries this figure
+    so runs on different days can be told apart from the code's own changes.
+    """
+    def once() -> float:
+        started = time.perf_counter()
+        total = 0
+        for i in range(PROBE_LOOPS):
+            total += i
+        return (time.perf_counter() - started) * 1000
+
+    return round(median([once() for _ in range(3)]), 1)
 
 
 def machine() -> dict[str, Any]:
@@ -42,6 +62,7 @@ def machine() -> dict[str, Any]:
         "python": sys.version.split()[0],
         "node": node,
         "loadavg_1_5_15": [round(x, 2) for x in os.getloadavg()],
+        "python_probe_ms": speed_probe_ms(),  # 1,000,000 additions in a Python loop
         "server_cpus": SERVER_CPUS,
         "load_cpus": LOAD_CPUS,
     }
