@@ -94,6 +94,7 @@ async def build_state(settings: Settings) -> ChatState:
             await relay.start()  # rows left by a previous run (even one killed -9) go out now
         service.stats_feed.start()
         service.auto_closer.start()
+        service.status_totals.start()
         service.router.start()  # the periodic drain of the queue (chatapp.routing)
         service.snoozer.start()  # wakes snoozed chats at their time (chatapp.snooze)
         merger = SearchIndexMerger(db) if isinstance(db, SqliteDatabase) else None
@@ -133,6 +134,7 @@ async def close_state(chat: ChatState) -> None:
     await chat.service.snoozer.stop()
     await chat.service.router.stop()
     await chat.service.auto_closer.stop()
+    await chat.service.status_totals.stop()
     await chat.service.stats_feed.stop()
     await chat.relay.stop()
     await chat.broadcaster.stop()

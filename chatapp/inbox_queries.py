@@ -34,6 +34,7 @@ from chatapp.repository import (
     OWN_UNREAD_COLUMN,
     ROOM_FILTERS,
 )
+from chatapp.status_totals import total_sql
 
 __all__ = [
     "InboxCursor",
@@ -364,8 +365,9 @@ async def search_rooms(
 
 # -------------------------------------------------------------------- statistics
 
-# Each sub-select reads one index: the inbox index for the active rooms and the finished
-# ones, the partial unread index for unread chats, the partial snoozed index for snoozed ones.
+# Each sub-select reads one index: the inbox index for the active rooms, the partial unread
+# index for unread chats, the partial snoozed index for snoozed ones; the finished chats, which
+# grow with the history, are summed from their short ledger (chatapp.status_totals).
 # Snoozed chats (chatapp.snooze) are counted apart, never as open, assigned or waiting.
 STATS_SQL = (
     "SELECT "
@@ -379,8 +381,8 @@ STATS_SQL = (
     "(SELECT COALESCE(SUM(admin_unread_count), 0) FROM support_chat_rooms WHERE admin_unread_count > 0) "
     "AS unread_messages, "
     "(SELECT COUNT(*) FROM support_chat_rooms WHERE admin_unread_count > 0) AS unread_chats, "
-    "(SELECT COUNT(*) FROM support_chat_rooms WHERE status = 'resolved') AS resolved, "
-    "(SELECT COUNT(*) FROM support_chat_rooms WHERE status = 'closed') AS closed"
+    f"{total_sql('resolved')} AS resolved, "
+    f"{total_sql('closed')} AS closed"
 )
 
 

@@ -36,6 +36,7 @@ from chatapp.repository import ROOM_FILTERS
 from chatapp.routing import JOINED, Router
 from chatapp.snooze import Snoozer
 from chatapp.stats_feed import StatsFeed
+from chatapp.status_totals import StatusTotalsFolder
 from chatapp.uploads import UploadStore, valid_name
 
 __all__ = ["ChatService", "Sent", "Page"]
@@ -121,6 +122,7 @@ class ChatService:
         self.push = push
         self.stats_feed = StatsFeed(db, events, enabled=settings.reverb_configured)
         self.auto_closer = AutoCloser(settings, db, events, self.stats_feed)
+        self.status_totals = StatusTotalsFolder(db)  # the finished chats' counts (chatapp.status_totals)
         self.catalogues = catalogues or Catalogues.configured(settings.locales_dir)
         # Availability and automatic assignment (chatapp.routing): called after each room change.
         self.router = Router(db, events, events.b, self.stats_feed, self.system_message, push=push,
