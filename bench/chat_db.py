@@ -29,6 +29,7 @@ import asyncpg
 from bench.chat_data import History, utc_now
 from bench.servers import ROOT
 from chatapp.schema import MIGRATIONS_DIR
+from chatapp.status_totals import RECOUNT
 
 __all__ = ["PG_ADMIN_URL", "CACHE_DIR", "migration_key", "prepare", "discard", "settle"]
 
@@ -136,6 +137,8 @@ def _load_sqlite(path: Path, history: History) -> None:
             "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%fts5%'"
         ).fetchall():
             conn.execute(f'INSERT INTO "{table}" ("{table}") VALUES (\'optimize\')')
+        for statement in RECOUNT:  # one row per status, as chatapp's folding keeps a live ledger
+            conn.execute(statement)
         conn.execute("COMMIT")
         conn.execute("ANALYZE")
         conn.execute("PRAGMA journal_mode=WAL")
@@ -199,6 +202,8 @@ async def _load_postgres(url: str, history: History) -> None:
         for table in ("users", "support_chat_rooms", "support_chat_messages"):
             await conn.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+        for statement in RECOUNT:  # one row per status, as chatapp's folding keeps a live ledger
+            await conn.execute(statement)
         await conn.execute("VACUUM ANALYZE")
     finally:
         await conn.close()
