@@ -76,7 +76,11 @@ function measuredSteady(s) {
 function stormMessage(conn, s) {
   const i = s.indexOf('ts:');
   if (i < 0) return false;
-  if (+s.slice(i + 3, s.indexOf(';', i)) > conn.subAt) conn.after++; else conn.before++;
+  const ts = +s.slice(i + 3, s.indexOf(';', i));
+  if (ts > conn.subAt) {
+    conn.after++;
+    if (!conn.firstAfter || ts < conn.firstAfter) conn.firstAfter = ts;
+  } else conn.before++;
   return true;
 }
 
@@ -208,11 +212,11 @@ function openClient(spec, channel, role) {
     else if (spec.proto === 'socketio') url = `${spec.url}/socket.io/?EIO=4&transport=websocket`;
     else url = `${spec.url}/?room=${encodeURIComponent(channel)}`;
     const ws = openSocket(url, sourceAddress(spec));
-    const conn = { ws, channel, role, ready: false, subAt: 0, after: 0, before: 0 };
+    const conn = { ws, channel, role, ready: false, subAt: 0, after: 0, before: 0, firstAfter: 0, closedAt: 0 };
     const timer = setTimeout(() => { ws.terminate(); reject(new Error(`subscribe timeout on ${channel}`)); }, 30000);
     const ready = () => { if (!conn.ready) { conn.ready = true; clearTimeout(timer); resolve(conn); } };
     ws.on('error', (e) => { clearTimeout(timer); if (!conn.ready) reject(e); else note(e); });
-    ws.on('close', () => { if (conn.ready && !conn.closing) unexpectedCloses++; });
+    ws.on('close', () => { if (conn.ready && !conn.closing) { unexpectedCloses++; conn.closedAt = now(); } });
     if (spec.proto === 'room') ws.on('open', ready);
     ws.on('message', (data) => {
       const s = data.toString('latin1');
@@ -334,9 +338,11 @@ async function storm(cmd) {
 }
 
 // What each storm client got, and every steady delivery (see stormMessage, measuredSteady).
+// Per client also the earliest message it got after its subscribe and when its socket closed
+// unexpectedly (0: never), so the harness can tell where a lost message fell.
 function stormReport() {
   return {
-    clients: stormConns.map((c) => [c.channel, c.subAt, c.after, c.before]),
+    clients: stormConns.map((c) => [c.channel, c.subAt, c.after, c.before, c.firstAfter, c.closedAt]),
     samples,
   };
 }

@@ -93,11 +93,15 @@ def _summarise(cfg: BenchConfig, waves: list[dict[str, Any]], published: dict[st
     times = sorted(w["startedAt"] - storm_start + t for w in waves for t in w["times"])
     accepted: dict[str, list[float]] = {ch: sorted(ts) for ch, ts in published["accepted"].items()}
     lost = 0
+    where = _LostAt()
     for report in reports:
-        for channel, sub_at, after, _before in report["clients"]:
+        for channel, sub_at, after, _before, first_after, closed_at in report["clients"]:
             sent = accepted.get(channel, [])
             expected = len(sent) - bisect.bisect_right(sent, sub_at)
-            lost += max(0, expected - after)
+            missing = max(0, expected - after)
+            lost += missing
+            if missing:
+                where.add(sent, sub_at, missing, first_after, closed_at)
     samples = [s for r in reports for s in r["samples"]]
     steady_expected = len(accepted.get("steady", [])) * cfg.storm_steady
     back = len(times)
@@ -117,11 +121,40 @@ def _summarise(cfg: BenchConfig, waves: list[dict[str, Any]], published: dict[st
         "publish_statuses": published["statuses"],
         "publish_unanswered": published["unanswered"],
         "lost": lost,
+        "lost_where": where.summary(),
         "steady_lost": max(0, steady_expected - len(samples)),
         "steady_storm": _latency([lat for at, lat in samples if storm_start <= at <= storm_end]),
         "steady_quiet": _latency([lat for at, lat in samples if at < storm_start]),
         "timeline": _timeline(samples, times, storm_start),
     }
+
+
+class _LostAt:
+    """Where the messages a storm client missed fell, so a loss says what it was: missed just
+    after the subscribe (before the first message the client got), after the socket closed
+    unexpectedly, or in the middle of a stream that otherwise arrived."""
+
+    def __init__(self) -> None:
+        self.clients = 0
+        self.closed = 0  # of those clients, sockets closed by the server or the network
+        self.at_start = 0  # messages scheduled after the subscribe but before the first one received
+        self.elsewhere = 0
+        self.latest_at_start_ms = 0.0  # how long after the subscribe the last of those was scheduled
+
+    def add(self, sent: list[float], sub_at: float, missing: int, first_after: float, closed_at: float) -> None:
+        self.clients += 1
+        self.closed += bool(closed_at)
+        upto = first_after if first_after else (closed_at or float("inf"))
+        early = sent[bisect.bisect_right(sent, sub_at):bisect.bisect_left(sent, upto)]
+        at_start = min(missing, len(early))
+        self.at_start += at_start
+        self.elsewhere += missing - at_start
+        if at_start:
+            self.latest_at_start_ms = max(self.latest_at_start_ms, round(early[at_start - 1] - sub_at, 3))
+
+    def summary(self) -> dict[str, float]:
+        return {"clients": self.clients, "closed_unexpectedly": self.closed, "at_start": self.at_start,
+                "elsewhere": self.elsewhere, "latest_at_start_ms_after_subscribe": self.latest_at_start_ms}
 
 
 def _timeline(samples: list[list[float]], times: list[float], storm_start: float,

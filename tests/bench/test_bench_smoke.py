@@ -94,7 +94,9 @@ def test_storm_brings_every_client_back_and_loses_nothing(smoke: dict[str, Any])
     (r,) = doc["runs"]["pyreverb"]
     assert r["back"] == r["clients"] == 300 and r["failed"] == 0
     assert 0 < r["p50_back_s"] <= r["all_back_s"]
-    assert r["lost"] == 0 and r["steady_lost"] == 0 and r["published"] > 0
+    assert r["lost"] == 0 and r["steady_lost"] == 0 and r["published"] > 0, r["lost_where"]
+    assert r["lost_where"] == {"clients": 0, "closed_unexpectedly": 0, "at_start": 0, "elsewhere": 0,
+                               "latest_at_start_ms_after_subscribe": 0.0}
     assert r["publish_statuses"] == {"200": r["published"]}
     _latency_ok({k: v for k, v in r["steady_storm"].items() if k != "count"})
     assert r["timeline"][-1]["back"] == 300
