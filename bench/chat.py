@@ -36,6 +36,7 @@ import aiohttp
 from bench.chat_clients import Agent, Deliveries, Visitor, tag_body
 from bench.chat_data import SEARCH_TERMS, History, chat_body
 from bench.chat_db import discard, prepare, settle
+from bench.chat_http import KeepAlivePool
 from bench.chat_profile import PgWaits, Profiler, hot_spots
 from bench.chat_stack import AGENT_PASSWORD, UNLIMITED, ChatStack
 from bench.pinning import LOAD_CPUS, raise_open_files
@@ -127,6 +128,7 @@ class Load:
     """The clients of one run and the ids of every tagged message they sent."""
 
     session: aiohttp.ClientSession
+    http: KeepAlivePool  # the sends and the other calls of chatapp's API
     stack: ChatStack
     visitors: list[Visitor]
     agents: list[Agent]
@@ -140,16 +142,17 @@ class Load:
     async def start(cls, stack: ChatStack, cfg: ChatConfig) -> Load:
         session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=cfg.max_in_flight + 64),
                                         timeout=aiohttp.ClientTimeout(total=30))
+        http = KeepAlivePool.for_url(stack.base_url, limit=cfg.max_in_flight + 64)
         deliveries = Deliveries()
-        load = cls(session, stack, [], [], deliveries, set(), {}, itertools.count(1), random.Random(7))
+        load = cls(session, http, stack, [], [], deliveries, set(), {}, itertools.count(1), random.Random(7))
         try:
             emails = await asyncio.gather(*(asyncio.to_thread(stack.create_admin) for _ in range(cfg.agents)))
             for email in emails:
-                load.agents.append(await Agent.start(session, stack.base_url, stack.ws_url, email, AGENT_PASSWORD,
+                load.agents.append(await Agent.start(session, http, stack.base_url, stack.ws_url, email, AGENT_PASSWORD,
                                                      deliveries))
             for chunk in range(0, cfg.visitors, 50):
                 load.visitors += await asyncio.gather(*(
-                    Visitor.start(session, stack.base_url, stack.ws_url, f"Bench visitor {i}", deliveries)
+                    Visitor.start(session, http, stack.base_url, stack.ws_url, f"Bench visitor {i}", deliveries)
                     for i in range(chunk, min(cfg.visitors, chunk + 50))))
             await settle(stack.database_url)
         except BaseException:
@@ -160,6 +163,7 @@ class Load:
     async def close(self) -> None:
         for client in [*self.visitors, *self.agents]:
             await client.socket.close()
+        await self.http.close()
         await self.session.close()
 
     def visitor_send(self, turn: int) -> Any:
@@ -219,7 +223,7 @@ class Load:
             started = time.perf_counter()
             try:
                 status = await send()
-            except (TimeoutError, aiohttp.ClientError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 status = 0
                 failures[type(exc).__name__] = failures.get(type(exc).__name__, 0) + 1
             acks.append((time.perf_counter() - started) * 1000)

@@ -19,6 +19,8 @@ from typing import Any
 import aiohttp
 import orjson
 
+from bench.chat_http import KeepAlivePool, ServerDisconnectedError
+
 __all__ = ["Deliveries", "PusherSocket", "Visitor", "Agent", "tag_body", "ADMIN_FEED"]
 
 ADMIN_FEED = "private-admin.chat"
@@ -119,9 +121,10 @@ class PusherSocket:
 class _Client:
     """A bearer token, chatapp's base URL and one Pusher connection."""
 
-    def __init__(self, session: aiohttp.ClientSession, base: str, ws_url: str, token: str, user: dict[str, Any],
-                 deliveries: Deliveries) -> None:
+    def __init__(self, session: aiohttp.ClientSession, http: KeepAlivePool, base: str, ws_url: str, token: str,
+                 user: dict[str, Any], deliveries: Deliveries) -> None:
         self.session = session
+        self.http = http
         self.base = base
         self.token = token
         self.user = user
@@ -133,20 +136,18 @@ class _Client:
     def name(self) -> str:
         return f"user-{self.user['id']}"
 
-    async def call(self, method: str, path: str, doc: Any = None) -> tuple[int, Any]:
-        headers = dict(self.headers)
+    async def call(self, method: str, path: str, doc: Any = None, *, want_body: bool = True) -> tuple[int, bytes]:
+        headers = self.headers
         if self.socket.socket_id:
-            headers["X-Socket-ID"] = self.socket.socket_id  # as Echo does: no echo of my own sends
+            headers = {**headers, "X-Socket-ID": self.socket.socket_id}  # as Echo does: no echo of my own sends
         data = orjson.dumps(doc) if doc is not None else None
         try:
-            async with self.session.request(method, self.base + path, data=data, headers=headers) as response:
-                return response.status, await response.read()
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+            return await self.http.request(method, path, data, headers, want_body=want_body)
+        except (ServerDisconnectedError, ConnectionResetError):
             # A pooled keep-alive connection the server closed as it was reused (seen as a clean
             # close, or as a reset when the request was already on its way): sent again on a
             # fresh one, as browsers do; message sends carry an idempotency key, so never twice.
-            async with self.session.request(method, self.base + path, data=data, headers=headers) as response:
-                return response.status, await response.read()
+            return await self.http.request(method, path, data, headers, want_body=want_body)
 
     async def join(self, channel: str) -> None:
         status, body = await self.call("POST", "/broadcasting/auth",
@@ -180,10 +181,10 @@ class Visitor(_Client):
     room_id: int = 0
 
     @classmethod
-    async def start(cls, session: aiohttp.ClientSession, base: str, ws_url: str, name: str,
+    async def start(cls, session: aiohttp.ClientSession, http: KeepAlivePool, base: str, ws_url: str, name: str,
                     deliveries: Deliveries) -> Visitor:
         doc = await _token(session, base, "/api/auth/guest", {"name": name})
-        visitor = cls(session, base, ws_url, doc["token"], doc["user"], deliveries)
+        visitor = cls(session, http, base, ws_url, doc["token"], doc["user"], deliveries)
         status, body = await visitor.call("POST", "/api/chat/room", {})
         if status not in (200, 201):
             raise RuntimeError(f"/api/chat/room: {status} {body[:300]!r}")
@@ -193,7 +194,8 @@ class Visitor(_Client):
         return visitor
 
     async def send(self, body: str) -> int:
-        return (await self.call("POST", "/api/chat/messages", {"body": body, "idempotency_key": _key()}))[0]
+        doc = {"body": body, "idempotency_key": _key()}
+        return (await self.call("POST", "/api/chat/messages", doc, want_body=False))[0]
 
     def _on_event(self, channel: str, event: str, data: dict[str, Any]) -> None:
         if event == "message.sent" and data.get("sender_role") == "admin":
@@ -204,10 +206,10 @@ class Agent(_Client):
     """A signed-in support admin following the admin feed, present as an open panel is."""
 
     @classmethod
-    async def start(cls, session: aiohttp.ClientSession, base: str, ws_url: str, email: str, password: str,
-                    deliveries: Deliveries) -> Agent:
+    async def start(cls, session: aiohttp.ClientSession, http: KeepAlivePool, base: str, ws_url: str, email: str,
+                    password: str, deliveries: Deliveries) -> Agent:
         doc = await _token(session, base, "/api/auth/login", {"email": email, "password": password})
-        agent = cls(session, base, ws_url, doc["token"], doc["user"], deliveries)
+        agent = cls(session, http, base, ws_url, doc["token"], doc["user"], deliveries)
         await agent.socket.connect()
         await agent.join(ADMIN_FEED)
         await agent.join(ADMIN_PRESENCE)
@@ -215,7 +217,7 @@ class Agent(_Client):
 
     async def reply(self, room_id: int, body: str) -> int:
         doc = {"body": body, "idempotency_key": _key()}
-        return (await self.call("POST", f"/api/admin/chat/rooms/{room_id}/messages", doc))[0]
+        return (await self.call("POST", f"/api/admin/chat/rooms/{room_id}/messages", doc, want_body=False))[0]
 
     async def report(self, params: dict[str, str], timeout: float) -> tuple[int, int]:
         """(status, conversations counted) for the team report; status 0 when it took over ``timeout`` s."""
