@@ -69,7 +69,8 @@ class ChatConfig:
 FULL = ChatConfig(
     name="full", rooms=100_000, messages=1_000_000, small_rooms=1_000, small_messages=10_000,
     visitors=400, agents=2,
-    ramp_rates=(10, 20, 30, 40, 60, 80, 100, 150, 200, 300, 400, 500, 600, 700, 800, 900, 1_000, 1_100, 1_200, 1_300, 1_500, 2_000),
+    ramp_rates=(10, 20, 30, 40, 60, 80, 100, 150, 200, 300, 400, 500, 600, 700, 800, 900, 1_000, 1_100, 1_200,
+                1_300, 1_500, 2_000),
     step_seconds=5.0, half_seconds=12.0, search_rounds=4, max_in_flight=512, quiet_wait=20.0,
 )
 QUICK = ChatConfig(
