@@ -32,17 +32,18 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import httpx
 
 from bench.chat_clients import Agent, Deliveries, Visitor, tag_body
 from bench.chat_data import SEARCH_TERMS, History, chat_body
 from bench.chat_db import discard, prepare, settle
-from bench.chat_http import KeepAlivePool
 from bench.chat_profile import PgWaits, Profiler, hot_spots
 from bench.chat_stack import AGENT_PASSWORD, UNLIMITED, ChatStack
 from bench.pinning import LOAD_CPUS, raise_open_files
 from bench.report import machine, markdown_table, medians, speed_probe_ms, table, write_json
 from bench.servers import LOG_DIR
 from bench.stats import wait_for_quiet
+from chatapp.reverb_http import ReverbHTTP
 
 __all__ = ["ChatConfig", "FULL", "QUICK", "TARGETS", "main", "run"]
 
@@ -129,7 +130,7 @@ class Load:
     """The clients of one run and the ids of every tagged message they sent."""
 
     session: aiohttp.ClientSession
-    http: KeepAlivePool  # the sends and the other calls of chatapp's API
+    http: ReverbHTTP  # the sends and the other calls of chatapp's API
     stack: ChatStack
     visitors: list[Visitor]
     agents: list[Agent]
@@ -143,7 +144,7 @@ class Load:
     async def start(cls, stack: ChatStack, cfg: ChatConfig) -> Load:
         session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=cfg.max_in_flight + 64),
                                         timeout=aiohttp.ClientTimeout(total=30))
-        http = KeepAlivePool.for_url(stack.base_url, limit=cfg.max_in_flight + 64)
+        http = ReverbHTTP(stack.base_url, 30.0, max_idle=cfg.max_in_flight + 64)
         deliveries = Deliveries()
         load = cls(session, http, stack, [], [], deliveries, set(), {}, itertools.count(1), random.Random(7))
         try:
@@ -164,7 +165,7 @@ class Load:
     async def close(self) -> None:
         for client in [*self.visitors, *self.agents]:
             await client.socket.close()
-        await self.http.close()
+        await self.http.aclose()
         await self.session.close()
 
     def visitor_send(self, turn: int) -> Any:
@@ -224,7 +225,7 @@ class Load:
             started = time.perf_counter()
             try:
                 status = await send()
-            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            except (TimeoutError, aiohttp.ClientError, httpx.HTTPError) as exc:
                 status = 0
                 failures[type(exc).__name__] = failures.get(type(exc).__name__, 0) + 1
             acks.append((time.perf_counter() - started) * 1000)

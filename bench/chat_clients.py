@@ -12,6 +12,7 @@ import asyncio
 import re
 import time
 import uuid
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from bench.chat_http import KeepAlivePool, ServerDisconnectedError
+from chatapp.reverb_http import ReverbHTTP
 
 __all__ = ["Deliveries", "PusherSocket", "Visitor", "Agent", "tag_body", "ADMIN_FEED"]
 
@@ -121,7 +122,7 @@ class PusherSocket:
 class _Client:
     """A bearer token, chatapp's base URL and one Pusher connection."""
 
-    def __init__(self, session: aiohttp.ClientSession, http: KeepAlivePool, base: str, ws_url: str, token: str,
+    def __init__(self, session: aiohttp.ClientSession, http: ReverbHTTP, base: str, ws_url: str, token: str,
                  user: dict[str, Any], deliveries: Deliveries) -> None:
         self.session = session
         self.http = http
@@ -129,7 +130,9 @@ class _Client:
         self.token = token
         self.user = user
         self.deliveries = deliveries
-        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        # what a browser's fetch sends, gzip included (chatapp compresses larger answers)
+        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json",
+                        "Accept": "application/json", "Accept-Encoding": "gzip, deflate"}
         self.socket = PusherSocket(session, ws_url, self._on_event)
 
     @property
@@ -140,14 +143,15 @@ class _Client:
         headers = self.headers
         if self.socket.socket_id:
             headers = {**headers, "X-Socket-ID": self.socket.socket_id}  # as Echo does: no echo of my own sends
-        data = orjson.dumps(doc) if doc is not None else None
-        try:
-            return await self.http.request(method, path, data, headers, want_body=want_body)
-        except (ServerDisconnectedError, ConnectionResetError):
-            # A pooled keep-alive connection the server closed as it was reused (seen as a clean
-            # close, or as a reset when the request was already on its way): sent again on a
-            # fresh one, as browsers do; message sends carry an idempotency key, so never twice.
-            return await self.http.request(method, path, data, headers, want_body=want_body)
+        # A kept-alive connection the server closed as it was reused is sent again once on a
+        # fresh one (ReverbHTTP), as browsers do; sends carry an idempotency key, so never twice.
+        response = await self.http.request(method, path, content=orjson.dumps(doc) if doc is not None else None,
+                                           headers=headers)
+        if not want_body:
+            return response.status_code, b""
+        if response.headers.get(b"content-encoding") in (b"gzip", b"deflate"):
+            return response.status_code, zlib.decompress(response.content, 47)  # 47: a gzip or zlib header
+        return response.status_code, response.content
 
     async def join(self, channel: str) -> None:
         status, body = await self.call("POST", "/broadcasting/auth",
@@ -181,7 +185,7 @@ class Visitor(_Client):
     room_id: int = 0
 
     @classmethod
-    async def start(cls, session: aiohttp.ClientSession, http: KeepAlivePool, base: str, ws_url: str, name: str,
+    async def start(cls, session: aiohttp.ClientSession, http: ReverbHTTP, base: str, ws_url: str, name: str,
                     deliveries: Deliveries) -> Visitor:
         doc = await _token(session, base, "/api/auth/guest", {"name": name})
         visitor = cls(session, http, base, ws_url, doc["token"], doc["user"], deliveries)
@@ -206,7 +210,7 @@ class Agent(_Client):
     """A signed-in support admin following the admin feed, present as an open panel is."""
 
     @classmethod
-    async def start(cls, session: aiohttp.ClientSession, http: KeepAlivePool, base: str, ws_url: str, email: str,
+    async def start(cls, session: aiohttp.ClientSession, http: ReverbHTTP, base: str, ws_url: str, email: str,
                     password: str, deliveries: Deliveries) -> Agent:
         doc = await _token(session, base, "/api/auth/login", {"email": email, "password": password})
         agent = cls(session, http, base, ws_url, doc["token"], doc["user"], deliveries)

@@ -29,8 +29,8 @@ from typing import Any
 import aiohttp
 
 from bench.chat_clients import Agent, Deliveries, Visitor, tag_body
-from bench.chat_http import KeepAlivePool
 from bench.stats import ProcessMeter
+from chatapp.reverb_http import ReverbHTTP
 from tests.chatapp.procs import ChatappProcess, create_pg_database, drop_pg_database
 from tests.cluster.front_door import running_cluster
 
@@ -73,7 +73,7 @@ async def measure(target: Cluster, visitors: int, seconds: float) -> dict[str, A
     target.apps[0].cli("create-admin", "--email", email, "--name", "Bench Agent", "--password", AGENT_PASSWORD)
     deliveries = Deliveries()
     connector = aiohttp.TCPConnector(limit=0)
-    http = KeepAlivePool.for_url(target.base_url, limit=visitors + 8)
+    http = ReverbHTTP(target.base_url, 30.0, max_idle=visitors + 8)
     async with aiohttp.ClientSession(connector=connector) as session:
         agent = await Agent.start(session, http, target.base_url, target.ws_url, email, AGENT_PASSWORD, deliveries)
         crowd = [await Visitor.start(session, http, target.base_url, target.ws_url, f"Visitor {i}", deliveries)
@@ -103,7 +103,7 @@ async def measure(target: Cluster, visitors: int, seconds: float) -> dict[str, A
         cpu = [m.cpu_seconds() for m in meters]
         for client in [agent, *crowd]:
             await client.socket.close()
-        await http.close()
+        await http.aclose()
     received = len(deliveries.to_agents)
     return {
         "messages_per_s": round(sent / elapsed, 1),

@@ -5,7 +5,8 @@ relay makes one or more per message. Through httpx one such request cost about 0
 of CPU, the largest single share of a message's cost; written straight to an asyncio
 stream it costs a few dozen microseconds. The API is small (JSON in, JSON out, one
 server), so this speaks just enough HTTP/1.1 for it: a request with a body of known
-length; a response with ``Content-Length``, chunked, or read to the close.
+length; a response with ``Content-Length``, chunked, or read to the close. The chat
+benchmark's clients use it too (bench/chat_clients.py), with more connections kept.
 
 Failures raise httpx's exception types (``httpx.ConnectError``, ``httpx.ReadTimeout``,
 ...), so callers keep one ``except httpx.HTTPError``. A request that finds its kept-alive
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -26,7 +27,7 @@ import orjson
 
 __all__ = ["ReverbHTTP", "Response"]
 
-MAX_IDLE = 8  # kept-alive connections at most
+MAX_IDLE = 8  # kept-alive connections at most, unless the caller says otherwise
 MAX_HEADER_BYTES = 64 * 1024
 
 
@@ -34,6 +35,7 @@ MAX_HEADER_BYTES = 64 * 1024
 class Response:
     status_code: int
     content: bytes
+    headers: dict[bytes, bytes] = field(default_factory=dict)  # names lower-cased
 
     @property
     def text(self) -> str:
@@ -48,13 +50,14 @@ class _ClosedError(Exception):
 
 
 class ReverbHTTP:
-    def __init__(self, base_url: str, timeout: float) -> None:
+    def __init__(self, base_url: str, timeout: float, max_idle: int = MAX_IDLE) -> None:
         parts = urlsplit(base_url)
         self.scheme = parts.scheme or "http"
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or (443 if self.scheme == "https" else 80)
         self.base_path = parts.path.rstrip("/")
         self.timeout = timeout
+        self.max_idle = max_idle
         self._ssl = ssl.create_default_context() if self.scheme == "https" else None
         default_port = (self.scheme == "https" and self.port == 443) or (self.scheme == "http" and self.port == 80)
         self._host_header = (self.host if default_port else f"{self.host}:{self.port}").encode()
@@ -93,7 +96,7 @@ class ReverbHTTP:
                     except BaseException:
                         writer.close()
                         raise
-                    if keep and not self._closed and len(self._idle) < MAX_IDLE:
+                    if keep and not self._closed and len(self._idle) < self.max_idle:
                         self._idle.append((reader, writer))
                     else:
                         writer.close()
@@ -142,7 +145,7 @@ class ReverbHTTP:
             body = b""
         else:
             body, keep = await reader.read(), False
-        return Response(status, body), keep
+        return Response(status, body, fields), keep
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:

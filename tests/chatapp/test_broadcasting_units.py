@@ -123,6 +123,7 @@ def test_reverb_http_reads_every_body_kind_and_keeps_the_connection() -> None:
             client = ReverbHTTP(url, timeout=2)
             first = await client.request("POST", "/apps/1/batch_events", {"q": "a b"}, b"{}", {"X-T": "1"})
             assert (first.status_code, first.json()) == (200, {"a": True})
+            assert first.headers == {b"content-length": b"11"}
             assert server.requests[0].startswith(b"POST /prefix/apps/1/batch_events?q=a+b HTTP/1.1\r\n")
             assert b"Content-Length: 2\r\n" in server.requests[0] and server.requests[0].endswith(b"\r\n\r\n{}")
             assert (await client.request("GET", "/x")).json() == {"b": 12}
