@@ -74,36 +74,44 @@ async def measure(target: Cluster, visitors: int, seconds: float) -> dict[str, A
     deliveries = Deliveries()
     connector = aiohttp.TCPConnector(limit=0)
     http = ReverbHTTP(target.base_url, 30.0, max_idle=visitors + 8)
+    clients: list[Agent | Visitor] = []  # closed however the measure ends
     async with aiohttp.ClientSession(connector=connector) as session:
-        agent = await Agent.start(session, http, target.base_url, target.ws_url, email, AGENT_PASSWORD, deliveries)
-        crowd = [await Visitor.start(session, http, target.base_url, target.ws_url, f"Visitor {i}", deliveries)
-                 for i in range(visitors)]
-        for v in crowd:  # open each conversation before the clock starts
-            await v.send("hello")
-        await asyncio.sleep(1.0)
-        deliveries.reset()
-        meters = [ProcessMeter(app.proc.pid) for app in target.apps if app.proc is not None]
-        sent = errors = 0
-        idents = iter(range(1, 10**9))
-        stop = time.monotonic() + seconds
+        try:
+            agent = await Agent.start(session, http, target.base_url, target.ws_url, email, AGENT_PASSWORD,
+                                      deliveries)
+            clients.append(agent)
+            crowd: list[Visitor] = []
+            for i in range(visitors):
+                crowd.append(await Visitor.start(session, http, target.base_url, target.ws_url, f"Visitor {i}",
+                                                 deliveries))
+                clients.append(crowd[-1])
+            for v in crowd:  # open each conversation before the clock starts
+                await v.send("hello")
+            await asyncio.sleep(1.0)
+            deliveries.reset()
+            meters = [ProcessMeter(app.proc.pid) for app in target.apps if app.proc is not None]
+            sent = errors = 0
+            idents = iter(range(1, 10**9))
+            stop = time.monotonic() + seconds
 
-        async def talk(visitor: Visitor) -> None:
-            nonlocal sent, errors
-            while time.monotonic() < stop:
-                status = await visitor.send(tag_body(next(idents), "how long until it ships?"))
-                if status == 201:
-                    sent += 1
-                else:
-                    errors += 1
+            async def talk(visitor: Visitor) -> None:
+                nonlocal sent, errors
+                while time.monotonic() < stop:
+                    status = await visitor.send(tag_body(next(idents), "how long until it ships?"))
+                    if status == 201:
+                        sent += 1
+                    else:
+                        errors += 1
 
-        started = time.monotonic()
-        await asyncio.gather(*(talk(v) for v in crowd))
-        elapsed = time.monotonic() - started
-        await asyncio.sleep(2.0)  # the last deliveries
-        cpu = [m.cpu_seconds() for m in meters]
-        for client in [agent, *crowd]:
-            await client.socket.close()
-        await http.aclose()
+            started = time.monotonic()
+            await asyncio.gather(*(talk(v) for v in crowd))
+            elapsed = time.monotonic() - started
+            await asyncio.sleep(2.0)  # the last deliveries
+            cpu = [m.cpu_seconds() for m in meters]
+        finally:
+            for client in clients:
+                await client.socket.close()
+            await http.aclose()
     received = len(deliveries.to_agents)
     return {
         "messages_per_s": round(sent / elapsed, 1),

@@ -50,8 +50,11 @@ def test_every_acknowledged_message_reached_every_receiver(quick: dict[str, Any]
         assert big["half"]["ok"] == big["half"]["sent"] > 0
         # where the machine's cores went: chatapp, pyreverb, the clients and PostgreSQL's server
         shares = big["half"]["cpu_ms_per_message_by_process"]
-        expected = {"chatapp", "pyreverb", "load"} | ({"postgres"} if database == "postgres" else set())
-        assert set(shares) == expected and all(shares[name] > 0 for name in expected), (database, shares)
+        busy = {"chatapp", "load"} | ({"postgres"} if database == "postgres" else set())
+        assert set(shares) == busy | {"pyreverb"}, (database, shares)
+        # the kernel counts CPU time in 10 ms ticks: pyreverb's ~0.1 ms per message over the quick
+        # phase's few dozen messages may stay under one tick, so only the busy ones must show
+        assert all(shares[name] > 0 for name in busy) and shares["pyreverb"] >= 0, (database, shares)
         takes = big["half"]["takes"]  # each answered room taken by its first reply before the phase
         assert takes["ok"] == QUICK.visitors // 2 and takes["errors"] == 0, (database, takes)
         lag = big["half"]["client_loop_lag_ms"]
