@@ -74,17 +74,15 @@ async def measure(target: Cluster, visitors: int, seconds: float) -> dict[str, A
     deliveries = Deliveries()
     connector = aiohttp.TCPConnector(limit=0)
     http = ReverbHTTP(target.base_url, 30.0, max_idle=visitors + 8)
-    clients: list[Agent | Visitor] = []  # closed however the measure ends
+    agents: list[Agent] = []  # these and the crowd are closed however the measure ends
+    crowd: list[Visitor] = []
     async with aiohttp.ClientSession(connector=connector) as session:
         try:
-            agent = await Agent.start(session, http, target.base_url, target.ws_url, email, AGENT_PASSWORD,
-                                      deliveries)
-            clients.append(agent)
-            crowd: list[Visitor] = []
+            agents.append(await Agent.start(session, http, target.base_url, target.ws_url, email, AGENT_PASSWORD,
+                                            deliveries))
             for i in range(visitors):
                 crowd.append(await Visitor.start(session, http, target.base_url, target.ws_url, f"Visitor {i}",
                                                  deliveries))
-                clients.append(crowd[-1])
             for v in crowd:  # open each conversation before the clock starts
                 await v.send("hello")
             await asyncio.sleep(1.0)
@@ -109,7 +107,7 @@ async def measure(target: Cluster, visitors: int, seconds: float) -> dict[str, A
             await asyncio.sleep(2.0)  # the last deliveries
             cpu = [m.cpu_seconds() for m in meters]
         finally:
-            for client in clients:
+            for client in [*agents, *crowd]:
                 await client.socket.close()
             await http.aclose()
     received = len(deliveries.to_agents)
