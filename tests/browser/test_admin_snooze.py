@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Pages, Stack, running_stack, screenshot
+from tests.browser.conftest import Pages, Stack, running_stack, screenshot, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -26,6 +26,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 def item(page: Page, room_id: int):  # type: ignore[no-untyped-def]
     return page.locator(f"#rooms .room-item[data-id='{room_id}']")
+
+
+def present(stack: Stack, agent_id: int) -> bool:
+    """pyreverb counts ``agent_id`` among the admins with a panel open (what a wake by time asks)."""
+    return bool({a["id"]: a for a in stack.admin.ok("GET", "/api/admin/agents")["data"]}[agent_id]["online"])
 
 
 def test_an_agent_snoozes_a_chat_and_it_comes_back(pages: Pages, stack: Stack) -> None:
@@ -75,6 +80,9 @@ def test_an_agent_snoozes_a_chat_and_it_comes_back(pages: Pages, stack: Stack) -
     # that time the chat returns by itself, to them (their panel is open), with a toast that opens it.
     page.goto(f"{stack.url}/admin/chat")
     page.wait_for_selector("#inbox[data-ready='true']")
+    # The reloaded panel must have joined presence-admins before the wake, or the chat rightly goes
+    # back through routing instead of to its agent (a loaded machine can take seconds to subscribe).
+    wait_until(lambda: present(stack, stack.admin.id), what="the reloaded panel to be present")
     soon = (datetime.now(UTC) + timedelta(seconds=3)).isoformat()  # still ahead when it arrives on a loaded machine
     stack.admin.ok("POST", f"/api/admin/chat/rooms/{room_id}/snooze", {"until": soon})
     toast = page.locator(".toast.snooze")
