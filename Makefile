@@ -59,9 +59,17 @@ run-server: setup
 # processes and not measured): the total is printed, the reports go to test-output/.
 COVERAGE := --cov --cov-report=xml --cov-report=html
 
+# The suite on $(WORKERS) workers (one module stays on one worker), then the tests that assert a
+# figure of time, speed or memory (the `alone` marker, tests/conftest.py) one at a time. Both
+# parts run whatever the first one found; coverage adds them up.
+WORKERS ?= 2
+
 test: setup chromium widget nextjs-build
-	$(BIN)/pytest -q --durations=25 $(COVERAGE)
-	@echo "coverage (pyreverb + chatapp, in-process): $$($(BIN)/coverage report --format=total)%"
+	@status=0; \
+	$(BIN)/pytest -q -n $(WORKERS) --dist loadfile -m "not alone" --durations=25 $(COVERAGE) || status=$$?; \
+	$(BIN)/pytest -q -m alone --durations=10 $(COVERAGE) --cov-append || status=$$?; \
+	echo "coverage (pyreverb + chatapp, in-process): $$($(BIN)/coverage report --format=total)%"; \
+	exit $$status
 
 test-fast: setup
 	$(BIN)/pytest -q -m "not browser and not slow"
